@@ -1,0 +1,246 @@
+"""The database: tables, the published state, pending commits and subscriptions.
+
+State lives in memory and is rebuilt from persistence on open: the published
+:class:`~reactor.database.layers.BaseState` (documents and every index), an overlay of
+commits that are staged but not yet durable, the write log, and the subscription index.
+Every table has the implicit indexes ``by_id`` and ``by_creation_time``; user indexes
+come from the schema.
+
+Table numbers (encoded in document ids) are assigned once and persisted in the
+``tables`` global, so ids stay valid across restarts and schema changes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reactor.database.committer import Committer, PublishListener
+from reactor.database.indexes import IndexSpec
+from reactor.database.layers import BaseState, DocEntry, Overlay
+from reactor.database.subscriptions import SubscriptionIndex
+from reactor.database.transaction import Limits, Transaction
+from reactor.database.write_log import WriteLog
+from reactor.errors import ReactorError, ValidationError
+from reactor.persistence import Persistence
+from reactor.schema import Schema, TableDefinition
+from reactor.values import decode_id, loads
+
+__all__ = ["SYSTEM_TABLES", "Database", "TableInfo"]
+
+# System tables every database has. Functions may read them; only reactor writes them.
+SYSTEM_TABLES: dict[str, dict[str, tuple[str, ...]]] = {
+    "_session_requests": {"by_session_request": ("session_id", "request_id")},
+    "_scheduled_functions": {"by_state_and_time": ("state", "scheduled_time")},
+    "_storage": {"by_sha256": ("sha256",)},
+    "_env": {"by_name": ("name",)},
+}
+
+
+@dataclass(slots=True)
+class TableInfo:
+    """A table known to the database: its number, definition and index specs."""
+
+    name: str
+    number: int
+    definition: TableDefinition | None
+    specs: tuple[IndexSpec, ...] = ()
+    by_name: dict[str, IndexSpec] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        specs = [IndexSpec.by_id(self.name), IndexSpec.by_creation_time(self.name)]
+        if self.definition is not None:
+            for index in self.definition.indexes.values():
+                specs.append(IndexSpec.user(self.name, index.name, index.fields))
+        else:
+            for name, fields in SYSTEM_TABLES.get(self.name, {}).items():
+                specs.append(IndexSpec.user(self.name, name, fields))
+        self.specs = tuple(specs)
+        self.by_name = {spec.name: spec for spec in specs}
+
+    @property
+    def by_id(self) -> IndexSpec:
+        return self.specs[0]
+
+    @property
+    def by_creation_time(self) -> IndexSpec:
+        return self.specs[1]
+
+    def index(self, name: str) -> IndexSpec:
+        spec = self.by_name.get(name)
+        if spec is None:
+            known = ", ".join(self.by_name)
+            raise ValidationError(f"table {self.name!r} has no index {name!r} (indexes: {known})")
+        return spec
+
+    def coerce_field(self, path: str, value: Any) -> Any:
+        """Normalise a value compared against a field (an int for a float64 field)."""
+        if isinstance(value, int) and not isinstance(value, bool) and self.definition is not None:
+            if self.definition.field_type(path) == "number":
+                return float(value)
+        if path == "_creation_time" and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        return value
+
+
+class Database:
+    """Documents, indexes, commits and subscriptions of one deployment."""
+
+    def __init__(
+        self, persistence: Persistence, schema: Schema | None, limits: Limits | None = None
+    ) -> None:
+        self.persistence = persistence
+        self.schema = schema
+        self.limits = limits or Limits()
+        self.base = BaseState()
+        self.pending = Overlay(self.base)
+        self.write_log = WriteLog()
+        self.subscriptions = SubscriptionIndex()
+        self.publish_listeners: list[PublishListener] = []
+        self.published_ts = 0
+        self.latest_ts = 0
+        self.dirty_globals: dict[str, Any] = {}
+        self._tables: dict[str, TableInfo] = {}
+        self._numbers: dict[int, TableInfo] = {}
+        self._last_creation_time = 0.0
+        self.committer = Committer(self)
+
+    # -- opening -------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Build the in-memory state from persistence (synchronous, at startup)."""
+        registry: dict[str, int] = dict(self.persistence.get_global("tables") or {})
+        names = list(SYSTEM_TABLES)
+        if self.schema is not None:
+            names += list(self.schema.tables)
+        next_number = max(registry.values(), default=0) + 1
+        for name in names:
+            if name not in registry:
+                registry[name] = next_number
+                next_number += 1
+        for name, number in registry.items():
+            self._add_table(name, number)
+        self.persistence.write([], {"tables": registry})
+        ts = int(self.persistence.get_global("ts") or 0)
+        base = self.base
+        for record in self.persistence.load_documents():
+            info = self._tables.get(record.table)
+            if info is None or record.value is None:
+                continue
+            doc = loads(record.value)
+            keys = tuple(spec.key(doc) for spec in info.specs)
+            base.apply(record.id, DocEntry(info.name, record.value, keys), info.specs)
+            ts = max(ts, record.ts)
+            created = doc.get("_creation_time", 0.0)
+            if isinstance(created, float) and created > self._last_creation_time:
+                self._last_creation_time = created
+        self.published_ts = self.latest_ts = ts
+
+    def _add_table(self, name: str, number: int) -> TableInfo:
+        definition = None
+        if self.schema is not None and name in self.schema.tables:
+            definition = self.schema.tables[name]
+        info = TableInfo(name, number, definition)
+        self._tables[name] = info
+        self._numbers[number] = info
+        for spec in info.specs:
+            self.base.add_index(spec)
+        return info
+
+    def start(self) -> None:
+        self.committer.start()
+
+    async def close(self) -> None:
+        await self.committer.close()
+        self.persistence.close()
+
+    # -- tables --------------------------------------------------------------------------
+
+    def table_by_number(self, number: int) -> TableInfo | None:
+        return self._numbers.get(number)
+
+    def tables(self) -> list[TableInfo]:
+        return list(self._tables.values())
+
+    def table(self, name: object) -> TableInfo:
+        """A readable table; ValidationError naming the known tables otherwise."""
+        if not isinstance(name, str):
+            raise ValidationError(f"table name must be a string, got {type(name).__name__}")
+        info = self._tables.get(name)
+        if info is None:
+            if self.schema is None and _valid_table_name(name):
+                return self._new_table(name)
+            known = ", ".join(sorted(n for n in self._tables if not n.startswith("_")))
+            raise ValidationError(f"unknown table {name!r} (tables: {known or 'none'})")
+        return info
+
+    def writable_table(self, name: object, *, system: bool = False) -> TableInfo:
+        info = self.table(name)
+        if info.name.startswith("_") and not system:
+            raise ValidationError(f"system table {info.name!r} is read-only for functions")
+        if (
+            self.schema is not None
+            and not info.name.startswith("_")
+            and info.name not in self.schema.tables
+        ):
+            raise ValidationError(f"table {info.name!r} is not in the schema")
+        return info
+
+    def _new_table(self, name: str) -> TableInfo:
+        number = max(self._numbers, default=0) + 1
+        info = self._add_table(name, number)
+        registry = {n: t.number for n, t in self._tables.items()}
+        self.dirty_globals["tables"] = registry
+        return info
+
+    def take_dirty_globals(self) -> dict[str, Any]:
+        dirty, self.dirty_globals = self.dirty_globals, {}
+        return dirty
+
+    def id_table(self, doc_id: str) -> str | None:
+        """The table name an id string encodes, or None (the validators' id resolver)."""
+        try:
+            number, _ = decode_id(doc_id)
+        except ValueError:
+            return None
+        info = self._numbers.get(number)
+        return info.name if info is not None else None
+
+    def validate_document(self, table: TableInfo, fields: dict[str, Any]) -> dict[str, Any]:
+        if table.definition is None or self.schema is None or not self.schema.schema_validation:
+            return fields
+        return table.definition.validate_document(fields, self.id_table)
+
+    def next_creation_time(self) -> float:
+        """Milliseconds since the epoch, strictly increasing across the database."""
+        now = time.time() * 1000.0
+        last = self._last_creation_time
+        if now <= last:
+            now = last + 0.001
+            if now <= last:  # pragma: no cover - float spacing at extreme values
+                raise ReactorError("creation time overflow")
+        self._last_creation_time = now
+        return now
+
+    # -- transactions --------------------------------------------------------------------
+
+    def begin_read(self, journal: list[str | None] | None = None) -> Transaction:
+        """A read-only transaction at the published state."""
+        return Transaction(self, self.base, self.published_ts, writable=False, journal=journal)
+
+    def begin_write(self) -> Transaction:
+        """A read-write transaction at the latest staged state."""
+        view = self.pending if self.pending else self.base
+        return Transaction(self, view, self.latest_ts, writable=True)
+
+    async def commit(self, txn: Transaction) -> int:
+        return await self.committer.commit(txn)
+
+    def add_publish_listener(self, listener: Callable[[int, set[Any]], None]) -> None:
+        self.publish_listeners.append(listener)
+
+
+def _valid_table_name(name: str) -> bool:
+    return bool(name) and name[0].isalpha() and name.replace("_", "a").isalnum() and len(name) <= 64

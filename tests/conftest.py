@@ -1,0 +1,30 @@
+"""Shared fixtures: engines over the test projects on real SQLite files."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from reactor import Engine  # noqa: E402
+from support.postgres import postgres_database, postgres_server  # noqa: E402
+
+__all__ = ["postgres_database", "postgres_server"]
+
+PROJECTS = Path(__file__).parent / "projects"
+CHAT = PROJECTS / "chat"
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'data.db'}"
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[Engine]:
+    async with Engine.open(CHAT, database=db_url) as eng:
+        yield eng
