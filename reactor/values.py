@@ -232,7 +232,9 @@ def _check(value: object, depth: int) -> None:
         return
     if t is list:
         if depth >= MAX_DEPTH:
-            raise _Bad(f"value nested deeper than {MAX_DEPTH} levels", "shallower value")
+            raise _Bad(
+                f"value nested deeper than the maximum depth of {MAX_DEPTH}", "shallower value"
+            )
         lst: list[Any] = value  # type: ignore[assignment]
         if len(lst) > MAX_ARRAY_LEN:
             raise _Bad(f"array longer than {MAX_ARRAY_LEN} elements", "shorter array")
@@ -244,7 +246,9 @@ def _check(value: object, depth: int) -> None:
         return
     if t is dict:
         if depth >= MAX_DEPTH:
-            raise _Bad(f"value nested deeper than {MAX_DEPTH} levels", "shallower value")
+            raise _Bad(
+                f"value nested deeper than the maximum depth of {MAX_DEPTH}", "shallower value"
+            )
         obj: dict[Any, Any] = value  # type: ignore[assignment]
         for k, item in obj.items():
             problem = _field_name_problem(k)
@@ -335,7 +339,9 @@ def _to_json(value: Any, depth: int) -> Any:
         return {"$integer": _b64(_INT_LE.pack(value))}
     if t is list:
         if depth >= MAX_DEPTH:
-            raise _Bad(f"value nested deeper than {MAX_DEPTH} levels", "shallower value")
+            raise _Bad(
+                f"value nested deeper than the maximum depth of {MAX_DEPTH}", "shallower value"
+            )
         if len(value) > MAX_ARRAY_LEN:
             raise _Bad(f"array longer than {MAX_ARRAY_LEN} elements", "shorter array")
         try:
@@ -349,7 +355,9 @@ def _to_json(value: Any, depth: int) -> Any:
             raise  # pragma: no cover - the loop re-raises
     if t is dict:
         if depth >= MAX_DEPTH:
-            raise _Bad(f"value nested deeper than {MAX_DEPTH} levels", "shallower value")
+            raise _Bad(
+                f"value nested deeper than the maximum depth of {MAX_DEPTH}", "shallower value"
+            )
         out: dict[str, Any] = {}
         for k, item in value.items():
             if type(k) is not str or not k or k[0] == "$" or not k.isascii() or len(k) > 1024:
@@ -395,7 +403,9 @@ def _from_json(obj: Any, depth: int) -> Value:
             raise _Bad("number out of float64 range", "number") from None
     if t is list:
         if depth >= MAX_DEPTH:
-            raise _Bad(f"value nested deeper than {MAX_DEPTH} levels", "shallower value")
+            raise _Bad(
+                f"value nested deeper than the maximum depth of {MAX_DEPTH}", "shallower value"
+            )
         if len(obj) > MAX_ARRAY_LEN:
             raise _Bad(f"array longer than {MAX_ARRAY_LEN} elements", "shorter array")
         try:
@@ -413,7 +423,9 @@ def _from_json(obj: Any, depth: int) -> Value:
             if type(k) is str and k[:1] == "$":
                 return _from_special(k, payload)
         if depth >= MAX_DEPTH:
-            raise _Bad(f"value nested deeper than {MAX_DEPTH} levels", "shallower value")
+            raise _Bad(
+                f"value nested deeper than the maximum depth of {MAX_DEPTH}", "shallower value"
+            )
         out: dict[str, Any] = {}
         for k, item in obj.items():
             problem = _field_name_problem(k)
