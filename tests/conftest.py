@@ -10,8 +10,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from reactor import Engine  # noqa: E402
-from support.postgres import postgres_database, postgres_server  # noqa: E402
+from reactor import Engine
+
+from support.postgres import postgres_database, postgres_server
 
 __all__ = ["postgres_database", "postgres_server"]
 

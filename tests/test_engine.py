@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import CHAT
 
 from reactor import (
     Engine,
@@ -16,6 +15,8 @@ from reactor import (
     ValidationError,
 )
 from reactor.database.transaction import Limits
+
+from conftest import CHAT
 
 
 async def test_insert_and_query(engine: Engine) -> None:

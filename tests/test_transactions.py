@@ -11,12 +11,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import CHAT
 
 from reactor import ConflictError, Engine
 from reactor.database.committer import WriteConflict
 from reactor.database.query import Query
 from reactor.runtime import executor as executor_module
+
+from conftest import CHAT
 
 
 async def test_concurrent_read_modify_write_is_exact(engine: Engine) -> None:

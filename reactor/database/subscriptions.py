@@ -124,7 +124,10 @@ class IntervalMap:
         self.size = 0
 
     def add(self, start: bytes, end: bytes, owner: Any) -> Any:
-        """Add an interval; returns a handle for :meth:`remove`."""
+        """Add an interval; returns a handle for :meth:`remove`.
+
+        An owner adds a given point at most once (a read set's intervals are disjoint).
+        """
         self.size += 1
         if len(end) == len(start) + 1 and end[-1] == 0 and end.startswith(start):
             self._points.setdefault(start, set()).add(owner)
