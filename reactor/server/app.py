@@ -1,0 +1,140 @@
+"""The reactor server: a Starlette app over one :class:`~reactor.engine.Engine`.
+
+Two entry points (what the CLI calls)::
+
+    from reactor.server.app import ServerConfig, create_app, serve
+
+    config = ServerConfig(admin_key="secret")          # auth from REACTOR_AUTH_* by default
+    app = create_app(engine, config)                    # a Starlette ASGI app
+    await serve(engine, config, host="127.0.0.1", port=3210)   # runs uvicorn until stopped
+
+Routes:
+
+- WebSocket ``/api/sync`` and ``/api/{client_version}/sync``: the sync protocol
+  (:mod:`reactor.sync.worker`);
+- ``POST /api/query|mutation|action|function``, ``GET /api/query``,
+  ``POST /api/run/{path}``: the function API (:mod:`reactor.server.api`);
+- ``/http/{path}``, any method: the project's HTTP actions
+  (:mod:`reactor.server.http_actions`);
+- ``GET /version``: the server version as plain text.
+
+The engine's lifetime belongs to the caller: ``create_app``/``serve`` never close it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from reactor.auth import AuthConfig, Authenticator
+from reactor.engine import Engine
+from reactor.server.api import FunctionApi
+from reactor.server.http_actions import HttpActions
+from reactor.sync.worker import SyncLimits, SyncWorker
+
+__all__ = ["ServerConfig", "create_app", "serve"]
+
+VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """How the server authenticates callers and what it accepts.
+
+    - ``admin_key``: the key admin callers present (``Authorization: Convex <key>``);
+      None disables admin access.
+    - ``auth``: user-token verification; by default read from ``REACTOR_AUTH_*``.
+    - ``max_request_bytes``: largest HTTP request body (413 beyond).
+    - ``sync``: WebSocket limits (frame size, chunking threshold, ping interval, ...).
+    - ``ws_ping_interval`` / ``ws_ping_timeout``: WebSocket-level keepalive; a client that
+      does not answer a ping within the timeout is disconnected.
+    """
+
+    admin_key: str | None = None
+    auth: AuthConfig = field(default_factory=AuthConfig.from_env)
+    max_request_bytes: int = 8 * 1024 * 1024
+    sync: SyncLimits = field(default_factory=SyncLimits)
+    ws_ping_interval: float = 5.0
+    ws_ping_timeout: float = 60.0
+
+
+def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
+    """The ASGI app serving ``engine`` (see the module docstring for routes)."""
+    config = config or ServerConfig()
+    authenticator = Authenticator(config.auth, config.admin_key)
+    api = FunctionApi(engine, authenticator, config.max_request_bytes)
+    http_actions = HttpActions(engine, authenticator)
+
+    async def sync(websocket: WebSocket) -> None:
+        client_version = websocket.path_params.get("client_version")
+        worker = SyncWorker(websocket, engine, authenticator, config.sync, client_version)
+        await worker.run()
+
+    async def version(request: Request) -> Response:
+        return PlainTextResponse(VERSION)
+
+    routes: list[BaseRoute] = [
+        WebSocketRoute("/api/sync", sync),
+        WebSocketRoute("/api/{client_version}/sync", sync),
+        Route("/version", version, methods=["GET"]),
+        *api.routes(),
+        *http_actions.routes(),
+    ]
+    app = Starlette(routes=routes)
+    app.state.engine = engine
+    app.state.config = config
+    return app
+
+
+def uvicorn_config(
+    engine: Engine, config: ServerConfig, host: str = "127.0.0.1", port: int = 3210
+) -> uvicorn.Config:
+    """The uvicorn configuration :func:`serve` uses (``port=0`` picks a free port)."""
+    return uvicorn.Config(
+        create_app(engine, config),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ws="websockets-sansio",
+        ws_max_size=config.sync.max_frame_bytes + 1024 * 1024,
+        ws_ping_interval=config.ws_ping_interval,
+        ws_ping_timeout=config.ws_ping_timeout,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
+
+
+async def serve(
+    engine: Engine,
+    config: ServerConfig | None = None,
+    host: str = "127.0.0.1",
+    port: int = 3210,
+    *,
+    started: asyncio.Event | None = None,
+) -> None:
+    """Run the server until cancelled (or until uvicorn is told to exit).
+
+    ``started`` (optional) is set once the socket is listening.
+    """
+    server = uvicorn.Server(uvicorn_config(engine, config or ServerConfig(), host, port))
+    if started is None:
+        await server.serve()
+        return
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        started.set()
+        await task
+    finally:
+        if not task.done():
+            server.should_exit = True
+            await asyncio.wait({task}, timeout=5)
+            task.cancel()
