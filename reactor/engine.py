@@ -162,7 +162,10 @@ class Subscription:
         self._path = path
         self._args = args
         self._identity = identity
-        self._queue: asyncio.Queue[tuple[Any, BaseException | None]] = asyncio.Queue()
+        # A small mailbox instead of asyncio.Queue: idle subscriptions are numerous and a
+        # Queue costs kilobytes; results wait in a list, a reader in one future.
+        self._pending: list[tuple[Any, BaseException | None]] = []
+        self._waiter: asyncio.Future[None] | None = None
         self._live: LiveQuery | None = None
 
     async def __aenter__(self) -> Subscription:
@@ -183,11 +186,20 @@ class Subscription:
             self._live = None
 
     def _on_change(self, live: LiveQuery) -> None:
-        self._queue.put_nowait((live.value, live.error))
+        self._pending.append((live.value, live.error))
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def next(self) -> Any:
         """The next result (the current one first); raises if the query failed."""
-        value, error = await self._queue.get()
+        while not self._pending:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        value, error = self._pending.pop(0)
         if error is not None:
             raise error
         return value

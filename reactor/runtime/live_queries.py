@@ -20,6 +20,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from reactor.database.reads import ReadSet
 from reactor.errors import ReactorError, UserError
 from reactor.runtime.executor import Executor, QueryOutcome
 from reactor.runtime.registry import RegisteredFunction
@@ -28,6 +29,7 @@ from reactor.values import canonical_json
 __all__ = ["LiveQueries", "LiveQuery", "result_digest"]
 
 Listener = Callable[["LiveQuery"], None]
+_EMPTY_READS = ReadSet()
 
 
 def result_digest(outcome: QueryOutcome) -> bytes:
@@ -123,7 +125,7 @@ class LiveQueries:
         )
         live = self._live.get(key)
         if live is None:
-            live = LiveQuery(key, fn, args, identity, list(journal) if journal else [])
+            live = LiveQuery(key, fn, args, identity, list(journal) if journal else None)
             self._run(live)
             self._live[key] = live
         live.listeners.append(listener)
@@ -144,8 +146,11 @@ class LiveQueries:
         """(Re-)execute and re-register; returns whether the result changed."""
         if live._handles:
             self.db.subscriptions.remove(live, live._handles)
-        outcome = self.executor.execute_query(live.fn, live.args, live.identity, live.journal)
+        journal = live.journal if live.journal is not None else []
+        outcome = self.executor.execute_query(live.fn, live.args, live.identity, journal)
+        live.journal = journal or None  # only paginated queries keep one
         live._handles = self.db.subscriptions.add(live, outcome.reads)
+        outcome.reads = _EMPTY_READS  # registered; the handles are all that is needed now
         live.outcome = outcome
         live.ts = outcome.ts
         digest = result_digest(outcome)
