@@ -13,18 +13,26 @@ The engine is trusted code: it may call internal functions. Servers build on it.
 from __future__ import annotations
 
 import asyncio
+import re
+import sys
 from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reactor.database.database import Database
+from reactor.database.committer import WriteConflict
+from reactor.database.database import Database, ProgressCallback
+from reactor.database.query import Query
 from reactor.database.transaction import Limits
+from reactor.errors import FunctionNotFound, ValidationError
 from reactor.persistence import open_persistence
 from reactor.runtime.context import normalize_identity
 from reactor.runtime.executor import Executor
 from reactor.runtime.live_queries import LiveQueries, LiveQuery
-from reactor.runtime.registry import FunctionKind, Project, load_project
+from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, load_project
+
+if TYPE_CHECKING:
+    from reactor.push import PushPlan
 
 __all__ = ["Engine", "Subscription"]
 
@@ -43,6 +51,14 @@ class Engine:
         self.executor = Executor(db, project)
         self.live = LiveQueries(self.executor)
         self._closed = False
+        self.last_push: PushPlan | None = None
+        # Keep executor.env equal to the _env system table. After each published batch
+        # the listener compares the table's (few) entries by identity: a commit replaces
+        # the entry object of every document it writes.
+        self._env_index = db.table(ENV_TABLE).by_id.id
+        self._env_entries: tuple[object, ...] = ()
+        self._refresh_env()
+        db.add_publish_listener(self._on_publish_env)
 
     @classmethod
     def open(
@@ -64,6 +80,186 @@ class Engine:
         await asyncio.to_thread(db.load)
         db.start()
         return cls(project, db)
+
+    @classmethod
+    async def open_pushed(
+        cls,
+        project: str | Path,
+        database: str | None = None,
+        *,
+        limits: Limits | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Engine:
+        """Open a project's database at its last pushed schema, then push the project's.
+
+        What servers and the CLI use: unlike :meth:`open`, existing documents are checked
+        against the project's schema first (:class:`reactor.push.PushRefused` if they do
+        not match; the database is closed again). The push is in :attr:`last_push`.
+        """
+        from reactor.push import open_database, push_schema
+
+        loaded = load_project(Path(project))
+        db = await open_database(database or default_database_url(loaded.root), limits=limits)
+        try:
+            plan = await push_schema(db, loaded.schema, progress=progress)
+        except BaseException:
+            await db.close()
+            raise
+        engine = cls(loaded, db)
+        engine.last_push = plan
+        return engine
+
+    async def push(
+        self, *, dry_run: bool = False, progress: ProgressCallback | None = None
+    ) -> PushPlan:
+        """Push the current project's schema (validate, backfill indexes, record it)."""
+        from reactor.push import push_schema
+
+        plan = await push_schema(
+            self.db,
+            self.project.schema,
+            dry_run=dry_run,
+            progress=progress,
+            on_applied=self._rerun_live_queries,
+        )
+        if not dry_run:
+            self.last_push = plan
+        return plan
+
+    async def reload(
+        self, root: str | Path | None = None, *, progress: ProgressCallback | None = None
+    ) -> PushPlan:
+        """Load the project folder again, push its schema and switch to its functions.
+
+        The engine object, its database and its subscribers stay; every live query re-runs
+        with the new code (its result may now be an error, such as a function that no
+        longer exists). If loading fails (a syntax error, a bad schema) or the push is
+        refused, the exception propagates and the engine keeps its current version.
+        """
+        from reactor.push import push_schema
+
+        project = load_project(root if root is not None else self.project.root)
+        try:
+            plan = await push_schema(
+                self.db,
+                project.schema,
+                progress=progress,
+                on_applied=lambda: self._switch_project(project),
+            )
+        except BaseException:
+            if self.project is not project:
+                _forget_modules(project)
+            raise
+        self.last_push = plan
+        return plan
+
+    def _switch_project(self, project: Project) -> None:
+        # The previous version's modules stay in sys.modules: an action still running its
+        # code may import lazily from its package.
+        self.project = project
+        self.executor.project = project
+        self._rerun_live_queries()
+
+    def _rerun_live_queries(self) -> None:
+        """Re-resolve and re-run every live query; notify subscribers of changed results."""
+        live_queries = self.live
+        changed: list[LiveQuery] = []
+        for live in list(live_queries._live.values()):
+            self._rebind(live)
+            if live_queries._run(live):
+                changed.append(live)
+        for live in changed:
+            for listener in list(live.listeners):
+                listener(live)
+
+    def _rebind(self, live: LiveQuery) -> None:
+        path = live.fn.path or ""
+        fn = self.project.functions.get(path)
+        problem: Exception | None = None
+        if fn is None or fn.kind is not FunctionKind.QUERY:
+            problem = FunctionNotFound(f"could not find public function {path!r}")
+        else:
+            try:
+                live.args = self.executor.validate_args(fn, live.args)
+            except ValidationError as exc:
+                problem = exc
+        if problem is None:
+            assert fn is not None
+            live.fn = fn
+            return
+        error = problem
+
+        def fail(ctx: Any, **kwargs: Any) -> Any:
+            raise error
+
+        stub = RegisteredFunction(
+            fail, FunctionKind.QUERY, internal=live.fn.internal, args=None, returns=None
+        )
+        stub.path = path
+        live.fn = stub
+
+    # -- environment variables ---------------------------------------------------------
+
+    def env_vars(self) -> dict[str, str]:
+        """The deployment's environment variables (what actions see as ``ctx.env``)."""
+        return dict(self.executor.env)
+
+    async def set_env(self, name: str, value: str) -> None:
+        """Set an environment variable (stored in the ``_env`` system table)."""
+        _check_env(name, value)
+        await self._write_env(name, value)
+
+    async def unset_env(self, name: str) -> bool:
+        """Remove an environment variable; returns whether it existed."""
+        _check_env(name, "")
+        existed = name in self.executor.env
+        await self._write_env(name, None)
+        return existed
+
+    async def _write_env(self, name: str, value: str | None) -> None:
+        db = self.db
+        while True:
+            txn = db.begin_write()
+            doc = (
+                Query(txn, db.table(ENV_TABLE))
+                .with_index("by_name", lambda q: q.eq("name", name))
+                .first()
+            )
+            if value is None:
+                if doc is None:
+                    return
+                txn.delete(doc["_id"], system=True)
+            elif doc is None:
+                txn.insert(ENV_TABLE, {"name": name, "value": value}, system=True)
+            else:
+                txn.patch(doc["_id"], {"value": value}, system=True)
+            try:
+                await db.commit(txn)
+            except WriteConflict as conflict:
+                await db.committer.wait_published(conflict.write_ts)
+                continue
+            return
+
+    def _current_env_entries(self) -> tuple[object, ...]:
+        base = self.db.base
+        return tuple(base.docs.get(i) for i in base.indexes[self._env_index].ids.values())
+
+    def _refresh_env(self) -> None:
+        self._env_entries = self._current_env_entries()
+        env = self.executor.env
+        env.clear()
+        for doc in self.db.table_documents(ENV_TABLE):
+            name, value = doc.get("name"), doc.get("value")
+            if isinstance(name, str) and isinstance(value, str):
+                env[name] = value
+
+    def _on_publish_env(self, ts: int, affected: set[Any]) -> None:
+        current = self._current_env_entries()
+        previous = self._env_entries
+        if len(current) != len(previous) or any(
+            a is not b for a, b in zip(current, previous, strict=True)
+        ):
+            self._refresh_env()
 
     async def close(self) -> None:
         """Finish pending commits and close the database."""
@@ -146,6 +342,29 @@ class _EngineOpener:
 
 
 _ERROR = object()
+
+ENV_TABLE = "_env"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+MAX_ENV_VALUE = 8192
+
+
+def _check_env(name: object, value: object) -> None:
+    if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
+        raise ValidationError(
+            f"invalid environment variable name {name!r}: use letters, digits and '_', "
+            "not starting with a digit, at most 40 characters"
+        )
+    if not isinstance(value, str):
+        raise ValidationError(f"the value of {name} must be a string")
+    if len(value.encode()) > MAX_ENV_VALUE:
+        raise ValidationError(f"the value of {name} is longer than {MAX_ENV_VALUE} bytes")
+
+
+def _forget_modules(project: Project) -> None:
+    """Drop a never-used project version's modules from ``sys.modules``."""
+    prefix = project.package + "."
+    for name in [n for n in sys.modules if n == project.package or n.startswith(prefix)]:
+        del sys.modules[name]
 
 
 class Subscription:

@@ -12,13 +12,14 @@ Table numbers (encoded in document ids) are assigned once and persisted in the
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from reactor.database.committer import Committer, PublishListener
-from reactor.database.indexes import IndexSpec
+from reactor.database.indexes import KEY_MAX, KEY_MIN, IndexSpec
 from reactor.database.layers import BaseState, DocEntry, Overlay
 from reactor.database.subscriptions import SubscriptionIndex
 from reactor.database.transaction import Limits, Transaction
@@ -27,6 +28,9 @@ from reactor.errors import ReactorError, ValidationError
 from reactor.persistence import Persistence
 from reactor.schema import Schema, TableDefinition
 from reactor.values import decode_id, loads
+
+ProgressCallback = Callable[[str, int, int], None]
+"""``progress(table, done, total)``: called while a schema change rebuilds a table."""
 
 __all__ = ["SYSTEM_TABLES", "Database", "TableInfo"]
 
@@ -240,6 +244,167 @@ class Database:
 
     def add_publish_listener(self, listener: Callable[[int, set[Any]], None]) -> None:
         self.publish_listeners.append(listener)
+
+    # -- schema changes and bulk loads (schema push, import) ------------------------------
+    #
+    # Index keys live only in memory, so changing a table's indexes rebuilds that table's
+    # entries in the published state. This is done in one synchronous step while no commit
+    # is staged or persisting (``quiescent``): transactions never span an ``await``, so no
+    # transaction can observe a half-changed table, and no staged commit carries index keys
+    # computed for the old index set.
+
+    def quiescent(self) -> bool:
+        """Whether no commit is staged, persisting or awaiting publication."""
+        committer = self.committer
+        return not self.pending and not committer._staged and not committer._in_flight
+
+    async def wait_quiescent(self) -> None:
+        """Return once :meth:`quiescent` (polls; commits settle in milliseconds)."""
+        while not self.quiescent():
+            await asyncio.sleep(0.001)
+
+    def next_table_number(self) -> int:
+        """The number the next new table gets."""
+        return max(self._numbers, default=0) + 1
+
+    def table_registry(self) -> dict[str, int]:
+        """``{table name: number}`` of every table ever created (the ``tables`` global)."""
+        return {name: info.number for name, info in self._tables.items()}
+
+    def table_size(self, name: str) -> int:
+        """Published documents in a table (0 for an unknown table)."""
+        info = self._tables.get(name)
+        if info is None:
+            return 0
+        return len(self.base.indexes[info.by_id.id].ids)
+
+    def table_documents(self, name: str) -> Iterator[dict[str, Any]]:
+        """The published documents of a table in ``_creation_time`` order (admin use)."""
+        info = self._tables.get(name)
+        if info is None:
+            return
+        base = self.base
+        for _, doc_id in base.scan(info.by_creation_time.id, KEY_MIN, KEY_MAX, False):
+            entry = base.docs.get(doc_id)
+            if entry is not None:
+                yield loads(entry.value)
+
+    def apply_schema(self, schema: Schema | None, progress: ProgressCallback | None = None) -> None:
+        """Switch to ``schema``: number new tables, build new indexes, drop removed ones.
+
+        Existing documents are not validated here (``reactor.push`` does that first).
+        Tables that left the schema keep their number and documents but lose their user
+        indexes. Requires :meth:`quiescent`. New table numbers are persisted with the next
+        commit (``dirty_globals``) unless the caller writes ``table_registry()`` itself.
+        """
+        if not self.quiescent():
+            raise ReactorError("cannot change the schema while commits are pending")
+        self.schema = schema
+        for info in list(self._tables.values()):
+            if info.name.startswith("_"):
+                continue
+            definition = schema.tables.get(info.name) if schema is not None else None
+            new = TableInfo(info.name, info.number, definition)
+            if new.specs != info.specs:
+                self._rebuild_indexes(info, new, progress)
+            self._tables[info.name] = new
+            self._numbers[info.number] = new
+        if schema is not None:
+            added = False
+            for name in schema.tables:
+                if name not in self._tables:
+                    self._add_table(name, self.next_table_number())
+                    added = True
+            if added:
+                self.dirty_globals["tables"] = self.table_registry()
+        self.pending = Overlay(self.base)
+
+    def _rebuild_indexes(
+        self, old: TableInfo, new: TableInfo, progress: ProgressCallback | None
+    ) -> None:
+        base = self.base
+        kept = {spec: i for i, spec in enumerate(old.specs)}
+        for spec in old.specs:
+            if spec not in new.specs:
+                base.indexes.pop(spec.id, None)
+        added = [spec for spec in new.specs if spec not in kept]
+        for spec in added:
+            base.add_index(spec)
+        ids = list(base.indexes[new.by_id.id].ids.values())
+        total = len(ids)
+        for done, doc_id in enumerate(ids, 1):
+            entry = base.docs[doc_id]
+            doc = loads(entry.value) if added else None
+            keys: list[bytes] = []
+            for spec in new.specs:
+                i = kept.get(spec)
+                if i is not None:
+                    keys.append(entry.keys[i])
+                else:
+                    assert doc is not None
+                    key = spec.key(doc)
+                    base.indexes[spec.id].add(key, doc_id)
+                    keys.append(key)
+            base.docs[doc_id] = DocEntry(entry.table, entry.value, tuple(keys))
+            if progress is not None and (done == total or done % 1000 == 0):
+                progress(old.name, done, total)
+
+    def claim_table_number(self, name: str, number: int) -> TableInfo:
+        """Make table ``name`` have ``number`` (import with ids preserved).
+
+        Allowed when the table already has that number, or is new or empty and the
+        number is free; ``ValidationError`` otherwise. Requires :meth:`quiescent`.
+        """
+        info = self._tables.get(name)
+        if info is not None and info.number == number:
+            return info
+        holder = self._numbers.get(number)
+        if holder is not None:
+            raise ValidationError(
+                f"cannot import table {name!r} with its ids: table number {number} belongs to "
+                f"table {holder.name!r} in this database"
+            )
+        if info is not None:
+            if self.table_size(name):
+                raise ValidationError(
+                    f"cannot import table {name!r} with its ids: it already holds documents "
+                    f"under table number {info.number} (the export used {number})"
+                )
+            if not self.quiescent():
+                raise ReactorError("cannot renumber a table while commits are pending")
+            del self._numbers[info.number]
+            info.number = number
+            self._numbers[number] = info
+        else:
+            if self.schema is not None and name not in self.schema.tables:
+                raise ValidationError(f"table {name!r} is not in the schema")
+            info = self._add_table(name, number)
+        self.dirty_globals["tables"] = self.table_registry()
+        return info
+
+    def bump_creation_time(self, created: float) -> None:
+        """Keep later inserts' ``_creation_time`` above an imported document's."""
+        if created > self._last_creation_time:
+            self._last_creation_time = created
+
+    def import_transaction(self, table: str, docs: Iterable[dict[str, Any]]) -> Transaction:
+        """A write transaction storing ``docs`` with their own ``_id`` and ``_creation_time``.
+
+        Every id must encode ``table``'s number; documents are validated against the
+        schema like any write. Commit it with :meth:`commit`.
+        """
+        info = self.table(table)
+        txn = self.begin_write()
+        for doc in docs:
+            doc_id = doc.get("_id")
+            created = doc.get("_creation_time")
+            if not isinstance(doc_id, str) or self.id_table(doc_id) != info.name:
+                raise ValidationError(f"{doc_id!r} is not an id of table {info.name!r}", "$._id")
+            if not isinstance(created, float):
+                raise ValidationError("_creation_time must be a float", "$._creation_time")
+            txn._store(info, doc_id, doc, True)
+            self.bump_creation_time(created)
+        return txn
 
 
 def _valid_table_name(name: str) -> bool:
