@@ -20,7 +20,10 @@ may have read its writes) and the pending overlay is rebuilt from the published 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,6 +85,7 @@ class Committer:
         self.batches = 0
 
     def start(self) -> None:
+        self._writer = _WriterThread()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="reactor-committer")
 
     async def close(self) -> None:
@@ -89,6 +93,7 @@ class Committer:
         self._wake.set()
         if self._task is not None:
             await self._task
+            self._writer.stop()
 
     # -- staging ---------------------------------------------------------------------
 
@@ -167,9 +172,12 @@ class Committer:
                     table = entry.table if entry is not None else ""
                     records.append(DocumentRecord(table, doc_id, commit.ts, value))
                 globals_.update(commit.globals_)
-            globals_["ts"] = batch[-1].ts
+            if not any(entry is not None for _, entry, _ in batch[-1].writes):
+                # Load recovers the latest timestamp from the documents' rows; only a
+                # batch whose last commit stored no row needs to record it separately.
+                globals_["ts"] = batch[-1].ts
             try:
-                await asyncio.to_thread(self.db.persistence.write, records, globals_)
+                await self._writer.call(self.db.persistence.write, records, globals_)
             except BaseException as exc:
                 self._fail(batch, exc)
                 if not isinstance(exc, Exception):
@@ -246,3 +254,47 @@ class Committer:
             else:
                 keep.append((wanted, future))
         self._waiters = keep
+
+
+class _WriterThread:
+    """One long-lived thread for persistence writes (cheaper than a pool hop per batch)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[Callable[[], None], asyncio.Future[None]] | None]
+        self._queue = queue.SimpleQueue()
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._work, name="reactor-writer", daemon=True)
+        self._thread.start()
+
+    async def call(self, fn: Callable[..., None], *args: Any) -> None:
+        future: asyncio.Future[None] = self._loop.create_future()
+        self._queue.put((functools.partial(fn, *args), future))
+        await future
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            fn, future = item
+            try:
+                fn()
+            except BaseException as exc:
+                self._loop.call_soon_threadsafe(_set_exception, future, exc)
+            else:
+                self._loop.call_soon_threadsafe(_set_result, future)
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+
+def _set_result(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _set_exception(future: asyncio.Future[None], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+

@@ -1,0 +1,1 @@
+"""reactor's benchmark suite (run with ``bench/run``)."""

@@ -1,0 +1,219 @@
+"""Invalidation scaling: commit rate with many idle subscriptions, versus naive baselines.
+
+N idle subscriptions each read their own group of ``items`` (disjoint key ranges in the
+``by_group`` index); 16 concurrent writers commit small inserts into groups nobody reads.
+With precise invalidation a commit stabs the subscription index once per written key,
+so its cost should not depend on N. Two baselines run in the same harness by swapping
+the subscription index for an honest implementation of the naive strategy:
+
+- **poll**: every commit re-runs every subscription (what a polling server does);
+- **table**: a commit re-runs every subscription that read the written table.
+
+Persistence is in-memory SQLite so that commit CPU, not fsync, is what is measured.
+Memory per idle subscription is measured with tracemalloc over the subscribe step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tracemalloc
+from typing import Any
+
+from bench import harness
+from reactor import Engine
+from reactor.database.reads import ReadSet
+
+
+class PollAll:
+    """Baseline: every subscription is affected by every commit."""
+
+    def __init__(self) -> None:
+        self.owners: dict[int, Any] = {}
+
+    def add(self, owner: Any, reads: ReadSet) -> Any:
+        self.owners[id(owner)] = owner
+        return owner
+
+    def remove(self, owner: Any, handles: Any) -> None:
+        self.owners.pop(id(owner), None)
+
+    def affected(self, written: dict[str, list[bytes]]) -> set[Any]:
+        return set(self.owners.values())
+
+    def interval_count(self) -> int:
+        return len(self.owners)
+
+
+class TableLevel:
+    """Baseline: a commit affects every subscription that read any index of its tables."""
+
+    def __init__(self) -> None:
+        self.by_table: dict[str, dict[int, Any]] = {}
+
+    def add(self, owner: Any, reads: ReadSet) -> Any:
+        tables = {index_id.split(".", 1)[0] for index_id in reads.indexes}
+        for table in tables:
+            self.by_table.setdefault(table, {})[id(owner)] = owner
+        return tables
+
+    def remove(self, owner: Any, tables: Any) -> None:
+        for table in tables:
+            self.by_table.get(table, {}).pop(id(owner), None)
+
+    def affected(self, written: dict[str, list[bytes]]) -> set[Any]:
+        out: set[Any] = set()
+        for table in {index_id.split(".", 1)[0] for index_id in written}:
+            out.update(self.by_table.get(table, {}).values())
+        return out
+
+    def interval_count(self) -> int:
+        return sum(len(v) for v in self.by_table.values())
+
+
+STRATEGIES = {"reactor": None, "table": TableLevel, "poll": PollAll}
+
+
+class Setup:
+    """An engine with ``n_subs`` idle subscriptions under one invalidation strategy."""
+
+    def __init__(self, strategy: str, n_subs: int) -> None:
+        self.strategy = strategy
+        self.n_subs = n_subs
+        self.memory_per_sub = 0.0
+        self.rates: list[float] = []
+        self.reruns = 0
+        self.commits = 0
+        self.round = 0
+
+    async def open(self, measure_memory: bool = False) -> None:
+        self._opener = Engine.open(harness.PROJECT, database="sqlite://:memory:")
+        self.engine = engine = await self._opener.__aenter__()
+        replacement = STRATEGIES[self.strategy]
+        if replacement is not None:
+            engine.db.subscriptions = replacement()  # type: ignore[assignment]
+        harness.settle()
+        if measure_memory:
+            tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0] if measure_memory else 0
+        self.subs = []
+        for group in range(self.n_subs):
+            sub = engine.subscribe("items:by_group", {"group": group})
+            await sub.__aenter__()
+            self.subs.append(sub)
+        harness.settle()
+        if measure_memory:
+            used = tracemalloc.get_traced_memory()[0] - before
+            self.memory_per_sub = used / max(self.n_subs, 1)
+            tracemalloc.stop()
+
+    async def measure(self, commits: int) -> None:
+        """One round: 16 concurrent writers commit into groups nobody reads."""
+        engine = self.engine
+        executions = engine.executor.query_executions
+        writers = 16
+        per_writer = max(1, commits // writers)
+        self.round += 1
+        base = self.round * 1000
+
+        async def writer(k: int) -> None:
+            for i in range(per_writer):
+                await engine.mutation("items:add", {"group": -1 - k, "n": base + i})
+
+        harness.settle()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await asyncio.gather(*(writer(k) for k in range(writers)))
+        elapsed = loop.time() - start
+        self.reruns += engine.executor.query_executions - executions
+        self.commits += writers * per_writer
+        self.rates.append(writers * per_writer / elapsed)
+
+    async def close(self) -> None:
+        for sub in self.subs:
+            sub.close()
+        await self._opener.__aexit__(None, None, None)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy,
+            "subscriptions": self.n_subs,
+            "commits_per_s": statistics.median(self.rates),
+            "commits_per_s_rounds": self.rates,
+            "reruns_per_commit": self.reruns / max(self.commits, 1),
+            "memory_per_subscription_bytes": self.memory_per_sub,
+        }
+
+
+async def run() -> dict[str, Any]:
+    sizes = [0, 1_000, 10_000, 100_000] if not harness.quick() else [0, 1_000, 5_000]
+    commits, rounds = (4_000, 5) if not harness.quick() else (800, 3)
+    ours = [Setup("reactor", n) for n in sizes]
+    for setup in ours:
+        await setup.open(measure_memory=setup.n_subs == sizes[-1])
+    # Rounds are interleaved across sizes so that load from other processes on a shared
+    # machine hits every size alike; each figure is the median of its rounds.
+    for _ in range(rounds):
+        for setup in ours:
+            await setup.measure(commits)
+    rows = [setup.row() for setup in ours]
+    for setup in ours:
+        await setup.close()
+    baseline_n = 10_000 if not harness.quick() else 1_000
+    # The naive strategies re-run thousands of queries per commit: fewer commits suffice.
+    for strategy in ("table", "poll"):
+        setup = Setup(strategy, baseline_n)
+        await setup.open()
+        await setup.measure(48 if not harness.quick() else 32)
+        rows.append(setup.row())
+        await setup.close()
+    print(
+        harness.table(
+            "Invalidation scaling (in-memory SQLite, 16 writers)",
+            ["strategy", "subscriptions", "commits/s", "re-runs per commit", "bytes per sub"],
+            [
+                [
+                    r["strategy"],
+                    r["subscriptions"],
+                    r["commits_per_s"],
+                    r["reruns_per_commit"],
+                    r["memory_per_subscription_bytes"] or "-",
+                ]
+                for r in rows
+            ],
+        )
+    )
+    by_size = {r["subscriptions"]: r for r in rows if r["strategy"] == "reactor"}
+    top = sizes[-1]
+    targets = [
+        harness.target(
+            f"rate at {top} subs / rate at 0",
+            by_size[top]["commits_per_s"] / by_size[0]["commits_per_s"],
+            0.8,
+        ),
+        harness.target(
+            f"bytes per idle subscription at {top}",
+            by_size[top]["memory_per_subscription_bytes"],
+            2048,
+            higher_is_better=False,
+        ),
+    ]
+    ratios = {}
+    for r in rows:
+        if r["strategy"] != "reactor":
+            ratio = by_size[baseline_n]["commits_per_s"] / r["commits_per_s"]
+            ratios[r["strategy"]] = ratio
+            print(
+                f"RATIO reactor / {r['strategy']} commit rate at {baseline_n} subs: {ratio:,.0f}x"
+            )
+    result = {"rows": rows, "targets": targets, "ratios_vs_baselines": ratios}
+    harness.save("invalidation", result)
+    return result
+
+
+def main() -> dict[str, Any]:
+    return asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
