@@ -25,11 +25,13 @@ from reactor.database.database import Database, ProgressCallback
 from reactor.database.query import Query
 from reactor.database.transaction import Limits
 from reactor.errors import FunctionNotFound, ValidationError
+from reactor.file_storage import FileStorage
 from reactor.persistence import open_persistence
 from reactor.runtime.context import normalize_identity
 from reactor.runtime.executor import Executor
 from reactor.runtime.live_queries import LiveQueries, LiveQuery
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, load_project
+from reactor.scheduler import Scheduler
 
 if TYPE_CHECKING:
     from reactor.push import PushPlan
@@ -59,6 +61,12 @@ class Engine:
         self._env_entries: tuple[object, ...] = ()
         self._refresh_env()
         db.add_publish_listener(self._on_publish_env)
+        # Platform services: file storage (ctx.storage), scheduler and crons (ctx.scheduler).
+        self.storage = FileStorage.from_env(db, project.root)
+        self.executor.storage = self.storage
+        self.scheduler = Scheduler(self.executor)
+        self.executor.scheduler = self.scheduler
+        self.scheduler.start()
 
     @classmethod
     def open(
@@ -158,6 +166,7 @@ class Engine:
         # code may import lazily from its package.
         self.project = project
         self.executor.project = project
+        self.scheduler.wake()  # reload the crons
         self._rerun_live_queries()
 
     def _rerun_live_queries(self) -> None:
@@ -265,6 +274,7 @@ class Engine:
         """Finish pending commits and close the database."""
         if not self._closed:
             self._closed = True
+            await self.scheduler.close()
             await self.db.close()
 
     async def __aenter__(self) -> Engine:
@@ -352,12 +362,13 @@ def _check_env(name: object, value: object) -> None:
     if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
         raise ValidationError(
             f"invalid environment variable name {name!r}: use letters, digits and '_', "
-            "not starting with a digit, at most 40 characters"
+            "not starting with a digit, at most 40 characters",
+            "",
         )
     if not isinstance(value, str):
-        raise ValidationError(f"the value of {name} must be a string")
+        raise ValidationError(f"the value of {name} must be a string", "")
     if len(value.encode()) > MAX_ENV_VALUE:
-        raise ValidationError(f"the value of {name} is longer than {MAX_ENV_VALUE} bytes")
+        raise ValidationError(f"the value of {name} is longer than {MAX_ENV_VALUE} bytes", "")
 
 
 def _forget_modules(project: Project) -> None:
