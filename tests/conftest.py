@@ -13,11 +13,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from reactor import Engine
 
 from support.postgres import postgres_database, postgres_server
+from support.projects import CHAT
 
-__all__ = ["postgres_database", "postgres_server"]
-
-PROJECTS = Path(__file__).parent / "projects"
-CHAT = PROJECTS / "chat"
+__all__ = ["CHAT", "postgres_database", "postgres_server"]
 
 
 @pytest.fixture

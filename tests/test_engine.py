@@ -16,7 +16,7 @@ from reactor import (
 )
 from reactor.database.transaction import Limits
 
-from conftest import CHAT
+from support.projects import CHAT
 
 
 async def test_insert_and_query(engine: Engine) -> None:

@@ -10,7 +10,7 @@ import pytest
 from reactor import Engine
 from reactor.persistence import DocumentRecord, Persistence, open_persistence
 
-from conftest import CHAT
+from support.projects import CHAT
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

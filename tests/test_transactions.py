@@ -17,7 +17,7 @@ from reactor.database.committer import WriteConflict
 from reactor.database.query import Query
 from reactor.runtime import executor as executor_module
 
-from conftest import CHAT
+from support.projects import CHAT
 
 
 async def test_concurrent_read_modify_write_is_exact(engine: Engine) -> None:

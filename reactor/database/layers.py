@@ -86,8 +86,10 @@ class Overlay:
     def __init__(self, parent: View) -> None:
         self.parent = parent
         self.docs: dict[str, DocEntry | None] = {}
+        # Per index: keys this overlay added (sorted) with their document ids. Two indexes
+        # of one table can produce the same key bytes, so nothing is shared across them.
         self._added: dict[str, SortedKeys] = {}
-        self._added_ids: dict[bytes, str] = {}
+        self._added_ids: dict[str, dict[bytes, str]] = {}
         self._hidden: dict[str, set[bytes]] = {}
 
     def get(self, doc_id: str) -> DocEntry | None:
@@ -103,7 +105,7 @@ class Overlay:
             for spec, key in zip(specs, old.keys, strict=True):
                 added = self._added.get(spec.id)
                 if added is not None and added.discard(key):
-                    del self._added_ids[key]
+                    del self._added_ids[spec.id][key]
                 else:
                     self._hidden.setdefault(spec.id, set()).add(key)
         if entry is not None:
@@ -113,7 +115,7 @@ class Overlay:
                     hidden.discard(key)
                 else:
                     self._added.setdefault(spec.id, SortedKeys()).add(key)
-                    self._added_ids[key] = doc_id
+                    self._added_ids.setdefault(spec.id, {})[key] = doc_id
         self.docs[doc_id] = entry
 
     def scan(self, index_id: str, lo: bytes, hi: bytes, desc: bool) -> Iterator[tuple[bytes, str]]:
@@ -124,7 +126,7 @@ class Overlay:
         added = self._added.get(index_id)
         if not added:
             return iter(below)
-        ids = self._added_ids
+        ids = self._added_ids[index_id]
         mine = added.range_desc(lo, hi) if desc else added.range(lo, hi)
         return heapq.merge(below, ((k, ids[k]) for k in mine), reverse=desc)
 

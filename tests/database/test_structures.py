@@ -139,3 +139,23 @@ def test_overlay_scan_matches_a_model(ops: list[tuple[int, int | None]]) -> None
     assert got_desc == got[::-1]
     for did in {f"d{i}" for i in range(16)}:
         assert (overlay.get(did) is not None) == (did in model)
+
+
+def test_overlay_keeps_indexes_with_identical_keys_apart() -> None:
+    # Two indexes whose keys encode identically (same values in different fields).
+    by_a = IndexSpec.user("t", "by_a", ("a",))
+    by_b = IndexSpec.user("t", "by_b", ("b",))
+    specs = (by_a, by_b)
+    base = BaseState()
+    for spec in specs:
+        base.add_index(spec)
+    overlay = Overlay(base)
+
+    def entry(doc_id: str, a: str, b: str) -> DocEntry:
+        doc = {"a": a, "b": b, "_id": doc_id}
+        return DocEntry("t", b"", (by_a.key(doc), by_b.key(doc)))
+
+    overlay.put("d1", entry("d1", "x", "x"), specs)
+    overlay.put("d1", entry("d1", "y", "x"), specs)  # by_a's key changes, by_b's stays
+    assert [d for _, d in overlay.scan(by_b.id, b"", b"\xff", False)] == ["d1"]
+    assert [d for _, d in overlay.scan(by_a.id, b"", b"\xff", False)] == ["d1"]
