@@ -19,6 +19,7 @@ from reactor.errors import (
     UserError,
     ValidationError,
 )
+from reactor.http_router import HttpRouter, http_action
 from reactor.runtime.registry import (
     action,
     internal_action,
@@ -39,6 +40,7 @@ __all__ = [
     "Engine",
     "Forbidden",
     "FunctionNotFound",
+    "HttpRouter",
     "LimitExceeded",
     "NotFound",
     "ProtocolError",
@@ -50,6 +52,7 @@ __all__ = [
     "action",
     "define_schema",
     "define_table",
+    "http_action",
     "internal_action",
     "internal_mutation",
     "internal_query",

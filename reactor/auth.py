@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import time
 import urllib.request
 from collections.abc import Mapping
@@ -42,6 +43,8 @@ LEEWAY_SECONDS = 5.0
 JWKS_CACHE_SECONDS = 600.0
 JWKS_REFETCH_SECONDS = 30.0
 MAX_TOKEN_BYTES = 16 * 1024
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 # DER prefix of DigestInfo for SHA-256 (RFC 8017 §9.2, note 1).
 _SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
@@ -95,6 +98,8 @@ def parse_authorization(header: str | None) -> tuple[str, str] | None:
 
 
 def _b64url(segment: str) -> bytes:
+    if not _B64URL.fullmatch(segment):
+        raise AuthenticationError("malformed token: bad base64url")
     try:
         return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError):
@@ -184,12 +189,11 @@ class Authenticator:
             if cfg.audience not in auds:
                 raise AuthenticationError(f"token audience {aud!r} does not include ours")
         try:
-            value = from_json(claims, "$.claims")
-            assert isinstance(value, dict)
-            identity = normalize_identity(value)
+            identity = normalize_identity(from_json(claims, "$.claims"))
         except (ReactorError, ValueError, TypeError) as exc:
             raise AuthenticationError(f"unusable token claims: {exc}") from None
-        assert identity is not None
+        if identity is None:
+            raise AuthenticationError("unusable token claims")
         return identity
 
     # -- keys ------------------------------------------------------------------------------

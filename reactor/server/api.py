@@ -135,7 +135,8 @@ def _args(raw: Any) -> dict[str, Any]:
         value = from_json(raw, "$.args")
     except ValidationError as exc:
         raise ApiError(400, "BadRequest", f"invalid args: {exc.message}") from None
-    assert isinstance(value, dict)
+    if not isinstance(value, dict):
+        raise ApiError(400, "BadRequest", "args must be an object or [object]")
     return value
 
 

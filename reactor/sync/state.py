@@ -76,7 +76,8 @@ def decode_args(args: list[Any]) -> dict[str, Any]:
     if len(args) != 1 or not isinstance(args[0], dict):
         raise ValidationError("args must be an array holding one argument object")
     value = from_json(args[0], "$.args[0]")
-    assert isinstance(value, dict)
+    if not isinstance(value, dict):
+        raise ValidationError("args must be an array holding one argument object")
     return value
 
 

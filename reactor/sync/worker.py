@@ -36,7 +36,7 @@ from starlette.websockets import WebSocket
 
 from reactor.auth import Authenticator
 from reactor.engine import Engine
-from reactor.errors import AuthenticationError, ProtocolError
+from reactor.errors import AuthenticationError, ProtocolError, ReactorError
 from reactor.runtime.context import normalize_identity
 from reactor.sync.protocol import (
     Action,
@@ -58,7 +58,7 @@ from reactor.sync.protocol import (
     encode_server_message,
 )
 from reactor.sync.state import SyncSession, decode_args, error_fields
-from reactor.values import to_json, ts_from_wire, ts_to_wire
+from reactor.values import from_json, to_json, ts_from_wire, ts_to_wire
 
 __all__ = ["SyncLimits", "SyncWorker"]
 
@@ -244,8 +244,8 @@ class SyncWorker:
             identity = None
             if message.impersonating is not None:
                 try:
-                    identity = normalize_identity(dict(message.impersonating))
-                except (TypeError, ValueError) as exc:
+                    identity = normalize_identity(from_json(message.impersonating))
+                except (TypeError, ValueError, ReactorError) as exc:
                     raise ProtocolError(f"invalid impersonating identity: {exc}") from None
             self._token_exp = None
             session.set_identity(message.base_version, identity, admin=True)

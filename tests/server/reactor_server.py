@@ -258,3 +258,73 @@ class SyncClient:
             message = await self.recv(max(left, 0.01))
             if message["type"] == "Transition":
                 self.apply(message)
+
+
+class ThreadedServer:
+    """An engine and uvicorn in a background thread with its own event loop.
+
+    For synchronous tests (Hypothesis) that drive the server with blocking clients.
+    ``errors`` collects ERROR log records of reactor and uvicorn while it runs.
+    """
+
+    def __init__(self, project: Any, database: str, config: ServerConfig | None = None) -> None:
+        import logging
+        import threading
+
+        self.project = project
+        self.database = database
+        self.config = config or server_config()
+        self.url = ""
+        self.errors: list[logging.LogRecord] = []
+        self._ready = threading.Event()
+        self._server: uvicorn.Server | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._failure: BaseException | None = None
+
+        class Collect(logging.Handler):
+            def emit(inner, record: logging.LogRecord) -> None:
+                self.errors.append(record)
+
+        self._handler = Collect(logging.ERROR)
+
+    def __enter__(self) -> ThreadedServer:
+        import logging
+
+        for name in ("reactor", "uvicorn.error"):
+            logging.getLogger(name).addHandler(self._handler)
+        self._thread.start()
+        self._ready.wait(30)
+        if self._failure is not None:
+            raise self._failure
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import logging
+
+        if self._server is not None:
+            self._server.should_exit = True
+        self._thread.join(15)
+        for name in ("reactor", "uvicorn.error"):
+            logging.getLogger(name).removeHandler(self._handler)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported to the test thread
+            self._failure = exc
+            self._ready.set()
+
+    async def _main(self) -> None:
+        async with Engine.open(self.project, database=self.database) as engine:
+            server = uvicorn.Server(uvicorn_config(engine, self.config, "127.0.0.1", 0))
+            server.config.timeout_graceful_shutdown = 1
+            self._server = server
+            task = asyncio.create_task(server.serve())
+            while not server.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.01)
+            port = server.servers[0].sockets[0].getsockname()[1]
+            self.url = f"http://127.0.0.1:{port}"
+            self._ready.set()
+            await task

@@ -1,0 +1,110 @@
+// The official `convex` npm client against a reactor server.
+// Run by tests/server/test_js_client.py, which starts the server and sets REACTOR_URL
+// (and REACTOR_TOKEN, an HS256 token the server accepts). By hand:
+//   REACTOR_URL=http://127.0.0.1:3210 node --test
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+
+import { ConvexClient, ConvexHttpClient } from "convex/browser";
+import { anyApi } from "convex/server";
+import WebSocket from "ws";
+
+const URL = process.env.REACTOR_URL ?? "http://127.0.0.1:3210";
+const TOKEN = process.env.REACTOR_TOKEN;
+const api = anyApi;
+
+function newClient() {
+  return new ConvexClient(URL, {
+    webSocketConstructor: WebSocket,
+    skipConvexDeploymentUrlCheck: true,
+    unsavedChangesWarning: false,
+  });
+}
+
+async function waitFor(predicate, what, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+let client;
+before(() => {
+  client = newClient();
+});
+after(async () => {
+  await client.close();
+});
+
+test("ConvexHttpClient: mutation, query, errors", async () => {
+  const http = new ConvexHttpClient(URL, { skipConvexDeploymentUrlCheck: true });
+  assert.equal(await http.mutation(api.counters.increment, { name: "http" }), 1n);
+  assert.equal(await http.query(api.counters.value, { name: "http" }), 1n);
+  assert.deepEqual(await http.action(api.pairs.echo, { x: 1.5 }), { x: 1.5, who: null });
+  await assert.rejects(http.query(api.nope.nothing, {}), /could not find/);
+});
+
+test("ConvexClient: subscribe, mutate, see the update", async () => {
+  const seen = [];
+  const unsubscribe = client.onUpdate(api.counters.value, { name: "live" }, (v) => seen.push(v));
+  await waitFor(() => seen.length === 1, "the first result");
+  assert.equal(seen[0], null);
+  const result = await client.mutation(api.counters.increment, { name: "live" });
+  assert.equal(result, 1n);
+  // Read your writes: the mutation resolves only once the subscription reflects it.
+  assert.equal(unsubscribe.getCurrentValue(), 1n);
+  await waitFor(() => seen.at(-1) === 1n, "the update");
+  unsubscribe();
+});
+
+test("ConvexClient: two queries always show one commit", async () => {
+  const left = client.onUpdate(api.counters.value, { name: "L" }, () => check());
+  const right = client.onUpdate(api.counters.value, { name: "R" }, () => check());
+  let checks = 0;
+  function check() {
+    const l = left.getCurrentValue();
+    const r = right.getCurrentValue();
+    if (l !== undefined && r !== undefined) {
+      assert.equal(l, r);
+      checks += 1;
+    }
+  }
+  const http = new ConvexHttpClient(URL, { skipConvexDeploymentUrlCheck: true });
+  const writers = [];
+  for (let i = 0; i < 20; i++) {
+    writers.push(http.mutation(api.pairs.bump_both, { a: "L", b: "R" }));
+    writers.push(client.mutation(api.pairs.bump_both, { a: "L", b: "R" }));
+  }
+  await Promise.all(writers);
+  await waitFor(() => left.getCurrentValue() === 40n, "all 40 bumps");
+  assert.equal(right.getCurrentValue(), 40n);
+  assert.ok(checks >= 2);
+  left();
+  right();
+});
+
+test("ConvexClient: function errors reject, the connection survives", async () => {
+  await assert.rejects(client.mutation(api.nope.nothing, {}), /could not find/);
+  await assert.rejects(client.action(api.nope.nothing, {}), /could not find/);
+  assert.equal(await client.query(api.pairs.secret, {}).catch((e) => "failed"), "failed");
+  assert.equal(await client.mutation(api.counters.increment, { name: "after" }), 1n);
+});
+
+test("ConvexClient: setAuth makes the identity visible to queries", { skip: !TOKEN }, async () => {
+  const authed = newClient();
+  try {
+    let authenticated;
+    authed.setAuth(
+      async () => TOKEN,
+      (ok) => {
+        authenticated = ok;
+      },
+    );
+    const who = await authed.query(api.items.whoami, {});
+    assert.equal(who.subject, "js-user");
+    await waitFor(() => authenticated === true, "the auth callback");
+  } finally {
+    await authed.close();
+  }
+});

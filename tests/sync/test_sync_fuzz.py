@@ -1,0 +1,141 @@
+"""Random frames at the socket: never a crash, only protocol answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from reactor_server import ADMIN_KEY, ThreadedServer, hs256_token
+from websockets.sync.client import connect
+
+CHAT = Path(__file__).parent.parent / "projects" / "chat"
+SERVER_TYPES = {
+    "Transition",
+    "TransitionChunk",
+    "MutationResponse",
+    "ActionResponse",
+    "AuthError",
+    "FatalError",
+    "Ping",
+}
+SENTINEL = 4294967295
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
+    db = tmp_path_factory.mktemp("fuzz") / "data.db"
+    with ThreadedServer(CHAT, f"sqlite:///{db}") as srv:
+        yield srv
+    assert not srv.errors, [r.getMessage() for r in srv.errors]
+
+
+text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12)
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | text
+    | st.sampled_from([{"$integer": "AQAAAAAAAAA="}, {"$bytes": "!!"}, {"$float": "AAAAAAAA+H8="}]),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(text, c, max_size=3),
+    max_leaves=8,
+)
+paths = st.sampled_from(
+    [
+        "counters:value",
+        "counters:increment",
+        "counters:all",
+        "pairs:echo",
+        "pairs:secret",
+        "items:page",
+        "items:whoami",
+        "nope:x",
+        "",
+        ":",
+        "a" * 600,
+    ]
+)
+small = st.integers(-1, 4) | st.integers(0, 2**33) | text | st.none()
+args = st.lists(json_values, max_size=2) | json_values
+modification = st.fixed_dictionaries(
+    {"type": st.sampled_from(["Add", "Remove", "Other"]), "queryId": small},
+    optional={"udfPath": paths, "args": args, "journal": st.none() | text | st.just("[null]")},
+)
+tokens = st.sampled_from([ADMIN_KEY, hs256_token(), "x.y.z", "", "garbage"]) | text
+structured = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(
+            ["Connect", "ModifyQuerySet", "Mutation", "Action", "Authenticate", "Event", "Bogus"]
+        )
+    },
+    optional={
+        "sessionId": text,
+        "maxObservedTimestamp": st.sampled_from(["AAAAAAAAAAA=", "////////////", "bad"]),
+        "baseVersion": small,
+        "newVersion": small,
+        "modifications": st.lists(modification, max_size=3) | json_values,
+        "requestId": small,
+        "udfPath": paths,
+        "args": args,
+        "tokenType": st.sampled_from(["User", "Admin", "None", "Other"]),
+        "value": tokens,
+        "impersonating": json_values,
+        "eventType": text,
+        "event": json_values,
+    },
+)
+frames = st.lists(
+    structured.map(json.dumps) | json_values.map(json.dumps) | text,
+    max_size=5,
+)
+
+
+def _drain(ws: Any) -> None:
+    """Read until the sentinel's answer, or until the server ended the connection."""
+    while True:
+        try:
+            raw = ws.recv(timeout=10)
+        except websockets.ConnectionClosed:
+            return
+        assert isinstance(raw, str)
+        message = json.loads(raw)
+        assert message["type"] in SERVER_TYPES, message
+        if message["type"] in ("FatalError", "AuthError"):
+            with pytest.raises(websockets.ConnectionClosed):
+                ws.recv(timeout=10)
+            return
+        if message["type"] == "ActionResponse" and message["requestId"] == SENTINEL:
+            return
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(frames=frames, hello=st.booleans())
+def test_random_frames_never_crash_the_server(
+    server: ThreadedServer, frames: list[str], hello: bool
+) -> None:
+    with connect(server.url.replace("http", "ws") + "/api/sync", max_size=None) as ws:
+        if hello:
+            frames = [json.dumps({"type": "Connect", "sessionId": "fuzz", "clientTs": 0}), *frames]
+        sentinel = {"type": "Action", "requestId": SENTINEL, "udfPath": "pairs:echo"}
+        try:
+            for frame in [*frames, json.dumps({**sentinel, "args": [{"x": 1}]})]:
+                ws.send(frame)
+        except websockets.ConnectionClosed:
+            pass  # the server already ended it; its last frames are still readable
+        _drain(ws)
+    # Another client is still served normally.
+    with connect(server.url.replace("http", "ws") + "/api/sync") as ws:
+        ws.send(json.dumps({"type": "Connect", "sessionId": "ok", "clientTs": 0}))
+        ws.send(json.dumps({**sentinel, "args": [{"x": 2}]}))
+        answer = json.loads(ws.recv(timeout=10))
+        assert answer["type"] == "ActionResponse" and answer["result"]["x"] == 2

@@ -1,0 +1,153 @@
+"""The per-connection state machine, without sockets (a real engine underneath)."""
+
+from __future__ import annotations
+
+import pytest
+
+from reactor import Engine, ProtocolError
+from reactor.sync.protocol import Add, ModifyQuerySet, QueryFailed, QueryUpdated, Remove
+from reactor.sync.state import SyncSession
+from reactor.values import ts_from_wire, ts_to_wire
+
+
+def modify(base: int, new: int, *mods: Add | Remove) -> ModifyQuerySet:
+    return ModifyQuerySet(base_version=base, new_version=new, modifications=list(mods))
+
+
+def add(query_id: int, path: str, args: dict[str, object] | None = None) -> Add:
+    return Add(query_id=query_id, udf_path=path, args=[args or {}])
+
+
+async def test_transition_versions_and_results(engine: Engine) -> None:
+    wakes: list[int] = []
+    s = SyncSession(engine, lambda: wakes.append(1))
+    s.connect("sess", None)
+    assert s.build_transition() is None  # nothing to say yet
+    s.modify_query_set(modify(0, 1, add(0, "counters:value", {"name": "a"})))
+    assert wakes
+    t = s.build_transition()
+    assert t is not None
+    assert (t.start_version.query_set, t.end_version.query_set) == (0, 1)
+    assert t.start_version.ts == ts_to_wire(0)
+    assert ts_from_wire(t.end_version.ts) == engine.db.published_ts
+    assert t.modifications == [QueryUpdated(query_id=0, value=None, log_lines=[], journal=None)]
+    assert s.build_transition() is None  # unchanged: nothing re-sent
+
+    await engine.mutation("counters:increment", {"name": "a"})
+    t2 = s.build_transition()
+    assert t2 is not None and t2.start_version == t.end_version
+    assert [m.query_id for m in t2.modifications] == [0]
+    # A write that does not touch the query wakes nobody and sends nothing.
+    await engine.mutation("counters:increment", {"name": "zzz"})
+    assert s.build_transition() is None
+    s.close()
+    assert len(engine.live) == 0
+
+
+async def test_base_version_checks_change_nothing_on_error(engine: Engine) -> None:
+    s = SyncSession(engine)
+    s.connect("sess", None)
+    s.modify_query_set(modify(0, 1, add(0, "counters:all")))
+    with pytest.raises(ProtocolError, match="BaseVersionMismatch"):
+        s.modify_query_set(modify(0, 2, add(1, "counters:all")))
+    with pytest.raises(ProtocolError, match="increase"):
+        s.modify_query_set(modify(1, 1))
+    with pytest.raises(ProtocolError, match="duplicate"):
+        s.modify_query_set(modify(1, 2, add(5, "counters:all"), add(0, "counters:all")))
+    assert set(s.queries) == {0}  # the bad message added nothing
+    with pytest.raises(ProtocolError, match="unknown query"):
+        s.modify_query_set(modify(1, 2, Remove(query_id=9)))
+    s.modify_query_set(modify(1, 2, Remove(query_id=0), add(0, "counters:all")))
+    assert s.query_set_version == 2
+    s.close()
+
+
+async def test_static_errors_are_sent_once(engine: Engine) -> None:
+    s = SyncSession(engine)
+    s.connect("sess", None)
+    s.modify_query_set(modify(0, 1, add(0, "missing:fn"), add(1, "pairs:secret")))
+    t = s.build_transition()
+    assert t is not None
+    assert all(isinstance(m, QueryFailed) for m in t.modifications)
+    s.set_identity(0, None, admin=True)  # admin may see internal queries
+    t = s.build_transition()
+    assert t is not None and t.end_version.identity == 1
+    assert t.modifications == [
+        QueryUpdated(query_id=1, value="internal", log_lines=[], journal=None)
+    ]
+    with pytest.raises(ProtocolError, match="IdentityVersion"):
+        s.set_identity(0, None)
+    s.close()
+
+
+async def test_identity_change_reruns_queries(engine: Engine) -> None:
+    s = SyncSession(engine)
+    s.connect("sess", None)
+    s.modify_query_set(modify(0, 1, add(0, "items:whoami")))
+    assert s.build_transition() is not None
+    s.set_identity(0, {"subject": "u1", "issuer": "i", "token_identifier": "i|u1"})
+    t = s.build_transition()
+    assert t is not None
+    (mod,) = t.modifications
+    assert isinstance(mod, QueryUpdated) and mod.value["subject"] == "u1"
+    s.close()
+
+
+async def test_read_your_writes_forces_a_transition(engine: Engine) -> None:
+    s = SyncSession(engine)
+    s.connect("sess", None)
+    s.modify_query_set(modify(0, 1, add(0, "counters:value", {"name": "a"})))
+    s.build_transition()
+    _, ts = await engine.executor.run_mutation("counters:increment", {"name": "zzz"})
+    s.mutation_done(ts)
+    t = s.build_transition()
+    assert t is not None and t.modifications == []
+    assert ts_from_wire(t.end_version.ts) >= ts
+    s.close()
+
+
+async def test_connect_refuses_future_timestamps(engine: Engine) -> None:
+    s = SyncSession(engine)
+    with pytest.raises(ProtocolError, match="newer"):
+        s.connect("sess", engine.db.published_ts + 1)
+    s.connect("sess", engine.db.published_ts)
+    with pytest.raises(ProtocolError, match="already"):
+        s.connect("sess", None)
+
+
+async def test_paginated_query_journal_round_trips(engine: Engine) -> None:
+    await engine.mutation("items:add_many", {"ns": [1.0, 2.0, 3.0, 4.0], "tag": "t"})
+    s = SyncSession(engine)
+    s.connect("sess", None)
+    s.modify_query_set(modify(0, 1, add(0, "items:page", {"num_items": 2.0, "cursor": None})))
+    t = s.build_transition()
+    assert t is not None
+    (mod,) = t.modifications
+    assert isinstance(mod, QueryUpdated) and mod.journal is not None
+    assert mod.value["page"] == [1.0, 2.0]
+    # Resubscribing with the journal (as after a reconnect) keeps the page end fixed.
+    await engine.mutation("items:add", {"n": 1.5, "tag": "t"})
+    s2 = SyncSession(engine)
+    s2.connect("sess2", None)
+    s2.modify_query_set(
+        modify(
+            0,
+            1,
+            Add(
+                query_id=0,
+                udf_path="items:page",
+                args=[{"num_items": 2.0, "cursor": None}],
+                journal=mod.journal,
+            ),
+        )
+    )
+    t2 = s2.build_transition()
+    assert t2 is not None
+    (mod2,) = t2.modifications
+    assert isinstance(mod2, QueryUpdated) and mod2.value["page"] == [1.0, 1.5, 2.0]
+    with pytest.raises(ProtocolError, match="journal"):
+        s2.modify_query_set(
+            modify(1, 2, Add(query_id=1, udf_path="items:page", args=[{}], journal="{bad"))
+        )
+    s.close()
+    s2.close()
