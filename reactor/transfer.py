@@ -64,10 +64,10 @@ class TableData:
 
 
 def user_tables(db: Database) -> list[str]:
-    """The user tables of a database (in the schema, or holding documents)."""
+    """The user tables of a database (in the schema, or holding documents), by number."""
     return [
         info.name
-        for info in db.tables()
+        for info in sorted(db.tables(), key=lambda info: info.number)
         if not info.name.startswith("_")
         and (info.definition is not None or db.table_size(info.name))
     ]
