@@ -392,7 +392,7 @@ class SyncWorker:
 def _is_disconnect(exc: BaseException) -> bool:
     from starlette.websockets import WebSocketDisconnect
 
-    if isinstance(exc, WebSocketDisconnect | ConnectionError):
+    if isinstance(exc, WebSocketDisconnect | OSError):
         return True
     # Sending on a socket the client already closed.
     return isinstance(exc, RuntimeError) and "close" in str(exc).lower()

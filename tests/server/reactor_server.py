@@ -328,3 +328,74 @@ class ThreadedServer:
             self.url = f"http://127.0.0.1:{port}"
             self._ready.set()
             await task
+
+
+class RawClient:
+    """A minimal hand-rolled WebSocket client that reads only when told to.
+
+    Unlike a library client it never answers pings by itself and never reads ahead, so
+    tests can play a silent or a slow client.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, base_url: str, rcvbuf: int | None = None) -> RawClient:
+        import os
+        import socket
+
+        host, port = base_url.removeprefix("http://").split(":")
+        sock = socket.socket()
+        if rcvbuf is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.connect((host, int(port)))
+        reader, writer = await asyncio.open_connection(sock=sock)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (
+                f"GET /api/sync HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        await writer.drain()
+        status = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert status.startswith(b"HTTP/1.1 101"), status
+        return cls(reader, writer)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        import os
+        import struct
+
+        payload = json.dumps(message).encode()
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        if len(payload) < 126:
+            header = struct.pack("!BB", 0x81, 0x80 | len(payload))
+        else:
+            header = struct.pack("!BBH", 0x81, 0x80 | 126, len(payload))
+        self.writer.write(header + mask + masked)
+        await self.writer.drain()
+
+    async def recv(self, timeout: float = 5.0) -> dict[str, Any] | None:
+        """The next text message (pings skipped); None once the server closed."""
+        import struct
+
+        while True:
+            head = await asyncio.wait_for(self.reader.readexactly(2), timeout)
+            opcode, length = head[0] & 0x0F, head[1] & 0x7F
+            if length == 126:
+                (length,) = struct.unpack("!H", await self.reader.readexactly(2))
+            elif length == 127:
+                (length,) = struct.unpack("!Q", await self.reader.readexactly(8))
+            payload = await asyncio.wait_for(self.reader.readexactly(length), timeout)
+            if opcode == 0x8:
+                return None
+            if opcode == 0x1:
+                message: dict[str, Any] = json.loads(payload)
+                return message
+
+    def close(self) -> None:
+        self.writer.close()

@@ -393,3 +393,69 @@ async def test_subscriptions_are_released_on_disconnect(engine: Engine) -> None:
                 break
             await asyncio.sleep(0.02)
         assert len(engine.live) == 0
+
+
+async def test_slow_client_skips_intermediate_states(engine: Engine) -> None:
+    from reactor_server import RawClient
+
+    add = {
+        "type": "ModifyQuerySet",
+        "baseVersion": 0,
+        "newVersion": 1,
+        "modifications": [
+            {
+                "type": "Add",
+                "queryId": 0,
+                "udfPath": "pairs:padded_counter",
+                "args": [{"name": "bp", "size": 1_000_000}],
+            }
+        ],
+    }
+    async with running_server(engine) as url:
+        slow = await RawClient.open(url, rcvbuf=8192)
+        await slow.send({"type": "Connect", "sessionId": "slow"})
+        await slow.send(add)
+        first = await slow.recv()
+        assert first is not None and first["type"] == "Transition"
+        # The client stops reading while 40 commits change its 1 MB query result.
+        for _ in range(40):
+            await engine.mutation("counters:increment", {"name": "bp"})
+        transitions = 0
+        value = None
+        while value != _int(40):
+            message = await slow.recv(10)
+            assert message is not None and message["type"] == "Transition"
+            transitions += 1
+            value = message["modifications"][0]["value"]["value"]
+        # Intermediate states were skipped, not queued.
+        assert transitions < 20, transitions
+        slow.close()
+
+
+async def test_silent_client_is_dropped(engine: Engine) -> None:
+    """A client that stops answering WebSocket pings is disconnected and cleaned up."""
+    from reactor_server import RawClient, server_config
+
+    config = server_config(ws_ping_interval=0.1, ws_ping_timeout=0.3)
+    async with running_server(engine, config) as url:
+        silent = await RawClient.open(url)
+        await silent.send({"type": "Connect", "sessionId": "silent"})
+        await silent.send(
+            {
+                "type": "ModifyQuerySet",
+                "baseVersion": 0,
+                "newVersion": 1,
+                "modifications": [
+                    {"type": "Add", "queryId": 0, "udfPath": "counters:all", "args": [{}]}
+                ],
+            }
+        )
+        assert (await silent.recv()) is not None
+        assert len(engine.live) == 1
+        # Never answer the pings: the server gives up and releases the subscription.
+        for _ in range(150):
+            if len(engine.live) == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert len(engine.live) == 0
+        silent.close()

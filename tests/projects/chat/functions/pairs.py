@@ -40,3 +40,10 @@ async def slow(ctx):
 
     await asyncio.sleep(0.2)
     return "slow done"
+
+
+@query(args={"name": v.string(), "size": v.number()})
+def padded_counter(ctx, name, size):
+    """A counter's value with a large padding (for back-pressure tests)."""
+    doc = ctx.db.query("counters").with_index("by_name", lambda q: q.eq("name", name)).unique()
+    return {"value": None if doc is None else doc["value"], "pad": "x" * int(size)}
