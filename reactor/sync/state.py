@@ -26,9 +26,12 @@ it dirty and calls ``wake`` (a cheap, synchronous callback).
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from reactor.engine import Engine
 from reactor.errors import ProtocolError, ReactorError, UserError, ValidationError
@@ -306,10 +309,33 @@ class SyncSession:
         if outcome.error is not None:
             return _failed(query.query_id, outcome.error, journal)
         try:
-            value = to_json(outcome.value)
+            value = encoded_result(live.digest, outcome.value)
         except ValidationError as exc:
             return _failed(query.query_id, exc, journal)
         return QueryUpdated(query_id=query.query_id, value=value, log_lines=[], journal=journal)
+
+
+_ENCODED: OrderedDict[bytes, msgspec.Raw] = OrderedDict()
+ENCODED_CACHE_SIZE = 512
+
+
+def encoded_result(digest: bytes, value: Any) -> msgspec.Raw:
+    """The wire JSON of a query result, encoded once however many sessions send it.
+
+    Keyed by the live query's result digest, which identifies the value.
+    """
+    raw = _ENCODED.get(digest)
+    if raw is None:
+        raw = msgspec.Raw(_json_encoder.encode(to_json(value)))
+        _ENCODED[digest] = raw
+        if len(_ENCODED) > ENCODED_CACHE_SIZE:
+            _ENCODED.popitem(last=False)
+    else:
+        _ENCODED.move_to_end(digest)
+    return raw
+
+
+_json_encoder = msgspec.json.Encoder()
 
 
 def _failed(query_id: int, exc: BaseException, journal: str | None) -> QueryFailed:

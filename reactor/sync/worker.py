@@ -1,6 +1,7 @@
 """The sync worker: one :class:`~reactor.sync.state.SyncSession` bound to one WebSocket.
 
-Three tasks per connection, plus one per running action:
+Three tasks per connection, plus one per running action (an action still running when
+the connection closes runs to completion; its answer is dropped):
 
 - the **receiver** decodes frames and applies them to the session in arrival order
   (``Authenticate`` is verified before the next frame is read);
@@ -79,6 +80,10 @@ class SyncLimits:
     max_inflight_actions: int = 1000
 
 
+# Actions of closed connections, still running (a strong reference until they finish).
+_DETACHED: set[asyncio.Task[None]] = set()
+
+
 class _Close(Exception):
     """End the connection after sending ``message`` (if any)."""
 
@@ -149,9 +154,12 @@ class SyncWorker:
                     logger.error("sync connection failed", exc_info=exc)
                     final = _fatal("internal server error", 1011, "InternalServerError")
         finally:
-            for task in [*tasks, *self._actions]:
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, *self._actions, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
+            # Running actions finish (their effects should not stop half-way); their
+            # answers are dropped, as the client fails them on reconnect anyway.
+            _DETACHED.update(self._actions)
             self.session.close()
         if final is not None:
             with contextlib.suppress(Exception):
@@ -213,6 +221,7 @@ class SyncWorker:
             task = asyncio.create_task(self._run_action(message, session.identity, session.admin))
             self._actions.add(task)
             task.add_done_callback(self._actions.discard)
+            task.add_done_callback(_DETACHED.discard)
         elif isinstance(message, Authenticate):
             await self._authenticate(message)
         elif isinstance(message, Event):

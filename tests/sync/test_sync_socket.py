@@ -459,3 +459,22 @@ async def test_silent_client_is_dropped(engine: Engine) -> None:
             await asyncio.sleep(0.02)
         assert len(engine.live) == 0
         silent.close()
+
+
+async def test_action_outlives_its_connection(engine: Engine) -> None:
+    async with running_server(engine) as url:
+        async with SyncClient.connect(url) as c:
+            await c.send(
+                {
+                    "type": "Action",
+                    "requestId": 0,
+                    "udfPath": "pairs:slow_increment",
+                    "args": [{"name": "orphan"}],
+                }
+            )
+            await asyncio.sleep(0.05)
+        for _ in range(100):
+            if await engine.query("counters:value", {"name": "orphan"}) == 1:
+                break
+            await asyncio.sleep(0.02)
+        assert await engine.query("counters:value", {"name": "orphan"}) == 1

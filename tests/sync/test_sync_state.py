@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
 import pytest
 
 from reactor import Engine, ProtocolError
@@ -12,6 +15,16 @@ from reactor.values import ts_from_wire, ts_to_wire
 
 def modify(base: int, new: int, *mods: Add | Remove) -> ModifyQuerySet:
     return ModifyQuerySet(base_version=base, new_version=new, modifications=list(mods))
+
+
+def updated(query_id: int, value: object) -> QueryUpdated:
+    raw = msgspec.Raw(msgspec.json.encode(value))
+    return QueryUpdated(query_id=query_id, value=raw, log_lines=[], journal=None)
+
+
+def value_of(mod: object) -> Any:
+    assert isinstance(mod, QueryUpdated)
+    return msgspec.json.decode(mod.value)
 
 
 def add(query_id: int, path: str, args: dict[str, object] | None = None) -> Add:
@@ -30,7 +43,7 @@ async def test_transition_versions_and_results(engine: Engine) -> None:
     assert (t.start_version.query_set, t.end_version.query_set) == (0, 1)
     assert t.start_version.ts == ts_to_wire(0)
     assert ts_from_wire(t.end_version.ts) == engine.db.published_ts
-    assert t.modifications == [QueryUpdated(query_id=0, value=None, log_lines=[], journal=None)]
+    assert t.modifications == [updated(0, None)]
     assert s.build_transition() is None  # unchanged: nothing re-sent
 
     await engine.mutation("counters:increment", {"name": "a"})
@@ -72,9 +85,7 @@ async def test_static_errors_are_sent_once(engine: Engine) -> None:
     s.set_identity(0, None, admin=True)  # admin may see internal queries
     t = s.build_transition()
     assert t is not None and t.end_version.identity == 1
-    assert t.modifications == [
-        QueryUpdated(query_id=1, value="internal", log_lines=[], journal=None)
-    ]
+    assert t.modifications == [updated(1, "internal")]
     with pytest.raises(ProtocolError, match="IdentityVersion"):
         s.set_identity(0, None)
     s.close()
@@ -89,7 +100,7 @@ async def test_identity_change_reruns_queries(engine: Engine) -> None:
     t = s.build_transition()
     assert t is not None
     (mod,) = t.modifications
-    assert isinstance(mod, QueryUpdated) and mod.value["subject"] == "u1"
+    assert isinstance(mod, QueryUpdated) and value_of(mod)["subject"] == "u1"
     s.close()
 
 
@@ -124,7 +135,7 @@ async def test_paginated_query_journal_round_trips(engine: Engine) -> None:
     assert t is not None
     (mod,) = t.modifications
     assert isinstance(mod, QueryUpdated) and mod.journal is not None
-    assert mod.value["page"] == [1.0, 2.0]
+    assert value_of(mod)["page"] == [1.0, 2.0]
     # Resubscribing with the journal (as after a reconnect) keeps the page end fixed.
     await engine.mutation("items:add", {"n": 1.5, "tag": "t"})
     s2 = SyncSession(engine)
@@ -144,7 +155,7 @@ async def test_paginated_query_journal_round_trips(engine: Engine) -> None:
     t2 = s2.build_transition()
     assert t2 is not None
     (mod2,) = t2.modifications
-    assert isinstance(mod2, QueryUpdated) and mod2.value["page"] == [1.0, 1.5, 2.0]
+    assert isinstance(mod2, QueryUpdated) and value_of(mod2)["page"] == [1.0, 1.5, 2.0]
     with pytest.raises(ProtocolError, match="journal"):
         s2.modify_query_set(
             modify(1, 2, Add(query_id=1, udf_path="items:page", args=[{}], journal="{bad"))

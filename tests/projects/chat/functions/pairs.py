@@ -47,3 +47,11 @@ def padded_counter(ctx, name, size):
     """A counter's value with a large padding (for back-pressure tests)."""
     doc = ctx.db.query("counters").with_index("by_name", lambda q: q.eq("name", name)).unique()
     return {"value": None if doc is None else doc["value"], "pad": "x" * int(size)}
+
+
+@action(args={"name": v.string()})
+async def slow_increment(ctx, name):
+    import asyncio
+
+    await asyncio.sleep(0.2)
+    return await ctx.run_mutation("counters:increment", {"name": name})
