@@ -24,6 +24,7 @@ import json
 import math
 import os
 import secrets
+import signal
 import sys
 import time
 import traceback
@@ -185,7 +186,30 @@ def _relative(filename: str, root: Path | None) -> str:
 
 
 def run_async(coro: Coroutine[Any, Any, int]) -> int:
-    return asyncio.run(coro)
+    try:
+        return asyncio.run(coro)
+    except asyncio.CancelledError:  # SIGTERM before the server was up
+        return 128 + signal.SIGTERM
+
+
+def _handle_sigterm(started: asyncio.Event) -> None:
+    """Stop cleanly on SIGTERM.
+
+    While the server runs, uvicorn owns SIGTERM: it shuts down gracefully and then
+    re-raises the signal to the previous handler, this one, which ignores it so the
+    engine is closed normally. Before the server is up, SIGTERM cancels the command.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def on_sigterm() -> None:
+        if not started.is_set() and task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - not POSIX
+        pass
 
 
 def _not_supported(what: str, local: str) -> NoReturn:
@@ -478,10 +502,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from reactor.engine import Engine
         from reactor.server.app import serve
 
+        started = asyncio.Event()
+        _handle_sigterm(started)
         engine = await Engine.open_pushed(root, url, progress=ProgressBar())
         try:
             say(_push_summary(engine.last_push))
-            started = asyncio.Event()
             server = asyncio.create_task(
                 serve(engine, _server_config(key), args.host, port, started=started)
             )
@@ -490,6 +515,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             await server
         finally:
             await engine.close()
+        say("reactor stopped")
         return 0
 
     return run_async(go())
@@ -562,6 +588,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         from reactor.server.app import serve
 
         progress = ProgressBar()
+        started = asyncio.Event()
+        _handle_sigterm(started)
         snapshot = watched_files(root)
         engine: Engine | None = None
         while engine is None:
@@ -579,7 +607,6 @@ def cmd_dev(args: argparse.Namespace) -> int:
             problem = _codegen_quietly(engine.project)
             if problem:
                 say(f"✖ {problem}")
-            started = asyncio.Event()
             server = asyncio.create_task(
                 serve(engine, _server_config(key), args.host, port, started=started)
             )
@@ -594,6 +621,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
                 await asyncio.gather(watcher, return_exceptions=True)
         finally:
             await engine.close()
+        say("reactor stopped")
         return 0
 
     return run_async(go())
