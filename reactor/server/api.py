@@ -8,6 +8,11 @@
 ``POST /api/function``    same body, any kind of function
 ``POST /api/run/{path}``  ``{"args": {...}, "format"?: ...}``; ``messages/list`` is
                           ``messages:list``
+``POST /api/query_ts``    ``{"ts": EncodedTs}``, the timestamp queries run at now
+``POST /api/query_batch`` ``{"queries": [{path, args, format?}, ...]}`` →
+                          ``{"results": [reply, ...]}``, all at one snapshot
+``POST /api/query_at_ts`` ``{path, args, ts, format?}``: a result valid at ``ts``, or
+                          409 ``QueryAtTsUnavailable`` if what it reads changed since
 ========================  ==========================================================
 
 ``args`` is an object, or an array holding one object (what the official clients send),
@@ -45,7 +50,7 @@ from reactor.engine import Engine
 from reactor.errors import AuthenticationError, ReactorError, ValidationError
 from reactor.runtime.registry import FunctionKind
 from reactor.sync.state import error_fields
-from reactor.values import from_json, to_json
+from reactor.values import from_json, to_json, ts_from_wire, ts_to_wire
 
 __all__ = ["ApiError", "FunctionApi", "clean_json", "encode_value", "read_json_body"]
 
@@ -172,6 +177,9 @@ class FunctionApi:
             Route("/api/action", self.action, methods=["POST"]),
             Route("/api/function", self.function, methods=["POST"]),
             Route("/api/run/{path:path}", self.run, methods=["POST"]),
+            Route("/api/query_ts", self.query_ts, methods=["POST"]),
+            Route("/api/query_batch", self.query_batch, methods=["POST"]),
+            Route("/api/query_at_ts", self.query_at_ts, methods=["POST"]),
         ]
 
     async def caller(self, request: Request) -> Caller:
@@ -271,13 +279,114 @@ class FunctionApi:
                 value = await executor.run_action(
                     path, args, caller.identity, public_only=public_only
                 )
-            encoded = encode_value(value, fmt)
+            body = _success(value, fmt)
         except Exception as exc:  # the function failed: that is the answer
             if not isinstance(exc, ReactorError):
                 logger.info("function %s failed", path, exc_info=exc)
-            message, data = error_fields(exc)
-            body: dict[str, Any] = {"status": "error", "errorMessage": message, "logLines": []}
-            if data is not None:
-                body["errorData"] = encode_value(from_json(data), fmt)
-            return JSONResponse(body)
-        return JSONResponse({"status": "success", "value": encoded, "logLines": []})
+            body = _failure(exc, fmt)
+        return JSONResponse(body)
+
+    # -- reads at one timestamp ------------------------------------------------------------
+
+    async def query_ts(self, request: Request) -> Response:
+        """``{"ts": EncodedTs}``: the timestamp queries currently run at."""
+        return JSONResponse({"ts": ts_to_wire(self.engine.db.published_ts)})
+
+    async def query_batch(self, request: Request) -> Response:
+        """``{"queries": [{path, args, format?}, ...]}`` → ``{"results": [...]}``, one snapshot."""
+        try:
+            body = await read_json_body(request, self.limit)
+            queries = body.get("queries") if isinstance(body, dict) else None
+            if not isinstance(queries, list) or len(queries) > MAX_BATCH:
+                raise ApiError(
+                    400, "BadJsonBody", f"body must be {{'queries': [...]}} (at most {MAX_BATCH})"
+                )
+            parsed = []
+            for query in queries:
+                if not isinstance(query, dict) or not isinstance(query.get("path"), str):
+                    raise ApiError(400, "BadRequest", "each query needs a path")
+                fmt = _format(request, query.get("format"))
+                parsed.append((query["path"], _args(query.get("args")), fmt))
+            caller = await self.caller(request)
+        except ApiError as exc:
+            return exc.response()
+        # No await from here on: every query sees the same published state.
+        results = [self._query_now(path, args, fmt, caller) for path, args, fmt in parsed]
+        return JSONResponse({"results": results})
+
+    async def query_at_ts(self, request: Request) -> Response:
+        """A query whose result is valid at ``ts`` (``ConvexHttpClient.consistentQuery``).
+
+        reactor keeps only the latest state, so this runs the query now and checks in the
+        write log that nothing it read changed after ``ts``; if something did, the answer
+        is 409 ``QueryAtTsUnavailable``.
+        """
+        try:
+            body = await read_json_body(request, self.limit)
+            if not isinstance(body, dict) or not isinstance(body.get("path"), str):
+                raise ApiError(400, "BadJsonBody", "body must be {path, args, ts}")
+            raw_ts = body.get("ts")
+            try:
+                ts = ts_from_wire(raw_ts if isinstance(raw_ts, str) else "")
+            except ValueError:
+                raise ApiError(400, "BadRequest", "ts must be an encoded timestamp") from None
+            fmt = _format(request, body.get("format"))
+            args = _args(body.get("args"))
+            caller = await self.caller(request)
+        except ApiError as exc:
+            return exc.response()
+        db = self.engine.db
+        published = db.published_ts
+        if ts > published:
+            return ApiError(400, "BadRequest", "ts is in the future").response()
+        executor = self.engine.executor
+        try:
+            fn = executor.resolve(body["path"], FunctionKind.QUERY, public_only=not caller.admin)
+            outcome = executor.execute_query(fn, executor.validate_args(fn, args), caller.identity)
+        except Exception as exc:
+            return JSONResponse(_failure(exc, fmt))
+        if ts < db.write_log.purged_ts or any(
+            entry.ts <= published and outcome.reads.overlaps(entry.keys) is not None
+            for entry in db.write_log.after(ts)
+        ):
+            return ApiError(
+                409, "QueryAtTsUnavailable", "the data this query reads changed after ts"
+            ).response()
+        if outcome.error is not None:
+            return JSONResponse(_failure(outcome.error, fmt))
+        return JSONResponse(_encoded_or_failure(outcome.value, fmt))
+
+    def _query_now(
+        self, path: str, args: dict[str, Any], fmt: str, caller: Caller
+    ) -> dict[str, Any]:
+        executor = self.engine.executor
+        try:
+            fn = executor.resolve(path, FunctionKind.QUERY, public_only=not caller.admin)
+            outcome = executor.execute_query(fn, executor.validate_args(fn, args), caller.identity)
+        except Exception as exc:
+            return _failure(exc, fmt)
+        if outcome.error is not None:
+            return _failure(outcome.error, fmt)
+        return _encoded_or_failure(outcome.value, fmt)
+
+
+MAX_BATCH = 1000
+
+
+def _success(value: Any, fmt: str) -> dict[str, Any]:
+    return {"status": "success", "value": encode_value(value, fmt), "logLines": []}
+
+
+def _failure(exc: BaseException, fmt: str) -> dict[str, Any]:
+    message, data = error_fields(exc)
+    body: dict[str, Any] = {"status": "error", "errorMessage": message, "logLines": []}
+    if data is not None:
+        body["errorData"] = encode_value(from_json(data), fmt)
+    return body
+
+
+def _encoded_or_failure(value: Any, fmt: str) -> dict[str, Any]:
+    try:
+        return _success(value, fmt)
+    except ReactorError as exc:
+        return _failure(exc, fmt)

@@ -100,6 +100,14 @@ class HttpActions:
         async def run_action(fn: Any, args: dict[str, Any] | None) -> Any:
             return await executor.run_action(fn, args, identity)
 
-        return ActionCtx(
+        ctx = ActionCtx(
             identity, time.time() * 1000.0, run_query, run_mutation, run_action, executor.env
         )
+        # Platform services, when the engine has them (as Executor.run_action does).
+        scheduler = getattr(executor, "scheduler", None)
+        if scheduler is not None:
+            ctx.scheduler = scheduler.for_action()
+        storage = getattr(executor, "storage", None)
+        if storage is not None:
+            ctx.storage = storage.for_action()
+        return ctx

@@ -43,6 +43,8 @@ test("ConvexHttpClient: mutation, query, errors", async () => {
   assert.equal(await http.query(api.counters.value, { name: "http" }), 1n);
   assert.deepEqual(await http.action(api.pairs.echo, { x: 1.5 }), { x: 1.5, who: null });
   await assert.rejects(http.query(api.nope.nothing, {}), /could not find/);
+  // consistentQuery: /api/query_ts, then /api/query_at_ts at that timestamp.
+  assert.equal(await http.consistentQuery(api.counters.value, { name: "http" }), 1n);
 });
 
 test("ConvexClient: subscribe, mutate, see the update", async () => {

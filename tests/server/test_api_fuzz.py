@@ -44,12 +44,17 @@ json_values = st.recursive(
 paths = st.sampled_from(
     ["counters:value", "counters:increment", "pairs:echo", "pairs:secret", "nope:x", "", "a/b:c"]
 )
+query_item = st.fixed_dictionaries(
+    {"path": paths}, optional={"args": json_values, "format": st.sampled_from(["json", "x"])}
+)
 body = st.fixed_dictionaries(
     {},
     optional={
         "path": paths | json_values,
         "args": json_values | st.lists(json_values, max_size=2),
         "format": st.sampled_from(["json", "convex_encoded_json", "xml"]) | json_values,
+        "ts": st.sampled_from(["AAAAAAAAAAA=", "////////////", "x"]) | json_values,
+        "queries": st.lists(query_item | json_values, max_size=3) | json_values,
     },
 )
 payload = (
@@ -67,6 +72,9 @@ endpoint = st.sampled_from(
         "/api/run/counters/increment",
         "/api/run/nope",
         "/api/run/",
+        "/api/query_ts",
+        "/api/query_batch",
+        "/api/query_at_ts",
     ]
 )
 auth = st.sampled_from(
@@ -74,18 +82,27 @@ auth = st.sampled_from(
 )
 
 
-def _check(response: httpx.Response) -> None:
+def _check_reply(answer: Any) -> None:
+    assert answer["status"] in ("success", "error"), answer
+    assert isinstance(answer["logLines"], list)
+    if answer["status"] == "error":
+        assert isinstance(answer["errorMessage"], str)
+
+
+def _check(response: httpx.Response, endpoint: str) -> None:
     assert response.status_code < 500, response.text
     if response.status_code == 404 or response.status_code == 405:
         return
     answer: Any = response.json()
-    if response.status_code == 200:
-        assert answer["status"] in ("success", "error"), answer
-        assert isinstance(answer["logLines"], list)
-        if answer["status"] == "error":
-            assert isinstance(answer["errorMessage"], str)
-    else:
+    if response.status_code != 200:
         assert set(answer) == {"code", "message"}, answer
+    elif endpoint == "/api/query_ts":
+        assert set(answer) == {"ts"}
+    elif endpoint == "/api/query_batch":
+        for reply in answer["results"]:
+            _check_reply(reply)
+    else:
+        _check_reply(answer)
 
 
 @settings(
@@ -103,7 +120,8 @@ def test_random_requests_never_500(
             "path": payload.decode("utf-8", "replace")[:50],
             "args": payload.decode("latin-1"),
         }
-        response = http.get("/api/query", params=params, headers=headers)
+        endpoint = "/api/query"
+        response = http.get(endpoint, params=params, headers=headers)
     else:
         response = http.post(endpoint, content=payload, headers=headers)
-    _check(response)
+    _check(response, endpoint)

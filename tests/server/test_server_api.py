@@ -210,3 +210,40 @@ def test_router_rules() -> None:
     assert router.lookup("/p/x", "GET") is h
     assert router.lookup("/a", "POST") is None
     assert [r[1] for r in router.routes()] == ["/a", "/p/*"]
+
+
+async def test_query_ts_batch_and_at_ts(engine: Engine, client: httpx.AsyncClient) -> None:
+    from reactor.values import ts_from_wire
+
+    enc = {"format": "convex_encoded_json"}
+    await engine.mutation("counters:increment", {"name": "x"})
+    ts = (await client.post("/api/query_ts")).json()["ts"]
+    assert ts_from_wire(ts) == engine.db.published_ts
+    response = await client.post(
+        "/api/query_batch",
+        json={
+            "queries": [
+                {"path": "counters:value", "args": {"name": "x"}, **enc},
+                {"path": "nope:x", "args": {}},
+                {"path": "counters:value", "args": [{"name": "y"}]},
+            ]
+        },
+    )
+    results = response.json()["results"]
+    assert results[0] == {"status": "success", "value": _int(1), "logLines": []}
+    assert results[1]["status"] == "error" and results[2]["value"] is None
+    # Valid at ts while nothing it read changed; an unrelated write does not matter.
+    await engine.mutation("counters:increment", {"name": "other"})
+    body = {"path": "counters:value", "args": {"name": "x"}, "ts": ts, **enc}
+    status, answer = await call(client, "query_at_ts", body)
+    assert (status, answer["value"]) == (200, _int(1))
+    await engine.mutation("counters:increment", {"name": "x"})
+    status, answer = await call(client, "query_at_ts", body)
+    assert (status, answer["code"]) == (409, "QueryAtTsUnavailable")
+    status, answer = await call(client, "query_at_ts", {**body, "ts": "bad"})
+    assert status == 400
+    future = ts_to_wire(engine.db.published_ts + 10**9)
+    status, answer = await call(client, "query_at_ts", {**body, "ts": future})
+    assert status == 400
+    response = await client.post("/api/query_batch", json={"queries": 3})
+    assert response.status_code == 400
