@@ -1,0 +1,491 @@
+"""The softphone: inbound intake and routing, answer/decline, click-to-dial, hold,
+conference, hang-up and Twilio status callbacks.
+
+Webhook-driven entry points (``on_incoming``, ``on_status``, ``attach_sid``,
+``to_voicemail``) are internal mutations: the HTTP action that validates Twilio's
+signature calls them with the normalised webhook fields and turns the returned decision
+into TwiML.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reactor import UserError, internal_mutation, internal_query, mutation, query, v
+
+from .lib import compliance, core, stats
+from .lib.auth import is_supervisor, me, require_supervisor
+from .lib.clock import day_of
+from .lib.phone import normalize_e164
+
+SKILLS = v.record(v.string(), v.number())
+DEFAULT_QUEUE = "general"
+TWILIO_END = {
+    "completed": "completed",
+    "busy": "busy",
+    "failed": "failed",
+    "no-answer": "no_answer",
+    "canceled": "canceled",
+}
+
+
+def _customer_by_phone(ctx: Any, phone: str) -> dict[str, Any] | None:
+    return ctx.db.query("customers").with_index("by_phone", lambda q: q.eq("phone", phone)).first()
+
+
+def _call_by_sid(ctx: Any, call_sid: str) -> dict[str, Any] | None:
+    return ctx.db.query("calls").with_index("by_sid", lambda q: q.eq("call_sid", call_sid)).first()
+
+
+def new_call(ctx: Any, **fields: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "call_sid": None,
+        "customer_id": None,
+        "campaign_id": None,
+        "lead_id": None,
+        "queue": None,
+        "required_skills": {},
+        "priority": 0.0,
+        "agent_id": None,
+        "participants": [],
+        "created_at": ctx.now,
+        "day": day_of(ctx.now),
+        "enqueued_at": None,
+        "answered_at": None,
+        "ended_at": None,
+        "wrap_up_ended_at": None,
+        "hold_started_at": None,
+        "hold_ms": 0.0,
+        "offers": 0.0,
+        "transfers": 0.0,
+        "disposition": None,
+        "notes": None,
+        "recording_ids": [],
+        "transcript_id": None,
+        "last_sequence": -1.0,
+    }
+    doc.update(fields)
+    doc["_id"] = ctx.db.insert("calls", dict(doc))
+    return doc
+
+
+def _decision(ctx: Any, call: dict[str, Any], offers: list[dict[str, Any]]) -> dict[str, Any]:
+    entry = core.queue_entry(ctx, call["_id"])
+    ringing = call["status"] == "ringing" and call["agent_id"] is not None
+    return {
+        "action": "ring" if ringing else "enqueue",
+        "call_id": call["_id"],
+        "agent_id": call["agent_id"] if ringing else None,
+        "queue": call["queue"],
+        "position": core.queue_position(ctx, entry) if entry is not None and not ringing else 0,
+        "customer_id": call["customer_id"],
+        "offers": offers,
+    }
+
+
+@internal_mutation(
+    args={
+        "call_sid": v.string(),
+        "from_number": v.string(),
+        "to_number": v.string(),
+        "queue": v.optional(v.string()),
+        "required_skills": v.optional(SKILLS),
+        "priority": v.optional(v.number()),
+    }
+)
+def on_incoming(
+    ctx, call_sid, from_number, to_number, queue=None, required_skills=None, priority=None
+):
+    """A call arrived: look up the caller, pick an agent (reserve) or enqueue.
+
+    Returns ``{"action": "ring", "agent_id", ...}`` (ring that agent's browser) or
+    ``{"action": "enqueue", "position", ...}``. Replays of the same CallSid return the
+    current decision without creating anything.
+    """
+    offers = core.expire_reservations(ctx)
+    existing = _call_by_sid(ctx, call_sid)
+    if existing is not None:
+        return _decision(ctx, existing, offers)
+    phone = normalize_e164(from_number)
+    our = normalize_e164(to_number)
+    qdoc = None
+    if queue is not None:
+        qdoc = ctx.db.query("queues").with_index("by_name", lambda q: q.eq("name", queue)).first()
+    if qdoc is None:
+        qdoc = ctx.db.query("queues").with_index("by_number", lambda q: q.eq("number", our)).first()
+    queue_name = queue or (qdoc["name"] if qdoc is not None else DEFAULT_QUEUE)
+    required: dict[str, float] = dict(qdoc["required_skills"]) if qdoc is not None else {}
+    prio = (
+        float(priority) if priority is not None else (qdoc["priority"] if qdoc is not None else 0.0)
+    )
+    customer = _customer_by_phone(ctx, phone)
+    if customer is not None:
+        if customer["tier"] == "vip" and priority is None:
+            prio += 1.0
+        lang = customer["preferred_language"]
+        if lang and lang not in required:
+            required[lang] = 1.0
+    if required_skills is not None:
+        required.update(required_skills)
+    call = new_call(
+        ctx,
+        call_sid=call_sid,
+        direction="inbound",
+        phone=phone,
+        our_number=our,
+        customer_id=customer["_id"] if customer is not None else None,
+        queue=queue_name,
+        required_skills=required,
+        priority=prio,
+        status="queued",
+        enqueued_at=ctx.now,
+    )
+    ctx.db.insert(
+        "active_calls",
+        {
+            "call_id": call["_id"],
+            "phone": phone,
+            "agent_id": None,
+            "direction": "inbound",
+            "state": "queued",
+            "queue": queue_name,
+            "started_at": ctx.now,
+            "answered_at": None,
+        },
+    )
+    entry: dict[str, Any] = {
+        "call_id": call["_id"],
+        "phone": phone,
+        "customer_id": call["customer_id"],
+        "queue": queue_name,
+        "required_skills": required,
+        "priority": prio,
+        "rank": -prio,
+        "enqueued_at": ctx.now,
+        "state": "waiting",
+        "offered_agent_id": None,
+        "skipped_agents": [],
+    }
+    entry["_id"] = ctx.db.insert("incoming_call_queue", dict(entry))
+    stats.bump(ctx, call["day"], {"calls_in": 1, "queued": 1})
+    offer = core.route_call(ctx, call, entry)
+    if offer is not None:
+        offers.append(offer)
+        call.update(status="ringing", agent_id=offer["agent_id"])
+    return _decision(ctx, call, offers)
+
+
+@mutation(args={"call_id": v.id("calls")})
+def answer(ctx, call_id):
+    """The ringing agent picks up."""
+    agent = core.require_agent(ctx, me(ctx))
+    call = core.answer(ctx, agent, call_id)
+    return {"call_id": call_id, "status": call["status"]}
+
+
+@mutation(args={"call_id": v.id("calls")}, returns=v.object({"offers": v.array(v.any())}))
+def decline(ctx, call_id):
+    """The ringing agent rejects the offer; the call goes to the next agent."""
+    agent = core.require_agent(ctx, me(ctx))
+    if agent["status"] != "reserved" or agent["call_id"] != call_id:
+        raise UserError({"code": "no_offer", "call_id": call_id})
+    if agent["reservation_kind"] == "transfer":
+        return {"offers": core.release_transfer_reservation(ctx, agent, "declined")}
+    return {"offers": core.release_call_reservation(ctx, agent, "declined")}
+
+
+def _participant(ctx: Any, call: dict[str, Any]) -> str:
+    agent_id = me(ctx)
+    if call["agent_id"] == agent_id or any(p["agent_id"] == agent_id for p in call["participants"]):
+        return agent_id
+    if is_supervisor(ctx):
+        return agent_id
+    raise UserError({"code": "forbidden", "message": "not your call"})
+
+
+@mutation(args={"call_id": v.id("calls")}, returns=v.object({"offers": v.array(v.any())}))
+def hangup(ctx, call_id):
+    """An agent on the call (or a supervisor) ends it; agents go to wrap-up."""
+    call = core.get_call(ctx, call_id)
+    _participant(ctx, call)
+    return {"offers": core.end_call(ctx, call, "completed")}
+
+
+@internal_mutation(
+    args={
+        "call_sid": v.optional(v.string()),
+        "call_id": v.optional(v.id("calls")),
+        "status": v.string(),
+        "sequence_number": v.optional(v.number()),
+        "payload": v.optional(v.any()),
+    }
+)
+def on_status(ctx, status, call_sid=None, call_id=None, sequence_number=None, payload=None):
+    """A Twilio status callback (``CallStatus``); idempotent on (CallSid, SequenceNumber)."""
+    call = ctx.db.get(call_id) if call_id is not None else None
+    if call is None and call_sid is not None:
+        call = _call_by_sid(ctx, call_sid)
+    if call is None:
+        raise UserError({"code": "call_not_found", "call_sid": call_sid, "call_id": call_id})
+    sid = call_sid or call["call_sid"] or call["_id"]
+    if sequence_number is not None:
+        seen = (
+            ctx.db.query("call_events")
+            .with_index(
+                "by_sid_kind_seq",
+                lambda q: (
+                    q.eq("call_sid", sid).eq("kind", "status").eq("sequence", sequence_number)
+                ),
+            )
+            .first()
+        )
+        if seen is not None:
+            return {"duplicate": True, "status": call["status"], "offers": []}
+        ctx.db.insert(
+            "call_events",
+            {
+                "call_sid": sid,
+                "kind": "status",
+                "sequence": sequence_number,
+                "status": status,
+                "payload": payload,
+                "received_at": ctx.now,
+            },
+        )
+        if sequence_number <= call["last_sequence"]:
+            # Out of order: never move a call backwards.
+            return {"duplicate": False, "status": call["status"], "offers": []}
+        ctx.db.patch(call["_id"], {"last_sequence": sequence_number})
+    offers: list[dict[str, Any]] = []
+    if status in ("in-progress", "answered"):
+        if call["direction"] == "outbound" and call["status"] == "ringing":
+            now = ctx.now
+            parts = [{"agent_id": call["agent_id"], "role": "agent", "joined_at": now}]
+            ctx.db.patch(
+                call["_id"], {"status": "in_progress", "answered_at": now, "participants": parts}
+            )
+            row = core.active_row(ctx, call["_id"])
+            if row is not None:
+                ctx.db.patch(row["_id"], {"state": "talking", "answered_at": now})
+            stats.bump(
+                ctx,
+                call["day"],
+                {"outbound_connected": 1},
+                call["agent_id"],
+                {"outbound_connected": 1},
+            )
+            call["status"] = "in_progress"
+    elif status in TWILIO_END:
+        offers = core.end_call(ctx, call, TWILIO_END[status])
+    return {"duplicate": False, "status": call["status"], "offers": offers}
+
+
+@internal_mutation(args={"call_id": v.id("calls"), "call_sid": v.string()})
+def attach_sid(ctx, call_id, call_sid):
+    """Record the CallSid Twilio assigned to an outbound call."""
+    ctx.db.patch(call_id, {"call_sid": call_sid})
+
+
+def start_outbound(
+    ctx: Any,
+    agent_id: str,
+    phone: str,
+    *,
+    customer_id: str | None = None,
+    campaign_id: str | None = None,
+    lead_id: str | None = None,
+    our_number: str = "",
+) -> dict[str, Any]:
+    """Click-to-dial core; refuses double-dial, returns a blocked result for DNC numbers."""
+    agent = core.require_agent(ctx, agent_id)
+    if agent["status"] not in ("available", "away") or agent["call_id"] is not None:
+        raise UserError({"code": "agent_busy", "status": agent["status"]})
+    mine = (
+        ctx.db.query("active_calls")
+        .with_index("by_agent", lambda q: q.eq("agent_id", agent_id))
+        .first()
+    )
+    if mine is not None:
+        raise UserError({"code": "agent_busy", "call_id": mine["call_id"]})
+    busy = (
+        ctx.db.query("active_calls").with_index("by_phone", lambda q: q.eq("phone", phone)).first()
+    )
+    if busy is not None:
+        raise UserError({"code": "number_busy", "phone": phone, "call_id": busy["call_id"]})
+    if compliance.is_blocked(ctx, phone, "voice"):
+        audit_id = compliance.audit(ctx, phone, "voice", "blocked_send", "agent", actor_id=agent_id)
+        return {"ok": False, "code": "dnc", "phone": phone, "audit_id": audit_id}
+    if customer_id is None:
+        customer = _customer_by_phone(ctx, phone)
+        customer_id = customer["_id"] if customer is not None else None
+    call = new_call(
+        ctx,
+        direction="outbound",
+        phone=phone,
+        our_number=our_number,
+        customer_id=customer_id,
+        campaign_id=campaign_id,
+        lead_id=lead_id,
+        agent_id=agent_id,
+        status="ringing",
+    )
+    ctx.db.insert(
+        "active_calls",
+        {
+            "call_id": call["_id"],
+            "phone": phone,
+            "agent_id": agent_id,
+            "direction": "outbound",
+            "state": "ringing",
+            "queue": None,
+            "started_at": ctx.now,
+            "answered_at": None,
+        },
+    )
+    core.set_status(ctx, agent, "on_call", call_id=call["_id"])
+    stats.bump(ctx, call["day"], {"calls_out": 1}, agent_id, {"calls_out": 1})
+    if customer_id is not None:
+        customer = ctx.db.get(customer_id)
+        core.open_tab(
+            ctx, agent_id, "customer", customer_id, customer["name"] if customer else phone
+        )
+    else:
+        core.open_tab(ctx, agent_id, "phone", phone, phone)
+    return {"ok": True, "call_id": call["_id"], "phone": phone}
+
+
+@mutation(args={"to": v.string(), "customer_id": v.optional(v.id("customers"))})
+def dial(ctx, to, customer_id=None):
+    """Click-to-dial. ``{"ok": True, "call_id"}``, or ``{"ok": False, "code": "dnc"}``
+    (audited) for a do-not-call number; raises ``number_busy`` / ``agent_busy``."""
+    phone = normalize_e164(to)
+    return start_outbound(ctx, me(ctx), phone, customer_id=customer_id)
+
+
+def _own_connected_call(ctx: Any, call_id: str) -> dict[str, Any]:
+    call = core.get_call(ctx, call_id)
+    if call["agent_id"] != me(ctx):
+        raise UserError({"code": "forbidden", "message": "not your call"})
+    return call
+
+
+@mutation(args={"call_id": v.id("calls")})
+def hold(ctx, call_id):
+    call = _own_connected_call(ctx, call_id)
+    if call["status"] != "in_progress":
+        raise UserError({"code": "not_in_progress", "status": call["status"]})
+    ctx.db.patch(call_id, {"status": "on_hold", "hold_started_at": ctx.now})
+    row = core.active_row(ctx, call_id)
+    if row is not None:
+        ctx.db.patch(row["_id"], {"state": "on_hold"})
+    stats.bump(ctx, call["day"], {"holds": 1}, call["agent_id"], {"holds": 1})
+    return {"status": "on_hold"}
+
+
+@mutation(args={"call_id": v.id("calls")})
+def resume(ctx, call_id):
+    call = _own_connected_call(ctx, call_id)
+    if call["status"] != "on_hold":
+        raise UserError({"code": "not_on_hold", "status": call["status"]})
+    held = max(0.0, ctx.now - (call["hold_started_at"] or ctx.now))
+    ctx.db.patch(
+        call_id,
+        {"status": "in_progress", "hold_started_at": None, "hold_ms": call["hold_ms"] + held},
+    )
+    row = core.active_row(ctx, call_id)
+    if row is not None:
+        ctx.db.patch(row["_id"], {"state": "talking"})
+    return {"status": "in_progress", "hold_ms": call["hold_ms"] + held}
+
+
+@mutation(
+    args={
+        "call_id": v.id("calls"),
+        "mode": v.union(v.literal("monitor"), v.literal("whisper"), v.literal("barge")),
+    }
+)
+def join(ctx, call_id, mode):
+    """Supervisor joins a live call's conference (monitor, whisper or barge)."""
+    supervisor = require_supervisor(ctx)
+    call = core.get_call(ctx, call_id)
+    if call["status"] not in ("in_progress", "on_hold"):
+        raise UserError({"code": "not_in_progress", "status": call["status"]})
+    parts = [p for p in call["participants"] if p["agent_id"] != supervisor]
+    parts.append({"agent_id": supervisor, "role": "supervisor", "mode": mode, "joined_at": ctx.now})
+    ctx.db.patch(call_id, {"participants": parts})
+    return {"participants": parts}
+
+
+@mutation(args={"call_id": v.id("calls")})
+def leave(ctx, call_id):
+    """A supervisor leaves a conference."""
+    supervisor = require_supervisor(ctx)
+    call = core.get_call(ctx, call_id)
+    parts = [p for p in call["participants"] if p["agent_id"] != supervisor]
+    ctx.db.patch(call_id, {"participants": parts})
+    return {"participants": parts}
+
+
+@internal_mutation(args={"call_id": v.id("calls")})
+def to_voicemail(ctx, call_id):
+    """Send a waiting caller to voicemail (e.g. after the queue's maximum wait)."""
+    call = core.get_call(ctx, call_id)
+    if call["status"] not in ("queued", "ringing"):
+        raise UserError({"code": "not_queued", "status": call["status"]})
+    offers = core.end_call(ctx, call, "voicemail")
+    vm = ctx.db.insert(
+        "voicemails",
+        {
+            "call_id": call_id,
+            "phone": call["phone"],
+            "customer_id": call["customer_id"],
+            "queue": call["queue"],
+            "recording_id": None,
+            "transcription": None,
+            "assigned_to": None,
+            "status": "new",
+            "created_at": ctx.now,
+        },
+    )
+    return {"voicemail_id": vm, "offers": offers}
+
+
+@query(args={"call_id": v.id("calls")})
+def get(ctx, call_id):
+    """A call, for its participants and supervisors."""
+    call = ctx.db.get(call_id)
+    if call is None:
+        return None
+    _participant(ctx, call)
+    return call
+
+
+@query(args={"call_id": v.id("calls")})
+def position(ctx, call_id):
+    """Queue position and wait so far of an inbound call (0 when not waiting)."""
+    me(ctx)
+    entry = core.queue_entry(ctx, call_id)
+    if entry is None:
+        return {"position": 0, "waiting_ms": 0.0}
+    return {
+        "position": core.queue_position(ctx, entry),
+        "waiting_ms": max(0.0, ctx.now - entry["enqueued_at"]),
+    }
+
+
+@query(args={"limit": v.optional(v.number())})
+def my_recent(ctx, limit=20):
+    """The calling agent's most recent calls."""
+    agent_id = me(ctx)
+    return (
+        ctx.db.query("calls")
+        .with_index("by_agent_created", lambda q: q.eq("agent_id", agent_id))
+        .order("desc")
+        .take(int(limit))
+    )
+
+
+@internal_query(args={"cursor": v.nullable(v.string()), "num_items": v.optional(v.number())})
+def page(ctx, cursor, num_items=500):
+    """All calls in creation order, a page at a time (for the archive export)."""
+    return ctx.db.query("calls").paginate(num_items=int(num_items), cursor=cursor)

@@ -1,0 +1,152 @@
+"""Canned responses with ``{placeholder}`` substitution.
+
+Placeholders filled from context: ``{customer_name}``, ``{first_name}``, ``{phone}``,
+``{agent_name}``, ``{agent_id}``; any other name must be passed in ``values``.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from reactor import UserError, mutation, query, v
+
+from .lib import core
+from .lib.auth import is_supervisor, me
+
+_FORMATTER = string.Formatter()
+
+
+def placeholders(body: str) -> list[str]:
+    try:
+        names = [name for _, name, _, _ in _FORMATTER.parse(body) if name is not None]
+    except ValueError as exc:
+        raise UserError({"code": "invalid_template", "message": str(exc)}) from None
+    for name in names:
+        if not name.isidentifier():
+            raise UserError({"code": "invalid_template", "placeholder": name})
+    return names
+
+
+def render_body(body: str, values: dict[str, str]) -> str:
+    missing = sorted({n for n in placeholders(body) if n not in values})
+    if missing:
+        raise UserError({"code": "missing_placeholder", "placeholders": missing})
+    return body.format_map(values)
+
+
+def context_values(ctx: Any, agent_id: str, thread_id: str | None) -> dict[str, str]:
+    values: dict[str, str] = {"agent_id": agent_id}
+    agent = core.get_agent(ctx, agent_id)
+    values["agent_name"] = agent["name"] if agent is not None else agent_id
+    if thread_id is not None:
+        thread = ctx.db.get(thread_id)
+        if thread is not None:
+            values["phone"] = thread["phone"]
+            customer = ctx.db.get(thread["customer_id"]) if thread["customer_id"] else None
+            if customer is not None:
+                values["customer_name"] = customer["name"]
+                values["first_name"] = customer["name"].split()[0] if customer["name"] else ""
+    return values
+
+
+def _scope(ctx: Any, shared: bool) -> str:
+    if shared:
+        if not is_supervisor(ctx):
+            raise UserError(
+                {"code": "forbidden", "message": "shared responses are managed by supervisors"}
+            )
+        return "shared"
+    return f"agent:{me(ctx)}"
+
+
+@mutation(
+    args={
+        "title": v.string(),
+        "body": v.string(),
+        "tags": v.optional(v.array(v.string())),
+        "shared": v.optional(v.boolean()),
+    }
+)
+def create(ctx, title, body, tags=None, shared=False):
+    placeholders(body)
+    return ctx.db.insert(
+        "canned_responses",
+        {
+            "title": title,
+            "body": body,
+            "tags": tags or [],
+            "scope": _scope(ctx, shared),
+            "created_by": me(ctx),
+        },
+    )
+
+
+def _editable(ctx: Any, canned_id: str) -> dict[str, Any]:
+    doc = ctx.db.get(canned_id)
+    if doc is None:
+        raise UserError({"code": "canned_not_found"})
+    _scope(ctx, doc["scope"] == "shared")
+    if doc["scope"] != "shared" and doc["scope"] != f"agent:{me(ctx)}":
+        raise UserError({"code": "forbidden"})
+    return doc
+
+
+@mutation(
+    args={
+        "canned_id": v.id("canned_responses"),
+        "title": v.optional(v.string()),
+        "body": v.optional(v.string()),
+        "tags": v.optional(v.array(v.string())),
+    }
+)
+def update(ctx, canned_id, title=None, body=None, tags=None):
+    _editable(ctx, canned_id)
+    fields: dict[str, Any] = {}
+    if title is not None:
+        fields["title"] = title
+    if body is not None:
+        placeholders(body)
+        fields["body"] = body
+    if tags is not None:
+        fields["tags"] = tags
+    ctx.db.patch(canned_id, fields)
+
+
+@mutation(args={"canned_id": v.id("canned_responses")})
+def remove(ctx, canned_id):
+    _editable(ctx, canned_id)
+    ctx.db.delete(canned_id)
+
+
+@query(args={"tag": v.optional(v.string())})
+def list(ctx, tag=None):
+    """Shared responses and the caller's own, by title; optionally only one tag."""
+    agent_id = me(ctx)
+    out = []
+    for scope in ("shared", f"agent:{agent_id}"):
+        out.extend(
+            ctx.db.query("canned_responses")
+            .with_index("by_scope_title", lambda q, s=scope: q.eq("scope", s))
+            .take(500)
+        )
+    if tag is not None:
+        out = [c for c in out if tag in c["tags"]]
+    return out
+
+
+@query(
+    args={
+        "canned_id": v.id("canned_responses"),
+        "thread_id": v.optional(v.id("sms_threads")),
+        "values": v.optional(v.record(v.string(), v.string())),
+    }
+)
+def render(ctx, canned_id, thread_id=None, values=None):
+    """The response's text with placeholders filled (``missing_placeholder`` if any is unknown)."""
+    agent_id = me(ctx)
+    doc = ctx.db.get(canned_id)
+    if doc is None or doc["scope"] not in ("shared", f"agent:{agent_id}"):
+        raise UserError({"code": "canned_not_found"})
+    merged = {**context_values(ctx, agent_id, thread_id), **(values or {})}
+    return render_body(doc["body"], merged)

@@ -1,0 +1,535 @@
+"""The contact-center state machine shared by the agent, routing, call and transfer functions.
+
+Everything here runs inside one mutation, so each step is atomic: an agent is reserved
+for a call only if the same transaction saw them ``available`` (optimistic concurrency
+makes a concurrent reservation of the same agent conflict and retry).
+
+Agent states: ``offline | available | reserved | on_call | wrap_up | away``.
+Call states: ``queued | ringing | in_progress | on_hold | completed | abandoned |
+no_answer | busy | failed | canceled | voicemail``.
+
+Functions that may hand work to agents return the *offers* they made
+(``{"agent_id", "call_id", "kind", "expires_at"}``) so the telephony layer can ring the
+agent's browser.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reactor import UserError
+
+from . import stats
+from .clock import day_of
+from .tabs import open_tab
+
+RING_TIMEOUT_MS = 20_000.0
+TRANSFER_TIMEOUT_MS = 30_000.0
+PRESENCE_TIMEOUT_MS = 120_000.0
+HEARTBEAT_WRITE_MS = 30_000.0
+MAX_MISSED_IN_ROW = 2
+AGENT_SCAN_LIMIT = 500
+QUEUE_SCAN_LIMIT = 500
+
+LIVE_CALL = ("queued", "ringing", "in_progress", "on_hold", "transferring")
+TERMINAL_CALL = ("completed", "abandoned", "no_answer", "busy", "failed", "canceled", "voicemail")
+
+Doc = dict[str, Any]
+Offer = dict[str, Any]
+
+
+# -- agents -----------------------------------------------------------------------------
+
+
+def get_agent(ctx: Any, agent_id: str) -> Doc | None:
+    return (
+        ctx.db.query("agent_status")
+        .with_index("by_agent", lambda q: q.eq("agent_id", agent_id))
+        .unique()
+    )
+
+
+def require_agent(ctx: Any, agent_id: str) -> Doc:
+    agent = get_agent(ctx, agent_id)
+    if agent is None or agent["status"] == "offline":
+        raise UserError({"code": "not_signed_in", "agent_id": agent_id})
+    return agent
+
+
+def is_live(agent: Doc, now: float) -> bool:
+    """The agent's softphone sent a heartbeat recently."""
+    return bool(now - agent["heartbeat_at"] <= PRESENCE_TIMEOUT_MS)
+
+
+def skills_match(skills: dict[str, float], required: dict[str, float]) -> bool:
+    return all(skills.get(name, 0.0) >= level for name, level in required.items())
+
+
+def set_status(ctx: Any, agent: Doc, to: str, *, reason: str | None = None, **fields: Any) -> Doc:
+    """Move an agent to ``to``: log the event, add the time spent to the daily stats."""
+    now = ctx.now
+    frm = agent["status"]
+    spent = max(0.0, now - agent["status_since"])
+    patch: Doc = {"status": to, "status_since": now, "reason": reason, **fields}
+    if to == "available":
+        patch.setdefault("available_since", now)
+        patch.setdefault("call_id", None)
+    else:
+        patch["available_since"] = None
+    if to != "reserved":
+        patch["reservation_kind"] = None
+        patch["reservation_expires_at"] = None
+    ctx.db.patch(agent["_id"], patch)
+    ctx.db.insert(
+        "agent_state_events",
+        {
+            "agent_id": agent["agent_id"],
+            "from_status": frm,
+            "to_status": to,
+            "reason": reason,
+            "call_id": patch.get("call_id", agent["call_id"]),
+            "at": now,
+            "duration_ms": spent,
+        },
+    )
+    if spent > 0 and frm != "offline":
+        key = {f"status_ms_{frm}": spent}
+        stats.bump(ctx, day_of(agent["status_since"]), key, agent["agent_id"], key)
+    agent.update(patch)
+    return agent
+
+
+def find_agent(
+    ctx: Any, required: dict[str, float], exclude: list[str] | set[str] | tuple[str, ...] = ()
+) -> Doc | None:
+    """The longest-idle live available agent with every required skill at its level."""
+    now = ctx.now
+    skip = set(exclude)
+    return (
+        ctx.db.query("agent_status")
+        .with_index("by_status_idle", lambda q: q.eq("status", "available"))
+        .filter(
+            lambda a: (
+                a["agent_id"] not in skip
+                and is_live(a, now)
+                and skills_match(a["skills"], required)
+            )
+        )
+        .first()
+    )
+
+
+# -- calls and the queue ------------------------------------------------------------------
+
+
+def queue_entry(ctx: Any, call_id: str) -> Doc | None:
+    return (
+        ctx.db.query("incoming_call_queue")
+        .with_index("by_call", lambda q: q.eq("call_id", call_id))
+        .unique()
+    )
+
+
+def active_row(ctx: Any, call_id: str) -> Doc | None:
+    return (
+        ctx.db.query("active_calls")
+        .with_index("by_call", lambda q: q.eq("call_id", call_id))
+        .unique()
+    )
+
+
+def get_call(ctx: Any, call_id: str) -> Doc:
+    call = ctx.db.get(call_id)
+    if call is None:
+        raise UserError({"code": "call_not_found", "call_id": call_id})
+    return call
+
+
+def reserve(ctx: Any, agent: Doc, call: Doc, entry: Doc | None) -> Offer:
+    """Reserve ``agent`` for an inbound call and ring them."""
+    expires = ctx.now + RING_TIMEOUT_MS
+    set_status(
+        ctx,
+        agent,
+        "reserved",
+        call_id=call["_id"],
+        reservation_kind="call",
+        reservation_expires_at=expires,
+    )
+    ctx.db.patch(
+        call["_id"],
+        {"status": "ringing", "agent_id": agent["agent_id"], "offers": call["offers"] + 1},
+    )
+    row = active_row(ctx, call["_id"])
+    if row is not None:
+        ctx.db.patch(row["_id"], {"agent_id": agent["agent_id"], "state": "ringing"})
+    if entry is not None:
+        ctx.db.patch(entry["_id"], {"state": "offered", "offered_agent_id": agent["agent_id"]})
+    return {
+        "agent_id": agent["agent_id"],
+        "call_id": call["_id"],
+        "kind": "call",
+        "expires_at": expires,
+    }
+
+
+def route_call(ctx: Any, call: Doc, entry: Doc) -> Offer | None:
+    """Offer a queued call to the best agent, or leave it waiting."""
+    agent = find_agent(ctx, entry["required_skills"], entry["skipped_agents"])
+    if agent is not None:
+        return reserve(ctx, agent, call, entry)
+    if entry["state"] != "waiting":
+        ctx.db.patch(entry["_id"], {"state": "waiting", "offered_agent_id": None})
+    if call["status"] != "queued" or call["agent_id"] is not None:
+        ctx.db.patch(call["_id"], {"status": "queued", "agent_id": None})
+    row = active_row(ctx, call["_id"])
+    if row is not None and (row["state"] != "queued" or row["agent_id"] is not None):
+        ctx.db.patch(row["_id"], {"state": "queued", "agent_id": None})
+    return None
+
+
+def offer_next_for_agent(ctx: Any, agent: Doc) -> Offer | None:
+    """Offer an available agent the oldest highest-priority waiting call they can serve."""
+    if agent["status"] != "available" or not is_live(agent, ctx.now):
+        return None
+    agent_id = agent["agent_id"]
+    entry = (
+        ctx.db.query("incoming_call_queue")
+        .with_index("by_state_rank", lambda q: q.eq("state", "waiting"))
+        .filter(
+            lambda e: (
+                agent_id not in e["skipped_agents"]
+                and skills_match(agent["skills"], e["required_skills"])
+            )
+        )
+        .first()
+    )
+    if entry is None:
+        return None
+    call = ctx.db.get(entry["call_id"])
+    if call is None:  # pragma: no cover - entries are removed with their call
+        ctx.db.delete(entry["_id"])
+        return None
+    return reserve(ctx, agent, call, entry)
+
+
+def queue_position(ctx: Any, entry: Doc) -> int:
+    """1-based position among waiting calls (priority first, then arrival)."""
+    if entry["state"] != "waiting":
+        return 0
+    ahead = (
+        ctx.db.query("incoming_call_queue")
+        .with_index(
+            "by_state_rank",
+            lambda q: q.eq("state", "waiting").lte("rank", entry["rank"]),
+        )
+        .filter(
+            lambda e: (
+                e["rank"] < entry["rank"]
+                or (e["enqueued_at"], e["_creation_time"])
+                < (entry["enqueued_at"], entry["_creation_time"])
+            )
+        )
+        .take(QUEUE_SCAN_LIMIT)
+    )
+    return len(ahead) + 1
+
+
+# -- reservations: answer, decline, expire --------------------------------------------------
+
+
+def release_call_reservation(ctx: Any, agent: Doc, reason: str) -> list[Offer]:
+    """Undo an agent's call reservation: ``declined``/``timeout`` (a miss) or ``canceled``."""
+    offers: list[Offer] = []
+    call = ctx.db.get(agent["call_id"]) if agent["call_id"] is not None else None
+    missed = reason in ("declined", "timeout")
+    if missed:
+        agent["missed_in_row"] = agent["missed_in_row"] + 1
+        day = call["day"] if call is not None else day_of(ctx.now)
+        stats.bump(ctx, day, {"missed_offers": 1}, agent["agent_id"], {"missed_offers": 1})
+    if missed and agent["missed_in_row"] >= MAX_MISSED_IN_ROW:
+        set_status(
+            ctx,
+            agent,
+            "away",
+            reason="missed_offers",
+            call_id=None,
+            missed_in_row=agent["missed_in_row"],
+        )
+    else:
+        set_status(
+            ctx, agent, "available", reason=None, call_id=None, missed_in_row=agent["missed_in_row"]
+        )
+    if call is not None and call["status"] == "ringing" and call["agent_id"] == agent["agent_id"]:
+        entry = queue_entry(ctx, call["_id"])
+        if entry is not None:
+            skipped = entry["skipped_agents"]
+            if missed and agent["agent_id"] not in skipped:
+                skipped = [*skipped, agent["agent_id"]]
+            entry = {
+                **entry,
+                "skipped_agents": skipped,
+                "state": "waiting",
+                "offered_agent_id": None,
+            }
+            ctx.db.patch(
+                entry["_id"],
+                {"skipped_agents": skipped, "state": "waiting", "offered_agent_id": None},
+            )
+            call = {**call, "status": "queued", "agent_id": None}
+            ctx.db.patch(call["_id"], {"status": "queued", "agent_id": None})
+            offer = route_call(ctx, call, entry)
+            if offer is not None:
+                offers.append(offer)
+    offer = offer_next_for_agent(ctx, agent)
+    if offer is not None:
+        offers.append(offer)
+    return offers
+
+
+def release_transfer_reservation(ctx: Any, agent: Doc, status: str) -> list[Offer]:
+    """Undo a transfer reservation (``declined``, ``canceled`` or ``expired``)."""
+    transfer = (
+        ctx.db.query("transfer_queue")
+        .with_index(
+            "by_to_status", lambda q: q.eq("to_agent_id", agent["agent_id"]).eq("status", "pending")
+        )
+        .first()
+    )
+    if transfer is not None:
+        ctx.db.patch(transfer["_id"], {"status": status, "resolved_at": ctx.now})
+        row = active_row(ctx, transfer["call_id"])
+        call = ctx.db.get(transfer["call_id"])
+        if row is not None and call is not None:
+            state = "on_hold" if call["status"] == "on_hold" else "talking"
+            ctx.db.patch(row["_id"], {"state": state})
+    set_status(ctx, agent, "available", reason=None, call_id=None)
+    offer = offer_next_for_agent(ctx, agent)
+    return [offer] if offer is not None else []
+
+
+def expire_reservations(ctx: Any, limit: int = 50) -> list[Offer]:
+    """Release every reservation whose ring timeout passed; returns the new offers."""
+    now = ctx.now
+    expired = (
+        ctx.db.query("agent_status")
+        .with_index(
+            "by_status_expiry",
+            lambda q: q.eq("status", "reserved").lt("reservation_expires_at", now),
+        )
+        .take(limit)
+    )
+    offers: list[Offer] = []
+    for agent in expired:
+        agent = get_agent(ctx, agent["agent_id"]) or agent  # may have changed in this loop
+        if agent["status"] != "reserved":
+            continue
+        if agent["reservation_kind"] == "transfer":
+            offers.extend(release_transfer_reservation(ctx, agent, "expired"))
+        else:
+            offers.extend(release_call_reservation(ctx, agent, "timeout"))
+    return offers
+
+
+def answer(ctx: Any, agent: Doc, call_id: str) -> Doc:
+    """The reserved agent picks up an inbound call."""
+    if (
+        agent["status"] != "reserved"
+        or agent["call_id"] != call_id
+        or agent["reservation_kind"] != "call"
+    ):
+        raise UserError({"code": "no_offer", "call_id": call_id})
+    call = get_call(ctx, call_id)
+    if call["status"] != "ringing":
+        raise UserError({"code": "call_not_ringing", "call_id": call_id, "status": call["status"]})
+    now = ctx.now
+    set_status(ctx, agent, "on_call", call_id=call_id, missed_in_row=0)
+    ctx.db.patch(
+        call_id,
+        {
+            "status": "in_progress",
+            "answered_at": now,
+            "participants": [{"agent_id": agent["agent_id"], "role": "agent", "joined_at": now}],
+        },
+    )
+    entry = queue_entry(ctx, call_id)
+    if entry is not None:
+        ctx.db.delete(entry["_id"])
+    enq = call["enqueued_at"] if call["enqueued_at"] is not None else call["created_at"]
+    wait = max(0.0, now - enq)
+    stats.bump(
+        ctx,
+        call["day"],
+        stats.queue_exit_counters("answered", wait),
+        agent["agent_id"],
+        {"answered": 1},
+    )
+    row = active_row(ctx, call_id)
+    if row is not None:
+        ctx.db.patch(
+            row["_id"], {"state": "talking", "answered_at": now, "agent_id": agent["agent_id"]}
+        )
+    _touch_customer(ctx, call, agent["agent_id"])
+    _open_call_tab(ctx, agent["agent_id"], call)
+    call.update(status="in_progress", answered_at=now)
+    return call
+
+
+def _touch_customer(ctx: Any, call: Doc, agent_id: str | None) -> None:
+    if call["customer_id"] is not None and ctx.db.get(call["customer_id"]) is not None:
+        fields: Doc = {"last_contact_at": ctx.now}
+        if agent_id is not None:
+            fields["last_agent_id"] = agent_id
+        ctx.db.patch(call["customer_id"], fields)
+
+
+def _open_call_tab(ctx: Any, agent_id: str, call: Doc) -> None:
+    if call["customer_id"] is not None:
+        customer = ctx.db.get(call["customer_id"])
+        title = customer["name"] if customer is not None else call["phone"]
+        open_tab(ctx, agent_id, "customer", call["customer_id"], title)
+    else:
+        open_tab(ctx, agent_id, "phone", call["phone"], call["phone"])
+
+
+# -- ending calls ---------------------------------------------------------------------------
+
+
+def end_call(ctx: Any, call: Doc, status: str = "completed") -> list[Offer]:
+    """End a call in any live state. Idempotent for calls that already ended.
+
+    A caller hanging up while queued or ringing is an *abandon* (for inbound calls); a
+    connected call becomes ``completed`` and its agents go to wrap-up.
+    """
+    if call["status"] in TERMINAL_CALL:
+        return []
+    now = ctx.now
+    offers: list[Offer] = []
+    before = call["status"]
+    connected = before in ("in_progress", "on_hold", "transferring")
+    patch: Doc = {"ended_at": now}
+    enq = call["enqueued_at"] if call["enqueued_at"] is not None else call["created_at"]
+    entry = queue_entry(ctx, call["_id"])
+    if entry is not None:
+        ctx.db.delete(entry["_id"])
+
+    if connected:
+        hold_ms = call["hold_ms"]
+        if call["hold_started_at"] is not None:
+            hold_ms += max(0.0, now - call["hold_started_at"])
+        answered = call["answered_at"] if call["answered_at"] is not None else now
+        talk = max(0.0, now - answered - hold_ms)
+        patch.update(status="completed", hold_ms=hold_ms, hold_started_at=None)
+        counters = {"handled": 1, "talk_ms": talk, "hold_ms": hold_ms}
+        stats.bump(ctx, call["day"], counters, call["agent_id"], counters)
+        # Pending transfers die with the call; their targets are released.
+        for transfer in (
+            ctx.db.query("transfer_queue")
+            .with_index(
+                "by_call_status", lambda q: q.eq("call_id", call["_id"]).eq("status", "pending")
+            )
+            .collect()
+        ):
+            target = get_agent(ctx, transfer["to_agent_id"])
+            if (
+                target is not None
+                and target["status"] == "reserved"
+                and target["call_id"] == call["_id"]
+            ):
+                offers.extend(release_transfer_reservation(ctx, target, "canceled"))
+            else:
+                ctx.db.patch(transfer["_id"], {"status": "canceled", "resolved_at": now})
+        for p in call["participants"]:
+            if p["role"] == "supervisor":
+                continue
+            agent = get_agent(ctx, p["agent_id"])
+            if (
+                agent is not None
+                and agent["call_id"] == call["_id"]
+                and agent["status"] == "on_call"
+            ):
+                set_status(ctx, agent, "wrap_up", call_id=call["_id"])
+    else:
+        final = status
+        if call["direction"] == "inbound" and status in (
+            "completed",
+            "canceled",
+            "no_answer",
+            "busy",
+        ):
+            final = "abandoned"
+        elif call["direction"] == "outbound" and status == "completed":
+            final = "canceled"  # hung up before the customer answered
+        patch["status"] = final
+        if call["direction"] == "inbound" and final in ("abandoned", "voicemail"):
+            wait = max(0.0, now - enq)
+            stats.bump(ctx, call["day"], stats.queue_exit_counters(final, wait))
+        if call["agent_id"] is not None:
+            agent = get_agent(ctx, call["agent_id"])
+            if agent is not None and agent["call_id"] == call["_id"]:
+                if agent["status"] == "reserved":
+                    offers.extend(release_call_reservation(ctx, agent, "canceled"))
+                elif agent["status"] == "on_call":
+                    # An outbound call that never connected: the agent dispositions it.
+                    set_status(ctx, agent, "wrap_up", call_id=call["_id"])
+    ctx.db.patch(call["_id"], patch)
+    row = active_row(ctx, call["_id"])
+    if row is not None:
+        ctx.db.delete(row["_id"])
+    _touch_customer(ctx, call, None)
+    if call["lead_id"] is not None:
+        _finish_lead(ctx, call, patch["status"])
+    call.update(patch)
+    return offers
+
+
+def _finish_lead(ctx: Any, call: Doc, status: str) -> None:
+    lead = ctx.db.get(call["lead_id"])
+    if lead is None or lead["status"] != "dialing":
+        return
+    campaign = ctx.db.get(lead["campaign_id"])
+    retry = status in ("no_answer", "busy", "failed")
+    if retry and campaign is not None and lead["attempts"] < campaign["max_attempts"]:
+        ctx.db.patch(
+            lead["_id"],
+            {
+                "status": "pending",
+                "next_attempt_at": ctx.now + campaign["retry_after_ms"],
+                "outcome": status,
+                "agent_id": None,
+            },
+        )
+    else:
+        ctx.db.patch(lead["_id"], {"status": "done", "outcome": status})
+
+
+def finish_wrap_up(
+    ctx: Any,
+    agent: Doc,
+    disposition: str | None,
+    notes: str | None,
+    next_status: str = "available",
+    reason: str | None = None,
+) -> list[Offer]:
+    """End after-call work; the agent becomes available (and is offered waiting work)."""
+    if agent["status"] != "wrap_up":
+        raise UserError({"code": "not_in_wrap_up", "status": agent["status"]})
+    call = ctx.db.get(agent["call_id"]) if agent["call_id"] is not None else None
+    spent = max(0.0, ctx.now - agent["status_since"])
+    if call is not None:
+        if call["agent_id"] == agent["agent_id"]:
+            patch: Doc = {"wrap_up_ended_at": ctx.now}
+            if disposition is not None:
+                patch["disposition"] = disposition
+            if notes is not None:
+                patch["notes"] = notes
+            ctx.db.patch(call["_id"], patch)
+            if call["lead_id"] is not None and disposition is not None:
+                lead = ctx.db.get(call["lead_id"])
+                if lead is not None and lead["status"] == "done":
+                    ctx.db.patch(lead["_id"], {"outcome": disposition})
+        counters = {"wrap_ms": spent, "wrapups": 1}
+        stats.bump(ctx, call["day"], counters, agent["agent_id"], counters)
+    set_status(ctx, agent, next_status, reason=reason, call_id=None)
+    offer = offer_next_for_agent(ctx, agent)
+    return [offer] if offer is not None else []

@@ -1,0 +1,39 @@
+"""Inbound queue configuration: dialled number -> queue, required skills, priority, SLA."""
+
+from __future__ import annotations
+
+from reactor import mutation, query, v
+
+from .lib.auth import me, require_supervisor
+from .lib.phone import normalize_e164
+
+
+@mutation(
+    args={
+        "name": v.string(),
+        "number": v.string(),
+        "required_skills": v.optional(v.record(v.string(), v.number())),
+        "priority": v.optional(v.number()),
+        "sla_seconds": v.optional(v.number()),
+    }
+)
+def upsert(ctx, name, number, required_skills=None, priority=0.0, sla_seconds=20.0):
+    require_supervisor(ctx)
+    doc = {
+        "name": name,
+        "number": normalize_e164(number),
+        "required_skills": required_skills or {},
+        "priority": priority,
+        "sla_seconds": sla_seconds,
+    }
+    existing = ctx.db.query("queues").with_index("by_name", lambda q: q.eq("name", name)).first()
+    if existing is None:
+        return ctx.db.insert("queues", doc)
+    ctx.db.replace(existing["_id"], doc)
+    return existing["_id"]
+
+
+@query(args={})
+def list(ctx):
+    me(ctx)
+    return ctx.db.query("queues").with_index("by_name").take(100)

@@ -1,0 +1,73 @@
+"""Call recordings, transcripts, voicemail and the live transcript (``messages``).
+
+Written by the integration actions (recording callback -> S3 upload -> ``attach``;
+transcription -> ``transcripts:save``); read by agents and supervisors.
+"""
+
+from __future__ import annotations
+
+from reactor import internal_mutation, query, v
+
+from .lib.auth import me
+
+
+@internal_mutation(
+    args={
+        "call_sid": v.string(),
+        "recording_sid": v.string(),
+        "duration_s": v.number(),
+        "url": v.optional(v.string()),
+        "storage_key": v.optional(v.string()),
+        "status": v.optional(v.string()),
+    }
+)
+def attach(
+    ctx, call_sid, recording_sid, duration_s, url=None, storage_key=None, status="completed"
+):
+    """Link a recording to its call (idempotent on RecordingSid)."""
+    existing = (
+        ctx.db.query("recordings")
+        .with_index("by_sid", lambda q: q.eq("recording_sid", recording_sid))
+        .first()
+    )
+    if existing is not None:
+        ctx.db.patch(
+            existing["_id"],
+            {"storage_key": storage_key or existing["storage_key"], "status": status},
+        )
+        return existing["_id"]
+    call = ctx.db.query("calls").with_index("by_sid", lambda q: q.eq("call_sid", call_sid)).first()
+    if call is None:
+        return None
+    rec = ctx.db.insert(
+        "recordings",
+        {
+            "call_id": call["_id"],
+            "recording_sid": recording_sid,
+            "url": url,
+            "storage_key": storage_key,
+            "duration_s": duration_s,
+            "status": status,
+            "customer_id": call["customer_id"],
+        },
+    )
+    ctx.db.patch(call["_id"], {"recording_ids": [*call["recording_ids"], rec]})
+    if call["status"] == "voicemail":
+        vm = (
+            ctx.db.query("voicemails")
+            .with_index("by_call", lambda q: q.eq("call_id", call["_id"]))
+            .first()
+        )
+        if vm is not None:
+            ctx.db.patch(vm["_id"], {"recording_id": rec})
+    return rec
+
+
+@query(args={"call_id": v.id("calls")})
+def for_call(ctx, call_id):
+    me(ctx)
+    return (
+        ctx.db.query("recordings")
+        .with_index("by_call", lambda q: q.eq("call_id", call_id))
+        .take(20)
+    )

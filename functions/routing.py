@@ -1,0 +1,34 @@
+"""Routing maintenance: ring timeouts and supervisor reassignment.
+
+Ring timeouts work without a scheduler: every routing mutation first releases expired
+reservations against ``ctx.now``, and ``expire_reservations`` (an internal mutation a
+cron calls every few seconds) catches the rest.
+"""
+
+from __future__ import annotations
+
+from reactor import UserError, internal_mutation, mutation, v
+
+from .lib import core
+from .lib.auth import require_supervisor
+
+
+@internal_mutation(args={"limit": v.optional(v.number())})
+def expire_reservations(ctx, limit=50):
+    """Release reservations whose ring timeout passed; the calls go to the next agent."""
+    return {"offers": core.expire_reservations(ctx, int(limit))}
+
+
+@mutation(args={"call_id": v.id("calls"), "agent_id": v.string()})
+def reassign(ctx, call_id, agent_id):
+    """Supervisor: offer a waiting call to a specific available agent now."""
+    require_supervisor(ctx)
+    core.expire_reservations(ctx)
+    call = core.get_call(ctx, call_id)
+    entry = core.queue_entry(ctx, call_id)
+    if entry is None or entry["state"] != "waiting":
+        raise UserError({"code": "not_waiting", "call_id": call_id})
+    agent = core.get_agent(ctx, agent_id)
+    if agent is None or agent["status"] != "available":
+        raise UserError({"code": "target_unavailable", "agent_id": agent_id})
+    return {"offers": [core.reserve(ctx, agent, call, entry)]}

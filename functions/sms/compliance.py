@@ -1,0 +1,69 @@
+"""DNC/DNT management and the compliance audit trail (who, when, from where)."""
+
+from __future__ import annotations
+
+from reactor import internal_mutation, mutation, query, v
+
+from ..lib import compliance as lib
+from ..lib import stats
+from ..lib.auth import is_supervisor, me, require_supervisor
+from ..lib.clock import day_of
+from ..lib.phone import normalize_e164
+
+CHANNEL = v.union(v.literal("voice"), v.literal("sms"))
+
+
+@mutation(
+    args={
+        "phone": v.string(),
+        "channel": CHANNEL,
+        "dnc": v.boolean(),
+        "note": v.optional(v.string()),
+    }
+)
+def set_dnc(ctx, phone, channel, dnc, note=None):
+    """Put a number on (or take it off) the do-not-call / do-not-text list.
+
+    Any agent may add a number (a customer asked on the phone); only supervisors remove.
+    """
+    actor = me(ctx)
+    if not dnc:
+        require_supervisor(ctx)
+    phone = normalize_e164(phone)
+    action = "manual_dnc_add" if dnc else "manual_dnc_remove"
+    return lib.set_dnc(ctx, phone, channel, dnc, action, "agent", actor_id=actor, raw_body=note)
+
+
+@internal_mutation(args={"phone": v.string(), "message_sid": v.optional(v.string())})
+def on_carrier_block(ctx, phone, message_sid=None):
+    """Twilio refused a send with error 21610: the recipient is unsubscribed. Authoritative."""
+    phone = normalize_e164(phone)
+    stats.bump(ctx, day_of(ctx.now), {"opt_outs": 1})
+    return lib.set_dnc(ctx, phone, "sms", True, "opt_out", "twilio_21610", ref_sid=message_sid)
+
+
+@query(args={"phone": v.string()})
+def status(ctx, phone):
+    """``{"voice": bool, "sms": bool}``: whether calling / texting the number is blocked."""
+    me(ctx)
+    phone = normalize_e164(phone)
+    return {
+        "phone": phone,
+        "voice": lib.is_blocked(ctx, phone, "voice"),
+        "sms": lib.is_blocked(ctx, phone, "sms"),
+    }
+
+
+@query(args={"phone": v.string(), "limit": v.optional(v.number())})
+def events(ctx, phone, limit=100):
+    """The audit trail of a number, oldest first (supervisors, or any agent for its own actions)."""
+    agent = me(ctx)
+    phone = normalize_e164(phone)
+    rows = (
+        ctx.db.query("compliance_events")
+        .with_index("by_phone", lambda q: q.eq("phone", phone))
+        .take(int(limit))
+    )
+    if is_supervisor(ctx):
+        return rows
+    return [r for r in rows if r["actor_id"] in (agent, None)]

@@ -1,0 +1,365 @@
+"""Two-way SMS: threads, the real-time inbox with unread counts, send and receive.
+
+Inbound messages (``on_incoming``, from the Twilio webhook) are classified for opt-out
+keywords first. Sending requires the thread lock and a number that has not opted out;
+a refused send is written to the compliance audit and returned as
+``{"ok": False, "code": "opted_out"}`` (the audit must commit, so it is not raised).
+``sms_messages`` is the hot copy: archived messages beyond the last ``HOT_MESSAGES`` of a
+thread are dropped by ``trim``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reactor import UserError, internal_mutation, mutation, query, v
+
+from .. import canned
+from ..lib import compliance, stats
+from ..lib.auth import me
+from ..lib.clock import day_of
+from ..lib.phone import normalize_e164
+from ..lib.tabs import open_tab
+from . import locks
+
+HOT_MESSAGES = 10
+DEFAULT_OUR_NUMBER = "+15550000000"
+STATUS_RANK = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "read": 4,
+}
+
+
+def _thread_for(ctx: Any, phone: str, our_number: str) -> dict[str, Any] | None:
+    return (
+        ctx.db.query("sms_threads")
+        .with_index("by_phone", lambda q: q.eq("phone", phone).eq("our_number", our_number))
+        .first()
+    )
+
+
+def _get_or_create_thread(ctx: Any, phone: str, our_number: str) -> dict[str, Any]:
+    thread = _thread_for(ctx, phone, our_number)
+    if thread is not None:
+        return thread
+    customer = (
+        ctx.db.query("customers").with_index("by_phone", lambda q: q.eq("phone", phone)).first()
+    )
+    doc: dict[str, Any] = {
+        "phone": phone,
+        "our_number": our_number,
+        "customer_id": customer["_id"] if customer else None,
+        "status": "open",
+        "last_message_at": ctx.now,
+        "last_direction": "inbound",
+        "preview": "",
+        "unread_count": 0.0,
+        "message_count": 0.0,
+    }
+    doc["_id"] = ctx.db.insert("sms_threads", dict(doc))
+    return doc
+
+
+def _append(
+    ctx: Any,
+    thread: dict[str, Any],
+    direction: str,
+    body: str,
+    status: str,
+    *,
+    message_sid: str | None = None,
+    agent_id: str | None = None,
+) -> str:
+    msg_id = ctx.db.insert(
+        "sms_messages",
+        {
+            "thread_id": thread["_id"],
+            "direction": direction,
+            "body": body,
+            "status": status,
+            "message_sid": message_sid,
+            "agent_id": agent_id,
+            "at": ctx.now,
+            "error_code": None,
+            "archived": False,
+        },
+    )
+    fields: dict[str, Any] = {
+        "last_message_at": ctx.now,
+        "last_direction": direction,
+        "preview": body[:140],
+        "message_count": thread["message_count"] + 1,
+        "status": "open",
+    }
+    if direction == "inbound":
+        fields["unread_count"] = thread["unread_count"] + 1
+    ctx.db.patch(thread["_id"], fields)
+    thread.update(fields)
+    return str(msg_id)
+
+
+@internal_mutation(
+    args={
+        "message_sid": v.string(),
+        "from_number": v.string(),
+        "to_number": v.string(),
+        "body": v.string(),
+    }
+)
+def on_incoming(ctx, message_sid, from_number, to_number, body):
+    """An inbound SMS (Twilio webhook). Idempotent on MessageSid.
+
+    STOP-family keywords opt the number out of SMS (audited, source ``sms_keyword``),
+    START-family opt it back in, HELP/INFO are audited. The message is always stored:
+    Twilio forwards keyword messages too.
+    """
+    dup = (
+        ctx.db.query("sms_messages")
+        .with_index("by_sid", lambda q: q.eq("message_sid", message_sid))
+        .first()
+    )
+    if dup is not None:
+        return {
+            "duplicate": True,
+            "thread_id": dup["thread_id"],
+            "message_id": dup["_id"],
+            "keyword": None,
+        }
+    phone = normalize_e164(from_number)
+    our = normalize_e164(to_number)
+    thread = _get_or_create_thread(ctx, phone, our)
+    msg_id = _append(ctx, thread, "inbound", body, "received", message_sid=message_sid)
+    day = day_of(ctx.now)
+    counters = {"sms_in": 1.0}
+    matched = compliance.classify(body)
+    keyword = None
+    if matched is not None:
+        kind, keyword = matched
+        if kind == "opt_out":
+            compliance.set_dnc(
+                ctx,
+                phone,
+                "sms",
+                True,
+                "opt_out",
+                "sms_keyword",
+                keyword=keyword,
+                raw_body=body,
+                ref_sid=message_sid,
+            )
+            counters["opt_outs"] = 1.0
+        elif kind == "opt_in":
+            compliance.set_dnc(
+                ctx,
+                phone,
+                "sms",
+                False,
+                "opt_in",
+                "sms_keyword",
+                keyword=keyword,
+                raw_body=body,
+                ref_sid=message_sid,
+            )
+            counters["opt_ins"] = 1.0
+        else:
+            compliance.audit(
+                ctx,
+                phone,
+                "sms",
+                "help",
+                "sms_keyword",
+                keyword=keyword,
+                raw_body=body,
+                ref_sid=message_sid,
+            )
+        keyword = kind
+    stats.bump(ctx, day, counters)
+    return {
+        "duplicate": False,
+        "thread_id": thread["_id"],
+        "message_id": msg_id,
+        "keyword": keyword,
+    }
+
+
+def _send(
+    ctx: Any, thread: dict[str, Any], agent_id: str, body: str, release: bool
+) -> dict[str, Any]:
+    if not body.strip():
+        raise UserError({"code": "empty_message"})
+    locks.require(ctx, thread["_id"], agent_id)
+    if compliance.is_blocked(ctx, thread["phone"], "sms"):
+        audit_id = compliance.audit(
+            ctx, thread["phone"], "sms", "blocked_send", "agent", actor_id=agent_id, raw_body=body
+        )
+        stats.bump(ctx, day_of(ctx.now), {"sms_blocked": 1}, agent_id, {"sms_blocked": 1})
+        return {"ok": False, "code": "opted_out", "phone": thread["phone"], "audit_id": audit_id}
+    msg_id = _append(ctx, thread, "outbound", body, "queued", agent_id=agent_id)
+    stats.bump(ctx, day_of(ctx.now), {"sms_out": 1}, agent_id, {"sms_out": 1})
+    if release:
+        lock = locks.current(ctx, thread["_id"])
+        if lock is not None:
+            ctx.db.delete(lock["_id"])
+    else:
+        locks.take(ctx, thread["_id"], agent_id)  # sending renews the lock
+    return {"ok": True, "message_id": msg_id, "thread_id": thread["_id"]}
+
+
+@mutation(
+    args={"thread_id": v.id("sms_threads"), "body": v.string(), "release": v.optional(v.boolean())}
+)
+def send(ctx, thread_id, body, release=False):
+    """Send a reply as the lock holder; refused (and audited) if the number opted out."""
+    thread = ctx.db.get(thread_id)
+    if thread is None:
+        raise UserError({"code": "thread_not_found"})
+    return _send(ctx, thread, me(ctx), body, release)
+
+
+@mutation(
+    args={
+        "thread_id": v.id("sms_threads"),
+        "canned_id": v.id("canned_responses"),
+        "values": v.optional(v.record(v.string(), v.string())),
+        "release": v.optional(v.boolean()),
+    }
+)
+def send_canned(ctx, thread_id, canned_id, values=None, release=False):
+    """Send a canned response with its placeholders filled."""
+    agent_id = me(ctx)
+    thread = ctx.db.get(thread_id)
+    doc = ctx.db.get(canned_id)
+    if thread is None or doc is None or doc["scope"] not in ("shared", f"agent:{agent_id}"):
+        raise UserError({"code": "not_found"})
+    body = canned.render_body(
+        doc["body"], {**canned.context_values(ctx, agent_id, thread_id), **(values or {})}
+    )
+    return _send(ctx, thread, agent_id, body, release)
+
+
+@mutation(args={"to": v.string(), "body": v.string(), "from_number": v.optional(v.string())})
+def start(ctx, to, body, from_number=None):
+    """Text a number: open (or reuse) its thread, take the lock, send."""
+    agent_id = me(ctx)
+    phone = normalize_e164(to)
+    thread = _get_or_create_thread(ctx, phone, normalize_e164(from_number or DEFAULT_OUR_NUMBER))
+    locks.take(ctx, thread["_id"], agent_id)
+    open_tab(ctx, agent_id, "sms_thread", thread["_id"], phone)
+    return _send(ctx, thread, agent_id, body, False)
+
+
+@internal_mutation(args={"message_id": v.id("sms_messages"), "message_sid": v.string()})
+def attach_sid(ctx, message_id, message_sid):
+    """Record the MessageSid Twilio assigned to an outbound message."""
+    ctx.db.patch(message_id, {"message_sid": message_sid})
+
+
+@internal_mutation(
+    args={"message_sid": v.string(), "status": v.string(), "error_code": v.optional(v.number())}
+)
+def on_status(ctx, message_sid, status, error_code=None):
+    """Delivery status callback; never moves a message backwards. 21610 opts the number out."""
+    msg = (
+        ctx.db.query("sms_messages")
+        .with_index("by_sid", lambda q: q.eq("message_sid", message_sid))
+        .first()
+    )
+    if msg is None:
+        return None
+    if STATUS_RANK.get(status, 0) >= STATUS_RANK.get(msg["status"], 0):
+        ctx.db.patch(msg["_id"], {"status": status, "error_code": error_code})
+    if error_code == 21610:
+        thread = ctx.db.get(msg["thread_id"])
+        if thread is not None:
+            compliance.set_dnc(
+                ctx, thread["phone"], "sms", True, "opt_out", "twilio_21610", ref_sid=message_sid
+            )
+    return None
+
+
+@mutation(args={"thread_id": v.id("sms_threads")})
+def mark_read(ctx, thread_id):
+    me(ctx)
+    thread = ctx.db.get(thread_id)
+    if thread is not None and thread["unread_count"] != 0:
+        ctx.db.patch(thread_id, {"unread_count": 0.0})
+
+
+@mutation(args={"thread_id": v.id("sms_threads")})
+def close(ctx, thread_id):
+    """Close a conversation (it reopens on the next message) and release its lock."""
+    me(ctx)
+    ctx.db.patch(thread_id, {"status": "closed", "unread_count": 0.0})
+    lock = locks.current(ctx, thread_id)
+    if lock is not None:
+        ctx.db.delete(lock["_id"])
+
+
+@query(args={"limit": v.optional(v.number())})
+def inbox(ctx, limit=50):
+    """Open threads, most recent first, with unread counts and lock holders."""
+    me(ctx)
+    threads = (
+        ctx.db.query("sms_threads")
+        .with_index("by_status_last", lambda q: q.eq("status", "open"))
+        .order("desc")
+        .take(int(limit))
+    )
+    return [{**t, "locked_by": locks.holder(ctx, t["_id"])} for t in threads]
+
+
+@query(args={})
+def unread(ctx):
+    """Threads with unread messages and the total count (for the inbox badge)."""
+    me(ctx)
+    threads = (
+        ctx.db.query("sms_threads")
+        .with_index("by_unread", lambda q: q.gt("unread_count", 0))
+        .take(1000)
+    )
+    return {"threads": len(threads), "messages": sum(t["unread_count"] for t in threads)}
+
+
+@query(args={"thread_id": v.id("sms_threads"), "limit": v.optional(v.number())})
+def messages(ctx, thread_id, limit=HOT_MESSAGES):
+    """The thread's latest messages, oldest first."""
+    me(ctx)
+    latest = (
+        ctx.db.query("sms_messages")
+        .with_index("by_thread", lambda q: q.eq("thread_id", thread_id))
+        .order("desc")
+        .take(int(limit))
+    )
+    return latest[::-1]
+
+
+@internal_mutation(args={"thread_id": v.id("sms_threads")})
+def trim(ctx, thread_id):
+    """Drop archived messages older than the thread's last ``HOT_MESSAGES``."""
+    older = (
+        ctx.db.query("sms_messages")
+        .with_index("by_thread", lambda q: q.eq("thread_id", thread_id))
+        .order("desc")
+        .take(HOT_MESSAGES + 500)[HOT_MESSAGES:]
+    )
+    dropped = 0
+    for msg in older:
+        if msg["archived"]:
+            ctx.db.delete(msg["_id"])
+            dropped += 1
+    return dropped
+
+
+@internal_mutation(args={"message_ids": v.array(v.id("sms_messages"))})
+def mark_archived(ctx, message_ids):
+    """The archive (PostgreSQL) has these messages; they may leave the hot copy."""
+    for mid in message_ids:
+        if ctx.db.get(mid) is not None:
+            ctx.db.patch(mid, {"archived": True})

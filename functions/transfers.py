@@ -1,0 +1,208 @@
+"""Transfers between agents: skill-based target choice, accept/decline, warm and cold.
+
+A transfer reserves the target agent (like a ringing call, with a timeout). **Cold**:
+on accept the call moves to the target and the transferring agent goes to wrap-up.
+**Warm**: on accept the target joins the conference (three parties) and the
+transferring agent leaves with ``complete`` (or the call ends for everyone).
+"""
+
+from __future__ import annotations
+
+from reactor import UserError, mutation, query, v
+
+from .lib import core, stats
+from .lib.auth import me
+
+SKILLS = v.record(v.string(), v.number())
+
+
+def _pending_for(ctx, agent_id: str):
+    return (
+        ctx.db.query("transfer_queue")
+        .with_index("by_to_status", lambda q: q.eq("to_agent_id", agent_id).eq("status", "pending"))
+        .first()
+    )
+
+
+@mutation(
+    args={
+        "call_id": v.id("calls"),
+        "mode": v.union(v.literal("warm"), v.literal("cold")),
+        "to_agent_id": v.optional(v.string()),
+        "required_skills": v.optional(SKILLS),
+    }
+)
+def request(ctx, call_id, mode, to_agent_id=None, required_skills=None):
+    """Ask to transfer my call to an agent, or to the best agent with these skills."""
+    agent_id = me(ctx)
+    call = core.get_call(ctx, call_id)
+    if call["agent_id"] != agent_id or call["status"] not in ("in_progress", "on_hold"):
+        raise UserError({"code": "not_your_live_call", "call_id": call_id})
+    pending = (
+        ctx.db.query("transfer_queue")
+        .with_index("by_call_status", lambda q: q.eq("call_id", call_id).eq("status", "pending"))
+        .first()
+    )
+    if pending is not None:
+        raise UserError({"code": "transfer_pending", "transfer_id": pending["_id"]})
+    core.expire_reservations(ctx)
+    required = dict(required_skills or {})
+    if to_agent_id is not None:
+        if to_agent_id == agent_id:
+            raise UserError({"code": "invalid_target"})
+        target = core.get_agent(ctx, to_agent_id)
+        if (
+            target is None
+            or target["status"] != "available"
+            or not core.is_live(target, ctx.now)
+            or not core.skills_match(target["skills"], required)
+        ):
+            raise UserError({"code": "target_unavailable", "agent_id": to_agent_id})
+    else:
+        target = core.find_agent(ctx, required, {agent_id})
+        if target is None:
+            raise UserError({"code": "no_agent_available", "required_skills": required})
+    expires = ctx.now + core.TRANSFER_TIMEOUT_MS
+    core.set_status(
+        ctx,
+        target,
+        "reserved",
+        call_id=call_id,
+        reservation_kind="transfer",
+        reservation_expires_at=expires,
+    )
+    transfer_id = ctx.db.insert(
+        "transfer_queue",
+        {
+            "call_id": call_id,
+            "from_agent_id": agent_id,
+            "to_agent_id": target["agent_id"],
+            "mode": mode,
+            "status": "pending",
+            "required_skills": required,
+            "created_at": ctx.now,
+            "expires_at": expires,
+            "resolved_at": None,
+        },
+    )
+    row = core.active_row(ctx, call_id)
+    if row is not None:
+        ctx.db.patch(row["_id"], {"state": "transferring"})
+    return {"transfer_id": transfer_id, "to_agent_id": target["agent_id"], "expires_at": expires}
+
+
+def _move_call(ctx, call, from_agent_id: str, to_agent_id: str) -> None:
+    parts = [p for p in call["participants"] if p["agent_id"] != from_agent_id]
+    ctx.db.patch(
+        call["_id"],
+        {"agent_id": to_agent_id, "participants": parts, "transfers": call["transfers"] + 1},
+    )
+    row = core.active_row(ctx, call["_id"])
+    if row is not None:
+        state = "on_hold" if call["status"] == "on_hold" else "talking"
+        ctx.db.patch(row["_id"], {"agent_id": to_agent_id, "state": state})
+    stats.bump(ctx, call["day"], {"transfers": 1}, from_agent_id, {"transfers_out": 1})
+    stats.bump(ctx, call["day"], None, to_agent_id, {"transfers_in": 1})
+    source = core.get_agent(ctx, from_agent_id)
+    if source is not None and source["status"] == "on_call" and source["call_id"] == call["_id"]:
+        core.set_status(ctx, source, "wrap_up", call_id=call["_id"])
+
+
+@mutation(args={"transfer_id": v.id("transfer_queue")})
+def accept(ctx, transfer_id):
+    """The target takes the transfer (cold: the call is theirs; warm: they join)."""
+    agent_id = me(ctx)
+    transfer = ctx.db.get(transfer_id)
+    if transfer is None or transfer["to_agent_id"] != agent_id or transfer["status"] != "pending":
+        raise UserError({"code": "no_transfer", "transfer_id": transfer_id})
+    agent = core.require_agent(ctx, agent_id)
+    call = core.get_call(ctx, transfer["call_id"])
+    if agent["status"] != "reserved" or agent["call_id"] != call["_id"]:
+        raise UserError({"code": "no_transfer", "transfer_id": transfer_id})
+    if call["status"] not in ("in_progress", "on_hold"):
+        raise UserError({"code": "call_ended", "call_id": call["_id"]})
+    core.set_status(ctx, agent, "on_call", call_id=call["_id"], missed_in_row=0.0)
+    joined = {"agent_id": agent_id, "role": "transfer_target", "joined_at": ctx.now}
+    call["participants"] = [*call["participants"], joined]
+    ctx.db.patch(call["_id"], {"participants": call["participants"]})
+    core.open_tab(ctx, agent_id, "call", call["_id"], call["phone"])
+    if transfer["mode"] == "cold":
+        _move_call(ctx, call, transfer["from_agent_id"], agent_id)
+        ctx.db.patch(transfer_id, {"status": "done", "resolved_at": ctx.now})
+    else:
+        ctx.db.patch(transfer_id, {"status": "accepted", "resolved_at": ctx.now})
+        row = core.active_row(ctx, call["_id"])
+        if row is not None:
+            ctx.db.patch(row["_id"], {"state": "talking"})
+    return {"call_id": call["_id"], "mode": transfer["mode"]}
+
+
+@mutation(args={"transfer_id": v.id("transfer_queue")})
+def complete(ctx, transfer_id):
+    """Warm transfer: the transferring agent leaves the conference; the target keeps the call."""
+    agent_id = me(ctx)
+    transfer = ctx.db.get(transfer_id)
+    if (
+        transfer is None
+        or transfer["from_agent_id"] != agent_id
+        or transfer["status"] != "accepted"
+    ):
+        raise UserError({"code": "no_transfer", "transfer_id": transfer_id})
+    call = core.get_call(ctx, transfer["call_id"])
+    if call["status"] not in ("in_progress", "on_hold"):
+        raise UserError({"code": "call_ended", "call_id": call["_id"]})
+    _move_call(ctx, call, agent_id, transfer["to_agent_id"])
+    ctx.db.patch(transfer_id, {"status": "done"})
+    return {"call_id": call["_id"]}
+
+
+@mutation(args={"transfer_id": v.id("transfer_queue")})
+def decline(ctx, transfer_id):
+    """The target refuses; they become available again and the call stays put."""
+    agent_id = me(ctx)
+    transfer = ctx.db.get(transfer_id)
+    if transfer is None or transfer["to_agent_id"] != agent_id or transfer["status"] != "pending":
+        raise UserError({"code": "no_transfer", "transfer_id": transfer_id})
+    agent = core.require_agent(ctx, agent_id)
+    return {"offers": core.release_transfer_reservation(ctx, agent, "declined")}
+
+
+@mutation(args={"transfer_id": v.id("transfer_queue")})
+def cancel(ctx, transfer_id):
+    """The transferring agent withdraws a pending transfer."""
+    agent_id = me(ctx)
+    transfer = ctx.db.get(transfer_id)
+    if transfer is None or transfer["from_agent_id"] != agent_id or transfer["status"] != "pending":
+        raise UserError({"code": "no_transfer", "transfer_id": transfer_id})
+    target = core.get_agent(ctx, transfer["to_agent_id"])
+    if (
+        target is not None
+        and target["status"] == "reserved"
+        and target["call_id"] == transfer["call_id"]
+    ):
+        return {"offers": core.release_transfer_reservation(ctx, target, "canceled")}
+    ctx.db.patch(transfer_id, {"status": "canceled", "resolved_at": ctx.now})
+    return {"offers": []}
+
+
+@query(args={})
+def incoming(ctx):
+    """The transfer offered to the calling agent, if any."""
+    return _pending_for(ctx, me(ctx))
+
+
+@query(args={})
+def outgoing(ctx):
+    """The calling agent's own pending or accepted (warm) transfers."""
+    agent_id = me(ctx)
+    out = []
+    for status in ("pending", "accepted"):
+        out.extend(
+            ctx.db.query("transfer_queue")
+            .with_index(
+                "by_from_status",
+                lambda q, s=status: q.eq("from_agent_id", agent_id).eq("status", s),
+            )
+            .take(10)
+        )
+    return out

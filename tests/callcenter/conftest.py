@@ -1,0 +1,26 @@
+"""Fixtures: an engine over the repository's own project with a simulated clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from reactor import Engine
+
+from .helpers import ROOT, Clock
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    c = Clock()
+    monkeypatch.setattr(time, "time", c.time)
+    return c
+
+
+@pytest.fixture
+async def cc(tmp_path: Path, clock: Clock) -> AsyncIterator[Engine]:
+    async with Engine.open(ROOT, database=f"sqlite:///{tmp_path}/cc.db") as engine:
+        yield engine

@@ -1,0 +1,64 @@
+"""Helpers for the call-center acceptance tests: identities, a controllable clock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from reactor import Engine
+
+ROOT = Path(__file__).resolve().parents[2]
+START_MS = 1_795_000_000_000.0  # 2026-11-18, a fixed day for the tests
+
+
+def agent(n: int | str, **extra: Any) -> dict[str, Any]:
+    subject = n if isinstance(n, str) else f"agent-{n}"
+    return {"subject": subject, "role": "agent", **extra}
+
+
+SUPERVISOR = {"subject": "sup-1", "role": "supervisor"}
+
+
+class Clock:
+    """Simulated wall-clock time: functions only read time through ``ctx.now``.
+
+    The engine derives ``ctx.now`` from ``time.time()``; the tests patch ``time.time``
+    with this clock so whole days pass instantly and deterministically.
+    """
+
+    def __init__(self, start_ms: float = START_MS) -> None:
+        self.ms = start_ms
+
+    def time(self) -> float:
+        return self.ms / 1000.0
+
+    def advance(self, seconds: float) -> None:
+        self.ms += seconds * 1000.0
+
+    def set(self, ms: float) -> None:
+        self.ms = max(self.ms, ms)
+
+
+async def no_update(sub: Any, timeout: float = 0.05) -> bool:
+    try:
+        await asyncio.wait_for(sub.next(), timeout)
+    except TimeoutError:
+        return True
+    return False
+
+
+async def sign_in(engine: Engine, n: int, skills: dict[str, float] | None = None, **kw: Any) -> str:
+    ident = agent(n)
+    for skill, level in (skills or {}).items():
+        await engine.mutation(
+            "skills:set",
+            {"agent_id": ident["subject"], "skill": skill, "level": level},
+            identity=SUPERVISOR,
+        )
+    await engine.mutation("agents:sign_in", {"name": f"Agent {n}", **kw}, identity=ident)
+    return str(ident["subject"])
+
+
+_real_time = time.time
