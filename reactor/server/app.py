@@ -13,7 +13,8 @@ Routes:
 - WebSocket ``/api/sync`` and ``/api/{client_version}/sync``: the sync protocol
   (:mod:`reactor.sync.worker`);
 - ``POST /api/query|mutation|action|function``, ``GET /api/query``,
-  ``POST /api/run/{path}``: the function API (:mod:`reactor.server.api`);
+  ``POST /api/run/{path}``, ``POST /api/query_ts|query_batch|query_at_ts``: the function
+  API (:mod:`reactor.server.api`);
 - ``/http/{path}``, any method: the project's HTTP actions
   (:mod:`reactor.server.http_actions`);
 - ``GET /version``: the server version as plain text.
@@ -55,6 +56,7 @@ class ServerConfig:
     - ``sync``: WebSocket limits (frame size, chunking threshold, ping interval, ...).
     - ``ws_ping_interval`` / ``ws_ping_timeout``: WebSocket-level keepalive; a client that
       does not answer a ping within the timeout is disconnected.
+    - ``shutdown_timeout``: how long :func:`serve` waits for open requests on shutdown.
     """
 
     admin_key: str | None = None
@@ -63,6 +65,7 @@ class ServerConfig:
     sync: SyncLimits = field(default_factory=SyncLimits)
     ws_ping_interval: float = 5.0
     ws_ping_timeout: float = 60.0
+    shutdown_timeout: float = 5.0
 
 
 def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
@@ -108,6 +111,7 @@ def uvicorn_config(
         ws_ping_interval=config.ws_ping_interval,
         ws_ping_timeout=config.ws_ping_timeout,
         h11_max_incomplete_event_size=64 * 1024,
+        timeout_graceful_shutdown=max(1, round(config.shutdown_timeout)),
     )
 
 

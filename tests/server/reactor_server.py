@@ -32,6 +32,7 @@ def server_config(**overrides: Any) -> ServerConfig:
         "auth": AuthConfig(issuer=ISSUER, audience=AUDIENCE, secret=SECRET),
     }
     fields.update(overrides)
+    fields.setdefault("shutdown_timeout", 1.0)
     return ServerConfig(**fields)
 
 
@@ -39,7 +40,6 @@ def server_config(**overrides: Any) -> ServerConfig:
 async def running_server(engine: Engine, config: ServerConfig | None = None) -> AsyncIterator[str]:
     """Serve ``engine`` with uvicorn on a free port; yields ``http://127.0.0.1:PORT``."""
     server = uvicorn.Server(uvicorn_config(engine, config or server_config(), "127.0.0.1", 0))
-    server.config.timeout_graceful_shutdown = 1
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -317,7 +317,6 @@ class ThreadedServer:
     async def _main(self) -> None:
         async with Engine.open(self.project, database=self.database) as engine:
             server = uvicorn.Server(uvicorn_config(engine, self.config, "127.0.0.1", 0))
-            server.config.timeout_graceful_shutdown = 1
             self._server = server
             task = asyncio.create_task(server.serve())
             while not server.started:
