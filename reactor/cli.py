@@ -120,7 +120,9 @@ def database_url(args: argparse.Namespace, root: Path) -> str:
             f"unsupported database URL {url!r}: use sqlite:///FILE, sqlite://:memory: "
             "or postgresql://USER:PASSWORD@HOST/DB"
         )
-    if url.startswith("sqlite://") and not url.startswith(("sqlite:///", "sqlite://:memory:")):
+    if url.startswith("sqlite://") and (
+        not url.startswith(("sqlite:///", "sqlite://:memory:")) or url == "sqlite:///"
+    ):
         raise CliError(f"invalid SQLite URL {url!r}: expected sqlite:///PATH")
     return url
 
@@ -158,6 +160,10 @@ def describe_error(exc: BaseException, root: Path | None = None) -> str | None:
         return exc.message
     if isinstance(exc, CliError):
         return str(exc)
+    if _is_database_error(exc):
+        return " ".join(f"database error: {type(exc).__name__}: {exc}".split())
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}"
     if isinstance(exc, SyntaxError) and exc.filename:
         where = _relative(exc.filename, root)
         return f"{where}:{exc.lineno}: SyntaxError: {exc.msg}"
@@ -169,6 +175,17 @@ def describe_error(exc: BaseException, root: Path | None = None) -> str | None:
             where = _relative(last.filename, root)
             return f"{where}:{last.lineno}: {type(exc).__name__}: {exc}"
     return None
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """Errors opening or using the database: bad paths, refused connections, ..."""
+    import sqlite3
+
+    if isinstance(exc, sqlite3.Error):
+        return True
+    if type(exc).__module__.split(".")[0] == "psycopg":
+        return True
+    return isinstance(exc, RuntimeError) and "needs psycopg" in str(exc)
 
 
 def _inside(filename: str, root: Path) -> bool:
@@ -276,6 +293,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         from reactor.runtime.registry import FunctionKind
 
         async with Engine.open(root, url) as engine:
+            # A one-shot command is not the deployment: leave scheduled jobs and crons
+            # to `serve`/`dev` (jobs this function schedules run there).
+            await engine.scheduler.close()
             fn = engine.executor.resolve(args.path)
             if fn.kind is FunctionKind.QUERY:
                 result = await engine.query(fn, fn_args)
@@ -333,47 +353,37 @@ def cmd_codegen(args: argparse.Namespace) -> int:
     return 0
 
 
-def _env_engine(args: argparse.Namespace) -> Callable[[], Coroutine[Any, Any, Any]]:
-    root = project_dir(args)
-    url = database_url(args, root)
-
-    async def open_engine() -> Any:
-        from reactor.engine import Engine
-        from reactor.push import open_database
-        from reactor.runtime.registry import Project
-
-        db = await open_database(url)
-        return Engine(Project(root, db.schema), db)
-
-    return open_engine
-
-
 def cmd_env(args: argparse.Namespace) -> int:
     if args.url:
         _not_supported(f"env {args.env_command}", "reactor env ... --dir D --database URL")
-    open_engine = _env_engine(args)
+    root = project_dir(args)
+    url = database_url(args, root)
 
     async def go() -> int:
-        engine = await open_engine()
+        # The database alone, not an Engine: no project code, no scheduler.
+        from reactor.engine import read_env, write_env
+        from reactor.push import open_database
+
+        db = await open_database(url)
         try:
             if args.env_command == "set":
-                await engine.set_env(args.name, args.value)
+                await write_env(db, args.name, args.value)
                 say(f"set {args.name}")
             elif args.env_command == "unset":
-                if await engine.unset_env(args.name):
+                if await write_env(db, args.name, None):
                     say(f"unset {args.name}")
                 else:
                     say(f"{args.name} was not set")
             elif args.env_command == "get":
-                env = engine.env_vars()
+                env = read_env(db)
                 if args.name not in env:
                     raise CliError(f"environment variable {args.name} is not set")
                 say(env[args.name])
             else:
-                for name, value in sorted(engine.env_vars().items()):
+                for name, value in sorted(read_env(db).items()):
                     say(f"{name}={value}")
         finally:
-            await engine.close()
+            await db.close()
         return 0
 
     return run_async(go())

@@ -215,39 +215,11 @@ class Engine:
 
     async def set_env(self, name: str, value: str) -> None:
         """Set an environment variable (stored in the ``_env`` system table)."""
-        _check_env(name, value)
-        await self._write_env(name, value)
+        await write_env(self.db, name, value)
 
     async def unset_env(self, name: str) -> bool:
         """Remove an environment variable; returns whether it existed."""
-        _check_env(name, "")
-        existed = name in self.executor.env
-        await self._write_env(name, None)
-        return existed
-
-    async def _write_env(self, name: str, value: str | None) -> None:
-        db = self.db
-        while True:
-            txn = db.begin_write()
-            doc = (
-                Query(txn, db.table(ENV_TABLE))
-                .with_index("by_name", lambda q: q.eq("name", name))
-                .first()
-            )
-            if value is None:
-                if doc is None:
-                    return
-                txn.delete(doc["_id"], system=True)
-            elif doc is None:
-                txn.insert(ENV_TABLE, {"name": name, "value": value}, system=True)
-            else:
-                txn.patch(doc["_id"], {"value": value}, system=True)
-            try:
-                await db.commit(txn)
-            except WriteConflict as conflict:
-                await db.committer.wait_published(conflict.write_ts)
-                continue
-            return
+        return await write_env(self.db, name, None)
 
     def _current_env_entries(self) -> tuple[object, ...]:
         base = self.db.base
@@ -257,10 +229,7 @@ class Engine:
         self._env_entries = self._current_env_entries()
         env = self.executor.env
         env.clear()
-        for doc in self.db.table_documents(ENV_TABLE):
-            name, value = doc.get("name"), doc.get("value")
-            if isinstance(name, str) and isinstance(value, str):
-                env[name] = value
+        env.update(read_env(self.db))
 
     def _on_publish_env(self, ts: int, affected: set[Any]) -> None:
         current = self._current_env_entries()
@@ -369,6 +338,45 @@ def _check_env(name: object, value: object) -> None:
         raise ValidationError(f"the value of {name} must be a string", "")
     if len(value.encode()) > MAX_ENV_VALUE:
         raise ValidationError(f"the value of {name} is longer than {MAX_ENV_VALUE} bytes", "")
+
+
+def read_env(db: Database) -> dict[str, str]:
+    """The environment variables stored in a database's ``_env`` table."""
+    env: dict[str, str] = {}
+    for doc in db.table_documents(ENV_TABLE):
+        name, value = doc.get("name"), doc.get("value")
+        if isinstance(name, str) and isinstance(value, str):
+            env[name] = value
+    return env
+
+
+async def write_env(db: Database, name: str, value: str | None) -> bool:
+    """Set (or, with ``None``, remove) an environment variable; returns whether it existed.
+
+    Engines on this database see the change in ``ctx.env`` once it is published.
+    """
+    _check_env(name, "" if value is None else value)
+    while True:
+        txn = db.begin_write()
+        doc = (
+            Query(txn, db.table(ENV_TABLE))
+            .with_index("by_name", lambda q: q.eq("name", name))
+            .first()
+        )
+        if value is None:
+            if doc is None:
+                return False
+            txn.delete(doc["_id"], system=True)
+        elif doc is None:
+            txn.insert(ENV_TABLE, {"name": name, "value": value}, system=True)
+        else:
+            txn.patch(doc["_id"], {"value": value}, system=True)
+        try:
+            await db.commit(txn)
+        except WriteConflict as conflict:
+            await db.committer.wait_published(conflict.write_ts)
+            continue
+        return doc is not None
 
 
 def _forget_modules(project: Project) -> None:

@@ -130,7 +130,11 @@ def read_jsonl(path: str | Path, table: str) -> TableData:
 def read_zip(path: str | Path) -> list[TableData]:
     """Read every table of an export zip."""
     tables: list[TableData] = []
-    with zipfile.ZipFile(path) as archive:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise ValidationError(f"{path} is not a zip file", "") from None
+    with archive:
         names = set(archive.namelist())
         numbers: dict[str, int] = {}
         if TABLES_ENTRY in names:

@@ -275,3 +275,21 @@ def test_help_and_usage_errors() -> None:
     assert run_subprocess().code == 2
     bad = run_subprocess("push", "--nope")
     assert bad.code == 2 and "unrecognized arguments: --nope" in bad.err
+
+
+def test_file_and_database_errors_are_one_line(cli: Cli, project: Path, tmp_path: Path) -> None:
+    d = str(project)
+    bad_zip = tmp_path / "bad.zip"
+    bad_zip.write_text("not a zip")
+    cases = [
+        (("import", str(bad_zip), "--dir", d), "bad.zip is not a zip file"),
+        (("import", str(tmp_path / "none.jsonl"), "--dir", d), "no such file"),
+        (("env", "list", "--dir", d, "--database", "sqlite:///"), "invalid SQLite URL"),
+        (("export", "--dir", d, "--path", str(tmp_path / "no" / "x.zip")), "No such file"),
+        (("push", "--dir", d, "--database", "sqlite:////proc/nope/x.db"), "No such file"),
+    ]
+    for args, expected in cases:
+        result = cli(*args)
+        assert result.code == 1, (args, result)
+        assert result.err.startswith("error: ") and expected in result.err, (args, result.err)
+        assert len(result.err.strip().splitlines()) == 1
