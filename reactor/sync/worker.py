@@ -133,7 +133,6 @@ class SyncWorker:
         self._actions: set[asyncio.Task[None]] = set()
         self._clock_skew: float | None = None
         self._token_exp: float | None = None
-        self._auth_base: int | None = None
 
     async def run(self) -> None:
         """Accept the socket and serve it; returns when the connection is over."""
@@ -230,7 +229,6 @@ class SyncWorker:
     async def _authenticate(self, message: Authenticate) -> None:
         session = self.session
         session.check_identity_version(message.base_version)
-        self._auth_base = message.base_version
 
         def rejected(error: str) -> _Close:
             return _Close(
@@ -341,15 +339,28 @@ class SyncWorker:
 
     async def _send_loop(self) -> None:
         interval = self.limits.ping_interval
-        last_send = time.monotonic()
-        while True:
-            timeout = max(0.0, interval - (time.monotonic() - last_send))
-            if self._token_exp is not None:
-                timeout = min(timeout, max(0.0, self._token_exp - time.time()) + 0.01)
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._wake.wait()
-            except TimeoutError:
+        loop = asyncio.get_running_loop()
+        wake = self._wake
+        last_send = loop.time()
+        # One timer for pings and token expiry, re-armed only when it fires (or must fire
+        # sooner), not once per wake-up: with many connections woken by every commit, a
+        # timeout per wait is a large share of the push path.
+        timer: asyncio.TimerHandle | None = None
+        timer_at = 0.0
+        try:
+            while True:
+                if not wake.is_set():
+                    deadline = last_send + interval
+                    if self._token_exp is not None:
+                        left = max(0.0, self._token_exp - time.time()) + 0.01
+                        deadline = min(deadline, loop.time() + left)
+                    if timer is None or deadline < timer_at:
+                        if timer is not None:
+                            timer.cancel()
+                        timer_at = deadline
+                        timer = loop.call_at(deadline, wake.set)
+                    await wake.wait()
+                wake.clear()
                 if self._token_exp is not None and time.time() > self._token_exp:
                     raise _Close(
                         AuthError(
@@ -359,19 +370,23 @@ class SyncWorker:
                         ),
                         1000,
                         "AuthError",
-                    ) from None
-                if time.monotonic() - last_send >= interval:
-                    await self._send(Ping())
-                    last_send = time.monotonic()
-                continue
-            self._wake.clear()
-            while self._outbox:
-                await self._send(self._outbox.popleft())
-                last_send = time.monotonic()
-            transition = self.session.build_transition()
-            if transition is not None:
-                await self._send_transition(transition)
-                last_send = time.monotonic()
+                    )
+                while self._outbox:
+                    await self._send(self._outbox.popleft())
+                    last_send = loop.time()
+                transition = self.session.build_transition()
+                if transition is not None:
+                    await self._send_transition(transition)
+                    last_send = loop.time()
+                if timer is not None and loop.time() >= timer_at:
+                    timer.cancel()
+                    timer = None
+                    if loop.time() - last_send >= interval:
+                        await self._send(Ping())
+                        last_send = loop.time()
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     async def _send(self, message: ServerMessage) -> None:
         await self.ws.send_text(encode_server_message(message))
