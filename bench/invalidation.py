@@ -16,7 +16,10 @@ Memory per idle subscription is measured with tracemalloc over the subscribe ste
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
+import subprocess
+import sys
 import tracemalloc
 from typing import Any
 
@@ -145,28 +148,62 @@ class Setup:
         }
 
 
+async def one(strategy: str, n_subs: int, commits: int, rounds: int) -> dict[str, Any]:
+    """Measure one configuration in this process."""
+    setup = Setup(strategy, n_subs)
+    await setup.open(measure_memory=strategy == "reactor" and n_subs > 0)
+    for _ in range(rounds):
+        await setup.measure(commits)
+    await setup.close()
+    return setup.row()
+
+
+def in_subprocess(strategy: str, n_subs: int, commits: int, rounds: int) -> dict[str, Any]:
+    """Each configuration gets a fresh process, so no heap (and no garbage collection of
+    another configuration's objects) is shared between the figures being compared."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.invalidation",
+            "--one",
+            strategy,
+            str(n_subs),
+            str(commits),
+            str(rounds),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=harness.ROOT,
+    ).stdout
+    row: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return row
+
+
+def merge(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    rates = [r for row in rows for r in row["commits_per_s_rounds"]]
+    merged = dict(rows[0])
+    merged["commits_per_s_rounds"] = rates
+    merged["commits_per_s"] = statistics.median(rates)
+    merged["memory_per_subscription_bytes"] = max(r["memory_per_subscription_bytes"] for r in rows)
+    return merged
+
+
 async def run() -> dict[str, Any]:
     sizes = [0, 1_000, 10_000, 100_000] if not harness.quick() else [0, 1_000, 5_000]
-    commits, rounds = (4_000, 5) if not harness.quick() else (800, 3)
-    ours = [Setup("reactor", n) for n in sizes]
-    for setup in ours:
-        await setup.open(measure_memory=setup.n_subs == sizes[-1])
-    # Rounds are interleaved across sizes so that load from other processes on a shared
-    # machine hits every size alike; each figure is the median of its rounds.
-    for _ in range(rounds):
-        for setup in ours:
-            await setup.measure(commits)
-    rows = [setup.row() for setup in ours]
-    for setup in ours:
-        await setup.close()
+    commits, rounds, repeats = (4_000, 3, 2) if not harness.quick() else (800, 2, 1)
+    runs: dict[int, list[dict[str, Any]]] = {n: [] for n in sizes}
+    # Alternate the order between repetitions so drifting load on a shared machine does
+    # not favour one size; each figure is the median over every round of its size.
+    for rep in range(repeats):
+        for n in sizes if rep % 2 == 0 else sizes[::-1]:
+            runs[n].append(in_subprocess("reactor", n, commits, rounds))
+    rows = [merge(runs[n]) for n in sizes]
     baseline_n = 10_000 if not harness.quick() else 1_000
     # The naive strategies re-run thousands of queries per commit: fewer commits suffice.
     for strategy in ("table", "poll"):
-        setup = Setup(strategy, baseline_n)
-        await setup.open()
-        await setup.measure(48 if not harness.quick() else 32)
-        rows.append(setup.row())
-        await setup.close()
+        rows.append(in_subprocess(strategy, baseline_n, 48 if not harness.quick() else 32, 1))
     print(
         harness.table(
             "Invalidation scaling (in-memory SQLite, 16 writers)",
@@ -212,6 +249,10 @@ async def run() -> dict[str, Any]:
 
 
 def main() -> dict[str, Any]:
+    if len(sys.argv) == 6 and sys.argv[1] == "--one":
+        strategy, n, commits, rounds = sys.argv[2], *map(int, sys.argv[3:6])
+        print(json.dumps(asyncio.run(one(strategy, n, commits, rounds))))
+        return {}
     return asyncio.run(run())
 
 
