@@ -37,9 +37,11 @@ def server_config(**overrides: Any) -> ServerConfig:
 
 
 @asynccontextmanager
-async def running_server(engine: Engine, config: ServerConfig | None = None) -> AsyncIterator[str]:
-    """Serve ``engine`` with uvicorn on a free port; yields ``http://127.0.0.1:PORT``."""
-    server = uvicorn.Server(uvicorn_config(engine, config or server_config(), "127.0.0.1", 0))
+async def running_server(
+    engine: Engine, config: ServerConfig | None = None, port: int = 0
+) -> AsyncIterator[str]:
+    """Serve ``engine`` with uvicorn (on a free port by default); yields its base URL."""
+    server = uvicorn.Server(uvicorn_config(engine, config or server_config(), "127.0.0.1", port))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -55,3 +55,52 @@ async def test_official_convex_client(engine: Engine) -> None:
     text = output.decode(errors="replace")
     assert process.returncode == 0, text
     assert "# fail 0" in text or "fail 0" in text, text
+
+
+async def test_official_client_reconnects(engine: Engine) -> None:
+    """The server goes away and comes back: resubscribe, resend, resolve."""
+    _ensure_node_modules()
+    from support.net import free_port
+
+    port = free_port()
+
+    async def expect(line: bytes) -> None:
+        assert process.stdout is not None
+        while True:  # the client also logs its connection events to stdout
+            got = await asyncio.wait_for(process.stdout.readline(), 30)
+            assert got, f"node exited before printing {line!r}"
+            if got.strip() in (b"SUBSCRIBED", b"QUEUED", b"DONE"):
+                break
+        assert got.strip() == line, got
+
+    def say(line: str) -> None:
+        assert process.stdin is not None
+        process.stdin.write(line.encode() + b"\n")
+
+    async with running_server(engine, port=port) as url:
+        process = await asyncio.create_subprocess_exec(
+            "node",
+            "reconnect.mjs",
+            cwd=JS,
+            env={**os.environ, "REACTOR_URL": url},
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        try:
+            await expect(b"SUBSCRIBED")
+        except BaseException:
+            process.kill()
+            raise
+    try:
+        say("SERVER_DOWN")
+        await expect(b"QUEUED")
+        assert await engine.query("counters:value", {"name": "rc"}) is None
+        async with running_server(engine, port=port):
+            say("SERVER_UP")
+            await expect(b"DONE")
+            assert await asyncio.wait_for(process.wait(), 30) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert await engine.query("counters:value", {"name": "rc"}) == 1
