@@ -148,6 +148,57 @@ def admin_key(root: Path) -> tuple[str, bool]:
     return key, True
 
 
+def _server_file(root: Path) -> Path:
+    return root / ".reactor" / "server.json"
+
+
+def record_server(root: Path, url: str, database: str) -> None:
+    """Note in ``<project>/.reactor/server.json`` that this process serves ``database``."""
+    path = _server_file(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = {"pid": os.getpid(), "url": url, "database": database}
+    path.write_text(json.dumps(info) + "\n", encoding="utf-8")
+
+
+def clear_server(root: Path) -> None:
+    """Remove this process's ``server.json``."""
+    path = _server_file(root)
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def running_server(root: Path, database: str) -> dict[str, Any] | None:
+    """The live server (``serve``/``dev``) of this project on ``database``, if any."""
+    try:
+        info = json.loads(_server_file(root).read_text(encoding="utf-8"))
+        pid = int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if pid == os.getpid() or info.get("database") != database:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return info if isinstance(info, dict) else None
+
+
+def refuse_if_served(root: Path, database: str, what: str) -> None:
+    """A local write next to a running server would be lost or corrupt its state."""
+    server = running_server(root, database)
+    if server is not None:
+        raise CliError(
+            f"a reactor server (pid {server['pid']}, {server.get('url')}) is using this "
+            f"database; stop it before running {what} (a change made behind its back "
+            "would be lost)"
+        )
+
+
 def describe_error(exc: BaseException, root: Path | None = None) -> str | None:
     """A one-line description of a user mistake, or None for what looks like a bug.
 
@@ -244,6 +295,8 @@ def cmd_push(args: argparse.Namespace) -> int:
         _not_supported("push", "reactor push --dir D --database URL")
     root = project_dir(args)
     url = database_url(args, root)
+    if not args.dry_run:
+        refuse_if_served(root, url, "push (reactor dev pushes by itself)")
 
     async def go() -> int:
         from reactor.push import open_database, push_schema
@@ -287,6 +340,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     root = project_dir(args)
     url = database_url(args, root)
+    server = running_server(root, url)
+    if server is not None:  # the server owns the database: ask it
+        key = args.admin_key or admin_key(root)[0]
+        print_json(_run_remote(str(server["url"]), key, args.path, fn_args))
+        return 0
 
     async def go() -> int:
         from reactor.engine import Engine
@@ -358,6 +416,8 @@ def cmd_env(args: argparse.Namespace) -> int:
         _not_supported(f"env {args.env_command}", "reactor env ... --dir D --database URL")
     root = project_dir(args)
     url = database_url(args, root)
+    if args.env_command in ("set", "unset"):
+        refuse_if_served(root, url, f"env {args.env_command}")
 
     async def go() -> int:
         # The database alone, not an Engine: no project code, no scheduler.
@@ -432,6 +492,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     root = project_dir(args)
     url = database_url(args, root)
+    refuse_if_served(root, url, "import")
     source = Path(args.path)
     if not source.is_file():
         raise CliError(f"no such file: {args.path}")
@@ -474,6 +535,15 @@ def _server_config(key: str) -> Any:
     from reactor.server.app import ServerConfig
 
     return ServerConfig(admin_key=key)
+
+
+def _local_url(host: str, port: int) -> str:
+    """How a command on this machine reaches a server listening on ``host``."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _pick_port(host: str, port: int) -> int:
@@ -522,8 +592,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             )
             await _wait_started(server, started)
             say(f"reactor serving {root} at http://{args.host}:{port}")
+            record_server(root, _local_url(args.host, port), url)
             await server
         finally:
+            clear_server(root)
             await engine.close()
         say("reactor stopped")
         return 0
@@ -622,6 +694,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             )
             await _wait_started(server, started)
             say(f"reactor dev serving {root} at http://{args.host}:{port}")
+            record_server(root, _local_url(args.host, port), url)
             say("watching schema.py and functions/ for changes")
             watcher = asyncio.create_task(_watch(engine, root, snapshot, poll))
             try:
@@ -630,6 +703,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
                 watcher.cancel()
                 await asyncio.gather(watcher, return_exceptions=True)
         finally:
+            clear_server(root)
             await engine.close()
         say("reactor stopped")
         return 0

@@ -206,9 +206,21 @@ def test_serve_smoke(project: Path, port: int) -> None:
         assert internal.code == 1 and "could not find public function" in internal.err
         admin = run_subprocess("run", "items:count", "--url", url, "--admin-key", key)
         assert admin.code == 0 and admin.out == "0\n"
+        # Local commands notice the server: run goes through it, writes are refused.
+        info = json.loads((project / ".reactor" / "server.json").read_text())
+        assert info["url"] == url and info["pid"] == server.proc.pid
+        d = str(project)
+        assert run_subprocess("run", "counters:increment", '{"name": "x"}', "--dir", d).out == "2\n"
+        assert run_subprocess("run", "items:count", "--dir", d).out == "0\n"
+        for args in (("env", "set", "A", "b"), ("push",), ("import", __file__, "--table", "x")):
+            refused = run_subprocess(*args, "--dir", d)
+            assert refused.code == 1 and "is using this database; stop it" in refused.err, args
+        assert run_subprocess("push", "--dry-run", "--dir", d).code == 0
     finally:
         assert server.stop(signal.SIGTERM) == 0
     server.expect("reactor stopped")
+    assert not (project / ".reactor" / "server.json").exists()
+    assert run_subprocess("env", "set", "A", "b", "--dir", str(project)).code == 0
 
 
 def test_serve_refuses_to_start_on_a_breaking_schema(project: Path, port: int) -> None:
