@@ -27,6 +27,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from reactor.database.database import SYSTEM_TABLES
 from reactor.runtime.registry import Project, RegisteredFunction
 from reactor.schema import Schema
 from reactor.values import from_json
@@ -122,9 +123,14 @@ def render_data_model(schema: Schema | None) -> str:
     out.append(
         f"/** The names of the tables in the schema. */\nexport type TableNames = {names};\n"
     )
+    system = " | ".join(json.dumps(t) for t in SYSTEM_TABLES)
+    out.append(
+        "/** The system tables (readable by functions; `v.id(\"_storage\")` for files). */\n"
+        f"export type SystemTableNames = {system};\n"
+    )
     out.append(
         "/** A document id of table `T`: a string at runtime, branded by table for typing. */\n"
-        "export type Id<T extends TableNames> = string & { __tableName: T };\n"
+        "export type Id<T extends TableNames | SystemTableNames> = string & { __tableName: T };\n"
     )
     if schema is None:
         out.append(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 TABLES_ENTRY = "_tables/documents.jsonl"
+_TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 BATCH = 1000
 
 
@@ -114,9 +116,11 @@ def _parse_lines(lines: Iterable[str], where: str) -> list[dict[str, Any]]:
         try:
             value = from_json(json.loads(line))
         except (json.JSONDecodeError, ValidationError) as exc:
-            raise ValidationError(f"{where} line {number}: not a JSON document ({exc})") from None
+            raise ValidationError(
+                f"{where} line {number}: not a JSON document ({exc})", ""
+            ) from None
         if not isinstance(value, dict):
-            raise ValidationError(f"{where} line {number}: expected a JSON object")
+            raise ValidationError(f"{where} line {number}: expected a JSON object", "")
         docs.append(value)
     return docs
 
@@ -168,13 +172,14 @@ def _table_number(data: TableData) -> int | None:
         except ValueError:
             found = None
         if found is None:
-            raise ValidationError(f"table {data.name!r} document {i}: invalid _id {doc_id!r}")
+            raise ValidationError(f"table {data.name!r} document {i}: invalid _id {doc_id!r}", "")
         if number is None:
             number = found
         elif found != number:
             raise ValidationError(
                 f"table {data.name!r} document {i}: id {doc_id!r} belongs to table number "
-                f"{found}, not {number}"
+                f"{found}, not {number}",
+                "",
             )
     return number
 
@@ -189,27 +194,35 @@ async def import_tables(
     numbers: dict[str, int | None] = {}
     for data in tables:
         if data.name.startswith("_"):
-            raise ValidationError(f"cannot import system table {data.name!r}")
+            raise ValidationError(f"cannot import system table {data.name!r}", "")
+        if not _TABLE_NAME.fullmatch(data.name):
+            raise ValidationError(
+                f"invalid table name {data.name!r}: use letters, digits and '_', starting "
+                "with a letter (at most 64 characters)",
+                "",
+            )
         if schema is not None and data.name not in schema.tables:
-            raise ValidationError(f"table {data.name!r} is not in the schema")
+            raise ValidationError(f"table {data.name!r} is not in the schema", "")
         size = db.table_size(data.name)
         if size and mode is ImportMode.REFUSE:
             raise ValidationError(
-                f"table {data.name!r} already has {size} document(s); use --replace or --append"
+                f"table {data.name!r} already has {size} document(s); use --replace or --append", ""
             )
         number = _table_number(data)
         holder = next((t for t, n in registry.items() if n == number), None)
         if number is not None and holder not in (None, data.name):
             raise ValidationError(
                 f"cannot import table {data.name!r} with its ids: table number {number} "
-                f"belongs to table {holder!r} here"
+                f"belongs to table {holder!r} here",
+                "",
             )
         if number is not None and data.name in registry and registry[data.name] != number:
             if size and mode is not ImportMode.REPLACE:
                 raise ValidationError(
                     f"cannot import table {data.name!r} with its ids: it holds documents "
                     f"under table number {registry[data.name]} (the import uses {number}); "
-                    "use --replace"
+                    "use --replace",
+                    "",
                 )
         definition = schema.tables[data.name] if schema is not None else None
         if definition is not None and schema is not None and schema.schema_validation:

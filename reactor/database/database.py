@@ -362,13 +362,15 @@ class Database:
         if holder is not None:
             raise ValidationError(
                 f"cannot import table {name!r} with its ids: table number {number} belongs to "
-                f"table {holder.name!r} in this database"
+                f"table {holder.name!r} in this database",
+                "",
             )
         if info is not None:
             if self.table_size(name):
                 raise ValidationError(
                     f"cannot import table {name!r} with its ids: it already holds documents "
-                    f"under table number {info.number} (the export used {number})"
+                    f"under table number {info.number} (the export used {number})",
+                    "",
                 )
             if not self.quiescent():
                 raise ReactorError("cannot renumber a table while commits are pending")
@@ -377,7 +379,7 @@ class Database:
             self._numbers[number] = info
         else:
             if self.schema is not None and name not in self.schema.tables:
-                raise ValidationError(f"table {name!r} is not in the schema")
+                raise ValidationError(f"table {name!r} is not in the schema", "")
             info = self._add_table(name, number)
         self.dirty_globals["tables"] = self.table_registry()
         return info
