@@ -214,7 +214,8 @@ class SyncSession:
     def _remove(self, query_id: int) -> None:
         query = self.queries.pop(query_id)
         self._unsubscribe(query)
-        self._removed.append(query_id)
+        if query.sent_digest is not None:  # the client never heard of it otherwise
+            self._removed.append(query_id)
 
     def set_identity(
         self, base_version: int, identity: dict[str, Any] | None, *, admin: bool = False

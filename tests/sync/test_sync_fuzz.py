@@ -139,3 +139,86 @@ def test_random_frames_never_crash_the_server(
         ws.send(json.dumps({**sentinel, "args": [{"x": 2}]}))
         answer = json.loads(ws.recv(timeout=10))
         assert answer["type"] == "ActionResponse" and answer["result"]["x"] == 2
+
+
+operation = st.one_of(
+    st.tuples(st.just("add"), st.integers(0, 5), st.sampled_from(["a", "b", "c"])),
+    st.tuples(st.just("remove"), st.integers(0, 5), st.just("")),
+    st.tuples(st.just("mutate"), st.just(0), st.sampled_from(["a", "b", "c"])),
+    st.tuples(st.just("bad_add"), st.integers(0, 5), st.sampled_from(["nope:x", "pairs:secret"])),
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(ops=st.lists(operation, max_size=12))
+def test_valid_sequences_keep_the_versions_chained(
+    server: ThreadedServer, ops: list[tuple[str, int, str]]
+) -> None:
+    """Any valid sequence: Transitions chain, and the final state is the subscribed set."""
+    live: dict[int, str] = {}
+    version = 0
+    frames = [json.dumps({"type": "Connect", "sessionId": "seq", "clientTs": 0})]
+    for kind, query_id, arg in ops:
+        if kind == "mutate":
+            frames.append(
+                json.dumps(
+                    {
+                        "type": "Mutation",
+                        "requestId": len(frames),
+                        "udfPath": "counters:increment",
+                        "args": [{"name": arg}],
+                    }
+                )
+            )
+            continue
+        if kind == "remove":
+            if query_id not in live:
+                continue
+            mod: dict[str, Any] = {"type": "Remove", "queryId": query_id}
+            del live[query_id]
+        else:
+            if query_id in live:
+                continue
+            path = "counters:value" if kind == "add" else arg
+            args = [{"name": arg}] if kind == "add" else [{}]
+            mod = {"type": "Add", "queryId": query_id, "udfPath": path, "args": args}
+            live[query_id] = "ok" if kind == "add" else "error"
+        frames.append(
+            json.dumps(
+                {
+                    "type": "ModifyQuerySet",
+                    "baseVersion": version,
+                    "newVersion": version + 1,
+                    "modifications": [mod],
+                }
+            )
+        )
+        version += 1
+    sentinel = {"type": "Action", "requestId": SENTINEL, "udfPath": "pairs:echo"}
+    frames.append(json.dumps({**sentinel, "args": [{"x": 0}]}))
+    with connect(server.url.replace("http", "ws") + "/api/sync", max_size=None) as ws:
+        for frame in frames:
+            ws.send(frame)
+        current = {"querySet": 0, "identity": 0, "ts": "AAAAAAAAAAA="}
+        results: dict[int, str] = {}
+        answered = False
+        while not answered or current["querySet"] != version:
+            message = json.loads(ws.recv(timeout=10))
+            assert message["type"] not in ("FatalError", "AuthError"), message
+            if message["type"] == "ActionResponse":
+                answered = message["requestId"] == SENTINEL or answered
+            if message["type"] != "Transition":
+                continue
+            assert message["startVersion"] == current
+            assert message["endVersion"]["querySet"] >= current["querySet"]
+            current = message["endVersion"]
+            for m in message["modifications"]:
+                if m["type"] == "QueryRemoved":
+                    results.pop(m["queryId"])
+                else:
+                    results[m["queryId"]] = "ok" if m["type"] == "QueryUpdated" else "error"
+        assert results == live
