@@ -214,25 +214,32 @@ def offer_next_for_agent(ctx: Any, agent: Doc) -> Offer | None:
 
 
 def queue_position(ctx: Any, entry: Doc) -> int:
-    """1-based position among waiting calls (priority first, then arrival)."""
+    """1-based position among waiting calls (priority first, then arrival).
+
+    Reads only the entries ahead: higher-priority waiting calls, and same-priority calls
+    that arrived no later, so arrivals behind this caller do not change what it read.
+    """
     if entry["state"] != "waiting":
         return 0
-    ahead = (
+    higher = (
+        ctx.db.query("incoming_call_queue")
+        .with_index("by_state_rank", lambda q: q.eq("state", "waiting").lt("rank", entry["rank"]))
+        .take(QUEUE_SCAN_LIMIT)
+    )
+    same = (
         ctx.db.query("incoming_call_queue")
         .with_index(
             "by_state_rank",
-            lambda q: q.eq("state", "waiting").lte("rank", entry["rank"]),
-        )
-        .filter(
-            lambda e: (
-                e["rank"] < entry["rank"]
-                or (e["enqueued_at"], e["_creation_time"])
-                < (entry["enqueued_at"], entry["_creation_time"])
-            )
+            lambda q: (
+                q.eq("state", "waiting")
+                .eq("rank", entry["rank"])
+                .lte("enqueued_at", entry["enqueued_at"])
+            ),
         )
         .take(QUEUE_SCAN_LIMIT)
     )
-    return len(ahead) + 1
+    ahead = [e for e in same if e["_creation_time"] < entry["_creation_time"]]
+    return len(higher) + len(ahead) + 1
 
 
 # -- reservations: answer, decline, expire --------------------------------------------------
