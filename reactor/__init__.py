@@ -4,6 +4,7 @@ The public surface (see docs/): schema and validators, function decorators, the
 in-process :class:`Engine`, and the error tree.
 """
 
+from reactor.crons import Crons
 from reactor.database.transaction import UNSET
 from reactor.engine import Engine, Subscription
 from reactor.errors import (
@@ -37,6 +38,7 @@ __all__ = [
     "UNSET",
     "AuthenticationError",
     "ConflictError",
+    "Crons",
     "Engine",
     "Forbidden",
     "FunctionNotFound",

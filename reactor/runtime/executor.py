@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reactor.database.committer import WriteConflict
 from reactor.database.database import Database
@@ -31,9 +32,25 @@ from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, canonical_path
 from reactor.values import check_value
 
-__all__ = ["Executor", "QueryOutcome"]
+if TYPE_CHECKING:
+    from reactor.file_storage import FileStorage
+    from reactor.scheduler import Scheduler
+
+__all__ = ["Executor", "MutationHooks", "QueryOutcome"]
 
 MAX_MUTATION_RETRIES = 6
+
+
+class MutationHooks(Protocol):
+    """Extra work in a mutation's transaction (the scheduler runs jobs with these)."""
+
+    def before(self, txn: Transaction) -> bool:
+        """Called before the handler; False skips the handler and commits nothing."""
+        ...
+
+    def after(self, txn: Transaction, value: Any) -> None:
+        """Called after the handler returned, before the commit."""
+        ...
 
 
 @dataclass(slots=True)
@@ -53,6 +70,9 @@ class Executor:
         self.db = db
         self.project = project
         self.env: dict[str, str] = {}
+        # Platform services, attached by the engine (ctx.scheduler, ctx.storage).
+        self.scheduler: Scheduler | None = None
+        self.storage: FileStorage | None = None
         self.query_executions = 0
         self.conflicts = 0
 
@@ -119,7 +139,10 @@ class Executor:
         txn = self.db.begin_read(journal)
         self.query_executions += 1
         try:
-            value = fn.handler(QueryCtx(txn, identity, time.time() * 1000.0), **args)
+            ctx = QueryCtx(txn, identity, time.time() * 1000.0)
+            if self.storage is not None:
+                ctx.storage = self.storage.for_query(txn)
+            value = fn.handler(ctx, **args)
             value = self.check_result(fn, value)
         except Exception as exc:
             return QueryOutcome(None, exc, txn.reads, txn.snapshot_ts)
@@ -149,6 +172,7 @@ class Executor:
         *,
         public_only: bool = False,
         session_request: tuple[str, int] | None = None,
+        hooks: MutationHooks | None = None,
     ) -> tuple[Any, int]:
         """Run a mutation to commit; returns ``(value, commit_ts)``."""
         found = self.resolve(fn, FunctionKind.MUTATION, public_only=public_only)
@@ -159,8 +183,18 @@ class Executor:
             recorded = _recorded_result(txn, session_request)
             if recorded is not None:
                 return recorded[0], max(self.db.published_ts, txn.snapshot_ts)
-            value = found.handler(MutationCtx(txn, identity, time.time() * 1000.0), **validated)
+            if hooks is not None and not hooks.before(txn):
+                return None, txn.snapshot_ts
+            ctx = MutationCtx(txn, identity, time.time() * 1000.0)
+            after_commit: list[Callable[[], None]] = []
+            if self.scheduler is not None:
+                ctx.scheduler = self.scheduler.for_mutation(txn, ctx.now)
+            if self.storage is not None:
+                ctx.storage = self.storage.for_mutation(txn, after_commit)
+            value = found.handler(ctx, **validated)
             value = self.check_result(found, value)
+            if hooks is not None:
+                hooks.after(txn, value)
             if session_request is not None:
                 txn.insert(
                     "_session_requests",
@@ -184,6 +218,8 @@ class Executor:
                 await asyncio.sleep(random.uniform(0, 0.002 * 2**attempt))
                 await self.db.committer.wait_published(conflict.write_ts)
                 continue
+            for callback in after_commit:
+                callback()
             return value, ts
 
     # -- actions -------------------------------------------------------------------------
@@ -211,6 +247,10 @@ class Executor:
         ctx = ActionCtx(
             identity, time.time() * 1000.0, run_query, run_mutation, run_action, self.env
         )
+        if self.scheduler is not None:
+            ctx.scheduler = self.scheduler.for_action()
+        if self.storage is not None:
+            ctx.storage = self.storage.for_action()
         value = await found.handler(ctx, **validated)
         return self.check_result(found, value)
 
