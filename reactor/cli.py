@@ -336,13 +336,13 @@ def _parse_args_json(text: str | None) -> dict[str, Any]:
 def cmd_run(args: argparse.Namespace) -> int:
     fn_args = _parse_args_json(args.args)
     if args.url:
-        print_json(_run_remote(args.url, args.admin_key, args.path, fn_args))
+        print_json(_run_remote(args.url, _stored_admin_key(args), args.path, fn_args))
         return 0
     root = project_dir(args)
     url = database_url(args, root)
     server = running_server(root, url)
     if server is not None:  # the server owns the database: ask it
-        key = args.admin_key or admin_key(root)[0]
+        key = _stored_admin_key(args)
         print_json(_run_remote(str(server["url"]), key, args.path, fn_args))
         return 0
 
@@ -350,7 +350,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from reactor.engine import Engine
         from reactor.runtime.registry import FunctionKind
 
-        async with Engine.open(root, url) as engine:
+        # The project's code runs with its schema, so push it first (as dev and serve do).
+        async with await Engine.open_pushed(root, url, progress=ProgressBar()) as engine:
             # A one-shot command is not the deployment: leave scheduled jobs and crons
             # to `serve`/`dev` (jobs this function schedules run there).
             await engine.scheduler.close()
@@ -367,10 +368,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_async(go())
 
 
+def _stored_admin_key(args: argparse.Namespace) -> str | None:
+    """``--admin-key``, ``REACTOR_ADMIN_KEY``, or the project's ``.reactor/admin_key``."""
+    key: str | None = args.admin_key or os.environ.get("REACTOR_ADMIN_KEY")
+    if key:
+        return key
+    path = Path(args.dir or ".").expanduser() / ".reactor" / "admin_key"
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
 def _run_remote(url: str, key: str | None, path: str, fn_args: dict[str, Any]) -> Any:
     from reactor.values import from_json, to_json
 
-    key = key or os.environ.get("REACTOR_ADMIN_KEY")
     body = json.dumps({"path": path, "args": to_json(fn_args), "format": "convex_encoded_json"})
     request = urllib.request.Request(
         url.rstrip("/") + "/api/function",
@@ -765,7 +777,10 @@ def _project_options(parser: argparse.ArgumentParser, *, database: bool = True) 
 def _remote_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", metavar="URL", help="a running server, e.g. http://127.0.0.1:3210")
     parser.add_argument(
-        "--admin-key", metavar="K", help="the server's admin key (default: $REACTOR_ADMIN_KEY)"
+        "--admin-key",
+        metavar="K",
+        help="the server's admin key "
+        "(default: $REACTOR_ADMIN_KEY, else <project>/.reactor/admin_key)",
     )
 
 

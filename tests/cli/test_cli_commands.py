@@ -130,6 +130,7 @@ def test_push_progress_bar_for_large_tables(cli: Cli, project: Path) -> None:
         '.index("by_n", ["n"])',
         '.index("by_n", ["n"]).index("by_tag", ["tag"])',
     )
+    edit(project / "schema.py", '"tag": v.string()}', '"tag": v.union(v.string(), v.null())}')
     result = cli("push", "--dir", d)
     assert result.code == 0
     assert "indexing items" in result.err and "1500/1500" in result.err
@@ -295,3 +296,22 @@ def test_file_and_database_errors_are_one_line(cli: Cli, project: Path, tmp_path
         assert result.err.startswith("error: ") and expected in result.err, (args, result.err)
         assert len(result.err.strip().splitlines()) == 1
         assert not result.err.rstrip().endswith(" at $"), result.err
+
+
+def test_run_pushes_the_schema_first(cli: Cli, project: Path) -> None:
+    d = str(project)
+    populate(cli, project)
+    edit(project / "schema.py", '"text": v.string(),', '"text": v.int64(),')
+    result = cli("run", "items:count", "--dir", d)
+    assert result.code == 1
+    assert "schema push refused" in result.err and "at $.text" in result.err
+    edit(project / "schema.py", '"text": v.int64(),', '"text": v.string(),')
+    edit(
+        project / "schema.py", '.index("by_n", ["n"])', '.index("by_n", ["n"]).index("t", ["tag"])'
+    )
+    (project / "functions" / "bytag.py").write_text(
+        "from reactor import query\n\n\n@query\ndef first(ctx):\n"
+        "    return ctx.db.query('items').with_index('t').first()['n']\n"
+    )
+    assert cli("run", "bytag:first", "--dir", d).out == "3.0\n"
+    assert "+ index items.t [tag]" not in cli("push", "--dir", d, "--dry-run").out

@@ -206,6 +206,9 @@ def test_serve_smoke(project: Path, port: int) -> None:
         assert internal.code == 1 and "could not find public function" in internal.err
         admin = run_subprocess("run", "items:count", "--url", url, "--admin-key", key)
         assert admin.code == 0 and admin.out == "0\n"
+        # The project's stored key is the default admin key.
+        implicit = run_subprocess("run", "items:count", "--url", url, "--dir", str(project))
+        assert implicit.code == 0 and implicit.out == "0\n"
         # Local commands notice the server: run goes through it, writes are refused.
         info = json.loads((project / ".reactor" / "server.json").read_text())
         assert info["url"] == url and info["pid"] == server.proc.pid
