@@ -102,4 +102,4 @@ async def test_busy_hour(cc: Engine, clock: Clock) -> None:
     )
     assert sum(a["answered"] for a in per_agent) == len(answered)
     assert sum(a["handled"] for a in per_agent) == len(answered)
-    assert elapsed < 90, f"simulation too slow: {elapsed:.1f}s"
+    assert elapsed < 150, f"simulation too slow: {elapsed:.1f}s"
