@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import tempfile
+import time
 from typing import Any
 
 from bench import harness
@@ -86,8 +87,14 @@ async def run() -> dict[str, Any]:
             await rounds(engine, writer, fan, range(2 * 10**6, 2 * 10**6 + 3), 0.3)  # warm-up
             harness.settle()
             base = 10_000
+            fan.send("CPU")
+            client_cpu0 = float(await fan.line("CPU"))
+            cpu0 = time.process_time()
             async with profiled(sz["fan_rounds"] * 0.5, "fanout"):
                 many = await rounds(engine, writer, fan, range(base, base + sz["fan_rounds"]), 0.3)
+            server_cpu = (time.process_time() - cpu0) / sz["fan_rounds"]
+            fan.send("CPU")
+            client_cpu = (float(await fan.line("CPU")) - client_cpu0) / sz["fan_rounds"]
             fan_res = await fan.stop()
             await writer.stop()
 
@@ -97,6 +104,8 @@ async def run() -> dict[str, Any]:
         "fan": many,
         "alive": fan_res["alive"],
         "fan_events": len(fan_res["events"]),
+        "server_cpu_per_round_s": server_cpu,
+        "client_cpu_per_round_s": client_cpu,
     }
 
 
@@ -167,6 +176,10 @@ def main() -> dict[str, Any]:
     ratio = f_all["p50_ms"] / s_lat["p50_ms"]
     per_push_us = (f_all["p50_ms"] - s_lat["p50_ms"]) * 1000 / max(1, sz["clients"] - 1)
     print(
+        f"CPU per fan-out round: server {raw['server_cpu_per_round_s'] * 1000:.1f} ms, "
+        f"subscriber process {raw['client_cpu_per_round_s'] * 1000:.1f} ms"
+    )
+    print(
         f"all delivered / single client (p50) = {ratio:.2f}; "
         f"~{per_push_us:.0f} us per extra subscriber"
     )
@@ -182,6 +195,8 @@ def main() -> dict[str, Any]:
         "subscribers_alive": raw["alive"],
         "ratio_all_to_single_p50": ratio,
         "us_per_extra_subscriber": per_push_us,
+        "server_cpu_per_round_ms": raw["server_cpu_per_round_s"] * 1000,
+        "client_cpu_per_round_ms": raw["client_cpu_per_round_s"] * 1000,
         "rounds": {"single": raw["single"], "fan": raw["fan"]},
     }
     out["targets"] = [

@@ -122,128 +122,221 @@ class Receipts:
             emit(f"ALL {seq} {entry[1]} {entry[2]}")
 
 
-async def _ws_client(
-    spec: dict[str, Any], i: int, receipts: Receipts, ready: asyncio.Future[None] | None
-) -> Any:
-    import websockets
+class WsSubscriber(asyncio.Protocol):
+    """One WebSocket client as a callback protocol: the handshake and client frames by
+    ``websockets``' sans-I/O core, server frames by a minimal parser.
 
-    args = dict(spec.get("args", {}))
-    if spec.get("per_client"):
-        args[spec["per_client"]] = float(spec.get("base", 0) + i)
-    ws = await websockets.connect(
-        spec["url"], max_size=None, compression=None, ping_interval=None, open_timeout=60
-    )
-    await ws.send(
-        json.dumps(
-            {
-                "type": "Connect",
-                "sessionId": str(uuid.uuid4()),
-                "connectionCount": 0,
-                "lastCloseReason": None,
-                "clientTs": time.time() * 1000,
-            }
-        )
-    )
-    await ws.send(
-        json.dumps(
-            {
-                "type": "ModifyQuerySet",
-                "baseVersion": 0,
-                "newVersion": 1,
-                "modifications": [
-                    {"type": "Add", "queryId": 0, "udfPath": spec["path"], "args": [args]}
-                ],
-            }
-        )
-    )
-    return ws
+    No task or queue per connection: frames are parsed in ``data_received`` and handed to
+    ``on_text(text, recv_ns)``, so the load generator spends little per message (with a
+    task per connection, the subscriber process, not the server, was the bottleneck of a
+    1,000-client fan-out). WebSocket pings are answered.
+    """
+
+    def __init__(self, url: str, on_text: Any) -> None:
+        from websockets.client import ClientProtocol
+        from websockets.uri import parse_uri
+
+        self.ws = ClientProtocol(parse_uri(url), max_size=None)
+        self.on_text = on_text
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.closed = False
+        self.transport: asyncio.Transport | None = None
+        self.fast = False  # past the handshake: frames are parsed by _parse
+        self.buf = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.ws.send_request(self.ws.connect())
+        self._flush()
+
+    def _flush(self) -> None:
+        assert self.transport is not None
+        for data in self.ws.data_to_send():
+            if data:
+                self.transport.write(data)
+
+    def data_received(self, data: bytes) -> None:
+        from websockets.frames import Frame, Opcode
+        from websockets.http11 import Response
+
+        now = time.time_ns()
+        if self.fast:
+            self._parse(data, now)
+            return
+        self.ws.receive_data(data)
+        for event in self.ws.events_received():
+            if isinstance(event, Frame):
+                if event.opcode is Opcode.TEXT:
+                    self.on_text(event.data, now)
+            elif isinstance(event, Response) and not self.opened.done():
+                if self.ws.handshake_exc is not None:
+                    self.opened.set_exception(self.ws.handshake_exc)
+                else:
+                    self.opened.set_result(None)
+                    self.fast = True
+        self._flush()
+
+    def _parse(self, data: bytes, now: int) -> None:
+        """Server frames after the handshake: unmasked, unfragmented, no extensions."""
+        buf = self.buf + data if self.buf else data
+        pos, size = 0, len(buf)
+        while size - pos >= 2:
+            b0, b1 = buf[pos], buf[pos + 1]
+            length, start = b1 & 0x7F, pos + 2
+            if length == 126:
+                if size - pos < 4:
+                    break
+                length, start = int.from_bytes(buf[pos + 2 : pos + 4], "big"), pos + 4
+            elif length == 127:
+                if size - pos < 10:
+                    break
+                length, start = int.from_bytes(buf[pos + 2 : pos + 10], "big"), pos + 10
+            if size < start + length:
+                break
+            payload = buf[start : start + length]
+            pos = start + length
+            opcode = b0 & 0x0F
+            if opcode == 1:
+                self.on_text(payload, now)
+            elif opcode == 9:  # ping: answer with a masked pong
+                mask = os.urandom(4)
+                masked = bytes(c ^ mask[k % 4] for k, c in enumerate(payload))
+                assert self.transport is not None and length < 126
+                self.transport.write(bytes([0x8A, 0x80 | length]) + mask + masked)
+            elif opcode == 8:
+                self.closed = True
+        self.buf = buf[pos:]
+
+    def send_text(self, text: str) -> None:
+        self.ws.send_text(text.encode())
+        self._flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self.opened.done():
+            self.opened.set_exception(exc or ConnectionError("closed"))
 
 
-async def _ws_reader(ws: Any, i: int, receipts: Receipts, first: asyncio.Future[None]) -> None:
-    loads = json.loads
-    try:
-        async for frame in ws:
-            now = time.time_ns()
-            msg = loads(frame)
-            if msg.get("type") != "Transition":
-                continue
-            for mod in msg["modifications"]:
-                if mod.get("type") == "QueryUpdated":
-                    seq = _number(mod.get("value"))
-                    if not first.done():
-                        first.set_result(None)
-                        if seq is not None:
-                            receipts.seen[i].add(seq)  # the state before the run
-                        continue
-                    if seq is not None:
-                        receipts.record(i, seq, now)
-                elif mod.get("type") == "QueryFailed" and not first.done():
-                    first.set_exception(RuntimeError(mod.get("errorMessage")))
-    except Exception as exc:  # a dropped socket shows as missing receipts
-        if not first.done():
-            first.set_exception(exc)
+async def open_ws(url: str, on_text: Any) -> WsSubscriber:
+    from websockets.uri import parse_uri
+
+    uri = parse_uri(url)
+    loop = asyncio.get_running_loop()
+    _, proto = await loop.create_connection(lambda: WsSubscriber(url, on_text), uri.host, uri.port)
+    await asyncio.wait_for(proto.opened, 60)
+    return proto
 
 
 async def run_ws_subs(spec: dict[str, Any]) -> dict[str, Any]:
     n = spec["n"]
     receipts = Receipts(n, spec.get("report_all", False))
-    t0 = time.perf_counter()
-    sockets = await _gather_limited(
-        [_ws_client(spec, i, receipts, None) for i in range(n)], spec.get("connect_parallel", 50)
-    )
     loop = asyncio.get_running_loop()
-    firsts = [loop.create_future() for _ in range(n)]
-    readers = [
-        asyncio.create_task(_ws_reader(ws, i, receipts, firsts[i])) for i, ws in enumerate(sockets)
-    ]
-    await asyncio.gather(*firsts)
-    setup_s = time.perf_counter() - t0
-    return await _serve_until_stop(receipts, setup_s, readers, sockets)
+    firsts: list[asyncio.Future[None]] = [loop.create_future() for _ in range(n)]
+    loads = json.loads
+
+    def handler(i: int) -> Any:
+        first = firsts[i]
+
+        def on_text(data: bytes, now: int) -> None:
+            msg = loads(data)
+            if msg.get("type") != "Transition":
+                return
+            for mod in msg["modifications"]:
+                kind = mod.get("type")
+                if kind == "QueryUpdated":
+                    seq = _number(mod.get("value"))
+                    if not first.done():
+                        first.set_result(None)
+                        if seq is not None:
+                            receipts.seen[i].add(seq)  # the state before the run
+                    elif seq is not None:
+                        receipts.record(i, seq, now)
+                elif kind == "QueryFailed" and not first.done():
+                    first.set_exception(RuntimeError(mod.get("errorMessage")))
+
+        return on_text
+
+    async def client(i: int) -> WsSubscriber:
+        args = dict(spec.get("args", {}))
+        if spec.get("per_client"):
+            args[spec["per_client"]] = float(spec.get("base", 0) + i)
+        proto = await open_ws(spec["url"], handler(i))
+        proto.send_text(
+            json.dumps(
+                {
+                    "type": "Connect",
+                    "sessionId": str(uuid.uuid4()),
+                    "connectionCount": 0,
+                    "lastCloseReason": None,
+                    "clientTs": time.time() * 1000,
+                }
+            )
+        )
+        add = {"type": "Add", "queryId": 0, "udfPath": spec["path"], "args": [args]}
+        proto.send_text(
+            json.dumps(
+                {
+                    "type": "ModifyQuerySet",
+                    "baseVersion": 0,
+                    "newVersion": 1,
+                    "modifications": [add],
+                }
+            )
+        )
+        return proto
+
+    t0 = time.perf_counter()
+    protos = await _gather_limited([client(i) for i in range(n)], spec.get("connect_parallel", 50))
+    await asyncio.wait_for(asyncio.gather(*firsts), 120)
+    return await _serve_until_stop(receipts, time.perf_counter() - t0, protos)
 
 
-async def _serve_until_stop(
-    receipts: Receipts, setup_s: float, tasks: list[asyncio.Task[None]], closers: list[Any]
-) -> dict[str, Any]:
+async def _serve_until_stop(receipts: Receipts, setup_s: float, conns: list[Any]) -> dict[str, Any]:
     stdin = await _stdin_lines()
     emit("READY")
     while True:
         line = await stdin.readline()
         if not line or line.strip() == b"STOP":
             break
-    alive = sum(1 for t in tasks if not t.done())
-    for t in tasks:
-        t.cancel()
-    return {"setup_s": setup_s, "alive": alive, "events": receipts.events}
+        if line.strip() == b"CPU":  # CPU time so far, to difference over a phase
+            emit(f"CPU {time.process_time()}")
+    alive = sum(1 for c in conns if not c.closed)
+    return {
+        "setup_s": setup_s,
+        "alive": alive,
+        "events": receipts.events,
+        "cpu_s": time.process_time(),  # this child's CPU time, set-up included
+    }
 
 
 async def run_raw_subs(spec: dict[str, Any]) -> dict[str, Any]:
-    import websockets
-
     n = spec["n"]
     receipts = Receipts(n, spec.get("report_all", False))
-    t0 = time.perf_counter()
-
-    async def connect(i: int) -> Any:
-        ws = await websockets.connect(
-            spec["url"], max_size=None, compression=None, ping_interval=None, open_timeout=60
-        )
-        await ws.send(json.dumps({"hello": i}))
-        await ws.recv()  # {"ready": i}
-        return ws
-
-    sockets = await _gather_limited([connect(i) for i in range(n)], 50)
-
-    async def reader(ws: Any, i: int) -> None:
-        with contextlib.suppress(Exception):
-            async for frame in ws:
-                now = time.time_ns()
-                msg = json.loads(frame)
-                sent[msg["seq"]] = msg["sent"]
-                receipts.record(i, msg["seq"], now)
-
     sent: dict[int, int] = {}
-    tasks = [asyncio.create_task(reader(ws, i)) for i, ws in enumerate(sockets)]
-    result = await _serve_until_stop(receipts, time.perf_counter() - t0, tasks, sockets)
+    loop = asyncio.get_running_loop()
+    readies: list[asyncio.Future[None]] = [loop.create_future() for _ in range(n)]
+
+    def handler(i: int) -> Any:
+        def on_text(data: bytes, now: int) -> None:
+            msg = json.loads(data)
+            if "ready" in msg:
+                readies[i].set_result(None)
+                return
+            sent[msg["seq"]] = msg["sent"]
+            receipts.record(i, msg["seq"], now)
+
+        return on_text
+
+    async def connect(i: int) -> WsSubscriber:
+        proto = await open_ws(spec["url"], handler(i))
+        proto.send_text(json.dumps({"hello": i}))
+        await readies[i]
+        return proto
+
+    t0 = time.perf_counter()
+    protos = await _gather_limited([connect(i) for i in range(n)], 50)
+    result = await _serve_until_stop(receipts, time.perf_counter() - t0, protos)
     result["sent"] = sent
     return result
 
@@ -392,77 +485,103 @@ async def run_http_writer(spec: dict[str, Any]) -> dict[str, Any]:
     return {"elapsed_s": elapsed, "sent": sent, "errors": errors}
 
 
+class SseSubscriber(asyncio.Protocol):
+    """One PocketBase realtime (SSE) stream as a callback protocol, like
+    :class:`WsSubscriber`: HTTP/1.1 chunked framing and SSE lines are parsed in
+    ``data_received``; ``on_event(name, data, recv_ns)`` gets each complete event."""
+
+    def __init__(self, host: str, port: int, on_event: Any) -> None:
+        self.request = (
+            f"GET /api/realtime HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            "Accept: text/event-stream\r\n\r\n"
+        ).encode()
+        self.on_event = on_event
+        self.buf = b""
+        self.head_done = False
+        self.chunked = False
+        self.sse = b""
+        self.event, self.data = "", ""
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time_ns()
+        self.buf += data
+        if not self.head_done:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            self.chunked = b"transfer-encoding: chunked" in self.buf[:end].lower()
+            self.buf = self.buf[end + 4 :]
+            self.head_done = True
+        if self.chunked:
+            while True:
+                eol = self.buf.find(b"\r\n")
+                if eol < 0:
+                    break
+                size = int(self.buf[:eol].split(b";")[0].strip() or b"0", 16)
+                if len(self.buf) < eol + 2 + size + 2:
+                    break
+                self.sse += self.buf[eol + 2 : eol + 2 + size]
+                self.buf = self.buf[eol + 2 + size + 2 :]
+        else:
+            self.sse += self.buf
+            self.buf = b""
+        while b"\n" in self.sse:
+            raw, self.sse = self.sse.split(b"\n", 1)
+            text = raw.rstrip(b"\r").decode("utf-8", "replace")
+            if text.startswith("event:"):
+                self.event = text[6:].strip()
+            elif text.startswith("data:"):
+                self.data += text[5:].strip()
+            elif text == "":
+                if self.event:
+                    self.on_event(self.event, self.data, now)
+                self.event, self.data = "", ""
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+
+
 async def run_sse_subs(spec: dict[str, Any]) -> dict[str, Any]:
     """PocketBase realtime clients: GET /api/realtime, then POST the subscription."""
     host, port, n = spec["host"], spec["port"], spec["n"]
     receipts = Receipts(n, spec.get("report_all", False))
-    t0 = time.perf_counter()
     loop = asyncio.get_running_loop()
-    firsts = [loop.create_future() for _ in range(n)]
+    connected: list[asyncio.Future[str]] = [loop.create_future() for _ in range(n)]
 
-    async def client(i: int) -> None:
-        conn = await HttpConn(host, port).open()
-        assert conn.reader is not None and conn.writer is not None
-        conn.writer.write(
-            f"GET /api/realtime HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            "Accept: text/event-stream\r\n\r\n".encode()
+    def handler(i: int) -> Any:
+        def on_event(name: str, data: str, now: int) -> None:
+            if name == "PB_CONNECT":
+                if not connected[i].done():
+                    connected[i].set_result(json.loads(data)["clientId"])
+                return
+            seq = _number(json.loads(data).get("record", {}).get("n"))
+            if seq is not None:
+                receipts.record(i, seq, now)
+
+        return on_event
+
+    async def client(i: int) -> SseSubscriber:
+        _, proto = await loop.create_connection(
+            lambda: SseSubscriber(host, port, handler(i)), host, port
         )
-        head = (await conn.reader.readuntil(b"\r\n\r\n")).lower()
-        chunked = b"transfer-encoding: chunked" in head
-        buffer = b""
-        event, data = "", ""
-        subscribed = False
-        reader = conn.reader
-        while True:
-            if chunked:
-                size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
-                if size == 0:
-                    return
-                chunk = await reader.readexactly(size)
-                await reader.readexactly(2)
-            else:
-                chunk = await reader.read(65536)
-                if not chunk:
-                    return
-            now = time.time_ns()
-            buffer += chunk
-            while b"\n" in buffer:
-                raw, buffer = buffer.split(b"\n", 1)
-                text = raw.rstrip(b"\r").decode("utf-8", "replace")
-                if text.startswith("event:"):
-                    event = text[6:].strip()
-                elif text.startswith("data:"):
-                    data += text[5:].strip()
-                elif text == "":
-                    if event == "PB_CONNECT" and not subscribed:
-                        subscribed = True
-                        client_id = json.loads(data)["clientId"]
-                        asyncio.create_task(subscribe(i, client_id))
-                    elif event and data and event != "PB_CONNECT":
-                        record = json.loads(data).get("record", {})
-                        seq = _number(record.get("n"))
-                        if seq is not None:
-                            receipts.record(i, seq, now)
-                    event, data = "", ""
-
-    async def subscribe(i: int, client_id: str) -> None:
-        async with sub_limit:
-            conn = await HttpConn(host, port).open()
-            body = json.dumps({"clientId": client_id, "subscriptions": [spec["topic"]]})
-            status, reply = await conn.request("POST", "/api/realtime", body.encode())
-            conn.close()
+        client_id = await asyncio.wait_for(connected[i], 60)
+        conn = await HttpConn(host, port).open()
+        body = json.dumps({"clientId": client_id, "subscriptions": [spec["topic"]]})
+        status, reply = await conn.request("POST", "/api/realtime", body.encode())
+        conn.close()
         if status >= 300:
-            firsts[i].set_exception(RuntimeError(f"subscribe: {status} {reply[:200]!r}"))
-        else:
-            firsts[i].set_result(None)
+            raise RuntimeError(f"subscribe: {status} {reply[:200]!r}")
+        return proto
 
-    sub_limit = asyncio.Semaphore(50)
-    tasks = []
-    for start in range(0, n, 50):
-        tasks += [asyncio.create_task(client(i)) for i in range(start, min(n, start + 50))]
-        await asyncio.gather(*firsts[start : start + 50])
+    t0 = time.perf_counter()
+    protos = await _gather_limited([client(i) for i in range(n)], 50)
     await asyncio.sleep(0.2)  # let PocketBase settle the subscriptions
-    return await _serve_until_stop(receipts, time.perf_counter() - t0, tasks, [])
+    return await _serve_until_stop(receipts, time.perf_counter() - t0, protos)
 
 
 # -- sync-protocol writer --------------------------------------------------------------
@@ -633,14 +752,22 @@ class Child:
 
 
 @contextlib.asynccontextmanager
-async def reactor_server(database_url: str) -> AsyncIterator[tuple[Any, int]]:
-    """The bench project served in this process: yields ``(engine, port)``."""
+async def reactor_server(
+    database_url: str, sqlite_synchronous: str | None = None
+) -> AsyncIterator[tuple[Any, int]]:
+    """The bench project served in this process: yields ``(engine, port)``.
+
+    ``sqlite_synchronous`` (e.g. ``"NORMAL"``) overrides the SQLite backend's default
+    ``synchronous=FULL``, to compare at another server's durability setting.
+    """
     from bench.harness import PROJECT
     from reactor import Engine
     from reactor.server.app import ServerConfig, serve
 
     _raise_fd_limit()
     engine = await Engine.open(PROJECT, database_url)
+    if sqlite_synchronous is not None:
+        engine.db.persistence._conn.execute(f"PRAGMA synchronous={sqlite_synchronous}")
     port = free_port()
     started = asyncio.Event()
     task = asyncio.create_task(
