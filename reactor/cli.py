@@ -220,7 +220,8 @@ def describe_error(exc: BaseException, root: Path | None = None) -> str | None:
         return f"{where}:{exc.lineno}: SyntaxError: {exc.msg}"
     if root is not None:
         frames = traceback.extract_tb(exc.__traceback__)
-        mine = [f for f in frames if _inside(f.filename, root)]
+        package = Path(__file__).resolve().parent  # reactor itself may live in the project
+        mine = [f for f in frames if _inside(f.filename, root) and not _inside(f.filename, package)]
         if mine:
             last = mine[-1]
             where = _relative(last.filename, root)
@@ -991,6 +992,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `reactor export --table t | head`: the reader left
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except Exception as exc:
         message = describe_error(exc, root)
         if message is None:
