@@ -238,3 +238,25 @@ def test_serve_refuses_to_start_on_a_breaking_schema(project: Path, port: int) -
     assert result.code == 1
     assert "schema push refused" in result.err and "at $.value" in result.err
     assert "Traceback" not in result.err
+
+
+def test_dev_waits_for_a_fix_when_it_cannot_start(project: Path, port: int) -> None:
+    d = str(project)
+    assert run_subprocess("run", "counters:increment", '{"name": "x"}', "--dir", d).code == 0
+    schema = project / "schema.py"
+    edit(
+        schema,
+        '"counters": define_table({"name": v.string(), "value": v.int64()})',
+        '"counters": define_table({"name": v.string(), "value": v.string()})',
+    )
+    server = Server("dev", "--dir", d, "--port", str(port), cwd=project)
+    try:
+        server.expect("✖ schema push refused")
+        server.expect("at $.value")
+        server.expect("waiting for changes")
+        edit(schema, '"value": v.string()})', '"value": v.int64()})')
+        server.expect(f"reactor dev serving {project} at http://127.0.0.1:{port}")
+        wait_for_port("127.0.0.1", port)
+        assert _call(port, "counters:value", {"name": "x"})["value"] == "1"
+    finally:
+        server.stop()
