@@ -135,6 +135,7 @@ class Committer:
                     bucket.append(old.keys[i])
                 if entry is not None and (old is None or old.keys[i] != entry.keys[i]):
                     bucket.append(entry.keys[i])
+            db.search.write_keys(table, old, entry, keys)
         db.write_log.append(LogEntry(ts, keys, frozenset(tables)))
         pending = db.pending
         for doc_id, entry, specs in writes:

@@ -110,6 +110,9 @@ class Database:
         self._numbers: dict[int, TableInfo] = {}
         self._last_creation_time = 0.0
         self.committer = Committer(self)
+        from reactor.search import SearchIndexes  # here: reactor.search imports this package
+
+        self.search = SearchIndexes(self)
 
     # -- opening -------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ index, the keys it added and the parent keys it hides, and a scan merges the two
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from reactor.database.indexes import Index, IndexSpec
@@ -49,6 +49,8 @@ class BaseState:
     def __init__(self) -> None:
         self.docs: dict[str, DocEntry] = {}
         self.indexes: dict[str, Index] = {}
+        # Told of every change (search indexes follow the published state with it).
+        self.on_apply: Callable[[str, DocEntry | None, DocEntry | None], None] | None = None
 
     def get(self, doc_id: str) -> DocEntry | None:
         return self.docs.get(doc_id)
@@ -68,6 +70,8 @@ class BaseState:
     def apply(self, doc_id: str, entry: DocEntry | None, specs: Sequence[IndexSpec]) -> None:
         """Replace the published version of one document (``None`` deletes it)."""
         old = self.docs.get(doc_id)
+        if self.on_apply is not None:
+            self.on_apply(doc_id, old, entry)
         indexes = self.indexes
         if old is not None:
             for spec, key in zip(specs, old.keys, strict=True):

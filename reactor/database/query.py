@@ -25,6 +25,7 @@ from reactor.values import check_value, encode_key
 if TYPE_CHECKING:
     from reactor.database.database import TableInfo
     from reactor.database.transaction import Transaction
+    from reactor.search import SearchQuery
 
 __all__ = ["IndexRange", "Query", "decode_cursor", "encode_cursor"]
 
@@ -150,6 +151,21 @@ class Query:
                 )
         self._interval = builder.interval()
         return self
+
+    def with_search_index(self, name: str, search_fn: Callable[[Any], Any]) -> SearchQuery:
+        """Full-text search: ``lambda q: q.search("text", "refund").eq("call_id", c)``.
+
+        Results come by relevance (see :mod:`reactor.search`); ``filter`` and the
+        terminal methods ``collect``/``take``/``first``/``unique`` work as usual.
+        """
+        from reactor.search import SearchQuery
+
+        if self._indexed:
+            raise ValidationError("with_search_index cannot be combined with with_index")
+        search = SearchQuery(self._txn, self._table, name, search_fn)
+        for predicate in self._filters:
+            search.filter(predicate)
+        return search
 
     def order(self, order: str) -> Query:
         """``"asc"`` (default) or ``"desc"`` index order."""
