@@ -610,7 +610,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         finally:
             clear_server(root)
             await engine.close()
-        say("reactor stopped")
+            say("reactor stopped")
         return 0
 
     return run_async(go())
@@ -718,7 +718,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         finally:
             clear_server(root)
             await engine.close()
-        say("reactor stopped")
+            say("reactor stopped")
         return 0
 
     return run_async(go())
