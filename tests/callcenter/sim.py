@@ -145,7 +145,7 @@ class Simulation:
                 res.counts["late_answers"] += 1
                 return
             res.answered.add(call_id)
-            talk = rng.uniform(20, 90)
+            talk = rng.uniform(25, 120)
             if rng.random() < 0.1:
                 self.at(t + talk / 3, "hold", agent_id, call_id)
                 self.at(t + talk / 2, "resume", agent_id, call_id)

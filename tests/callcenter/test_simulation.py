@@ -33,8 +33,13 @@ async def test_busy_hour(cc: Engine, clock: Clock) -> None:
         f"\nsimulation: {elapsed:.1f}s wall, counts={dict(result.counts)}, mid={result.mid_check}"
     )
 
+    metrics = await cc.query("dashboard:today", {"day": "2026-11-18"}, identity=SUPERVISOR)
+    keys = ("answered", "abandoned", "service_level", "abandonment_rate", "asa_ms", "occupancy")
+    print({k: metrics[k] for k in keys})
+
     # Mid-hour snapshot had real load and no double booking.
-    assert result.mid_check["busy_agents"] > 10
+    assert result.mid_check["busy_agents"] > 25
+    assert metrics["abandoned"] > 0 and metrics["answered"] > 1500
 
     # Drained: nothing live, nobody on a call.
     assert await check_no_double_booking(cc) == {
