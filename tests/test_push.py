@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reactor import Engine, SchemaError
+from reactor import Engine, ReactorError, SchemaError
 from reactor.push import PushRefused, open_database, push_schema, stored_schema
 from reactor.runtime.registry import load_project
 
@@ -222,3 +222,14 @@ async def test_reload_with_a_bad_schema(project: Path, db_url: str) -> None:
         with pytest.raises(SchemaError, match="nope"):
             await engine.reload()
         assert "items.by_n" in engine.db.base.indexes
+
+
+async def test_a_push_gives_up_when_writes_never_pause(project: Path, db_url: str) -> None:
+    async with await Engine.open_pushed(project, db_url) as engine:
+        engine.db.committer._staged.append(object())  # type: ignore[arg-type]
+        try:
+            with pytest.raises(ReactorError, match="did not become idle within 0.05s"):
+                await engine.db.wait_quiescent(timeout=0.05)
+        finally:
+            engine.db.committer._staged.clear()
+        await engine.db.wait_quiescent(timeout=0.05)

@@ -261,9 +261,19 @@ class Database:
         committer = self.committer
         return not self.pending and not committer._staged and not committer._in_flight
 
-    async def wait_quiescent(self) -> None:
-        """Return once :meth:`quiescent` (polls; commits settle in milliseconds)."""
+    async def wait_quiescent(self, timeout: float = 30.0) -> None:
+        """Return once :meth:`quiescent` (polls; commits settle in milliseconds).
+
+        Under writes that never pause, gives up after ``timeout`` seconds with a
+        ``ReactorError`` rather than waiting forever.
+        """
+        deadline = time.monotonic() + timeout
         while not self.quiescent():
+            if time.monotonic() > deadline:
+                raise ReactorError(
+                    f"the database did not become idle within {timeout:g}s (writes never "
+                    "paused); try again"
+                )
             await asyncio.sleep(0.001)
 
     def next_table_number(self) -> int:
