@@ -13,9 +13,10 @@ The engine is trusted code: it may call internal functions. Servers build on it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import sys
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Callable, Generator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Engine", "Subscription"]
 
+logger = logging.getLogger("reactor.engine")
+
 
 def default_database_url(project: Path) -> str:
     """``sqlite:///<project>/.reactor/data.db``."""
@@ -54,6 +57,9 @@ class Engine:
         self.live = LiveQueries(self.executor)
         self._closed = False
         self.last_push: PushPlan | None = None
+        # Called after reload() switched to new code (e.g. so sessions can retry queries
+        # that failed to subscribe because their function did not exist yet).
+        self.reload_listeners: list[Callable[[], None]] = []
         # Keep executor.env equal to the _env system table. After each published batch
         # the listener compares the table's (few) entries by identity: a commit replaces
         # the entry object of every document it writes.
@@ -168,6 +174,11 @@ class Engine:
         self.executor.project = project
         self.scheduler.wake()  # reload the crons
         self._rerun_live_queries()
+        for listener in list(self.reload_listeners):
+            try:
+                listener()
+            except Exception:  # a broken listener must not undo the switch
+                logger.exception("reload listener %r failed", listener)
 
     def _rerun_live_queries(self) -> None:
         """Re-resolve and re-run every live query; notify subscribers of changed results."""

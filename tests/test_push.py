@@ -233,3 +233,19 @@ async def test_a_push_gives_up_when_writes_never_pause(project: Path, db_url: st
         finally:
             engine.db.committer._staged.clear()
         await engine.db.wait_quiescent(timeout=0.05)
+
+
+async def test_reload_listeners(project: Path, db_url: str) -> None:
+    async with await Engine.open_pushed(project, db_url) as engine:
+        calls: list[int] = []
+
+        def broken() -> None:
+            raise RuntimeError("listener bug")
+
+        engine.reload_listeners += [broken, lambda: calls.append(len(engine.project.functions))]
+        (project / "functions" / "extra.py").write_text(
+            "from reactor import query\n\n\n@query\ndef one(ctx):\n    return 1\n"
+        )
+        await engine.reload()
+        assert calls == [len(engine.project.functions)]
+        assert await engine.query("extra:one") == 1
