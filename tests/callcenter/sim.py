@@ -36,6 +36,7 @@ class SimConfig:
 class SimResult:
     call_ids: dict[str, str] = field(default_factory=dict)  # call_sid -> call_id
     answered: set[str] = field(default_factory=set)
+    owner: dict[str, str] = field(default_factory=dict)  # call_id -> agent handling it
     counts: Counter[str] = field(default_factory=Counter)
     mid_check: dict[str, Any] = field(default_factory=dict)
 
@@ -121,7 +122,8 @@ class Simulation:
             self.at(
                 rng.uniform(0, self.cfg.seconds), "break", f"agent-{rng.randrange(self.cfg.agents)}"
             )
-        self.at(self.cfg.seconds / 2, "mid_check")
+        for t in range(300, self.cfg.seconds, 300):
+            self.at(float(t), "mid_check")
 
     # -- call events (sequential) ----------------------------------------------------------
 
@@ -145,7 +147,10 @@ class Simulation:
                 res.counts["late_answers"] += 1
                 return
             res.answered.add(call_id)
+            res.owner[call_id] = agent_id
             talk = rng.uniform(25, 120)
+            if rng.random() < 0.04:
+                self.at(t + talk / 2, "transfer", agent_id, call_id)
             if rng.random() < 0.1:
                 self.at(t + talk / 3, "hold", agent_id, call_id)
                 self.at(t + talk / 2, "resume", agent_id, call_id)
@@ -154,10 +159,40 @@ class Simulation:
             agent_id, call_id = data
             await self.mut(f"calls:{kind}", {"call_id": call_id}, agent_id)
         elif kind == "hangup":
-            agent_id, call_id = data
+            _, call_id = data
+            agent_id = res.owner[call_id]
             r = await self.mut("calls:hangup", {"call_id": call_id}, agent_id)
             self.handle_offers(t, r["offers"])
             self.at(t + rng.uniform(3, 15), "wrap", agent_id)
+        elif kind == "transfer":
+            agent_id, call_id = data
+            try:
+                r = await self.mut(
+                    "transfers:request", {"call_id": call_id, "mode": "cold"}, agent_id
+                )
+            except UserError as exc:
+                assert exc.data["code"] in ("no_agent_available", "not_your_live_call"), exc.data
+                res.counts["transfer_refused"] += 1
+                return
+            res.counts["transfers_requested"] += 1
+            if rng.random() < 0.85:
+                self.at(
+                    t + rng.uniform(1, 5),
+                    "accept_transfer",
+                    r["to_agent_id"],
+                    r["transfer_id"],
+                    call_id,
+                )
+        elif kind == "accept_transfer":
+            target, transfer_id, call_id = data
+            try:
+                await self.mut("transfers:accept", {"transfer_id": transfer_id}, target)
+            except UserError:
+                res.counts["transfer_accept_failed"] += 1
+                return
+            res.counts["transfers_done"] += 1
+            self.at(t + rng.uniform(3, 15), "wrap", res.owner[call_id])
+            res.owner[call_id] = target
         elif kind == "wrap":
             (agent_id,) = data
             r = await self.mut("agents:finish_wrap_up", {"disposition": "resolved"}, agent_id)
@@ -197,7 +232,10 @@ class Simulation:
                     r = await self.mut("agents:set_status", {"status": "available"}, a["agent_id"])
                     self.handle_offers(t, r["offers"])
         elif kind == "mid_check":
-            res.mid_check = await check_no_double_booking(self.engine)
+            snapshot = await check_no_double_booking(self.engine)
+            res.counts["checks"] += 1
+            if snapshot["busy_agents"] >= res.mid_check.get("busy_agents", -1):
+                res.mid_check = snapshot
 
     # -- concurrent events -------------------------------------------------------------------
 

@@ -171,3 +171,42 @@ async def test_abandon_in_queue_and_service_level(cc: Engine, clock: Clock) -> N
     assert m["asa_ms"] == 40_000.0 and m["avg_abandon_ms"] == 5_000.0
     call = await cc.query("calls:get", {"call_id": r1["call_id"]}, identity=SUPERVISOR)
     assert call["status"] == "abandoned"
+
+
+async def test_supervisor_reassigns_a_waiting_call(cc: Engine, clock: Clock) -> None:
+    r = await incoming(cc, "CA1", required_skills={"german": 4})
+    await sign_in(cc, 1)
+    with pytest.raises(UserError) as exc:
+        await cc.mutation(
+            "routing:reassign", {"call_id": r["call_id"], "agent_id": "agent-1"}, identity=agent(1)
+        )
+    assert exc.value.data["code"] == "forbidden"
+    out = await cc.mutation(
+        "routing:reassign", {"call_id": r["call_id"], "agent_id": "agent-1"}, identity=SUPERVISOR
+    )
+    assert [(o["agent_id"], o["call_id"]) for o in out["offers"]] == [("agent-1", r["call_id"])]
+    await cc.mutation("calls:answer", {"call_id": r["call_id"]}, identity=agent(1))
+    with pytest.raises(UserError) as exc:
+        await cc.mutation(
+            "routing:reassign",
+            {"call_id": r["call_id"], "agent_id": "agent-1"},
+            identity=SUPERVISOR,
+        )
+    assert exc.value.data["code"] == "not_waiting"
+
+
+async def test_skills_are_denormalised_for_routing(cc: Engine, clock: Clock) -> None:
+    await sign_in(cc, 1)
+    r = await incoming(cc, "CA1", required_skills={"billing": 3})
+    assert r["action"] == "enqueue"
+    await cc.mutation(
+        "skills:set", {"agent_id": "agent-1", "skill": "Billing", "level": 3}, identity=SUPERVISOR
+    )
+    assert await cc.query("skills:list", {}, identity=agent(1)) == {"billing": 3}
+    assert (await cc.query("agents:me_status", {}, identity=agent(1)))["skills"] == {"billing": 3}
+    out = await cc.mutation("agents:set_status", {"status": "available"}, identity=agent(1))
+    assert [o["call_id"] for o in out["offers"]] == [r["call_id"]]
+    await cc.mutation(
+        "skills:remove", {"agent_id": "agent-1", "skill": "billing"}, identity=SUPERVISOR
+    )
+    assert (await cc.query("agents:me_status", {}, identity=agent(1)))["skills"] == {}

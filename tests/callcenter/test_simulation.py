@@ -107,4 +107,19 @@ async def test_busy_hour(cc: Engine, clock: Clock) -> None:
     )
     assert sum(a["answered"] for a in per_agent) == len(answered)
     assert sum(a["handled"] for a in per_agent) == len(answered)
+    assert counters.get("transfers", 0) == counts["transfers_done"]
+    assert sum(a["transfers_in"] for a in per_agent) == counts["transfers_done"]
+
+    # Status time in the daily counters equals the agent state event log.
+    spent: dict[str, float] = {}
+    for i in range(50):
+        events = await cc.query(
+            "agents:state_events", {"agent_id": f"agent-{i}", "limit": 5000}, identity=SUPERVISOR
+        )
+        assert len(events) < 5000
+        for e in events:
+            if e["from_status"] != "offline":
+                spent[e["from_status"]] = spent.get(e["from_status"], 0.0) + e["duration_ms"]
+    for status, total in spent.items():
+        assert counters.get(f"status_ms_{status}", 0.0) == pytest.approx(total), status
     assert elapsed < 150, f"simulation too slow: {elapsed:.1f}s"
