@@ -125,7 +125,7 @@ def render_data_model(schema: Schema | None) -> str:
     )
     system = " | ".join(json.dumps(t) for t in SYSTEM_TABLES)
     out.append(
-        "/** The system tables (readable by functions; `v.id(\"_storage\")` for files). */\n"
+        '/** The system tables (readable by functions; `v.id("_storage")` for files). */\n'
         f"export type SystemTableNames = {system};\n"
     )
     out.append(
