@@ -37,6 +37,7 @@ from starlette.websockets import WebSocket
 from reactor.auth import AuthConfig, Authenticator
 from reactor.engine import Engine
 from reactor.server.api import FunctionApi
+from reactor.server.files import storage_routes
 from reactor.server.http_actions import HttpActions
 from reactor.sync.worker import SyncLimits, SyncWorker
 
@@ -89,6 +90,7 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
         Route("/version", version, methods=["GET"]),
         *api.routes(),
         *http_actions.routes(),
+        *storage_routes(engine),
     ]
     app = Starlette(routes=routes)
     app.state.engine = engine
