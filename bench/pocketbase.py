@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -62,8 +63,9 @@ def pocketbase_binary() -> Path:
 
 
 @contextlib.asynccontextmanager
-async def pocketbase_server(folder: Path) -> AsyncIterator[int]:
-    """PocketBase serving a fresh data dir with a public ``items`` collection: its port."""
+async def pocketbase_server(folder: Path) -> AsyncIterator[tuple[int, int]]:
+    """PocketBase serving a fresh data dir with a public ``items`` collection:
+    ``(port, pid)``."""
     exe = pocketbase_binary()
     data = folder / "pb_data"
     subprocess.run(
@@ -119,7 +121,7 @@ async def pocketbase_server(folder: Path) -> AsyncIterator[int]:
         if status != 200:
             raise RuntimeError(f"creating the collection: {status} {body[:300]!r}")
         conn.close()
-        yield port
+        yield port, proc.pid
     finally:
         proc.terminate()
         try:
@@ -129,7 +131,7 @@ async def pocketbase_server(folder: Path) -> AsyncIterator[int]:
             await proc.wait()
 
 
-async def throughput(kind: str, port: int, count: int) -> dict[str, Any]:
+async def throughput(kind: str, port: int, count: int, tag: str = "") -> dict[str, Any]:
     """Closed-loop creates with CONCURRENCY connections: creates/s and latencies."""
     spec = {
         "mode": "http_writer",
@@ -150,7 +152,7 @@ async def throughput(kind: str, port: int, count: int) -> dict[str, Any]:
         child = await Child.start({**spec, "count": count})
         kids.append(child)
         await child.ready()
-        async with profiled(3, "throughput_reactor") if kind == "reactor" else _nothing():
+        async with profiled(3, f"throughput_reactor{tag}") if kind == "reactor" else _nothing():
             child.send("GO")
             res = await child.result(120)
     done = res["sent"]
@@ -164,7 +166,17 @@ async def throughput(kind: str, port: int, count: int) -> dict[str, Any]:
     }
 
 
-async def delivery(kind: str, port: int, sz: dict[str, int]) -> dict[str, Any]:
+def process_cpu_s(pid: int | None) -> float:
+    """CPU time (user + system) of a process: this one when ``pid`` is None."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def delivery(
+    kind: str, port: int, sz: dict[str, int], pid: int | None = None
+) -> dict[str, Any]:
     """Create at a steady rate over HTTP; latency from send to each subscriber's receipt."""
     n, rate, seconds = sz["subscribers"], sz["rate"], sz["seconds"]
     if kind == "reactor":
@@ -207,12 +219,16 @@ async def delivery(kind: str, port: int, sz: dict[str, int]) -> dict[str, Any]:
         writer = await Child.start({**writer_spec, "count": rate * seconds, "seq_base": 0})
         kids.append(writer)
         await writer.ready()
-        cpu0 = time.process_time()
+        subs.send("CPU")
+        client_cpu0 = float(await subs.line("CPU"))
+        cpu0 = process_cpu_s(pid)
         async with profiled(seconds, f"delivery_{kind}") if kind == "reactor" else _nothing():
             writer.send("GO")
             wres = await writer.result(seconds + 60)
             await asyncio.sleep(2.0)  # stragglers
-        cpu = time.process_time() - cpu0
+        cpu = process_cpu_s(pid) - cpu0
+        subs.send("CPU")
+        client_cpu = float(await subs.line("CPU")) - client_cpu0
         sres = await subs.stop()
     sent = wres["sent"]
     lat: list[float] = []
@@ -232,7 +248,10 @@ async def delivery(kind: str, port: int, sz: dict[str, int]) -> dict[str, Any]:
         "all_delivered": harness.summary_ms(all_delivered),
         "subscribers_alive": sres["alive"],
         "setup_s": sres["setup_s"],
-        "reactor_server_cpu_s": cpu if kind == "reactor" else None,
+        "server_cpu_s": cpu,
+        "server_cpu_us_per_receipt": cpu * 1e6 / max(1, len(lat)),
+        "subscriber_process_cpu_s": client_cpu,
+        "subscriber_cpu_us_per_receipt": client_cpu * 1e6 / max(1, len(lat)),
         "errors": wres["errors"],
     }
 
@@ -252,13 +271,15 @@ async def run() -> dict[str, Any]:
         # PocketBase runs SQLite in WAL mode with synchronous=NORMAL (no fsync per commit);
         # reactor's default is FULL. The same durability, for information:
         async with reactor_server(f"sqlite:///{folder}/reactor_n.db", "NORMAL") as (_e, port):
-            out["reactor_throughput_normal"] = await throughput("reactor", port, sz["creates"])
+            out["reactor_throughput_normal"] = await throughput(
+                "reactor", port, sz["creates"], "_normal"
+            )
         async with reactor_server(f"sqlite:///{folder}/reactor2.db") as (_engine, port):
             out["reactor_delivery"] = await delivery("reactor", port, sz)
-        async with pocketbase_server(folder / "a") as port:
+        async with pocketbase_server(folder / "a") as (port, _pid):
             out["pb_throughput"] = await throughput("pb", port, sz["creates"])
-        async with pocketbase_server(folder / "b") as port:
-            out["pb_delivery"] = await delivery("pb", port, sz)
+        async with pocketbase_server(folder / "b") as (port, pid):
+            out["pb_delivery"] = await delivery("pb", port, sz, pid)
     return out
 
 
@@ -318,6 +339,12 @@ def main() -> dict[str, Any]:
         )
     )
     for name, d in [("reactor", rd), ("PocketBase", pd)]:
+        print(
+            f"{name}: server CPU {d['server_cpu_s']:.2f} s "
+            f"({d['server_cpu_us_per_receipt']:.1f} us per receipt), subscriber process CPU "
+            f"{d['subscriber_process_cpu_s']:.2f} s ({d['subscriber_cpu_us_per_receipt']:.1f} us "
+            "per receipt)"
+        )
         if d["errors"]:
             print(f"{name} write errors: {d['errors']}")
     p50_ratio = rd["latency"]["p50_ms"] / pd["latency"]["p50_ms"]
