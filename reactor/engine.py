@@ -182,15 +182,7 @@ class Engine:
 
     def _rerun_live_queries(self) -> None:
         """Re-resolve and re-run every live query; notify subscribers of changed results."""
-        live_queries = self.live
-        changed: list[LiveQuery] = []
-        for live in list(live_queries._live.values()):
-            self._rebind(live)
-            if live_queries._run(live):
-                changed.append(live)
-        for live in changed:
-            for listener in list(live.listeners):
-                listener(live)
+        self.live.rerun_all(self._rebind)
 
     def _rebind(self, live: LiveQuery) -> None:
         path = live.fn.path or ""

@@ -158,12 +158,28 @@ class LiveQueries:
         live.digest = digest
         return changed
 
+    def rerun_all(self, prepare: Callable[[LiveQuery], None] | None = None) -> None:
+        """Re-run every live query (after new code was loaded) and notify changed ones.
+
+        ``prepare`` may rebind a live query to its function's new version first.
+        """
+        changed: list[LiveQuery] = []
+        for live in list(self._live.values()):
+            if prepare is not None:
+                prepare(live)
+            if self._run(live):
+                changed.append(live)
+        self._notify(changed)
+
+    def _notify(self, changed: list[LiveQuery]) -> None:
+        for live in changed:
+            for listener in list(live.listeners):
+                listener(live)
+
     def _on_publish(self, ts: int, affected: set[Any]) -> None:
         changed: list[LiveQuery] = []
         for owner in affected:
             if isinstance(owner, LiveQuery) and self._live.get(owner.key) is owner:
                 if self._run(owner):
                     changed.append(owner)
-        for live in changed:
-            for listener in list(live.listeners):
-                listener(live)
+        self._notify(changed)
