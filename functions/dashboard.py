@@ -153,8 +153,17 @@ def agents_day(ctx, day=None):
     return [{"agent_id": d["agent_id"], **stats.metrics(d["counters"])} for d in docs]
 
 
-@internal_query(args={"day": v.string()})
-def raw_counters(ctx, day):
-    """The raw counters of a day (center-wide), for exports and consistency checks."""
-    doc = stats.get(ctx, "all", day)
+@query(args={"day": v.optional(v.string())})
+def sms_day(ctx, day=None):
+    """Center-wide messaging for one day: received, sent, blocked sends, opt-outs/ins."""
+    require_supervisor(ctx)
+    day = day or day_of(ctx.now)
+    doc = stats.get(ctx, stats.SMS_SCOPE, day)
+    return {"day": day, **stats.sms_metrics(doc["counters"] if doc else {})}
+
+
+@internal_query(args={"day": v.string(), "scope": v.optional(v.string())})
+def raw_counters(ctx, day, scope="all"):
+    """The raw counters of a (scope, day), for exports and consistency checks."""
+    doc = stats.get(ctx, scope, day)
     return doc["counters"] if doc else {}

@@ -1,6 +1,8 @@
 """Daily aggregates: one ``daily_stats`` document per (scope, UTC day).
 
-Scopes are ``"all"`` (the whole center) and ``"agent:<id>"``. Mutations add to counters
+Scopes are ``"all"`` (the whole center's calls and agents), ``"sms"`` (the center's
+messaging, kept apart so SMS traffic does not re-run call dashboards) and
+``"agent:<id>"`` (one agent, calls and messages). Mutations add to counters
 as events happen, so history and service-level queries read one document per day
 instead of scanning calls. Counters whose name starts with ``max_`` keep the maximum.
 """
@@ -42,16 +44,22 @@ def _bump_one(ctx: Any, scope: str, agent_id: str | None, day: str, add: dict[st
         ctx.db.patch(doc["_id"], {"counters": counters})
 
 
+SMS_SCOPE = "sms"
+
+
 def bump(
     ctx: Any,
     day: str,
     center: dict[str, float] | None = None,
     agent_id: str | None = None,
     agent: dict[str, float] | None = None,
+    *,
+    scope: str = "all",
 ) -> None:
-    """Add ``center`` to the day's center-wide counters and ``agent`` to the agent's."""
+    """Add ``center`` to the day's center-wide counters (of ``scope``) and ``agent`` to the
+    agent's."""
     if center:
-        _bump_one(ctx, "all", None, day, center)
+        _bump_one(ctx, scope, None, day, center)
     if agent and agent_id is not None:
         _bump_one(ctx, scope_of(agent_id), agent_id, day, agent)
 
@@ -111,10 +119,16 @@ def metrics(counters: dict[str, float], sl_seconds: int = DEFAULT_SL_SECONDS) ->
         "avg_hold_ms": ratio(c.get("hold_ms", 0.0), handled),
         "avg_wrap_ms": ratio(c.get("wrap_ms", 0.0), c.get("wrapups", 0.0)),
         "occupancy": None if on_contact + idle <= 0 else on_contact / (on_contact + idle) * 100.0,
-        "sms_in": c.get("sms_in", 0.0),
         "sms_out": c.get("sms_out", 0.0),
         "sms_blocked": c.get("sms_blocked", 0.0),
-        "opt_outs": c.get("opt_outs", 0.0),
         "scorecards": score_n,
         "score_average": ratio(c.get("score_sum", 0.0), score_n),
+    }
+
+
+def sms_metrics(counters: dict[str, float]) -> dict[str, Any]:
+    """The messaging figures of a day (scope ``"sms"``)."""
+    return {
+        name: counters.get(name, 0.0)
+        for name in ("sms_in", "sms_out", "sms_blocked", "opt_outs", "opt_ins")
     }

@@ -180,7 +180,7 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
                 ref_sid=message_sid,
             )
         keyword = kind
-    stats.bump(ctx, day, counters)
+    stats.bump(ctx, day, counters, scope=stats.SMS_SCOPE)
     return {
         "duplicate": False,
         "thread_id": thread["_id"],
@@ -199,10 +199,19 @@ def _send(
         audit_id = compliance.audit(
             ctx, thread["phone"], "sms", "blocked_send", "agent", actor_id=agent_id, raw_body=body
         )
-        stats.bump(ctx, day_of(ctx.now), {"sms_blocked": 1}, agent_id, {"sms_blocked": 1})
+        stats.bump(
+            ctx,
+            day_of(ctx.now),
+            {"sms_blocked": 1},
+            agent_id,
+            {"sms_blocked": 1},
+            scope=stats.SMS_SCOPE,
+        )
         return {"ok": False, "code": "opted_out", "phone": thread["phone"], "audit_id": audit_id}
     msg_id = _append(ctx, thread, "outbound", body, "queued", agent_id=agent_id)
-    stats.bump(ctx, day_of(ctx.now), {"sms_out": 1}, agent_id, {"sms_out": 1})
+    stats.bump(
+        ctx, day_of(ctx.now), {"sms_out": 1}, agent_id, {"sms_out": 1}, scope=stats.SMS_SCOPE
+    )
     if release:
         lock = locks.current(ctx, thread["_id"])
         if lock is not None:

@@ -186,3 +186,39 @@ async def test_supervisor_agent_board_updates_on_status(cc: Engine, clock: Clock
             "agents:set_status", {"status": "away", "reason": "lunch"}, identity=agent(1)
         )
         assert (await board.next())["counts"]["away"] == 1
+
+
+async def test_call_metrics_ignore_sms_and_heartbeats(cc: Engine, clock: Clock) -> None:
+    await sign_in(cc, 1)
+    async with (
+        cc.subscribe("dashboard:today", {}, identity=SUPERVISOR) as today,
+        cc.subscribe("agents:me_status", {}, identity=agent(1)) as status,
+        cc.subscribe("dashboard:sms_day", {}, identity=SUPERVISOR) as sms_day,
+    ):
+        await today.next()
+        await status.next()
+        assert (await sms_day.next())["sms_in"] == 0
+
+        async def traffic() -> None:
+            await sms(cc, "SM1", "+14155550100", "STOP")
+            clock.advance(10)
+            await cc.mutation("agents:heartbeat", {}, identity=agent(1))  # < 30 s: not written
+
+        before = cc.executor.query_executions
+        await traffic()
+        assert cc.executor.query_executions == before + 1  # only the SMS metrics
+        assert await sms_day.next() == {
+            "day": "2026-11-18",
+            "sms_in": 1,
+            "sms_out": 0,
+            "sms_blocked": 0,
+            "opt_outs": 1,
+            "opt_ins": 0,
+        }
+        assert await no_update(today)
+        assert await no_update(status)
+        clock.advance(30)
+        await cc.mutation("agents:heartbeat", {}, identity=agent(1))
+        assert (await status.next())["heartbeat_at"] == clock.ms
+        await incoming(cc, "CA1", "+13105550000")
+        assert (await today.next())["queued"] == 1

@@ -87,10 +87,13 @@ async def test_busy_hour(cc: Engine, clock: Clock) -> None:
 
     # SMS counters match what the simulated customers and agents did.
     counts = result.counts
-    assert counters["sms_in"] == counts["sms_in"]
-    assert counters["sms_out"] == counts["sms_out"]
-    assert counters.get("sms_blocked", 0) == counts["sms_blocked"]
-    assert counters.get("opt_outs", 0) == counts["opt_outs"]
+    sms_counters = await cc.query(
+        "dashboard:raw_counters", {"day": inbound[0]["day"], "scope": "sms"}
+    )
+    assert sms_counters["sms_in"] == counts["sms_in"]
+    assert sms_counters["sms_out"] == counts["sms_out"]
+    assert sms_counters.get("sms_blocked", 0) == counts["sms_blocked"]
+    assert sms_counters.get("opt_outs", 0) == counts["opt_outs"]
     assert (
         counts["sms_in"] + counts["sms_out"] + counts["sms_blocked"] + counts["sms_lock_refused"]
         == 5000
