@@ -374,8 +374,8 @@ class Scheduler:
             if job_id not in self._running:
                 task = asyncio.get_running_loop().create_task(self._execute(job))
                 self._running[job_id] = task
-        if len(due) >= MAX_DUE_PER_ROUND:
-            return now
+        # Due jobs beyond this round's cap are found when running ones finish (they wake
+        # the loop); the upcoming job decides how long to sleep otherwise.
         upcoming = (
             self._index_query(txn)
             .with_index(JOBS_INDEX, lambda q: q.eq("state", "pending").gt("scheduled_time", now))
