@@ -72,9 +72,7 @@ schema = define_schema(
         )
         .index("by_agent", ["agent_id"])
         .index("by_status_idle", ["status", "available_since"])
-        # agent_id at the end keeps this index's keys distinct from by_status_idle's
-        # (the engine's write overlay cannot hold identical keys in two indexes).
-        .index("by_status_expiry", ["status", "reservation_expires_at", "agent_id"]),
+        .index("by_status_expiry", ["status", "reservation_expires_at"]),
         "agent_skills": define_table(
             {"agent_id": v.string(), "skill": v.string(), "level": v.number()}
         ).index("by_agent_skill", ["agent_id", "skill"]),
@@ -238,8 +236,7 @@ schema = define_schema(
         )
         .index("by_sid", ["call_sid"])
         .index("by_agent_created", ["agent_id", "created_at"])
-        # "day" keeps keys distinct from by_agent_created when both ids are null.
-        .index("by_customer", ["customer_id", "day", "created_at"])
+        .index("by_customer", ["customer_id", "created_at"])
         .index("by_day", ["day"]),
         "messages": define_table(
             {
@@ -304,7 +301,9 @@ schema = define_schema(
             }
         )
         .index("by_call", ["call_id"])
-        .search_index("search_text", search_field="text", filter_fields=["customer_id"]),
+        .search_index(
+            "search_text", search_field="text", filter_fields=["customer_id", "agent_id"]
+        ),
         "voicemails": define_table(
             {
                 "call_id": v.id("calls"),

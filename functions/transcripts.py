@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reactor import internal_mutation, query, v
 
-from .lib.auth import me
+from .lib.auth import is_supervisor, me
 
 ROLE = v.union(*(v.literal(r) for r in ("user", "assistant", "agent", "customer", "system")))
 
@@ -53,6 +53,30 @@ def for_call(ctx, call_id):
         .with_index("by_call", lambda q: q.eq("call_id", call_id))
         .first()
     )
+
+
+@query(
+    args={
+        "text": v.string(),
+        "customer_id": v.optional(v.id("customers")),
+        "limit": v.optional(v.number()),
+    }
+)
+def search(ctx, text, customer_id=None, limit=20):
+    """Transcripts matching ``text`` by relevance. Agents search their own calls;
+    supervisors search all (optionally one customer's)."""
+    agent_id = me(ctx)
+    supervisor = is_supervisor(ctx)
+
+    def build(q):
+        q = q.search("text", text)
+        if customer_id is not None:
+            q = q.eq("customer_id", customer_id)
+        if not supervisor:
+            q = q.eq("agent_id", agent_id)
+        return q
+
+    return ctx.db.query("transcripts").with_search_index("search_text", build).take(int(limit))
 
 
 @internal_mutation(args={"call_id": v.id("calls"), "role": ROLE, "text": v.string()})

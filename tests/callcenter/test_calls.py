@@ -224,3 +224,45 @@ async def test_campaign_next_call(cc: Engine, clock: Clock) -> None:
     assert r3["phone"] == "+12125550003"
     events = await cc.query("sms/compliance:events", {"phone": "+12125550001"}, identity=SUPERVISOR)
     assert [e["action"] for e in events] == ["manual_dnc_add", "blocked_send"]
+
+
+async def test_transcripts_are_searchable(cc: Engine, clock: Clock) -> None:
+    await sign_in(cc, 1)
+    await sign_in(cc, 2)
+    cust = await cc.mutation(
+        "customers:create", {"name": "Ada", "phone": "+13105550000"}, identity=agent(1)
+    )
+    ids = []
+    for n, (phone, text) in enumerate(
+        [
+            ("+13105550000", "I want a refund for my order"),
+            ("+13105550001", "my router needs a refund too"),
+        ]
+    ):
+        r = await cc.mutation(
+            "calls:on_incoming",
+            {"call_sid": f"CA{n}", "from_number": phone, "to_number": "+15550001111"},
+        )
+        await cc.mutation(
+            "calls:answer", {"call_id": r["call_id"]}, identity={"subject": r["agent_id"]}
+        )
+        await cc.mutation(
+            "calls:hangup", {"call_id": r["call_id"]}, identity={"subject": r["agent_id"]}
+        )
+        await cc.mutation("transcripts:save", {"call_id": r["call_id"], "text": text})
+        ids.append((r["call_id"], r["agent_id"]))
+    found = await cc.query("transcripts:search", {"text": "refund"}, identity=SUPERVISOR)
+    assert {t["call_id"] for t in found} == {c for c, _ in ids}
+    only = await cc.query(
+        "transcripts:search", {"text": "refund", "customer_id": cust}, identity=SUPERVISOR
+    )
+    assert [t["call_id"] for t in only] == [ids[0][0]]
+    mine = await cc.query("transcripts:search", {"text": "refund"}, identity={"subject": ids[1][1]})
+    assert [t["call_id"] for t in mine] == [ids[1][0]]
+    live = await cc.mutation(
+        "transcripts:append", {"call_id": ids[0][0], "role": "customer", "text": "hello"}
+    )
+    assert [
+        m["_id"]
+        for m in await cc.query("transcripts:live", {"call_id": ids[0][0]}, identity=agent(1))
+    ] == [live]
