@@ -113,3 +113,91 @@ def for_agent(ctx, agent_id=None, limit=50):
         c: (sum(card[c] for card in cards) / len(cards) if cards else None) for c in CATEGORIES
     }
     return {"agent_id": agent_id, "cards": cards, "averages": averages}
+
+
+def _agent_summary(counters: dict[str, float]) -> dict[str, Any]:
+    m = stats.metrics(counters)
+    handled = m["handled"] or 0.0
+    n = counters.get("scorecards", 0.0)
+    return {
+        "handled": handled,
+        "answered": m["answered"],
+        "aht_ms": m["aht_ms"],
+        "avg_wrap_ms": m["avg_wrap_ms"],
+        "hold_ratio": None
+        if not handled
+        else counters.get("hold_ms", 0.0)
+        / max(1.0, counters.get("talk_ms", 0.0) + counters.get("hold_ms", 0.0)),
+        "missed_offers": m["missed_offers"],
+        "transfer_rate": None if not handled else m["transfers_out"] / handled,
+        "occupancy": m["occupancy"],
+        "scorecards": n,
+        "category_averages": {
+            c: (counters.get(f"score_sum_{c}", 0.0) / n if n else None) for c in CATEGORIES
+        },
+        "score_average": m["score_average"],
+    }
+
+
+@query(
+    args={
+        "from_day": v.string(),
+        "to_day": v.string(),
+        "agent_id": v.optional(v.string()),
+        "lowest": v.optional(v.number()),
+    }
+)
+def performance(ctx, from_day, to_day, agent_id=None, lowest=3):
+    """Agent or group performance over days, the input of the AI coaching summary.
+
+    With ``agent_id``: that agent's handled calls, AHT, hold ratio, after-call work, missed
+    offers, transfer rate, per-category score averages and the lowest-scoring calls (with
+    their feedback). Without: the same per agent for everyone (supervisors only).
+    """
+    if agent_id is not None:
+        agent_id = self_or_supervisor(ctx, agent_id)
+        docs = (
+            ctx.db.query("daily_stats")
+            .with_index(
+                "by_scope_day",
+                lambda q: (
+                    q.eq("scope", stats.scope_of(agent_id)).gte("day", from_day).lte("day", to_day)
+                ),
+            )
+            .take(400)
+        )
+        cards = (
+            ctx.db.query("scorecards")
+            .with_index("by_agent", lambda q: q.eq("agent_id", agent_id))
+            .order("desc")
+            .filter(lambda c: from_day <= c["day"] <= to_day)
+            .take(500)
+        )
+        worst = sorted(cards, key=lambda c: (c["average"], -c["created_at"]))[: int(lowest)]
+        return {
+            "agent_id": agent_id,
+            **_agent_summary(stats.merge(docs)),
+            "lowest_calls": [
+                {
+                    "call_id": c["call_id"],
+                    "average": c["average"],
+                    "feedback": c["feedback"],
+                    "coaching_notes": c["coaching_notes"],
+                }
+                for c in worst
+            ],
+        }
+    require_supervisor(ctx)
+    docs = (
+        ctx.db.query("daily_stats")
+        .with_index("by_day_scope", lambda q: q.gte("day", from_day).lte("day", to_day))
+        .filter(lambda d: d["scope"].startswith("agent:"))
+        .take(20_000)
+    )
+    per_agent: dict[str, list[dict[str, Any]]] = {}
+    for d in docs:
+        per_agent.setdefault(d["agent_id"], []).append(d)
+    agents = [
+        {"agent_id": a, **_agent_summary(stats.merge(ds))} for a, ds in sorted(per_agent.items())
+    ]
+    return {"group": _agent_summary(stats.merge(docs)), "agents": agents}

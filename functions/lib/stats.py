@@ -132,3 +132,15 @@ def sms_metrics(counters: dict[str, float]) -> dict[str, Any]:
         name: counters.get(name, 0.0)
         for name in ("sms_in", "sms_out", "sms_blocked", "opt_outs", "opt_ins")
     }
+
+
+def merge(docs: list[dict[str, Any]]) -> dict[str, float]:
+    """Sum the counters of several daily documents (``max_`` counters keep the maximum)."""
+    out: dict[str, float] = {}
+    for doc in docs:
+        for name, value in doc["counters"].items():
+            if name.startswith("max_"):
+                out[name] = max(out.get(name, 0.0), value)
+            else:
+                out[name] = out.get(name, 0.0) + value
+    return out

@@ -204,3 +204,33 @@ async def test_history_across_days(cc: Engine, clock: Clock) -> None:
     assert [h["answered"] for h in mine] == [1, 2]
     board = await cc.query("dashboard:agents_day", {"day": day2}, identity=SUPERVISOR)
     assert [(a["agent_id"], a["handled"]) for a in board] == [("agent-1", 2)]
+
+
+async def test_performance_summaries(cc: Engine, clock: Clock) -> None:
+    await sign_in(cc, 1)
+    first = await handled_call(cc, clock, "CA1")
+    second = await handled_call(cc, clock, "CA2")
+    await cc.mutation("scorecards:create", {"call_id": first, **SCORES}, identity=SUPERVISOR)
+    low = {**SCORES, "greeting": 1, "closing": 1}
+    await cc.mutation(
+        "scorecards:create", {"call_id": second, **low, "feedback": "rushed"}, identity=SUPERVISOR
+    )
+    day = (await cc.query("dashboard:today", {}, identity=SUPERVISOR))["day"]
+    mine = await cc.query(
+        "scorecards:performance",
+        {"from_day": day, "to_day": day, "agent_id": "agent-1"},
+        identity=agent(1),
+    )
+    assert mine["handled"] == 2 and mine["aht_ms"] == 60_000.0
+    assert mine["category_averages"]["greeting"] == 3.0
+    assert [c["call_id"] for c in mine["lowest_calls"]] == [second, first]
+    assert mine["lowest_calls"][0]["feedback"] == "rushed"
+    with pytest.raises(UserError):
+        await cc.query(
+            "scorecards:performance", {"from_day": day, "to_day": day}, identity=agent(1)
+        )
+    group = await cc.query(
+        "scorecards:performance", {"from_day": day, "to_day": day}, identity=SUPERVISOR
+    )
+    assert [a["agent_id"] for a in group["agents"]] == ["agent-1"]
+    assert group["group"]["handled"] == 2 and group["group"]["scorecards"] == 2
