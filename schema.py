@@ -91,8 +91,12 @@ schema = define_schema(
                 "offered_agent_id": v.nullable(v.string()),
                 # Agents who declined or missed this call (not offered again).
                 "skipped_agents": v.array(v.string()),
+                # Escalation: after escalate_at the requirement relaxes to relaxed_skills.
+                "escalate_at": v.optional(v.nullable(v.number())),
+                "relaxed_skills": v.optional(v.nullable(SKILLS)),
             }
         )
+        .index("by_state_escalation", ["state", "escalate_at"])
         .index("by_state_rank", ["state", "rank", "enqueued_at"])
         .index("by_state_enqueued", ["state", "enqueued_at"])
         .index("by_call", ["call_id"])
@@ -263,6 +267,8 @@ schema = define_schema(
                 "required_skills": SKILLS,
                 "priority": v.number(),
                 "sla_seconds": v.number(),
+                "escalate_after_s": v.optional(v.nullable(v.number())),
+                "escalated_skills": v.optional(v.nullable(SKILLS)),
             }
         )
         .index("by_name", ["name"])

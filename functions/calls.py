@@ -103,6 +103,7 @@ def on_incoming(
     current decision without creating anything.
     """
     offers = core.expire_reservations(ctx)
+    offers.extend(core.escalate_waiting(ctx))
     existing = _call_by_sid(ctx, call_sid)
     if existing is not None:
         return _decision(ctx, existing, offers)
@@ -166,6 +167,9 @@ def on_incoming(
         "offered_agent_id": None,
         "skipped_agents": [],
     }
+    if qdoc is not None and qdoc.get("escalate_after_s") is not None:
+        entry["escalate_at"] = ctx.now + qdoc["escalate_after_s"] * 1000.0
+        entry["relaxed_skills"] = qdoc.get("escalated_skills") or {}
     entry["_id"] = ctx.db.insert("incoming_call_queue", dict(entry))
     stats.bump(ctx, call["day"], {"calls_in": 1, "queued": 1})
     offer = core.route_call(ctx, call, entry)

@@ -15,9 +15,22 @@ from .lib.phone import normalize_e164
         "required_skills": v.optional(v.record(v.string(), v.number())),
         "priority": v.optional(v.number()),
         "sla_seconds": v.optional(v.number()),
+        "escalate_after_s": v.optional(v.number()),
+        "escalated_skills": v.optional(v.record(v.string(), v.number())),
     }
 )
-def upsert(ctx, name, number, required_skills=None, priority=0.0, sla_seconds=20.0):
+def upsert(
+    ctx,
+    name,
+    number,
+    required_skills=None,
+    priority=0.0,
+    sla_seconds=20.0,
+    escalate_after_s=None,
+    escalated_skills=None,
+):
+    """Create or replace a queue. With ``escalate_after_s``, a call that waited that long is
+    offered to agents with ``escalated_skills`` (default: any agent)."""
     require_supervisor(ctx)
     doc = {
         "name": name,
@@ -25,6 +38,8 @@ def upsert(ctx, name, number, required_skills=None, priority=0.0, sla_seconds=20
         "required_skills": required_skills or {},
         "priority": priority,
         "sla_seconds": sla_seconds,
+        "escalate_after_s": escalate_after_s,
+        "escalated_skills": (escalated_skills or {}) if escalate_after_s is not None else None,
     }
     existing = ctx.db.query("queues").with_index("by_name", lambda q: q.eq("name", name)).first()
     if existing is None:

@@ -15,8 +15,11 @@ from .lib.auth import require_supervisor
 
 @internal_mutation(args={"limit": v.optional(v.number())})
 def expire_reservations(ctx, limit=50):
-    """Release reservations whose ring timeout passed; the calls go to the next agent."""
-    return {"offers": core.expire_reservations(ctx, int(limit))}
+    """Release reservations whose ring timeout passed (the calls go to the next agent) and
+    relax the skill requirement of calls that waited past their queue's escalation time."""
+    offers = core.expire_reservations(ctx, int(limit))
+    offers.extend(core.escalate_waiting(ctx, int(limit)))
+    return {"offers": offers}
 
 
 @mutation(args={"call_id": v.id("calls"), "agent_id": v.string()})

@@ -173,9 +173,17 @@ def reserve(ctx: Any, agent: Doc, call: Doc, entry: Doc | None) -> Offer:
     }
 
 
+def effective_skills(entry: Doc, now: float) -> dict[str, float]:
+    """A queue entry's skill requirement now: relaxed once its escalation time passed."""
+    at = entry.get("escalate_at")
+    if at is not None and at <= now and entry.get("relaxed_skills") is not None:
+        return dict(entry["relaxed_skills"])
+    return dict(entry["required_skills"])
+
+
 def route_call(ctx: Any, call: Doc, entry: Doc) -> Offer | None:
     """Offer a queued call to the best agent, or leave it waiting."""
-    agent = find_agent(ctx, entry["required_skills"], entry["skipped_agents"])
+    agent = find_agent(ctx, effective_skills(entry, ctx.now), entry["skipped_agents"])
     if agent is not None:
         return reserve(ctx, agent, call, entry)
     if entry["state"] != "waiting":
@@ -193,13 +201,14 @@ def offer_next_for_agent(ctx: Any, agent: Doc) -> Offer | None:
     if agent["status"] != "available" or not is_live(agent, ctx.now):
         return None
     agent_id = agent["agent_id"]
+    now = ctx.now
     entry = (
         ctx.db.query("incoming_call_queue")
         .with_index("by_state_rank", lambda q: q.eq("state", "waiting"))
         .filter(
             lambda e: (
                 agent_id not in e["skipped_agents"]
-                and skills_match(agent["skills"], e["required_skills"])
+                and skills_match(agent["skills"], effective_skills(e, now))
             )
         )
         .first()
@@ -240,6 +249,32 @@ def queue_position(ctx: Any, entry: Doc) -> int:
     )
     ahead = [e for e in same if e["_creation_time"] < entry["_creation_time"]]
     return len(higher) + len(ahead) + 1
+
+
+def escalate_waiting(ctx: Any, limit: int = 50) -> list[Offer]:
+    """Relax waiting calls whose escalation time passed and route them again."""
+    now = ctx.now
+    due = (
+        ctx.db.query("incoming_call_queue")
+        .with_index(
+            "by_state_escalation",
+            lambda q: q.eq("state", "waiting").gte("escalate_at", 0.0).lte("escalate_at", now),
+        )
+        .take(limit)
+    )
+    offers: list[Offer] = []
+    for entry in due:
+        relaxed = entry.get("relaxed_skills") or {}
+        ctx.db.patch(
+            entry["_id"], {"required_skills": relaxed, "escalate_at": None, "relaxed_skills": None}
+        )
+        entry = {**entry, "required_skills": relaxed, "escalate_at": None, "relaxed_skills": None}
+        call = ctx.db.get(entry["call_id"])
+        if call is not None:
+            offer = route_call(ctx, call, entry)
+            if offer is not None:
+                offers.append(offer)
+    return offers
 
 
 # -- reservations: answer, decline, expire --------------------------------------------------

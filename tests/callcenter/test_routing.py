@@ -210,3 +210,42 @@ async def test_skills_are_denormalised_for_routing(cc: Engine, clock: Clock) -> 
         "skills:remove", {"agent_id": "agent-1", "skill": "billing"}, identity=SUPERVISOR
     )
     assert (await cc.query("agents:me_status", {}, identity=agent(1)))["skills"] == {}
+
+
+async def test_skill_requirement_relaxes_after_escalation_time(cc: Engine, clock: Clock) -> None:
+    await cc.mutation(
+        "queues:upsert",
+        {
+            "name": "support",
+            "number": "+15550002000",
+            "required_skills": {"support": 4},
+            "escalate_after_s": 30,
+            "escalated_skills": {"support": 2},
+        },
+        identity=SUPERVISOR,
+    )
+    await sign_in(cc, 1, {"support": 2})
+    await sign_in(cc, 2)  # no support skill at all
+    r = await cc.mutation(
+        "calls:on_incoming",
+        {"call_sid": "CA1", "from_number": "+13105550000", "to_number": "+15550002000"},
+    )
+    assert r["action"] == "enqueue" and r["queue"] == "support"
+    clock.advance(20)
+    assert (await cc.mutation("routing:expire_reservations", {}))["offers"] == []
+    clock.advance(11)
+    out = await cc.mutation("routing:expire_reservations", {})
+    assert [(o["agent_id"], o["call_id"]) for o in out["offers"]] == [("agent-1", r["call_id"])]
+    # A second call: the freed agent is offered it lazily once the escalation time passed.
+    await cc.mutation("agents:set_status", {"status": "away", "reason": "x"}, identity=agent(2))
+    await cc.mutation("calls:decline", {"call_id": r["call_id"]}, identity=agent(1))
+    r2 = await cc.mutation(
+        "calls:on_incoming",
+        {"call_sid": "CA2", "from_number": "+13105550001", "to_number": "+15550002000"},
+    )
+    assert r2["action"] == "enqueue"
+    clock.advance(31)
+    out = await cc.mutation("agents:set_status", {"status": "available"}, identity=agent(1))
+    q = await cc.query("dashboard:queue", {}, identity=SUPERVISOR)
+    me = await cc.query("agents:me_status", {}, identity=agent(1))
+    assert [o["call_id"] for o in out["offers"]] == [r2["call_id"]], (q, me)
