@@ -332,6 +332,8 @@ class Scheduler:
     # -- the loop ----------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        if self._closed:  # closed before it ever ran (a one-shot CLI command)
+            return
         try:
             await self._recover()
         except ReactorError:  # pragma: no cover - database closing under us

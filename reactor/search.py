@@ -36,6 +36,9 @@ document changing may shift scores without re-running a search.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import math
 import re
 from collections import Counter
@@ -75,6 +78,28 @@ PREFIX_WEIGHT = 0.8
 _WORD = re.compile(r"\w+")
 
 Document = dict[str, Any]
+Rank = tuple[float, float, str]
+"""A position in the ranking: ``(-score, -creation time, id)``, ascending."""
+
+_END_CURSOR = "s_end"
+
+
+def _encode_rank(rank: Rank) -> str:
+    raw = json.dumps([rank[0], rank[1], rank[2]]).encode()
+    return "s" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_rank(cursor: object) -> Rank | None:
+    if cursor == _END_CURSOR:
+        return (math.inf, math.inf, "")
+    if not isinstance(cursor, str) or not cursor.startswith("s"):
+        raise ValidationError(f"invalid search pagination cursor {cursor!r}", "")
+    body = cursor[1:]
+    try:
+        score, created, doc_id = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        return (float(score), float(created), str(doc_id))
+    except (ValueError, TypeError, binascii.Error):
+        raise ValidationError(f"invalid search pagination cursor {cursor!r}", "") from None
 
 
 def tokenize(text: str) -> list[str]:
@@ -322,7 +347,7 @@ class SearchFilter:
 
 
 class SearchQuery:
-    """A search over one search index; run by ``collect``/``take``/``first``/``unique``."""
+    """A search over one search index, run by a terminal method (``collect``, ``paginate``...)."""
 
     def __init__(
         self,
@@ -379,6 +404,10 @@ class SearchQuery:
         return mask
 
     def _run(self, limit: int) -> list[Document]:
+        return [doc for _, doc in self._ranked(limit)]
+
+    def _ranked(self, limit: int, after: Rank | None = None) -> list[tuple[Rank, Document]]:
+        """The best ``limit`` matches with their ranks (those ranked after ``after``)."""
         terms = list(dict.fromkeys(tokenize(self._text)))[:MAX_QUERY_TERMS]
         if not terms or limit <= 0:
             return []
@@ -423,20 +452,42 @@ class SearchQuery:
             info = index.describe(loads(entry.value))
             if admits(info) and any(t in info.terms for t in weights):
                 scored[doc_id] = (index.score(info, weights), info.created)
-        ranked = sorted(scored.items(), key=lambda item: (-item[1][0], -item[1][1], item[0]))
-        out: list[Document] = []
+        ranked = sorted((-score, -created, doc_id) for doc_id, (score, created) in scored.items())
+        out: list[tuple[Rank, Document]] = []
         cap = min(limit, MAX_RESULTS)
-        for doc_id, _ in ranked:
+        for rank in ranked:
+            if after is not None and rank <= after:
+                continue
+            doc_id = rank[2]
             entry = txn.view.get(doc_id)
             if entry is None:  # pragma: no cover - the index follows the documents
                 continue
             txn.count_read()
             doc: Document = loads(entry.value)
             if all(f(doc) for f in self._post):
-                out.append(doc)
+                out.append((rank, doc))
                 if len(out) >= cap:
                     break
         return out
+
+    def paginate(self, num_items: int = 20, cursor: str | None = None) -> dict[str, Any]:
+        """One page of results by relevance: ``{"page", "is_done", "continue_cursor"}``.
+
+        The cursor is a position in the ranking (score, creation time, id): the next page
+        holds the results ranked after it when it runs. Unlike index pagination, pages are
+        not pinned while subscribed: a re-ranking can move a result across pages.
+        """
+        if not isinstance(num_items, int) or isinstance(num_items, bool) or num_items < 1:
+            raise ValidationError(
+                f"paginate num_items must be a positive integer, got {num_items!r}", ""
+            )
+        after = _decode_rank(cursor) if cursor is not None else None
+        ranked = self._ranked(num_items + 1, after)
+        page = [doc for _, doc in ranked[:num_items]]
+        if len(ranked) <= num_items:
+            return {"page": page, "is_done": True, "continue_cursor": _END_CURSOR}
+        cursor = _encode_rank(ranked[num_items - 1][0])
+        return {"page": page, "is_done": False, "continue_cursor": cursor}
 
     def collect(self) -> list[Document]:
         """Every match, best first (at most 1024)."""

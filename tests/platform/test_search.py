@@ -186,3 +186,23 @@ async def test_search_errors_are_clear(engine: Engine) -> None:
         await engine.query("notes:bad_filter")
     with pytest.raises(ValidationError, match="no search index 'nope'"):
         await engine.query("notes:bad_index")
+
+
+async def test_paginate_walks_the_ranking(engine: Engine) -> None:
+    for i in range(7):
+        await add(engine, "c", "refund " * (i + 1) + "x " * 3)
+    await add(engine, "c", "unrelated")
+    everything = await engine.query("notes:search_all", {"text": "refund"})
+    pages: list[str] = []
+    cursor = None
+    while True:
+        result = await engine.query("notes:page", {"text": "refund", "n": 3, "cursor": cursor})
+        pages.extend(result["page"])
+        cursor = result["continue_cursor"]
+        if result["is_done"]:
+            break
+    assert pages == everything and len(pages) == 7
+    done = await engine.query("notes:page", {"text": "refund", "n": 3, "cursor": cursor})
+    assert done["page"] == [] and done["is_done"]
+    with pytest.raises(ValidationError, match="invalid search pagination cursor"):
+        await engine.query("notes:page", {"text": "refund", "n": 3, "cursor": "bogus"})

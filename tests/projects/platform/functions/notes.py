@@ -74,3 +74,13 @@ def bad_index(ctx):
     return (
         ctx.db.query("notes").with_search_index("nope", lambda q: q.search("text", "x")).collect()
     )
+
+
+@query(args={"text": v.string(), "n": v.number(), "cursor": v.union(v.string(), v.null())})
+def page(ctx, text, n, cursor):
+    result = (
+        ctx.db.query("notes")
+        .with_search_index("search_text", lambda q: q.search("text", text))
+        .paginate(num_items=int(n), cursor=cursor)
+    )
+    return {**result, "page": [d["text"] for d in result["page"]]}
