@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +58,3 @@ async def sign_in(engine: Engine, n: int, skills: dict[str, float] | None = None
         )
     await engine.mutation("agents:sign_in", {"name": f"Agent {n}", **kw}, identity=ident)
     return str(ident["subject"])
-
-
-_real_time = time.time

@@ -18,7 +18,7 @@ from typing import Any
 
 from reactor import Engine, UserError
 
-from .helpers import SUPERVISOR, Clock, agent
+from .helpers import SUPERVISOR, Clock
 
 
 @dataclass
@@ -330,7 +330,3 @@ async def check_no_double_booking(engine: Engine) -> dict[str, Any]:
     busy = [a for a in board["agents"] if a["status"] in ("reserved", "on_call")]
     assert len({a["call_id"] for a in busy}) == len(busy)
     return {"active": len(rows), "busy_agents": len(busy), "counts": board["counts"]}
-
-
-def as_agent(n: int) -> dict[str, Any]:
-    return agent(n)
