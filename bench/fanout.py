@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from bench import harness
-from bench.netclient import Child, children, profiled, reactor_server
+from bench.netclient import Child, RawPushServer, children, profiled, reactor_server
 
 NAME = "fanout"
 
@@ -98,6 +98,33 @@ async def run() -> dict[str, Any]:
             fan_res = await fan.stop()
             await writer.stop()
 
+    # The floor: a plain websockets server broadcasting one frame to as many clients in a
+    # child process (no database, no query, no per-connection task on the server).
+    raw_server = RawPushServer()
+    await raw_server.start()
+    bare: list[float] = []
+    try:
+        async with children() as kids:
+            raw = await Child.start(
+                {
+                    "mode": "raw_subs",
+                    "url": f"ws://127.0.0.1:{raw_server.port}",
+                    "n": n,
+                    "report_all": True,
+                }
+            )
+            kids.append(raw)
+            await raw.ready(240)
+            for seq in range(3 + sz["fan_rounds"]):
+                sent = raw_server.broadcast(seq)
+                last = int((await raw.line("ALL", 30)).split()[2])
+                if seq >= 3:  # after warm-up
+                    bare.append((last - sent) / 1e9)
+                await asyncio.sleep(0.3)
+            await raw.stop()
+    finally:
+        await raw_server.close()
+
     return {
         "sizes": sz,
         "single": one,
@@ -106,6 +133,7 @@ async def run() -> dict[str, Any]:
         "fan_events": len(fan_res["events"]),
         "server_cpu_per_round_s": server_cpu,
         "client_cpu_per_round_s": client_cpu,
+        "bare_broadcast_s": bare,
     }
 
 
@@ -123,6 +151,7 @@ def main() -> dict[str, Any]:
     f_all = harness.summary_ms([r["all_s"] for r in fan])
     f_first = harness.summary_ms([r["first_s"] for r in fan])
     f_send = harness.summary_ms([r["all_from_send_s"] for r in fan])
+    b_all = harness.summary_ms(raw["bare_broadcast_s"])
     execs = [r["query_executions"] for r in fan]
     rows = [
         [
@@ -161,6 +190,15 @@ def main() -> dict[str, Any]:
             f_send["n"],
         ],
     ]
+    rows.append(
+        [
+            f"baseline: plain websockets broadcast to {sz['clients']}, all delivered",
+            b_all["p50_ms"],
+            b_all["p99_ms"],
+            b_all["max_ms"],
+            b_all["n"],
+        ]
+    )
     print(
         harness.table(
             f"Fan-out: {sz['clients']} clients on one query, one commit per round (ms over rounds)",
@@ -179,9 +217,11 @@ def main() -> dict[str, Any]:
         f"CPU per fan-out round: server {raw['server_cpu_per_round_s'] * 1000:.1f} ms, "
         f"subscriber process {raw['client_cpu_per_round_s'] * 1000:.1f} ms"
     )
+    vs_bare = f_all["p50_ms"] / b_all["p50_ms"]
     print(
         f"all delivered / single client (p50) = {ratio:.2f}; "
-        f"~{per_push_us:.0f} us per extra subscriber"
+        f"~{per_push_us:.0f} us per extra subscriber; "
+        f"all delivered / plain websockets broadcast (p50) = {vs_bare:.2f}"
     )
     out = {
         "sizes": sz,
@@ -197,6 +237,8 @@ def main() -> dict[str, Any]:
         "us_per_extra_subscriber": per_push_us,
         "server_cpu_per_round_ms": raw["server_cpu_per_round_s"] * 1000,
         "client_cpu_per_round_ms": raw["client_cpu_per_round_s"] * 1000,
+        "bare_broadcast_all_delivered": b_all,
+        "ratio_all_to_bare_broadcast_p50": vs_bare,
         "rounds": {"single": raw["single"], "fan": raw["fan"]},
     }
     out["targets"] = [

@@ -824,6 +824,15 @@ class RawPushServer:
             ws = self.conns[k % n]
             await ws.send(json.dumps({"seq": base + k, "sent": time.time_ns()}))
 
+    def broadcast(self, seq: int) -> int:
+        """One frame to every client (``websockets.broadcast``: no await per socket);
+        returns the send time."""
+        from websockets.asyncio.server import broadcast
+
+        sent = time.time_ns()
+        broadcast(list(self.conns.values()), json.dumps({"seq": seq, "sent": sent}))
+        return sent
+
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
