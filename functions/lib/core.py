@@ -196,15 +196,24 @@ def route_call(ctx: Any, call: Doc, entry: Doc) -> Offer | None:
     return None
 
 
-def offer_next_for_agent(ctx: Any, agent: Doc) -> Offer | None:
-    """Offer an available agent the oldest highest-priority waiting call they can serve."""
+def offer_next_for_agent(ctx: Any, agent: Doc, exclude_call: str | None = None) -> Offer | None:
+    """Offer an available agent the oldest highest-priority waiting call they can serve.
+
+    Calls the agent declined or missed come last: they are offered to this agent again
+    only when nothing else fits (and never in the mutation that released them).
+    """
     if agent["status"] != "available" or not is_live(agent, ctx.now):
         return None
     agent_id = agent["agent_id"]
     now = ctx.now
+
+    def waiting() -> Any:
+        return ctx.db.query("incoming_call_queue").with_index(
+            "by_state_rank", lambda q: q.eq("state", "waiting")
+        )
+
     entry = (
-        ctx.db.query("incoming_call_queue")
-        .with_index("by_state_rank", lambda q: q.eq("state", "waiting"))
+        waiting()
         .filter(
             lambda e: (
                 agent_id not in e["skipped_agents"]
@@ -213,6 +222,18 @@ def offer_next_for_agent(ctx: Any, agent: Doc) -> Offer | None:
         )
         .first()
     )
+    if entry is None:
+        entry = (
+            waiting()
+            .filter(
+                lambda e: (
+                    e["call_id"] != exclude_call
+                    and agent_id in e["skipped_agents"]
+                    and skills_match(agent["skills"], effective_skills(e, now))
+                )
+            )
+            .first()
+        )
     if entry is None:
         return None
     call = ctx.db.get(entry["call_id"])
@@ -283,7 +304,8 @@ def escalate_waiting(ctx: Any, limit: int = 50) -> list[Offer]:
 def release_call_reservation(ctx: Any, agent: Doc, reason: str) -> list[Offer]:
     """Undo an agent's call reservation: ``declined``/``timeout`` (a miss) or ``canceled``."""
     offers: list[Offer] = []
-    call = ctx.db.get(agent["call_id"]) if agent["call_id"] is not None else None
+    agent_call_id = agent["call_id"]
+    call = ctx.db.get(agent_call_id) if agent_call_id is not None else None
     missed = reason in ("declined", "timeout")
     if missed:
         agent["missed_in_row"] = agent["missed_in_row"] + 1
@@ -323,7 +345,7 @@ def release_call_reservation(ctx: Any, agent: Doc, reason: str) -> list[Offer]:
             offer = route_call(ctx, call, entry)
             if offer is not None:
                 offers.append(offer)
-    offer = offer_next_for_agent(ctx, agent)
+    offer = offer_next_for_agent(ctx, agent, exclude_call=agent_call_id)
     if offer is not None:
         offers.append(offer)
     return offers

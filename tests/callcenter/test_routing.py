@@ -249,3 +249,16 @@ async def test_skill_requirement_relaxes_after_escalation_time(cc: Engine, clock
     q = await cc.query("dashboard:queue", {}, identity=SUPERVISOR)
     me = await cc.query("agents:me_status", {}, identity=agent(1))
     assert [o["call_id"] for o in out["offers"]] == [r2["call_id"]], (q, me)
+
+
+async def test_a_skipped_call_comes_back_when_nothing_else_fits(cc: Engine, clock: Clock) -> None:
+    await sign_in(cc, 1)
+    r = await incoming(cc, "CA1")
+    out = await cc.mutation("calls:decline", {"call_id": r["call_id"]}, identity=agent(1))
+    assert out["offers"] == []  # not straight back to the agent who declined it
+    other = await incoming(cc, "CA2", phone="+14155550101")
+    assert other["agent_id"] == "agent-1"  # new calls come first
+    await cc.mutation("calls:answer", {"call_id": other["call_id"]}, identity=agent(1))
+    await cc.mutation("calls:hangup", {"call_id": other["call_id"]}, identity=agent(1))
+    done = await cc.mutation("agents:finish_wrap_up", {}, identity=agent(1))
+    assert [o["call_id"] for o in done["offers"]] == [r["call_id"]]  # then the skipped one
