@@ -89,7 +89,7 @@ schema = define_schema(
                 "enqueued_at": v.number(),
                 "state": _enum("waiting", "offered"),
                 "offered_agent_id": v.nullable(v.string()),
-                # Agents who declined or missed this call (offered to them again only as a last resort).
+                # Agents who declined or missed this call (re-offered only as a last resort).
                 "skipped_agents": v.array(v.string()),
                 # Escalation: after escalate_at the requirement relaxes to relaxed_skills.
                 "escalate_at": v.optional(v.nullable(v.number())),
