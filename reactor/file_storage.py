@@ -448,6 +448,27 @@ class StorageReader:
         stored = _lookup(self._txn, storage_id)
         return None if stored is None else stored.metadata()
 
+    def delete(self, storage_id: str) -> None:
+        raise ValidationError("ctx.storage.delete is not available in a query (read-only)", "")
+
+    def generate_upload_url(self) -> str:
+        raise ValidationError(
+            "ctx.storage.generate_upload_url is not available in a query; call it in a mutation",
+            "",
+        )
+
+    def store(self, data: bytes, content_type: str | None = None) -> str:
+        raise ValidationError(
+            "ctx.storage.store is only available in actions; from a client, upload to "
+            "ctx.storage.generate_upload_url()",
+            "",
+        )
+
+    def get(self, storage_id: str) -> bytes | None:
+        raise ValidationError(
+            "ctx.storage.get (the bytes) is only available in actions; use get_url", ""
+        )
+
 
 class StorageWriter(StorageReader):
     """``ctx.storage`` in a mutation."""

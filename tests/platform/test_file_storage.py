@@ -158,6 +158,10 @@ async def test_bad_content_and_ids_give_clear_errors(local_engine: Engine) -> No
     assert await engine.query("files:url", {"storage_id": storage_id}) is None
     with pytest.raises(NotFound, match="does not exist"):
         await engine.mutation("files:delete", {"storage_id": storage_id})
+    with pytest.raises(ValidationError, match="not available in a query"):
+        await engine.query("files:upload_url_in_query")
+    with pytest.raises(ValidationError, match="only available in actions"):
+        await engine.mutation("files:store_in_mutation")
     async with http(engine) as client:
         reply = await client.get("/api/storage/nonsense")
         assert reply.status_code == 400

@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from reactor import Crons, Engine, FunctionNotFound, SchemaError, UserError, ValidationError
+from reactor import (
+    Crons,
+    Engine,
+    FunctionNotFound,
+    LimitExceeded,
+    SchemaError,
+    UserError,
+    ValidationError,
+)
 from reactor.crons import CronSchedule
 from reactor.scheduler import RESTART_ERROR
 
@@ -160,7 +168,8 @@ async def test_a_pending_job_survives_a_restart_and_runs_on_time(tmp_path: Path)
 
         await eventually(ran)
         assert await engine.query("jobs:events") == ["after restart"]
-        assert (await job_state(engine, job_id))["completed_time"] >= due
+        completed = (await job_state(engine, job_id))["completed_time"]
+        assert due <= completed < due + 1500
 
 
 async def test_an_interrupted_action_is_failed_not_rerun(tmp_path: Path) -> None:
@@ -257,3 +266,22 @@ def test_crons_registration_errors() -> None:
     crons.daily("d", hour_utc=3, minute_utc=30, fn="x:y")
     assert crons.jobs["d"].schedule is not None
     assert crons.jobs["d"].schedule.expression == "30 3 * * *"
+
+
+async def test_many_due_jobs_all_run_once(engine: Engine) -> None:
+    ids = await engine.mutation("jobs:schedule_many", {"n": 300})
+    assert len(set(ids)) == 300
+
+    async def all_done() -> Any:
+        jobs = await engine.query("jobs:jobs")
+        return all(j["state"] == "success" for j in jobs)
+
+    await eventually(all_done, timeout=5)
+    events = await engine.query("jobs:events")
+    assert sorted(events) == sorted(f"job {i}" for i in range(300))
+
+
+async def test_one_mutation_schedules_at_most_1000(engine: Engine) -> None:
+    with pytest.raises(LimitExceeded, match="too many functions scheduled"):
+        await engine.mutation("jobs:schedule_many", {"n": 1001})
+    assert await engine.query("jobs:jobs") == []

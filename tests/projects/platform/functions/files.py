@@ -53,3 +53,13 @@ async def action_delete(ctx, storage_id):
 @action()
 async def store_not_bytes(ctx):
     return await ctx.storage.store("a string, not bytes", "text/plain")
+
+
+@query()
+def upload_url_in_query(ctx):
+    return ctx.storage.generate_upload_url()
+
+
+@mutation()
+def store_in_mutation(ctx):
+    return ctx.storage.store(b"x", "text/plain")

@@ -84,3 +84,8 @@ def job(ctx, job_id):
 @action(args={"name": v.string()})
 async def env(ctx, name):
     return ctx.env.get(name)
+
+
+@mutation(args={"n": v.number()})
+def schedule_many(ctx, n):
+    return [ctx.scheduler.run_after(0, record, {"name": f"job {i}"}) for i in range(int(n))]
