@@ -116,6 +116,7 @@ export class ReactorClient {
   // After a reconnect: the versions the server must reach before its results are shown.
   private syncTarget: { querySet: number; identity: number } | null = null;
   private paused = false;
+  private pendingUnsubscribes: QueryToken[] = [];
   private outbox: { message: ClientMessage; onSent?: () => void }[] = [];
   private closed = false;
   private readonly onOnline = () => {
@@ -229,8 +230,7 @@ export class ReactorClient {
           const current = this.listeners.get(token);
           current?.delete(listener);
           if (current?.size === 0) this.listeners.delete(token);
-          const removal = this.localState.unsubscribe(token);
-          if (removal !== null) this.send(removal);
+          this.deferUnsubscribe(token);
         };
       },
       localQueryResult: () => {
@@ -478,6 +478,24 @@ export class ReactorClient {
     const finished = this.requests.removeCompleted(version.ts);
     this.notify(this.optimistic.ingestQueryResultsFromServer(server, finished));
     if (finished.size > 0) this.emitConnectionState();
+  }
+
+  /**
+   * Drop a subscriber at the end of the current task. A subscriber that comes back in the
+   * same task (React re-running an effect, a page list re-rendering) keeps the server
+   * query, its result and its journal, instead of a Remove followed by a fresh Add.
+   */
+  private deferUnsubscribe(token: QueryToken): void {
+    this.pendingUnsubscribes.push(token);
+    if (this.pendingUnsubscribes.length > 1) return;
+    queueMicrotask(() => {
+      const tokens = this.pendingUnsubscribes;
+      this.pendingUnsubscribes = [];
+      for (const t of tokens) {
+        const removal = this.localState.unsubscribe(t);
+        if (removal !== null) this.send(removal);
+      }
+    });
   }
 
   private observe(ts: Timestamp): void {

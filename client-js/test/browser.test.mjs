@@ -1,0 +1,112 @@
+// The example page in a real headless Chromium (playwright-core + Debian's chromium),
+// talking to a real reactor server. Saves test-results/page.png.
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { dirname, extname, join, normalize } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import WebSocket from "ws";
+import { ReactorClient, ReactorHttpClient } from "../dist/index.js";
+import { startServer, tempDir, waitFor } from "./helpers.mjs";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const EXAMPLES = join(ROOT, "examples");
+const RESULTS = join(ROOT, "test-results");
+const CHROMIUM = process.env.REACTOR_CHROMIUM ?? "/usr/bin/chromium";
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".map": "application/json" };
+
+let tmp;
+let server;
+let statics;
+let browser;
+
+/** Serve examples/ on loopback (the page then talks to the reactor server's WebSocket). */
+async function serveExamples() {
+  const http = createServer((req, res) => {
+    const path = normalize(new URL(req.url, "http://x").pathname).replace(/^\/+/, "") || "index.html";
+    const file = join(EXAMPLES, path);
+    if (!file.startsWith(EXAMPLES) || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" });
+    res.end(readFileSync(file));
+  });
+  await new Promise((r) => http.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${http.address().port}`, close: () => new Promise((r) => http.close(r)) };
+}
+
+before(async () => {
+  tmp = tempDir();
+  server = await startServer({ db: join(tmp.dir, "data.db") });
+  statics = await serveExamples();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await statics?.close();
+  await server?.stop();
+  tmp?.remove();
+});
+
+test("the example page shows live data, sends mutations and paginates", { skip: !existsSync(CHROMIUM) && `no ${CHROMIUM}` }, async () => {
+  const http = new ReactorHttpClient(server.url);
+  const callId = await http.mutation("calls:start", { user_id: "browser-test", started_at: Date.now() });
+  await http.mutation("items:add_many", { ns: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], tag: "t" });
+
+  const page = await browser.newPage({ viewport: { width: 900, height: 800 } });
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
+  const url = `${statics.url}/index.html?server=${encodeURIComponent(server.url)}&call=${callId}`;
+  await page.goto(url);
+  await page.waitForSelector("#messages", { state: "attached" });
+  await page.waitForFunction(() => document.querySelector("#status b")?.textContent === "connected");
+
+  // A mutation from another client shows up on the page.
+  const other = new ReactorClient(server.url, { webSocketConstructor: WebSocket });
+  await other.mutation("messages:append", { call_id: callId, role: "assistant", text: "hello from node" });
+  await page.waitForFunction(() => document.querySelector("#messages")?.textContent.includes("hello from node"));
+
+  // The page's form runs a mutation another client sees.
+  const watch = other.watchQuery("messages:list", { call_id: callId });
+  watch.onUpdate(() => {});
+  await page.fill("#text", "hello from chromium");
+  await page.click("#send");
+  await waitFor(() => watch.localQueryResult()?.some((m) => m.text === "hello from chromium"), { what: "browser message" });
+  await page.waitForFunction(() => document.querySelectorAll("#messages li").length === 2 && !document.querySelector("#messages li.pending"));
+
+  // Pagination: 5 items, load 5 more, then a live insert into the first page.
+  const items = () => page.$$eval("#items span", (spans) => spans.map((s) => s.textContent));
+  await page.waitForFunction(() => document.querySelectorAll("#items span").length === 5);
+  assert.equal(await page.textContent("#items-status"), "CanLoadMore");
+  await page.click("#more");
+  await page.waitForFunction(() => document.querySelectorAll("#items span").length === 10);
+  assert.deepEqual(await items(), ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]);
+  await other.mutation("items:add", { n: 2.5, tag: "t" });
+  await page.waitForFunction(() => document.querySelectorAll("#items span").length === 11);
+  assert.deepEqual(await items(), ["1", "2", "2.5", "3", "4", "5", "6", "7", "8", "9", "10"]);
+  await page.click("#more");
+  await page.waitForFunction(() => document.getElementById("items-status")?.textContent === "Exhausted");
+  assert.deepEqual(await items(), ["1", "2", "2.5", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"]);
+
+  mkdirSync(RESULTS, { recursive: true });
+  await page.screenshot({ path: join(RESULTS, "page.png"), fullPage: true });
+  assert.deepEqual(problems, []);
+  await other.close();
+  await page.close();
+});
