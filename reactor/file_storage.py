@@ -276,6 +276,7 @@ class FileStorage:
         self.db = db
         self.backend = backend
         self.base_url = base_url.rstrip("/")
+        self.base_url_configured = False  # True when REACTOR_URL named the origin
         self.max_upload_bytes = max_upload_bytes
         self.upload_url_ttl = upload_url_ttl
         self._secret = secret
@@ -293,13 +294,25 @@ class FileStorage:
             folder = env.get("REACTOR_STORAGE_DIR") or project_root / ".reactor" / "files"
             backend = LocalBackend(folder)
         secret = env.get("REACTOR_STORAGE_SECRET")
-        return cls(
+        storage = cls(
             db,
             backend,
             base_url=env.get("REACTOR_URL") or "http://127.0.0.1:3210",
             max_upload_bytes=int(env.get("REACTOR_STORAGE_MAX_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
             secret=secret.encode() if secret else None,
         )
+        storage.base_url_configured = bool(env.get("REACTOR_URL"))
+        return storage
+
+    def serving_at(self, host: str, port: int) -> None:
+        """Tell storage where the server listens (URLs use it unless REACTOR_URL is set)."""
+        if self.base_url_configured:
+            return
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        self.base_url = f"http://{host}:{port}"
 
     # -- ctx ------------------------------------------------------------------------------
 

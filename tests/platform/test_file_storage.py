@@ -242,3 +242,23 @@ async def test_s3_upload_presigned_url_and_delete(s3_engine: tuple[Engine, Any, 
         assert time.monotonic() < deadline, "the S3 object was not deleted"
         await asyncio.sleep(0.05)
     assert await engine.query("files:url", {"storage_id": storage_id}) is None
+
+
+async def test_urls_follow_the_serving_address_unless_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REACTOR_S3_BUCKET", raising=False)
+    monkeypatch.delenv("REACTOR_URL", raising=False)
+    monkeypatch.setenv("REACTOR_STORAGE_DIR", str(tmp_path / "files"))
+    async with Engine.open(PLATFORM, database=f"sqlite:///{tmp_path / 'data.db'}") as engine:
+        storage_id = await engine.action("files:store_text", {"text": "x"})
+        assert (await engine.query("files:url", {"storage_id": storage_id})).startswith(
+            "http://127.0.0.1:3210/api/storage/"
+        )
+        engine.storage.serving_at("0.0.0.0", 4000)
+        assert (await engine.query("files:url", {"storage_id": storage_id})).startswith(
+            "http://127.0.0.1:4000/api/storage/"
+        )
+        engine.storage.base_url_configured = True  # as when REACTOR_URL is set
+        engine.storage.serving_at("127.0.0.1", 5000)
+        assert engine.storage.base_url == "http://127.0.0.1:4000"
