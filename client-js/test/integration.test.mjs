@@ -207,3 +207,16 @@ test("reconnect after the server is killed and restarted: subscriptions resume, 
   await srv.stop();
   dir.remove();
 });
+
+test("server Pings keep an idle connection alive past the inactivity limit", async () => {
+  const dir = tempDir();
+  const srv = await startServer({ db: join(dir.dir, "data.db"), pingInterval: 0.2 });
+  const client = new ReactorClient(srv.url, { webSocketConstructor: WebSocket, serverInactivityMs: 800 });
+  assert.equal(await client.query("counters:value", { name: "idle" }), null);
+  await sleep(2500);
+  assert.equal(client.connectionState().connectionCount, 1);
+  assert.equal(client.connectionState().isWebSocketConnected, true);
+  await client.close();
+  await srv.stop();
+  dir.remove();
+});
