@@ -230,6 +230,7 @@ class Scheduler:
         self._project: Any = None
         self._crons: list[CronJob] = []
         self._cron_next: dict[str, float] = {}
+        self._cron_schedules: dict[str, tuple[float | None, str | None]] = {}
         self._cron_last_job: dict[str, str] = {}
         self.jobs_run = 0
 
@@ -254,7 +255,12 @@ class Scheduler:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="reactor-scheduler")
 
     async def close(self) -> None:
-        """Stop: let running mutation jobs finish, cancel running actions."""
+        """Stop the loop and cancel running jobs.
+
+        A mutation job's outcome is atomic (it either committed with its ``success``
+        mark or stays pending for the next start); an interrupted action is marked
+        failed on the next start.
+        """
         if self._closed:
             return
         self._closed = True
@@ -297,15 +303,23 @@ class Scheduler:
         if not isinstance(crons, Crons):
             raise SchemaError("functions/crons.py: `crons` must be a reactor.Crons()")
         now = _now_ms()
+        previous = self._cron_schedules
+        self._cron_schedules = {}
         for job in crons.jobs.values():
-            found = self.executor.resolve(job.fn)
-            if found.kind is FunctionKind.QUERY:
-                raise SchemaError(f"cron job {job.name!r}: {found.path} is a query")
+            try:
+                found = self.executor.resolve(job.fn)
+                if found.kind is FunctionKind.QUERY:
+                    raise SchemaError(f"{found.path} is a query, not a mutation or action")
+            except ReactorError as exc:
+                logger.error("cron job %r is skipped: %s", job.name, exc)
+                continue
             self._crons.append(job)
-            self._cron_next.setdefault(job.name, job.next_run_ms(now))
-        names = {job.name for job in self._crons}
+            schedule = (job.interval_ms, job.schedule.expression if job.schedule else None)
+            self._cron_schedules[job.name] = schedule
+            if previous.get(job.name) != schedule or job.name not in self._cron_next:
+                self._cron_next[job.name] = job.next_run_ms(now)
         for name in list(self._cron_next):
-            if name not in names:
+            if name not in self._cron_schedules:
                 del self._cron_next[name]
 
     async def _fire_crons(self, now: float) -> None:

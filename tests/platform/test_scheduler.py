@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -285,3 +286,29 @@ async def test_one_mutation_schedules_at_most_1000(engine: Engine) -> None:
     with pytest.raises(LimitExceeded, match="too many functions scheduled"):
         await engine.mutation("jobs:schedule_many", {"n": 1001})
     assert await engine.query("jobs:jobs") == []
+
+
+async def test_crons_follow_a_reload(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(CRONJOBS, project, ignore=shutil.ignore_patterns("__pycache__", ".reactor"))
+    crons_py = project / "functions" / "crons.py"
+    crons_py.write_text(
+        "from reactor import Crons\n"
+        "crons = Crons()\n"
+        'crons.interval("a", seconds=3600, fn="ticks:tick", args={"label": "slow"})\n'
+        'crons.interval("broken", seconds=0.1, fn="ticks:nope", args={})\n'
+    )
+    async with Engine.open(project, database=f"sqlite:///{tmp_path / 'data.db'}") as engine:
+        await asyncio.sleep(0.2)
+        assert await engine.query("ticks:labels") == []  # "broken" is skipped, not fatal
+        crons_py.write_text(
+            "from reactor import Crons\n"
+            "crons = Crons()\n"
+            'crons.interval("a", seconds=0.1, fn="ticks:tick", args={"label": "fast"})\n'
+        )
+        await engine.reload()
+
+        async def ticked() -> Any:
+            return "fast" in await engine.query("ticks:labels")
+
+        await eventually(ticked, timeout=2)
