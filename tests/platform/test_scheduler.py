@@ -312,3 +312,15 @@ async def test_crons_follow_a_reload(tmp_path: Path) -> None:
             return "fast" in await engine.query("ticks:labels")
 
         await eventually(ticked, timeout=2)
+
+
+async def test_scheduler_on_postgres(postgres_database: str) -> None:
+    async with Engine.open(PLATFORM, database=postgres_database) as engine:
+        job_id = await engine.mutation("jobs:schedule", {"name": "pg", "delay": 0.3})
+    async with Engine.open(PLATFORM, database=postgres_database) as engine:
+
+        async def ran() -> Any:
+            return (await job_state(engine, job_id))["state"] == "success"
+
+        await eventually(ran)
+        assert await engine.query("jobs:events") == ["pg"]
