@@ -157,6 +157,11 @@ async def one(strategy: str, n_subs: int, commits: int, rounds: int) -> dict[str
     """Measure one configuration in this process."""
     setup = Setup(strategy, n_subs)
     await setup.open(measure_memory=strategy == "reactor" and n_subs > 0)
+    # One unrecorded warm-up round per process, whatever the size.
+    await setup.measure(commits)
+    setup.rates.clear()
+    setup.cpu_rates.clear()
+    setup.reruns = setup.commits = 0
     for _ in range(rounds):
         await setup.measure(commits)
     await setup.close()
