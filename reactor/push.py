@@ -120,6 +120,65 @@ class PushPlan:
             lines.append(f"backfilled new indexes over {self.backfill_documents} document(s)")
         return "\n".join(lines)
 
+    def to_json(self) -> dict[str, Any]:
+        """The plan as JSON (what ``POST /api/admin/push`` answers), with its report."""
+        return {
+            "breaking": self.breaking,
+            "changes": self.changes,
+            "report": self.report(),
+            "schemaChanged": self.schema_changed,
+            "addedTables": list(self.added_tables),
+            "removedTables": list(self.removed_tables),
+            "nonemptyRemovedTables": dict(self.nonempty_removed_tables),
+            "addedIndexes": [
+                {"table": t, "name": n, "fields": list(f)} for t, n, f in self.added_indexes
+            ],
+            "removedIndexes": [{"table": t, "name": n} for t, n in self.removed_indexes],
+            "addedSearchIndexes": [{"table": t, "name": n} for t, n in self.added_search_indexes],
+            "removedSearchIndexes": [
+                {"table": t, "name": n} for t, n in self.removed_search_indexes
+            ],
+            "violations": [
+                {"table": v.table, "id": v.id, "path": v.path, "message": v.message}
+                for v in self.violations
+            ],
+            "violationCount": self.violation_count,
+            "documentsChecked": self.documents_checked,
+            "backfillDocuments": self.backfill_documents,
+        }
+
+    @staticmethod
+    def from_json(d: dict[str, Any]) -> PushPlan:
+        """A plan read back from :meth:`to_json` (without its schema), e.g. to print its
+        :meth:`report`."""
+
+        def pairs(key: str) -> list[tuple[str, str]]:
+            return [(str(x["table"]), str(x["name"])) for x in d.get(key, [])]
+
+        return PushPlan(
+            None,
+            added_tables=[str(t) for t in d.get("addedTables", [])],
+            removed_tables=[str(t) for t in d.get("removedTables", [])],
+            nonempty_removed_tables={
+                str(t): int(n) for t, n in d.get("nonemptyRemovedTables", {}).items()
+            },
+            added_indexes=[
+                (str(x["table"]), str(x["name"]), tuple(str(f) for f in x["fields"]))
+                for x in d.get("addedIndexes", [])
+            ],
+            removed_indexes=pairs("removedIndexes"),
+            added_search_indexes=pairs("addedSearchIndexes"),
+            removed_search_indexes=pairs("removedSearchIndexes"),
+            violations=[
+                Violation(str(v["table"]), str(v["id"]), str(v["path"]), str(v["message"]))
+                for v in d.get("violations", [])
+            ],
+            violation_count=int(d.get("violationCount", 0)),
+            documents_checked=int(d.get("documentsChecked", 0)),
+            backfill_documents=int(d.get("backfillDocuments", 0)),
+            schema_changed=bool(d.get("schemaChanged", False)),
+        )
+
 
 class PushRefused(SchemaError):
     """A schema push would break existing data; ``plan`` lists why."""

@@ -35,6 +35,7 @@ __all__ = [
     "export_table",
     "export_zip",
     "import_tables",
+    "parse_jsonl",
     "read_jsonl",
     "read_zip",
     "user_tables",
@@ -90,8 +91,9 @@ def export_table(db: Database, table: str, out: IO[str]) -> int:
     return count
 
 
-def export_zip(db: Database, path: str | Path) -> dict[str, int]:
-    """Write every user table into a zip; returns ``{table: documents}``."""
+def export_zip(db: Database, path: str | Path | IO[bytes]) -> dict[str, int]:
+    """Write every user table into a zip (a file, or a binary stream); returns
+    ``{table: documents}``."""
     counts: dict[str, int] = {}
     registry = db.table_registry()
     tables = user_tables(db)
@@ -131,8 +133,13 @@ def read_jsonl(path: str | Path, table: str) -> TableData:
         return TableData(table, _parse_lines(f, str(path)))
 
 
-def read_zip(path: str | Path) -> list[TableData]:
-    """Read every table of an export zip."""
+def parse_jsonl(text: str, table: str, where: str = "JSON Lines") -> TableData:
+    """Read one table's documents from JSON Lines text (``where`` names it in errors)."""
+    return TableData(table, _parse_lines(text.splitlines(), where))
+
+
+def read_zip(path: str | Path | IO[bytes]) -> list[TableData]:
+    """Read every table of an export zip (a file, or a binary stream)."""
     tables: list[TableData] = []
     try:
         archive = zipfile.ZipFile(path)

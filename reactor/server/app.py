@@ -36,6 +36,7 @@ from starlette.websockets import WebSocket
 
 from reactor.auth import AuthConfig, Authenticator
 from reactor.engine import Engine
+from reactor.server.admin import admin_routes
 from reactor.server.api import FunctionApi
 from reactor.server.files import storage_routes
 from reactor.server.http_actions import HttpActions
@@ -91,6 +92,7 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
         *api.routes(),
         *http_actions.routes(),
         *storage_routes(engine),
+        *admin_routes(engine, authenticator, config.max_request_bytes),
     ]
     app = Starlette(routes=routes)
     app.state.engine = engine

@@ -246,6 +246,22 @@ class SyncSession:
             self._force = True
             self.wake()
 
+    def code_reloaded(self) -> None:
+        """The engine switched to new code (:attr:`Engine.reload_listeners`).
+
+        Live queries have already re-run with it; the queries that could not subscribe
+        (unknown function, invalid arguments) try again, so a function that now exists
+        answers. Everything goes out in the next Transition.
+        """
+        for query in self.queries.values():
+            if query.live is not None or query.args is None:
+                continue
+            before = None if query.error is None else error_message(query.error)
+            self._subscribe(query)
+            if query.error is not None and error_message(query.error) != before:
+                query.sent_digest = None  # a different error: send it
+        self._mark_dirty()
+
     def close(self) -> None:
         """Release every subscription (the socket is gone)."""
         self.closed = True

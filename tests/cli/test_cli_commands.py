@@ -137,9 +137,10 @@ def test_push_progress_bar_for_large_tables(cli: Cli, project: Path) -> None:
     assert "validating items" in result.err
 
 
-def test_push_url_mode_is_not_supported_yet(cli: Cli, project: Path) -> None:
+def test_push_url_to_no_server_is_a_clear_error(cli: Cli, project: Path) -> None:
     result = cli("push", "--dir", str(project), "--url", "http://127.0.0.1:1", "--admin-key", "k")
-    assert result.code == 1 and "not supported yet" in result.err
+    assert result.code == 1 and "error: cannot reach http://127.0.0.1:1" in result.err
+    assert "Traceback" not in result.err
 
 
 def test_env_vars_reach_actions(cli: Cli, project: Path) -> None:

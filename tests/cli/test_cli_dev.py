@@ -191,6 +191,45 @@ async def test_dev_reloads_code_under_a_connected_client(
         assert _values(await _next_transition(ws)) == {0: ("ok", {"names": ["a", "b"]})}
 
 
+async def test_dev_reload_answers_queries_that_had_failed(
+    dev: Server, project: Path, port: int
+) -> None:
+    """Queries of functions that do not exist yet fail; after the reload that adds them,
+    every connected session gets their results, together, in one Transition."""
+    subscribe = {
+        "type": "ModifyQuerySet",
+        "baseVersion": 0,
+        "newVersion": 1,
+        "modifications": [
+            {"type": "Add", "queryId": 0, "udfPath": "later:hello", "args": [{}]},
+            {"type": "Add", "queryId": 1, "udfPath": "later:count", "args": [{}]},
+            {"type": "Add", "queryId": 2, "udfPath": "counters:all", "args": [{}]},
+        ],
+    }
+    url = f"ws://127.0.0.1:{port}/api/sync"
+    async with websockets.connect(url) as first, websockets.connect(url) as second:
+        for n, ws in enumerate((first, second)):
+            await ws.send(
+                json.dumps({"type": "Connect", "sessionId": f"s{n}", "connectionCount": 0})
+            )
+            await ws.send(json.dumps(subscribe))
+            values = _values(await _next_transition(ws))
+            assert values[0][0] == "error" and "later:hello" in values[0][1]
+            assert values[1][0] == "error" and values[2] == ("ok", {})
+        (project / "functions" / "later.py").write_text(
+            "from reactor import query\n\n\n@query\ndef hello(ctx):\n    return 'hi'\n\n\n"
+            "@query\ndef count(ctx):\n    return float(len(ctx.db.query('counters').collect()))\n"
+        )
+        dev.expect("✔ reloaded")
+        for ws in (first, second):
+            assert _values(await _next_transition(ws)) == {0: ("ok", "hi"), 1: ("ok", 0.0)}
+        # They are live queries now.
+        assert _call(port, "counters:increment", {"name": "a"})["status"] == "success"
+        for ws in (first, second):
+            values = _values(await _next_transition(ws))
+            assert values[1] == ("ok", 1.0) and 0 not in values
+
+
 def test_serve_smoke(project: Path, port: int) -> None:
     server = Server("serve", "--dir", str(project), "--port", str(port), cwd=project)
     try:
