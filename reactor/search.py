@@ -210,10 +210,17 @@ class SearchIndex:
         avg = self.total_length / len(self.docs) if self.docs else 1.0
         norm = K1 * (1.0 - B + B * info.length / (avg or 1.0))
         total = 0.0
+        terms = info.terms
+        if len(terms) < len(weights):  # a long prefix expansion: walk the document instead
+            for term, tf in terms.items():
+                found = weights.get(term)
+                if found is not None:
+                    total += found[1] * found[0] * tf * (K1 + 1.0) / (tf + norm)
+            return total
         for term, (idf, weight) in weights.items():
-            tf = info.terms.get(term)
-            if tf:
-                total += weight * idf * tf * (K1 + 1.0) / (tf + norm)
+            count = terms.get(term)
+            if count:
+                total += weight * idf * count * (K1 + 1.0) / (count + norm)
         return total
 
 
@@ -427,8 +434,11 @@ class SearchQuery:
             for f in index.definition.filter_fields
         )
 
+        checks = [(i, w) for i, w in enumerate(wanted) if w is not None]
+
         def admits(info: _Doc) -> bool:
-            return all(w is None or w == got for w, got in zip(wanted, info.filters, strict=True))
+            filters = info.filters
+            return all(filters[i] == w for i, w in checks)
 
         scored: dict[str, tuple[float, float]] = {}
         for term in weights:
