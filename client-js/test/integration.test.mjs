@@ -29,6 +29,18 @@ function recordingSocket(log) {
   };
 }
 
+/** A ws WebSocket that hides server messages for which `drop(message)` is true. */
+function droppingSocket(drop) {
+  return class extends WebSocket {
+    get onmessage() {
+      return super.onmessage;
+    }
+    set onmessage(handler) {
+      super.onmessage = handler && ((event) => (drop(JSON.parse(String(event.data))) ? undefined : handler(event)));
+    }
+  };
+}
+
 function newClient(options = {}) {
   return new ReactorClient(server.url, { webSocketConstructor: WebSocket, ...options });
 }
@@ -219,4 +231,30 @@ test("server Pings keep an idle connection alive past the inactivity limit", asy
   await client.close();
   await srv.stop();
   dir.remove();
+});
+
+test("exactly once: a mutation whose response was lost is resent after reconnecting and not applied again", async () => {
+  let dropping = true;
+  const dropped = [];
+  const client = newClient({
+    webSocketConstructor: droppingSocket((m) => {
+      if (dropping && m.type === "MutationResponse") {
+        dropped.push(m);
+        return true;
+      }
+      return false;
+    }),
+  });
+  const w = client.watchQuery("counters:value", { name: "once" });
+  w.onUpdate(() => {});
+  const p = client.mutation("counters:increment", { name: "once" });
+  // The server committed it (the subscription shows it) but the response never arrived.
+  await waitFor(() => w.localQueryResult() === 1n && dropped.length === 1, { what: "commit without response" });
+  dropping = false;
+  client.reconnect();
+  assert.equal(await p, 1n);
+  assert.equal(w.localQueryResult(), 1n);
+  assert.equal(await new ReactorHttpClient(server.url).query("counters:value", { name: "once" }), 1n);
+  assert.equal(client.connectionState().connectionCount, 2);
+  await client.close();
 });
