@@ -134,7 +134,7 @@ class Engine:
             self.project.schema,
             dry_run=dry_run,
             progress=progress,
-            on_applied=self._rerun_live_queries,
+            on_applied=self.rerun_live_queries,
         )
         if not dry_run:
             self.last_push = plan
@@ -173,14 +173,14 @@ class Engine:
         self.project = project
         self.executor.project = project
         self.scheduler.wake()  # reload the crons
-        self._rerun_live_queries()
+        self.rerun_live_queries()
         for listener in list(self.reload_listeners):
             try:
                 listener()
             except Exception:  # a broken listener must not undo the switch
                 logger.exception("reload listener %r failed", listener)
 
-    def _rerun_live_queries(self) -> None:
+    def rerun_live_queries(self) -> None:
         """Re-resolve and re-run every live query; notify subscribers of changed results."""
         self.live.rerun_all(self._rebind)
 

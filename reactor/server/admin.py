@@ -170,7 +170,7 @@ class AdminApi:
                     dry_run=dry_run,
                     # Live queries re-run, as after any push: a query that failed for a
                     # missing index now finds it.
-                    on_applied=self.engine._rerun_live_queries,
+                    on_applied=self.engine.rerun_live_queries,
                 )
             except PushRefused as exc:
                 return JSONResponse(
