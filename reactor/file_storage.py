@@ -363,7 +363,7 @@ class FileStorage:
         if not isinstance(token, str) or token.count(".") != 2:
             raise UploadError("missing or malformed upload token", 400, "BadUploadToken")
         payload, _, signature = token.rpartition(".")
-        if not hmac.compare_digest(signature, self._sign(payload)):
+        if not hmac.compare_digest(signature.encode(), self._sign(payload).encode()):
             raise UploadError("invalid upload token (bad signature)", 400, "BadUploadToken")
         expires = int(payload.split(".", 1)[0])
         if (time.time() if now is None else now) > expires:

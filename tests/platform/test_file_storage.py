@@ -175,6 +175,7 @@ async def test_upload_tokens_and_limits(local_engine: Engine) -> None:
         for token, code in [
             (None, "BadUploadToken"),
             ("garbage", "BadUploadToken"),
+            ("1.é.ü", "BadUploadToken"),
             (storage.upload_token()[:-2] + "xx", "BadUploadToken"),
             (storage.upload_token(now=time.time() - 7200), "UploadUrlExpired"),
         ]:
