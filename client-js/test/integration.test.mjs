@@ -258,3 +258,12 @@ test("exactly once: a mutation whose response was lost is resent after reconnect
   assert.equal(client.connectionState().connectionCount, 2);
   await client.close();
 });
+
+test("a Transition over the server's size threshold arrives chunked and is reassembled", async () => {
+  const types = [];
+  const client = newClient({ webSocketConstructor: droppingSocket((m) => void types.push(m.type)) });
+  const big = await client.query("pairs:big", { size: 6_000_000 });
+  assert.equal(big.length, 6_000_000);
+  assert.ok(types.filter((t) => t === "TransitionChunk").length >= 2, types.join(","));
+  await client.close();
+});
