@@ -241,13 +241,13 @@ test("a Transition that does not chain makes the client reconnect", async () => 
 });
 
 test("a silent server is dropped after serverInactivityMs; Pings keep it alive", async () => {
-  const { server, conn, done } = await setup({ serverInactivityMs: 300 });
-  for (let i = 0; i < 4; i++) {
+  const { server, conn, done } = await setup({ serverInactivityMs: 700 });
+  for (let i = 0; i < 6; i++) {
     await sleep(150);
     conn.send({ type: "Ping" });
   }
   await assert.rejects(server.connection(50));
-  const conn2 = await server.connection(2000);
+  const conn2 = await server.connection(3000);
   const connect2 = await conn2.receive();
   assert.equal(connect2.lastCloseReason, "InactiveServer");
   await done();
