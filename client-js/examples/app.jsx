@@ -9,6 +9,7 @@ import { createRoot } from "react-dom/client";
 import { ReactorClient, api } from "../src/index.ts";
 import {
   ReactorProvider,
+  useAction,
   useConnectionState,
   useMutation,
   usePaginatedQuery,
@@ -69,6 +70,12 @@ function Chat({ callId }) {
 
 function Items() {
   const { results, status, loadMore } = usePaginatedQuery(api.items.page, {}, { initialNumItems: 5 });
+  const addAndCount = useAction(api.items.add_and_count);
+  const [count, setCount] = useState(null);
+  const addTwo = () => {
+    const n = results.length ? Math.max(...results) + 1 : 1;
+    void addAndCount({ tag: "demo", n }).then(setCount);
+  };
   return h(
     "section",
     { className: "items" },
@@ -76,6 +83,9 @@ function Items() {
     h("div", { id: "items" }, results.map((n, i) => h("span", { key: i }, String(n)))),
     h("p", { id: "items-status" }, status),
     h("button", { id: "more", disabled: status !== "CanLoadMore", onClick: () => loadMore(5) }, "Load more"),
+    " ",
+    h("button", { id: "add-two", onClick: addTwo }, "Add two (action)"),
+    count === null ? null : h("span", { id: "count" }, ` the action counted ${count} items`),
   );
 }
 

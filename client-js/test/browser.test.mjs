@@ -110,6 +110,13 @@ test("the example page shows live data, sends mutations and paginates", { skip: 
   await page.waitForFunction(() => document.getElementById("items-status")?.textContent === "Exhausted");
   assert.deepEqual(await items(), ["1", "2", "2.5", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"]);
 
+  // An action (useAction) adds two items after the last one: they appear in the last page.
+  await page.click("#add-two");
+  await page.waitForFunction(() => document.getElementById("count")?.textContent.includes("15"));
+  await page.waitForFunction(() => document.querySelectorAll("#items span").length === 15);
+  assert.deepEqual((await items()).slice(-3), ["12", "13", "14"]);
+  assert.equal(await page.textContent("#items-status"), "Exhausted");
+
   mkdirSync(RESULTS, { recursive: true });
   await page.screenshot({ path: join(RESULTS, "page.png"), fullPage: true });
   assert.deepEqual(problems, []);
