@@ -21,7 +21,7 @@ import { getFunctionName, type ArgsOf, type FunctionReference, type ResultOf } f
 import { AuthenticationManager, type AuthTokenFetcher } from "./auth.js";
 import { LocalSyncState, serializePathAndArgs, type QueryToken } from "./local_state.js";
 import { OptimisticQueryResults, type Entry, type OptimisticUpdate } from "./optimistic_updates.js";
-import type { ClientMessage, RequestId, ServerMessage, Timestamp, Transition } from "./protocol.js";
+import type { ClientMessage, ServerMessage, Timestamp, Transition } from "./protocol.js";
 import { RemoteQuerySet } from "./remote_query_set.js";
 import { RequestManager } from "./request_manager.js";
 import { convexToJson, type Value } from "./values.js";
@@ -459,6 +459,7 @@ export class ReactorClient {
     this.observe(version.ts);
     if (version.identity === this.localState.currentIdentityVersion() && this.localState.hasAuth()) {
       this.auth.onServerCaughtUp();
+      this.emitConnectionState();
     }
     const target = this.syncTarget;
     if (target !== null) {
@@ -527,4 +528,3 @@ export class ReactorClient {
   }
 }
 
-export type { RequestId };
