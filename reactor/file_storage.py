@@ -40,9 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from reactor.database.committer import WriteConflict
 from reactor.database.transaction import Transaction
-from reactor.errors import ConflictError, LimitExceeded, NotFound, ReactorError, ValidationError
+from reactor.errors import LimitExceeded, NotFound, ReactorError, ValidationError
 
 if TYPE_CHECKING:
     from reactor.database.database import Database
@@ -397,8 +396,8 @@ class FileStorage:
         await asyncio.to_thread(self.backend.put, key, blob, ctype)
         doc = {"sha256": sha256, "size": len(blob), "content_type": ctype, "key": key}
         try:
-            storage_id: str = await _write(
-                self.db, lambda txn: txn.insert(STORAGE_TABLE, doc, system=True)
+            storage_id: str = await self.db.write(
+                lambda txn: txn.insert(STORAGE_TABLE, doc, system=True)
             )
         except BaseException:
             await asyncio.to_thread(self.backend.delete, key)
@@ -429,19 +428,6 @@ class FileStorage:
                 logger.exception("could not delete blob %s", key)
 
         asyncio.get_running_loop().create_task(remove())
-
-
-async def _write(db: Database, body: Callable[[Transaction], Any]) -> Any:
-    for _ in range(20):
-        txn = db.begin_write()
-        result = body(txn)
-        try:
-            await db.commit(txn)
-        except WriteConflict as conflict:
-            await db.committer.wait_published(conflict.write_ts)
-            continue
-        return result
-    raise ConflictError("storage: gave up after repeated conflicts")
 
 
 class StorageReader:
@@ -540,7 +526,7 @@ class ActionStorage:
             txn.delete(stored.storage_id, system=True)
             return stored.key
 
-        key: str = await _write(storage.db, body)
+        key: str = await storage.db.write(body)
         await asyncio.to_thread(storage.backend.delete, key)
 
     async def generate_upload_url(self) -> str:

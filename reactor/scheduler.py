@@ -34,15 +34,13 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from reactor.crons import CronJob, Crons
-from reactor.database.committer import WriteConflict
 from reactor.database.query import Query
 from reactor.database.transaction import Transaction
-from reactor.errors import ConflictError, LimitExceeded, ReactorError, SchemaError, ValidationError
+from reactor.errors import LimitExceeded, ReactorError, SchemaError, ValidationError
 from reactor.runtime.registry import FunctionKind
 from reactor.values import check_value
 
@@ -166,8 +164,8 @@ class ActionScheduler:
         """Run ``fn(args)`` ``seconds`` from now; returns the job id."""
         delay = max(0.0, _to_ms(seconds, "run_after delay"))
         doc = self._factory.job(fn, args, _now_ms() + delay)
-        job_id: str = await _write(
-            self._executor, lambda txn: txn.insert(JOBS_TABLE, doc, system=True)
+        job_id: str = await self._executor.db.write(
+            lambda txn: txn.insert(JOBS_TABLE, doc, system=True)
         )
         return job_id
 
@@ -176,29 +174,14 @@ class ActionScheduler:
     ) -> str:
         """Run ``fn(args)`` at ``when`` (epoch seconds or an aware datetime)."""
         doc = self._factory.job(fn, args, _to_ms(when, "run_at time"))
-        job_id: str = await _write(
-            self._executor, lambda txn: txn.insert(JOBS_TABLE, doc, system=True)
+        job_id: str = await self._executor.db.write(
+            lambda txn: txn.insert(JOBS_TABLE, doc, system=True)
         )
         return job_id
 
     async def cancel(self, job_id: str) -> None:
         """Cancel a pending job (a no-op for jobs that already finished)."""
-        await _write(self._executor, lambda txn: _cancel_in(txn, job_id, _now_ms()))
-
-
-async def _write(executor: Executor, body: Callable[[Transaction], Any]) -> Any:
-    """Run ``body`` in a fresh write transaction and commit it, retrying conflicts."""
-    db = executor.db
-    for _ in range(20):
-        txn = db.begin_write()
-        result = body(txn)
-        try:
-            await db.commit(txn)
-        except WriteConflict as conflict:
-            await db.committer.wait_published(conflict.write_ts)
-            continue
-        return result
-    raise ConflictError("scheduler: gave up updating a job after repeated conflicts")
+        await self._executor.db.write(lambda txn: _cancel_in(txn, job_id, _now_ms()))
 
 
 class _JobHooks:
@@ -336,8 +319,7 @@ class Scheduler:
             try:
                 doc = _JobFactory(self.executor).job(job.fn, job.args, now)
                 doc["cron"] = job.name
-                self._cron_last_job[job.name] = await _write(
-                    self.executor,
+                self._cron_last_job[job.name] = await self.executor.db.write(
                     lambda txn, doc=doc: txn.insert(JOBS_TABLE, doc, system=True),  # type: ignore[misc]
                 )
             except ReactorError:
@@ -424,7 +406,7 @@ class Scheduler:
             txn.patch(job_id, fields, system=True)
             return True
 
-        result: bool = await _write(self.executor, body)
+        result: bool = await self.executor.db.write(body)
         return result
 
     async def _execute(self, job: dict[str, Any]) -> None:

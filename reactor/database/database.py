@@ -16,21 +16,23 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from reactor.database.committer import Committer, PublishListener
+from reactor.database.committer import Committer, PublishListener, WriteConflict
 from reactor.database.indexes import KEY_MAX, KEY_MIN, IndexSpec
 from reactor.database.layers import BaseState, DocEntry, Overlay
 from reactor.database.subscriptions import SubscriptionIndex
 from reactor.database.transaction import Limits, Transaction
 from reactor.database.write_log import WriteLog
-from reactor.errors import ReactorError, ValidationError
+from reactor.errors import ConflictError, ReactorError, ValidationError
 from reactor.persistence import Persistence
 from reactor.schema import Schema, TableDefinition
 from reactor.values import decode_id, loads
 
 ProgressCallback = Callable[[str, int, int], None]
 """``progress(table, done, total)``: called while a schema change rebuilds a table."""
+
+T = TypeVar("T")
 
 __all__ = ["SYSTEM_TABLES", "Database", "TableInfo"]
 
@@ -244,6 +246,22 @@ class Database:
 
     async def commit(self, txn: Transaction) -> int:
         return await self.committer.commit(txn)
+
+    async def write(self, body: Callable[[Transaction], T], *, what: str = "write") -> T:
+        """Run ``body`` in a fresh write transaction and commit it, retrying conflicts.
+
+        For reactor's own small system writes (jobs, file metadata), outside any function.
+        """
+        for _ in range(20):
+            txn = self.begin_write()
+            result = body(txn)
+            try:
+                await self.commit(txn)
+            except WriteConflict as conflict:
+                await self.committer.wait_published(conflict.write_ts)
+                continue
+            return result
+        raise ConflictError(f"{what}: gave up after repeated conflicts")
 
     def add_publish_listener(self, listener: Callable[[int, set[Any]], None]) -> None:
         self.publish_listeners.append(listener)

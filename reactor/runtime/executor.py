@@ -234,6 +234,11 @@ class Executor:
     ) -> Any:
         found = self.resolve(fn, FunctionKind.ACTION, public_only=public_only)
         validated = self.validate_args(found, args)
+        value = await found.handler(self.action_ctx(identity), **validated)
+        return self.check_result(found, value)
+
+    def action_ctx(self, identity: dict[str, Any] | None) -> ActionCtx:
+        """The ``ctx`` of an action (or HTTP action) running as ``identity``."""
 
         async def run_query(f: Any, a: dict[str, Any] | None) -> Any:
             return await self.run_query(f, a, identity)
@@ -251,8 +256,7 @@ class Executor:
             ctx.scheduler = self.scheduler.for_action()
         if self.storage is not None:
             ctx.storage = self.storage.for_action()
-        value = await found.handler(ctx, **validated)
-        return self.check_result(found, value)
+        return ctx
 
 
 def _recorded_result(

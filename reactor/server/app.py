@@ -132,14 +132,17 @@ async def serve(
     ``started`` (optional) is set once the socket is listening.
     """
     server = uvicorn.Server(uvicorn_config(engine, config or ServerConfig(), host, port))
-    if started is None:
-        await server.serve()
-        return
     task = asyncio.create_task(server.serve())
     try:
         while not server.started and not task.done():
             await asyncio.sleep(0.01)
-        started.set()
+        if server.started:
+            # File URLs point at the address actually bound (port 0 picks one).
+            sockets = [sock for s in server.servers for sock in (s.sockets or ())]
+            if sockets and engine.storage is not None:
+                engine.storage.serving_at(host, sockets[0].getsockname()[1])
+        if started is not None:
+            started.set()
         await task
     finally:
         if not task.done():

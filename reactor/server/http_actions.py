@@ -11,7 +11,6 @@ returns something that is not a ``Response`` produces a 500 with the error messa
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from starlette.requests import Request
@@ -89,25 +88,4 @@ class HttpActions:
             return None
 
     def _ctx(self, identity: dict[str, Any] | None) -> ActionCtx:
-        executor = self.engine.executor
-
-        async def run_query(fn: Any, args: dict[str, Any] | None) -> Any:
-            return await executor.run_query(fn, args, identity)
-
-        async def run_mutation(fn: Any, args: dict[str, Any] | None) -> Any:
-            return (await executor.run_mutation(fn, args, identity))[0]
-
-        async def run_action(fn: Any, args: dict[str, Any] | None) -> Any:
-            return await executor.run_action(fn, args, identity)
-
-        ctx = ActionCtx(
-            identity, time.time() * 1000.0, run_query, run_mutation, run_action, executor.env
-        )
-        # Platform services, when the engine has them (as Executor.run_action does).
-        scheduler = getattr(executor, "scheduler", None)
-        if scheduler is not None:
-            ctx.scheduler = scheduler.for_action()
-        storage = getattr(executor, "storage", None)
-        if storage is not None:
-            ctx.storage = storage.for_action()
-        return ctx
+        return self.engine.executor.action_ctx(identity)
