@@ -1,9 +1,8 @@
 // The example page in a real headless Chromium (playwright-core + Debian's chromium),
 // talking to a real reactor server. Saves test-results/page.png.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:http";
-import { dirname, extname, join, normalize } from "node:path";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -15,28 +14,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const EXAMPLES = join(ROOT, "examples");
 const RESULTS = join(ROOT, "test-results");
 const CHROMIUM = process.env.REACTOR_CHROMIUM ?? "/usr/bin/chromium";
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".map": "application/json" };
 
 let tmp;
 let server;
-let statics;
 let browser;
-
-/** Serve examples/ on loopback (the page then talks to the reactor server's WebSocket). */
-async function serveExamples() {
-  const http = createServer((req, res) => {
-    const path = normalize(new URL(req.url, "http://x").pathname).replace(/^\/+/, "") || "index.html";
-    const file = join(EXAMPLES, path);
-    if (!file.startsWith(EXAMPLES) || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" });
-    res.end(readFileSync(file));
-  });
-  await new Promise((r) => http.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${http.address().port}`, close: () => new Promise((r) => http.close(r)) };
-}
 
 // REACTOR_NEED_BROWSER=0 (which also tells scripts/bootstrap not to install Chromium)
 // skips this test; otherwise a missing browser is a failure.
@@ -46,8 +27,8 @@ before(async () => {
   if (SKIP) return;
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set REACTOR_CHROMIUM)`);
   tmp = tempDir();
-  server = await startServer({ db: join(tmp.dir, "data.db") });
-  statics = await serveExamples();
+  // The reactor server itself serves the example page (ServerConfig.static_dir).
+  server = await startServer({ db: join(tmp.dir, "data.db"), staticDir: EXAMPLES });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -64,7 +45,6 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await statics?.close();
   await server?.stop();
   tmp?.remove();
 });
@@ -78,7 +58,7 @@ test("the example page shows live data, sends mutations and paginates", { skip: 
   const problems = [];
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
   page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
-  const url = `${statics.url}/index.html?server=${encodeURIComponent(server.url)}&call=${callId}`;
+  const url = `${server.url}/index.html?call=${callId}`;
   await page.goto(url);
   await page.waitForSelector("#messages", { state: "attached" });
   await page.waitForFunction(() => document.querySelector("#status b")?.textContent === "connected");

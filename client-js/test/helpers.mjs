@@ -26,7 +26,7 @@ export function tempDir() {
  * Start `test/server.py` and resolve once it listens. Options: db (path), port (0 = any),
  * pingInterval (s), auth (true to set REACTOR_AUTH_* from AUTH).
  */
-export async function startServer({ db, port = 0, pingInterval = 15, auth = true } = {}) {
+export async function startServer({ db, port = 0, pingInterval = 15, auth = true, staticDir = null } = {}) {
   if (!existsSync(PYTHON)) throw new Error(`no Python at ${PYTHON}: run scripts/bootstrap`);
   const env = { ...process.env };
   if (auth) {
@@ -36,7 +36,13 @@ export async function startServer({ db, port = 0, pingInterval = 15, auth = true
   }
   const proc = spawn(
     PYTHON,
-    [join(HERE, "server.py"), "--db", db, "--port", String(port), "--ping-interval", String(pingInterval)],
+    [
+      join(HERE, "server.py"),
+      "--db", db,
+      "--port", String(port),
+      "--ping-interval", String(pingInterval),
+      ...(staticDir ? ["--static", staticDir] : []),
+    ],
     { env, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";

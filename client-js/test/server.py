@@ -30,9 +30,14 @@ async def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--ping-interval", type=float, default=15.0)
+    parser.add_argument("--static", default=None, help="a folder served at / (the example page)")
     opts = parser.parse_args()
     engine = await Engine.open(opts.project, database=f"sqlite:///{Path(opts.db).resolve()}")
-    config = ServerConfig(admin_key="client-js-admin", sync=SyncLimits(ping_interval=opts.ping_interval))
+    config = ServerConfig(
+        admin_key="client-js-admin",
+        sync=SyncLimits(ping_interval=opts.ping_interval),
+        static_dir=opts.static,
+    )
     server = uvicorn.Server(uvicorn_config(engine, config, "127.0.0.1", opts.port))
     server.config.timeout_graceful_shutdown = 1
     task = asyncio.create_task(server.serve())

@@ -84,6 +84,23 @@ def _remote_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _listen_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST, help="interface to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="port (default: %(default)s; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--static",
+        metavar="DIR",
+        help="also serve the static files in DIR at / (a built frontend), after the API",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``reactor`` command."""
     parser = argparse.ArgumentParser(
@@ -111,15 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "good version keeps serving.",
     )
     _project_options(dev)
-    dev.add_argument(
-        "--host", default=DEFAULT_HOST, help="interface to listen on (default: %(default)s)"
-    )
-    dev.add_argument(
-        "--port",
-        type=int,
-        default=DEFAULT_PORT,
-        help="port (default: %(default)s; 0 picks a free one)",
-    )
+    _listen_options(dev)
     dev.set_defaults(handler=cmd_dev)
 
     serve = add(
@@ -129,15 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         "breaking schema change stops the start with a report.",
     )
     _project_options(serve)
-    serve.add_argument(
-        "--host", default=DEFAULT_HOST, help="interface to listen on (default: %(default)s)"
-    )
-    serve.add_argument(
-        "--port",
-        type=int,
-        default=DEFAULT_PORT,
-        help="port (default: %(default)s; 0 picks a free one)",
-    )
+    _listen_options(serve)
     serve.set_defaults(handler=cmd_serve)
 
     push = add(

@@ -27,10 +27,13 @@ from reactor.cli.common import (
 from reactor.push import PushRefused
 
 
-def _server_config(key: str) -> Any:
+def _server_config(key: str, args: argparse.Namespace) -> Any:
     from reactor.server.app import ServerConfig
 
-    return ServerConfig(admin_key=key)
+    static = getattr(args, "static", None)
+    if static is not None and not Path(static).is_dir():
+        raise CliError(f"--static {static}: not a folder")
+    return ServerConfig(admin_key=key, static_dir=static)
 
 
 def _local_url(host: str, port: int) -> str:
@@ -77,7 +80,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         try:
             say(push_summary(engine.last_push))
             server = asyncio.create_task(
-                serve(engine, _server_config(key), args.host, port, started=started)
+                serve(engine, _server_config(key, args), args.host, port, started=started)
             )
             await _wait_started(server, started)
             say(f"reactor serving {root} at http://{args.host}:{port}")
@@ -179,7 +182,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             if problem:
                 say(f"✖ {problem}")
             server = asyncio.create_task(
-                serve(engine, _server_config(key), args.host, port, started=started)
+                serve(engine, _server_config(key, args), args.host, port, started=started)
             )
             await _wait_started(server, started)
             say(f"reactor dev serving {root} at http://{args.host}:{port}")

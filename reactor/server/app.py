@@ -31,7 +31,8 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from reactor.auth import AuthConfig, Authenticator
@@ -54,6 +55,8 @@ class ServerConfig:
     - ``admin_key``: the key admin callers present (``Authorization: Convex <key>``);
       None disables admin access.
     - ``auth``: user-token verification; by default read from ``REACTOR_AUTH_*``.
+    - ``static_dir``: a folder of static files (a built frontend) served at ``/`` after
+      every other route, ``index.html`` for directories; None serves none.
     - ``max_request_bytes``: largest HTTP request body (413 beyond).
     - ``sync``: WebSocket limits (frame size, chunking threshold, ping interval, ...).
     - ``ws_ping_interval`` / ``ws_ping_timeout``: WebSocket-level keepalive; a client that
@@ -68,6 +71,7 @@ class ServerConfig:
     ws_ping_interval: float = 5.0
     ws_ping_timeout: float = 60.0
     shutdown_timeout: float = 5.0
+    static_dir: str | None = None
 
 
 def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
@@ -94,6 +98,8 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
         *storage_routes(engine),
         *admin_routes(engine, authenticator, config.max_request_bytes),
     ]
+    if config.static_dir is not None:
+        routes.append(Mount("/", app=StaticFiles(directory=config.static_dir, html=True)))
     app = Starlette(routes=routes)
     app.state.engine = engine
     app.state.config = config
