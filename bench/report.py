@@ -50,6 +50,40 @@ def chart_for(name: str, result: dict[str, Any]) -> str | None:
             result["reactor_inserts_per_s"],
         ]
         return bar_chart("Durable inserts", labels, values, "inserts/s")
+    if name == "push_latency":
+        labels, values = [], []
+        for key, label in (
+            ("bare_ws_push", "bare WebSocket push"),
+            ("bare_commit", "bare commit"),
+            ("push_from_commit", "reactor: commit -> Transition"),
+        ):
+            for q in ("p50", "p99"):
+                labels.append(f"{label} {q}")
+                values.append(result[key][f"{q}_ms"])
+        return bar_chart("Push latency, 1,000 subscribers", labels, values, "ms")
+    if name == "fanout":
+        labels = [
+            "1 client",
+            "1,000 clients: first",
+            "plain broadcast floor: all",
+            "1,000 clients: all",
+        ]
+        values = [
+            result["single_commit_to_delivered"]["p50_ms"],
+            result["fan_commit_to_first"]["p50_ms"],
+            result["bare_broadcast_all_delivered"]["p50_ms"],
+            result["fan_commit_to_all"]["p50_ms"],
+        ]
+        return bar_chart("Fan-out of one commit (p50)", labels, values, "ms")
+    if name == "pocketbase":
+        labels, values = [], []
+        for system, key in (("reactor", "reactor"), ("PocketBase", "pb")):
+            delivery = result.get(f"{key}_delivery", {}).get("latency", {})
+            for q in ("p50", "p99"):
+                if f"{q}_ms" in delivery:
+                    labels.append(f"{system} delivery {q}")
+                    values.append(delivery[f"{q}_ms"])
+        return bar_chart("Delivery to 1,000 subscribers", labels, values, "ms")
     return None
 
 

@@ -36,3 +36,10 @@ def test_python_blocks_compile() -> None:
 def test_concept_pages_exist() -> None:
     for name in ("schema", "functions", "reactivity", "transactions", "architecture"):
         assert (DOCS / f"{name}.md").exists(), name
+
+
+def test_relative_links_resolve() -> None:
+    pages = [*DOCS.glob("*.md"), ROOT / "README.md"]
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+            assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
