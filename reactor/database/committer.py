@@ -298,4 +298,3 @@ def _set_result(future: asyncio.Future[None]) -> None:
 def _set_exception(future: asyncio.Future[None], exc: BaseException) -> None:
     if not future.done():
         future.set_exception(exc)
-
