@@ -101,12 +101,16 @@ def main() -> None:
         "`.venv/bin/python -m bench.report`.",
         "",
     ]
-    machines = {json.dumps(r.get("machine", {}), sort_keys=True) for r in results.values()}
+    machines = {
+        json.dumps({k: v for k, v in r.get("machine", {}).items() if k != "when"}, sort_keys=True)
+        for r in results.values()
+    }
+    runs = sorted(str(r.get("machine", {}).get("when", "")) for r in results.values())
     for m in machines:
         info = json.loads(m)
         lines.append(
             f"Machine: {info.get('cpus')} CPUs, Python {info.get('python')}, "
-            f"{info.get('platform')} (run {info.get('when')})."
+            f"{info.get('platform')}; runs from {runs[0]} to {runs[-1]}."
         )
     lines += [
         "",
