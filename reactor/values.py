@@ -40,7 +40,7 @@ import operator
 import os
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, NoReturn, TypeAlias
 
 import msgspec
@@ -232,9 +232,7 @@ def _check(value: object, depth: int) -> None:
         return
     if t is list:
         if depth >= MAX_DEPTH:
-            raise _Bad(
-                f"value nested deeper than the maximum depth of {MAX_DEPTH}", "shallower value"
-            )
+            raise _too_deep()
         lst: list[Any] = value  # type: ignore[assignment]
         if len(lst) > MAX_ARRAY_LEN:
             raise _Bad(f"array longer than {MAX_ARRAY_LEN} elements", "shorter array")
@@ -246,9 +244,7 @@ def _check(value: object, depth: int) -> None:
         return
     if t is dict:
         if depth >= MAX_DEPTH:
-            raise _Bad(
-                f"value nested deeper than the maximum depth of {MAX_DEPTH}", "shallower value"
-            )
+            raise _too_deep()
         obj: dict[Any, Any] = value  # type: ignore[assignment]
         for k, item in obj.items():
             problem = _field_name_problem(k)
@@ -321,6 +317,25 @@ def _is_special_float(f: float) -> bool:
     return f != f or f in (math.inf, -math.inf) or (f == 0.0 and math.copysign(1.0, f) < 0)
 
 
+def _too_deep() -> _Bad:
+    return _Bad(f"value nested deeper than the maximum depth of {MAX_DEPTH}", "shallower value")
+
+
+def _convert_list(convert: Callable[[Any, int], Any], items: list[Any], depth: int) -> list[Any]:
+    """Convert each element (fast path); on failure, find and name the bad index."""
+    if len(items) > MAX_ARRAY_LEN:
+        raise _Bad(f"array longer than {MAX_ARRAY_LEN} elements", "shorter array")
+    try:
+        return [convert(item, depth + 1) for item in items]
+    except _Bad:
+        for i, item in enumerate(items):
+            try:
+                convert(item, depth + 1)
+            except _Bad as e:
+                raise e.at(_seg_index(i)) from None
+        raise  # pragma: no cover - the loop re-raises
+
+
 def _to_json(value: Any, depth: int) -> Any:
     t = type(value)
     if t is str:
@@ -339,25 +354,11 @@ def _to_json(value: Any, depth: int) -> Any:
         return {"$integer": _b64(_INT_LE.pack(value))}
     if t is list:
         if depth >= MAX_DEPTH:
-            raise _Bad(
-                f"value nested deeper than the maximum depth of {MAX_DEPTH}", "shallower value"
-            )
-        if len(value) > MAX_ARRAY_LEN:
-            raise _Bad(f"array longer than {MAX_ARRAY_LEN} elements", "shorter array")
-        try:
-            return [_to_json(item, depth + 1) for item in value]
-        except _Bad:
-            for i, item in enumerate(value):
-                try:
-                    _to_json(item, depth + 1)
-                except _Bad as e:
-                    raise e.at(_seg_index(i)) from None
-            raise  # pragma: no cover - the loop re-raises
+            raise _too_deep()
+        return _convert_list(_to_json, value, depth)
     if t is dict:
         if depth >= MAX_DEPTH:
-            raise _Bad(
-                f"value nested deeper than the maximum depth of {MAX_DEPTH}", "shallower value"
-            )
+            raise _too_deep()
         out: dict[str, Any] = {}
         for k, item in value.items():
             if type(k) is not str or not k or k[0] == "$" or not k.isascii() or len(k) > 1024:
@@ -403,29 +404,15 @@ def _from_json(obj: Any, depth: int) -> Value:
             raise _Bad("number out of float64 range", "number") from None
     if t is list:
         if depth >= MAX_DEPTH:
-            raise _Bad(
-                f"value nested deeper than the maximum depth of {MAX_DEPTH}", "shallower value"
-            )
-        if len(obj) > MAX_ARRAY_LEN:
-            raise _Bad(f"array longer than {MAX_ARRAY_LEN} elements", "shorter array")
-        try:
-            return [_from_json(item, depth + 1) for item in obj]
-        except _Bad:
-            for i, item in enumerate(obj):
-                try:
-                    _from_json(item, depth + 1)
-                except _Bad as e:
-                    raise e.at(_seg_index(i)) from None
-            raise  # pragma: no cover - the loop re-raises
+            raise _too_deep()
+        return _convert_list(_from_json, obj, depth)
     if t is dict:
         if len(obj) == 1:
             ((k, payload),) = obj.items()
             if type(k) is str and k[:1] == "$":
                 return _from_special(k, payload)
         if depth >= MAX_DEPTH:
-            raise _Bad(
-                f"value nested deeper than the maximum depth of {MAX_DEPTH}", "shallower value"
-            )
+            raise _too_deep()
         out: dict[str, Any] = {}
         for k, item in obj.items():
             problem = _field_name_problem(k)
