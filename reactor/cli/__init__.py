@@ -95,6 +95,12 @@ def _listen_options(parser: argparse.ArgumentParser) -> None:
         help="port (default: %(default)s; 0 picks a free one)",
     )
     parser.add_argument(
+        "--site-port",
+        type=int,
+        metavar="PORT",
+        help="also serve the HTTP actions at the root of this port (the site origin)",
+    )
+    parser.add_argument(
         "--static",
         metavar="DIR",
         help="also serve the static files in DIR at / (a built frontend), after the API",

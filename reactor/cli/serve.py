@@ -80,10 +80,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         try:
             say(push_summary(engine.last_push))
             server = asyncio.create_task(
-                serve(engine, _server_config(key, args), args.host, port, started=started)
+                serve(
+                    engine,
+                    _server_config(key, args),
+                    args.host,
+                    port,
+                    site_port=args.site_port,
+                    started=started,
+                )
             )
             await _wait_started(server, started)
             say(f"reactor serving {root} at http://{args.host}:{port}")
+            if args.site_port is not None:
+                say(f"HTTP actions also at http://{args.host}:{args.site_port}/")
             record_server(root, _local_url(args.host, port), url)
             await server
         finally:
@@ -182,10 +191,19 @@ def cmd_dev(args: argparse.Namespace) -> int:
             if problem:
                 say(f"✖ {problem}")
             server = asyncio.create_task(
-                serve(engine, _server_config(key, args), args.host, port, started=started)
+                serve(
+                    engine,
+                    _server_config(key, args),
+                    args.host,
+                    port,
+                    site_port=args.site_port,
+                    started=started,
+                )
             )
             await _wait_started(server, started)
             say(f"reactor dev serving {root} at http://{args.host}:{port}")
+            if args.site_port is not None:
+                say(f"HTTP actions also at http://{args.host}:{args.site_port}/")
             record_server(root, _local_url(args.host, port), url)
             say("watching schema.py and functions/ for changes")
             watcher = asyncio.create_task(_watch(engine, root, snapshot, poll))

@@ -43,7 +43,7 @@ from reactor.server.files import storage_routes
 from reactor.server.http_actions import HttpActions
 from reactor.sync.worker import SyncLimits, SyncWorker
 
-__all__ = ["ServerConfig", "create_app", "serve"]
+__all__ = ["ServerConfig", "create_app", "create_site_app", "serve"]
 
 VERSION = "0.1.0"
 
@@ -106,12 +106,26 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
     return app
 
 
+def create_site_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
+    """The site origin: the project's HTTP actions at ``/`` (``/hook`` ≙ ``/http/hook``)."""
+    config = config or ServerConfig()
+    http_actions = HttpActions(engine, Authenticator(config.auth, config.admin_key))
+    app = Starlette(routes=http_actions.site_routes())
+    app.state.engine = engine
+    return app
+
+
 def uvicorn_config(
-    engine: Engine, config: ServerConfig, host: str = "127.0.0.1", port: int = 3210
+    engine: Engine,
+    config: ServerConfig,
+    host: str = "127.0.0.1",
+    port: int = 3210,
+    *,
+    app: Starlette | None = None,
 ) -> uvicorn.Config:
     """The uvicorn configuration :func:`serve` uses (``port=0`` picks a free port)."""
     return uvicorn.Config(
-        create_app(engine, config),
+        app if app is not None else create_app(engine, config),
         host=host,
         port=port,
         log_level="warning",
@@ -131,27 +145,41 @@ async def serve(
     host: str = "127.0.0.1",
     port: int = 3210,
     *,
+    site_port: int | None = None,
     started: asyncio.Event | None = None,
 ) -> None:
     """Run the server until cancelled (or until uvicorn is told to exit).
 
-    ``started`` (optional) is set once the socket is listening.
+    With ``site_port``, a second listener serves the HTTP actions at the root of that
+    port (the "site" origin). ``started`` (optional) is set once every socket listens.
     """
-    server = uvicorn.Server(uvicorn_config(engine, config or ServerConfig(), host, port))
-    task = asyncio.create_task(server.serve())
+    config = config or ServerConfig()
+    servers = [uvicorn.Server(uvicorn_config(engine, config, host, port))]
+    if site_port is not None:
+        site = create_site_app(engine, config)
+        servers.append(uvicorn.Server(uvicorn_config(engine, config, host, site_port, app=site)))
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
     try:
-        while not server.started and not task.done():
+        while not all(s.started for s in servers) and not any(t.done() for t in tasks):
             await asyncio.sleep(0.01)
-        if server.started:
+        main = servers[0]
+        if main.started:
             # File URLs point at the address actually bound (port 0 picks one).
-            sockets = [sock for s in server.servers for sock in (s.sockets or ())]
+            sockets = [sock for s in main.servers for sock in (s.sockets or ())]
             if sockets and engine.storage is not None:
                 engine.storage.serving_at(host, sockets[0].getsockname()[1])
-        if started is not None:
+        if started is not None and all(s.started for s in servers):
             started.set()
-        await task
+        # Either listener stopping (an error, or told to exit) stops both.
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task.done():
+                task.result()
     finally:
-        if not task.done():
+        for server in servers:
             server.should_exit = True
-            await asyncio.wait({task}, timeout=5)
+        pending = [t for t in tasks if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+        for task in pending:
             task.cancel()

@@ -44,6 +44,10 @@ class HttpActions:
             Route("/http/{path:path}", self.handle, methods=ALL_METHODS),
         ]
 
+    def site_routes(self) -> list[Route]:
+        """The same actions at the root of a separate site origin (``--site-port``)."""
+        return [Route("/{path:path}", self.handle, methods=ALL_METHODS)]
+
     def router(self) -> HttpRouter | None:
         router = self.engine.project.module_attr("http", "http")
         return router if isinstance(router, HttpRouter) else None

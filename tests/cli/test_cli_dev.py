@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -299,3 +300,48 @@ def test_dev_waits_for_a_fix_when_it_cannot_start(project: Path, port: int) -> N
         assert _call(port, "counters:value", {"name": "x"})["value"] == "1"
     finally:
         server.stop()
+
+
+def test_serve_site_port_and_static_folder(project: Path, port: int, tmp_path: Path) -> None:
+    site_port = free_port()
+    static = tmp_path / "console"
+    static.mkdir()
+    (static / "index.html").write_text("<title>console</title>")
+    server = Server(
+        "serve",
+        "--dir",
+        str(project),
+        "--port",
+        str(port),
+        "--site-port",
+        str(site_port),
+        "--static",
+        str(static),
+        cwd=project,
+    )
+    try:
+        server.expect(f"HTTP actions also at http://127.0.0.1:{site_port}/")
+        wait_for_port("127.0.0.1", port)
+        wait_for_port("127.0.0.1", site_port)
+        body = json.dumps({"name": "hits"}).encode()
+
+        def post(url: str) -> dict[str, object]:
+            request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                result: dict[str, object] = json.loads(response.read())
+                return result
+
+        # The same action on the API origin under /http and at the root of the site origin.
+        assert post(f"http://127.0.0.1:{port}/http/increment")["value"] == 1
+        assert post(f"http://127.0.0.1:{site_port}/increment") == {"value": 2, "path": "/increment"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
+            assert page.read() == b"<title>console</title>"
+        # The site origin serves only HTTP actions, never the function API.
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{site_port}/api/query", timeout=10)
+        except urllib.error.HTTPError as err:
+            assert err.code == 404
+        else:
+            raise AssertionError("the site origin answered /api/query")
+    finally:
+        assert server.stop(signal.SIGTERM) == 0
