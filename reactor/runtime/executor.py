@@ -20,7 +20,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from reactor.database.committer import WriteConflict
@@ -29,6 +29,7 @@ from reactor.database.reads import ReadSet
 from reactor.database.transaction import Transaction
 from reactor.errors import ConflictError, FunctionNotFound, ValidationError
 from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from reactor.runtime.logs import capture
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, canonical_path
 from reactor.values import check_value
 
@@ -55,12 +56,13 @@ class MutationHooks(Protocol):
 
 @dataclass(slots=True)
 class QueryOutcome:
-    """A query execution: its value or error, what it read, and the timestamp."""
+    """A query execution: its value or error, what it read, the timestamp, its log lines."""
 
     value: Any
     error: BaseException | None
     reads: ReadSet
     ts: int
+    log_lines: list[str] = field(default_factory=list)
 
 
 class Executor:
@@ -138,15 +140,16 @@ class Executor:
         """Run a query now at the published state; errors are captured in the outcome."""
         txn = self.db.begin_read(journal)
         self.query_executions += 1
-        try:
-            ctx = QueryCtx(txn, identity, time.time() * 1000.0)
-            if self.storage is not None:
-                ctx.storage = self.storage.for_query(txn)
-            value = fn.handler(ctx, **args)
-            value = self.check_result(fn, value)
-        except Exception as exc:
-            return QueryOutcome(None, exc, txn.reads, txn.snapshot_ts)
-        return QueryOutcome(value, None, txn.reads, txn.snapshot_ts)
+        with capture() as logs:
+            try:
+                ctx = QueryCtx(txn, identity, time.time() * 1000.0)
+                if self.storage is not None:
+                    ctx.storage = self.storage.for_query(txn)
+                value = fn.handler(ctx, **args)
+                value = self.check_result(fn, value)
+            except Exception as exc:
+                return QueryOutcome(None, exc, txn.reads, txn.snapshot_ts, logs.finish())
+            return QueryOutcome(value, None, txn.reads, txn.snapshot_ts, logs.finish())
 
     async def run_query(
         self,
@@ -155,9 +158,13 @@ class Executor:
         identity: dict[str, Any] | None = None,
         *,
         public_only: bool = False,
+        logs: list[str] | None = None,
     ) -> Any:
+        """Run a query; what it printed is appended to ``logs`` when given."""
         found = self.resolve(fn, FunctionKind.QUERY, public_only=public_only)
         outcome = self.execute_query(found, self.validate_args(found, args), identity)
+        if logs is not None:
+            logs.extend(outcome.log_lines)
         if outcome.error is not None:
             raise outcome.error
         return outcome.value
@@ -173,8 +180,12 @@ class Executor:
         public_only: bool = False,
         session_request: tuple[str, int] | None = None,
         hooks: MutationHooks | None = None,
+        logs: list[str] | None = None,
     ) -> tuple[Any, int]:
-        """Run a mutation to commit; returns ``(value, commit_ts)``."""
+        """Run a mutation to commit; returns ``(value, commit_ts)``.
+
+        What the last attempt printed is appended to ``logs`` when given.
+        """
         found = self.resolve(fn, FunctionKind.MUTATION, public_only=public_only)
         validated = self.validate_args(found, args)
         attempt = 0
@@ -191,7 +202,12 @@ class Executor:
                 ctx.scheduler = self.scheduler.for_mutation(txn, ctx.now)
             if self.storage is not None:
                 ctx.storage = self.storage.for_mutation(txn, after_commit)
-            value = found.handler(ctx, **validated)
+            with capture() as printed:
+                try:
+                    value = found.handler(ctx, **validated)
+                finally:
+                    if logs is not None:
+                        logs[:] = printed.finish()
             value = self.check_result(found, value)
             if hooks is not None:
                 hooks.after(txn, value)
@@ -231,10 +247,17 @@ class Executor:
         identity: dict[str, Any] | None = None,
         *,
         public_only: bool = False,
+        logs: list[str] | None = None,
     ) -> Any:
+        """Run an action; what it (and what it calls) printed is appended to ``logs``."""
         found = self.resolve(fn, FunctionKind.ACTION, public_only=public_only)
         validated = self.validate_args(found, args)
-        value = await found.handler(self.action_ctx(identity), **validated)
+        with capture() as printed:
+            try:
+                value = await found.handler(self.action_ctx(identity), **validated)
+            finally:
+                if logs is not None:
+                    logs.extend(printed.finish())
         return self.check_result(found, value)
 
     def action_ctx(self, identity: dict[str, Any] | None) -> ActionCtx:

@@ -35,6 +35,10 @@ _EMPTY_READS = ReadSet()
 def result_digest(outcome: QueryOutcome) -> bytes:
     """A digest of a query's value or error, to detect unchanged results."""
     h = hashlib.blake2b(digest_size=16)
+    for line in outcome.log_lines:  # changed log lines are a change too
+        h.update(line.encode("utf-8", "replace"))
+        h.update(b"\n")
+    h.update(b"|")
     if outcome.error is None:
         h.update(b"v")
         h.update(canonical_json(outcome.value))

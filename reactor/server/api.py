@@ -17,8 +17,8 @@
 
 ``args`` is an object, or an array holding one object (what the official clients send),
 in Convex encoded JSON. The reply is HTTP 200 with either
-``{"status": "success", "value": V, "logLines": []}`` or
-``{"status": "error", "errorMessage": M, "errorData"?: D, "logLines": []}`` (a failing
+``{"status": "success", "value": V, "logLines": [...]}`` or
+``{"status": "error", "errorMessage": M, "errorData"?: D, "logLines": [...]}`` (a failing
 function, including an unknown function or invalid arguments). ``format`` picks the
 encoding of ``value``/``errorData``: ``"convex_encoded_json"`` (lossless, the default when
 a ``Convex-Client`` header is present) or ``"json"`` (plain JSON: int64 as a decimal
@@ -264,26 +264,27 @@ class FunctionApi:
         caller = await self.caller(request)
         executor = self.engine.executor
         public_only = not caller.admin
+        logs: list[str] = []
         try:
             if kind is None:
                 kind = executor.resolve(path, None, public_only=public_only).kind
             if kind is FunctionKind.QUERY:
                 value = await executor.run_query(
-                    path, args, caller.identity, public_only=public_only
+                    path, args, caller.identity, public_only=public_only, logs=logs
                 )
             elif kind is FunctionKind.MUTATION:
                 value, _ = await executor.run_mutation(
-                    path, args, caller.identity, public_only=public_only
+                    path, args, caller.identity, public_only=public_only, logs=logs
                 )
             else:
                 value = await executor.run_action(
-                    path, args, caller.identity, public_only=public_only
+                    path, args, caller.identity, public_only=public_only, logs=logs
                 )
-            body = _success(value, fmt)
+            body = _success(value, fmt, logs)
         except Exception as exc:  # the function failed: that is the answer
             if not isinstance(exc, ReactorError):
                 logger.info("function %s failed", path, exc_info=exc)
-            body = _failure(exc, fmt)
+            body = _failure(exc, fmt, logs)
         return JSONResponse(body)
 
     # -- reads at one timestamp ------------------------------------------------------------
@@ -353,8 +354,8 @@ class FunctionApi:
                 409, "QueryAtTsUnavailable", "the data this query reads changed after ts"
             ).response()
         if outcome.error is not None:
-            return JSONResponse(_failure(outcome.error, fmt))
-        return JSONResponse(_encoded_or_failure(outcome.value, fmt))
+            return JSONResponse(_failure(outcome.error, fmt, outcome.log_lines))
+        return JSONResponse(_encoded_or_failure(outcome.value, fmt, outcome.log_lines))
 
     def _query_now(
         self, path: str, args: dict[str, Any], fmt: str, caller: Caller
@@ -366,27 +367,31 @@ class FunctionApi:
         except Exception as exc:
             return _failure(exc, fmt)
         if outcome.error is not None:
-            return _failure(outcome.error, fmt)
-        return _encoded_or_failure(outcome.value, fmt)
+            return _failure(outcome.error, fmt, outcome.log_lines)
+        return _encoded_or_failure(outcome.value, fmt, outcome.log_lines)
 
 
 MAX_BATCH = 1000
 
 
-def _success(value: Any, fmt: str) -> dict[str, Any]:
-    return {"status": "success", "value": encode_value(value, fmt), "logLines": []}
+def _success(value: Any, fmt: str, logs: list[str] | None = None) -> dict[str, Any]:
+    return {"status": "success", "value": encode_value(value, fmt), "logLines": logs or []}
 
 
-def _failure(exc: BaseException, fmt: str) -> dict[str, Any]:
+def _failure(exc: BaseException, fmt: str, logs: list[str] | None = None) -> dict[str, Any]:
     message, data = error_fields(exc)
-    body: dict[str, Any] = {"status": "error", "errorMessage": message, "logLines": []}
+    body: dict[str, Any] = {
+        "status": "error",
+        "errorMessage": message,
+        "logLines": logs or [],
+    }
     if data is not None:
         body["errorData"] = encode_value(from_json(data), fmt)
     return body
 
 
-def _encoded_or_failure(value: Any, fmt: str) -> dict[str, Any]:
+def _encoded_or_failure(value: Any, fmt: str, logs: list[str]) -> dict[str, Any]:
     try:
-        return _success(value, fmt)
+        return _success(value, fmt, logs)
     except ReactorError as exc:
-        return _failure(exc, fmt)
+        return _failure(exc, fmt, logs)

@@ -323,13 +323,14 @@ class SyncSession:
         journal = encode_journal(live.journal)
         outcome = live.outcome
         assert outcome is not None
+        lines = outcome.log_lines
         if outcome.error is not None:
-            return _failed(query.query_id, outcome.error, journal)
+            return _failed(query.query_id, outcome.error, journal, lines)
         try:
             value = encoded_result(live.digest, outcome.value)
         except ValidationError as exc:
-            return _failed(query.query_id, exc, journal)
-        return QueryUpdated(query_id=query.query_id, value=value, log_lines=[], journal=journal)
+            return _failed(query.query_id, exc, journal, lines)
+        return QueryUpdated(query_id=query.query_id, value=value, log_lines=lines, journal=journal)
 
 
 _ENCODED: OrderedDict[bytes, msgspec.Raw] = OrderedDict()
@@ -355,9 +356,13 @@ def encoded_result(digest: bytes, value: Any) -> msgspec.Raw:
 _json_encoder = msgspec.json.Encoder()
 
 
-def _failed(query_id: int, exc: BaseException, journal: str | None) -> QueryFailed:
+def _failed(
+    query_id: int, exc: BaseException, journal: str | None, lines: list[str] | None = None
+) -> QueryFailed:
     message, data = error_fields(exc)
-    failed = QueryFailed(query_id=query_id, error_message=message, log_lines=[], journal=journal)
+    failed = QueryFailed(
+        query_id=query_id, error_message=message, log_lines=lines or [], journal=journal
+    )
     if data is not None:
         failed.error_data = data
     return failed

@@ -284,6 +284,7 @@ class SyncWorker:
     ) -> MutationResponse:
         session_id = self.session.session_id
         assert session_id is not None
+        logs: list[str] = []
         try:
             args = decode_args(message.args)
             value, ts = await self.engine.executor.run_mutation(
@@ -292,6 +293,7 @@ class SyncWorker:
                 identity,
                 public_only=not admin,
                 session_request=(session_id, message.request_id),
+                logs=logs,
             )
             # A repeated request may report a commit that is staged but not yet visible.
             await self.engine.db.committer.wait_published(ts)
@@ -303,7 +305,7 @@ class SyncWorker:
                 success=False,
                 result=message_text,
                 ts=None,
-                log_lines=[],
+                log_lines=logs,
             )
             if data is not None:
                 failed.error_data = data
@@ -313,24 +315,25 @@ class SyncWorker:
             success=True,
             result=result,
             ts=ts_to_wire(ts),
-            log_lines=[],
+            log_lines=logs,
         )
 
     async def _run_action(
         self, message: Action, identity: dict[str, Any] | None, admin: bool
     ) -> None:
+        logs: list[str] = []
         try:
             args = decode_args(message.args)
             value = await self.engine.executor.run_action(
-                message.udf_path, args, identity, public_only=not admin
+                message.udf_path, args, identity, public_only=not admin, logs=logs
             )
             response = ActionResponse(
-                request_id=message.request_id, success=True, result=to_json(value), log_lines=[]
+                request_id=message.request_id, success=True, result=to_json(value), log_lines=logs
             )
         except Exception as exc:
             text, data = error_fields(exc)
             response = ActionResponse(
-                request_id=message.request_id, success=False, result=text, log_lines=[]
+                request_id=message.request_id, success=False, result=text, log_lines=logs
             )
             if data is not None:
                 response.error_data = data

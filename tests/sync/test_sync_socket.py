@@ -478,3 +478,17 @@ async def test_action_outlives_its_connection(engine: Engine) -> None:
                 break
             await asyncio.sleep(0.02)
         assert await engine.query("counters:value", {"name": "orphan"}) == 1
+
+
+async def test_log_lines_reach_the_client(engine: Engine) -> None:
+    async with running_server(engine) as url, SyncClient.connect(url) as c:
+        await c.add(0, "printing:greet", {"name": "dee"})
+        transition = await c.recv_type("Transition")
+        (update,) = transition["modifications"]
+        assert update["logLines"] == ["greeting dee", "two words"]
+        await c.mutation("printing:noisy_add", {"n": 2})
+        response = await c.recv_type("MutationResponse")
+        assert response["logLines"] == ["adding 2.0"]
+        await c.mutation("printing:fails_loudly", {})
+        failed = await c.recv_type("MutationResponse")
+        assert failed["success"] is False and failed["logLines"] == ["about to fail"]

@@ -1,0 +1,68 @@
+"""What a function prints comes back to its caller as log lines, and only to it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from reactor import Engine
+from reactor.runtime.logs import MAX_LINES
+from reactor.server.app import create_app
+
+
+async def test_query_and_mutation_log_lines(engine: Engine) -> None:
+    logs: list[str] = []
+    assert await engine.executor.run_query("printing:greet", {"name": "ann"}, logs=logs) == (
+        "hello ann"
+    )
+    assert logs == ["greeting ann", "two words"]
+    logs = []
+    await engine.executor.run_mutation("printing:noisy_add", {"n": 1}, logs=logs)
+    assert logs == ["adding 1.0"]
+    logs = []
+    with pytest.raises(ValueError, match="nope"):
+        await engine.executor.run_mutation("printing:fails_loudly", logs=logs)
+    assert logs == ["about to fail"]
+
+
+async def test_log_lines_are_capped(engine: Engine) -> None:
+    logs: list[str] = []
+    await engine.executor.run_query("printing:flood", logs=logs)
+    assert len(logs) == MAX_LINES + 1
+    assert logs[-1] == f"[{300 - MAX_LINES} more log lines not shown]"
+
+
+async def test_concurrent_actions_keep_their_own_lines(
+    engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a: list[str] = []
+    b: list[str] = []
+    await asyncio.gather(
+        engine.executor.run_action("printing:interleaved", {"tag": "a", "pause": 0.05}, logs=a),
+        engine.executor.run_action("printing:interleaved", {"tag": "b", "pause": 0.01}, logs=b),
+    )
+    # Lines of the query an action ran belong to that action.
+    assert a == ["a before", "greeting a", "two words", "a after"]
+    assert b == ["b before", "greeting b", "two words", "b after"]
+    print("outside any function")
+    assert capsys.readouterr().out == "outside any function\n"
+
+
+async def test_http_api_returns_log_lines(engine: Engine) -> None:
+    transport = httpx.ASGITransport(app=create_app(engine))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        reply = await client.post(
+            "/api/query", json={"path": "printing:greet", "args": {"name": "bo"}}
+        )
+        assert reply.json()["logLines"] == ["greeting bo", "two words"]
+        failed = await client.post("/api/mutation", json={"path": "printing:fails_loudly"})
+        assert failed.json()["status"] == "error"
+        assert failed.json()["logLines"] == ["about to fail"]
+
+
+async def test_subscription_outcome_carries_log_lines(engine: Engine) -> None:
+    fn = engine.executor.resolve("printing:greet")
+    outcome = engine.executor.execute_query(fn, {"name": "cy"}, None)
+    assert outcome.log_lines == ["greeting cy", "two words"]
