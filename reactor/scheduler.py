@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -282,6 +283,9 @@ class Scheduler:
         crons = project.module_attr("crons", "crons")
         self._crons = []
         if crons is None:
+            return
+        if os.environ.get("REACTOR_CRONS", "1") == "0":
+            logger.info("REACTOR_CRONS=0: the crons of functions/crons.py do not run")
             return
         if not isinstance(crons, Crons):
             raise SchemaError("functions/crons.py: `crons` must be a reactor.Crons()")

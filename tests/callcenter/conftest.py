@@ -21,6 +21,11 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-async def cc(tmp_path: Path, clock: Clock) -> AsyncIterator[Engine]:
+async def cc(
+    tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Engine]:
+    # Tests drive the timers by hand (routing:expire_reservations, sms/locks:expire);
+    # test_crons.py checks that the crons call them on their own.
+    monkeypatch.setenv("REACTOR_CRONS", "0")
     async with Engine.open(ROOT, database=f"sqlite:///{tmp_path}/cc.db") as engine:
         yield engine
