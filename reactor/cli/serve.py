@@ -72,28 +72,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     async def go() -> int:
         from reactor.engine import Engine
-        from reactor.server.app import serve
 
         started = asyncio.Event()
         handle_sigterm(started)
         engine = await Engine.open_pushed(root, url, progress=ProgressBar())
         try:
             say(push_summary(engine.last_push))
-            server = asyncio.create_task(
-                serve(
-                    engine,
-                    _server_config(key, args),
-                    args.host,
-                    port,
-                    site_port=args.site_port,
-                    started=started,
-                )
-            )
-            await _wait_started(server, started)
-            say(f"reactor serving {root} at http://{args.host}:{port}")
-            if args.site_port is not None:
-                say(f"HTTP actions also at http://{args.host}:{args.site_port}/")
-            record_server(root, _local_url(args.host, port), url)
+            server = await _start(engine, key, args, port, started, "reactor", root, url)
             await server
         finally:
             clear_server(root)
@@ -102,6 +87,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 0
 
     return run_async(go())
+
+
+async def _start(
+    engine: Any,
+    key: str,
+    args: argparse.Namespace,
+    port: int,
+    started: asyncio.Event,
+    label: str,
+    root: Path,
+    database_url: str,
+) -> asyncio.Task[None]:
+    """Start the server task, wait until it listens, announce and record it."""
+    from reactor.server.app import serve
+
+    config = _server_config(key, args)
+    server = asyncio.create_task(
+        serve(engine, config, args.host, port, site_port=args.site_port, started=started)
+    )
+    await _wait_started(server, started)
+    say(f"{label} serving {root} at http://{args.host}:{port}")
+    if args.site_port is not None:
+        say(f"HTTP actions also at http://{args.host}:{args.site_port}/")
+    record_server(root, _local_url(args.host, port), database_url)
+    return server
 
 
 async def _wait_started(server: asyncio.Task[None], started: asyncio.Event) -> None:
@@ -168,7 +178,6 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     async def go() -> int:
         from reactor.engine import Engine
-        from reactor.server.app import serve
 
         progress = ProgressBar()
         started = asyncio.Event()
@@ -190,21 +199,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             problem = _codegen_quietly(engine.project)
             if problem:
                 say(f"✖ {problem}")
-            server = asyncio.create_task(
-                serve(
-                    engine,
-                    _server_config(key, args),
-                    args.host,
-                    port,
-                    site_port=args.site_port,
-                    started=started,
-                )
-            )
-            await _wait_started(server, started)
-            say(f"reactor dev serving {root} at http://{args.host}:{port}")
-            if args.site_port is not None:
-                say(f"HTTP actions also at http://{args.host}:{args.site_port}/")
-            record_server(root, _local_url(args.host, port), url)
+            server = await _start(engine, key, args, port, started, "reactor dev", root, url)
             say("watching schema.py and functions/ for changes")
             watcher = asyncio.create_task(_watch(engine, root, snapshot, poll))
             try:
