@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -178,19 +179,36 @@ def _tree(project: Project, internal: bool) -> dict[str, Any]:
     return root
 
 
-def _render_js_tree(tree: dict[str, Any], indent: str) -> str:
+def _render_tree(
+    tree: dict[str, Any],
+    indent: str,
+    leaf: Callable[[RegisteredFunction, str], str],
+    end: str,
+) -> str:
+    """A nested object literal (JS) or type (TS) of the function tree, ``leaf`` per function."""
     if not tree:
         return "{}"
     inner = indent + "  "
     lines = []
     for name, node in tree.items():
         if isinstance(node, RegisteredFunction):
-            visibility = "internal" if node.internal else "public"
-            value = f'ref({json.dumps(node.path)}, {json.dumps(node.kind.value)}, "{visibility}")'
+            value = leaf(node, inner)
         else:
-            value = _render_js_tree(node, inner)
-        lines.append(f"{inner}{_key(name)}: {value},")
+            value = _render_tree(node, inner, leaf, end)
+        lines.append(f"{inner}{_key(name)}: {value}{end}")
     return "{\n" + "\n".join(lines) + f"\n{indent}}}"
+
+
+def _visibility(fn: RegisteredFunction) -> str:
+    return "internal" if fn.internal else "public"
+
+
+def _js_ref(fn: RegisteredFunction, indent: str) -> str:
+    return f'ref({json.dumps(fn.path)}, {json.dumps(fn.kind.value)}, "{_visibility(fn)}")'
+
+
+def _render_js_tree(tree: dict[str, Any], indent: str) -> str:
+    return _render_tree(tree, indent, _js_ref, ",")
 
 
 def render_api_js(project: Project) -> str:
@@ -224,21 +242,14 @@ def _args_type(fn: RegisteredFunction, indent: str) -> str:
     return ts_type(fn.args.to_json(), indent)
 
 
+def _dts_ref(fn: RegisteredFunction, indent: str) -> str:
+    args = _args_type(fn, indent)
+    returns = ts_type(fn.returns.to_json(), indent) if fn.returns is not None else "any"
+    return f'FunctionReference<"{fn.kind.value}", "{_visibility(fn)}", {args}, {returns}>'
+
+
 def _render_dts_tree(tree: dict[str, Any], indent: str) -> str:
-    if not tree:
-        return "{}"
-    inner = indent + "  "
-    lines = []
-    for name, node in tree.items():
-        if isinstance(node, RegisteredFunction):
-            visibility = "internal" if node.internal else "public"
-            args = _args_type(node, inner)
-            returns = ts_type(node.returns.to_json(), inner) if node.returns is not None else "any"
-            value = f'FunctionReference<"{node.kind.value}", "{visibility}", {args}, {returns}>'
-        else:
-            value = _render_dts_tree(node, inner)
-        lines.append(f"{inner}{_key(name)}: {value};")
-    return "{\n" + "\n".join(lines) + f"\n{indent}}}"
+    return _render_tree(tree, indent, _dts_ref, ";")
 
 
 def render_api_dts(project: Project) -> str:
