@@ -50,7 +50,7 @@ from reactor.engine import Engine, read_env, write_env
 from reactor.errors import ReactorError, SchemaError, ValidationError
 from reactor.push import PushRefused, push_schema
 from reactor.schema import Schema
-from reactor.server.api import ApiError, read_json_body
+from reactor.server.api import ApiError, read_body, read_json_body
 from reactor.transfer import (
     ImportMode,
     TableData,
@@ -290,15 +290,7 @@ class AdminApi:
 
 async def _read_body(request: Request, limit: int) -> bytes:
     """The raw request body, refusing more than ``limit`` bytes."""
-    too_large = ApiError(413, "RequestTooLarge", f"request body larger than {limit} bytes")
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+    body = await read_body(request, limit)
+    if body is None:
+        raise ApiError(413, "RequestTooLarge", f"request body larger than {limit} bytes")
+    return body

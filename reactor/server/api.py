@@ -106,19 +106,26 @@ def encode_value(value: Any, fmt: str) -> Any:
     return to_json(value)
 
 
-async def read_json_body(request: Request, limit: int) -> Any:
-    """The parsed JSON body, refusing more than ``limit`` bytes."""
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The raw request body, or None as soon as it is known to exceed ``limit`` bytes."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
-        raise ApiError(413, "RequestTooLarge", f"request body larger than {limit} bytes")
+        return None
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise ApiError(413, "RequestTooLarge", f"request body larger than {limit} bytes")
+            return None
         chunks.append(chunk)
-    body = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_json_body(request: Request, limit: int) -> Any:
+    """The parsed JSON body, refusing more than ``limit`` bytes."""
+    body = await read_body(request, limit)
+    if body is None:
+        raise ApiError(413, "RequestTooLarge", f"request body larger than {limit} bytes")
     try:
         return msgspec.json.decode(body)
     except msgspec.DecodeError as exc:

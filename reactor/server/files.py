@@ -23,6 +23,7 @@ from starlette.routing import Route
 from reactor.engine import Engine
 from reactor.errors import LimitExceeded, ValidationError
 from reactor.file_storage import UploadError
+from reactor.server.api import read_body
 
 __all__ = ["storage_routes"]
 
@@ -46,19 +47,12 @@ def storage_routes(engine: Engine) -> list[Route]:
         too_large = _error(
             413, "FileTooLarge", f"the file is larger than the limit of {limit} bytes"
         )
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        body = await read_body(request, limit)
+        if body is None:
             return too_large
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                return too_large
-            chunks.append(chunk)
         content_type = request.headers.get("content-type") or None
         try:
-            storage_id = await storage.store(b"".join(chunks), content_type)
+            storage_id = await storage.store(body, content_type)
         except LimitExceeded as exc:
             return _error(413, "FileTooLarge", str(exc))
         except ValidationError as exc:
