@@ -116,6 +116,8 @@ class Recorded:
     auth_user: str | None
     form: list[tuple[str, str]]
     query: list[tuple[str, str]]
+    status: int = 0
+    answer: Any = None  # the JSON body the fake answered with
 
     def get(self, key: str) -> str | None:
         values = [v for k, v in self.form if k == key]
@@ -222,8 +224,9 @@ class FakeTwilio:
         user = self._auth_user(h.headers.get("Authorization"))
         prefix = f"/2010-04-01/Accounts/{self.account_sid}"
         sub = url.path[len(prefix) :] if url.path.startswith(prefix) else None
+        record = Recorded(method, sub or url.path, user, form, query)
         with self._lock:
-            self.requests.append(Recorded(method, sub or url.path, user, form, query))
+            self.requests.append(record)
         try:
             if user is None:
                 raise TwilioError(401, 20003, "Authenticate")
@@ -246,6 +249,7 @@ class FakeTwilio:
                 "more_info": f"https://www.twilio.com/docs/errors/{err.code}",
                 "status": err.status,
             }
+        record.status, record.answer = status, body
         if status == 204:
             h.send_response(204)
             h.end_headers()
@@ -278,6 +282,14 @@ class FakeTwilio:
         if len(parts) == 2 and parts[0] == "Calls" and method == "POST":
             return self._update_call(parts[1].removesuffix(".json"), form)
         if len(parts) == 3 and parts[0] == "Calls" and parts[2] == "Recordings.json":
+            if method == "GET":
+                self._valid("CA", parts[1])
+                items = [
+                    {"account_sid": self.account_sid, **r}
+                    for r in self.state.recordings.values()
+                    if r["call_sid"] == parts[1]
+                ]
+                return 200, self._page("recordings", items)
             return self._create_recording(parts[1], form)
         if len(parts) == 4 and parts[0] == "Calls" and parts[2] == "Recordings":
             return self._update_recording(parts[3].removesuffix(".json"), form)

@@ -10,15 +10,15 @@ from .fake_twilio import FakeTwilio
 from .harness import ACCOUNT_SID, API_KEY_SECRET, API_KEY_SID
 
 
-def client_for(fake: FakeTwilio, secret: str = API_KEY_SECRET) -> Client:
+def client_for(fake_twilio: FakeTwilio, secret: str = API_KEY_SECRET) -> Client:
     client = Client(API_KEY_SID, secret, ACCOUNT_SID, environment={})
-    client.api.base_url = fake.base_url
+    client.api.base_url = fake_twilio.base_url
     return client
 
 
-def test_participant_create_is_form_encoded_with_repeated_events(fake: FakeTwilio) -> None:
+def test_participant_create_is_form_encoded_with_repeated_events(fake_twilio: FakeTwilio) -> None:
     p = (
-        client_for(fake)
+        client_for(fake_twilio)
         .conferences("call_k1")
         .participants.create(
             from_="+15550001111",
@@ -33,24 +33,24 @@ def test_participant_create_is_form_encoded_with_repeated_events(fake: FakeTwili
         )
     )
     assert p.call_sid.startswith("CA") and p.conference_sid.startswith("CF")
-    (req,) = fake.calls_to("POST", r"/Conferences/call_k1/Participants\.json$")
+    (req,) = fake_twilio.calls_to("POST", r"/Conferences/call_k1/Participants\.json$")
     assert req.auth_user == API_KEY_SID
     assert req.getall("StatusCallbackEvent") == ["initiated", "ringing", "answered", "completed"]
     assert req.get("Timeout") == "18" and req.get("EarlyMedia") == "true"
     assert req.get("EndConferenceOnExit") == "false" and req.get("Beep") == "false"
 
 
-def test_fake_is_strict(fake: FakeTwilio) -> None:
+def test_fake_is_strict(fake_twilio: FakeTwilio) -> None:
     with pytest.raises(TwilioRestException) as info:
-        client_for(fake, secret="wrong" * 8).messages.create(
+        client_for(fake_twilio, secret="wrong" * 8).messages.create(
             to="+14155550100", from_="+15550001111", body="x"
         )
     assert info.value.status == 401
-    client = client_for(fake)
+    client = client_for(fake_twilio)
     with pytest.raises(TwilioRestException) as info:
         client.conferences("CF" + "0" * 32).participants("CA" + "0" * 32).update(hold=True)
     assert info.value.status == 404
-    fake.message_failures["+15005550009"] = (
+    fake_twilio.message_failures["+15005550009"] = (
         400,
         21610,
         "Attempt to send to unsubscribed recipient",
@@ -61,7 +61,7 @@ def test_fake_is_strict(fake: FakeTwilio) -> None:
     # A parameter Twilio does not know is refused, so SDK drift cannot pass silently.
     response = client.request(
         "POST",
-        fake.base_url + f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
+        fake_twilio.base_url + f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
         data={"To": "+14155550100", "From": "+15550001111", "Bodyy": "x"},
     )
     assert response.status_code == 400 and "Unknown parameter Bodyy" in response.text
