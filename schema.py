@@ -174,6 +174,8 @@ schema = define_schema(
                 "at": v.number(),
                 "error_code": v.nullable(v.number()),
                 "archived": v.boolean(),
+                # cc-domain: "possible_opt_out" when an agent should confirm a revocation.
+                "flag": v.optional(v.string()),
             }
         )
         .index("by_thread", ["thread_id", "at"])

@@ -155,7 +155,9 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
                 ref_sid=message_sid,
             )
             counters["opt_outs"] = 1.0
-        elif kind == "opt_in":
+        elif kind == "opt_in" and compliance.is_blocked(ctx, phone, "sms"):
+            # Only an opted-out number opts back in: "yes" in a conversation is not an
+            # opt-in event and must not fill the audit trail or the opt-in metric.
             compliance.set_dnc(
                 ctx,
                 phone,
@@ -168,7 +170,7 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
                 ref_sid=message_sid,
             )
             counters["opt_ins"] = 1.0
-        else:
+        elif kind == "help":
             compliance.audit(
                 ctx,
                 phone,
@@ -179,7 +181,13 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
                 raw_body=body,
                 ref_sid=message_sid,
             )
-        keyword = kind
+        else:
+            kind = "none"  # an opt-in keyword from a number that never opted out
+        keyword = kind if kind != "none" else None
+    elif compliance.possible_opt_out(body):
+        keyword = "possible_opt_out"
+        ctx.db.patch(msg_id, {"flag": "possible_opt_out"})
+        counters["possible_opt_outs"] = 1.0
     stats.bump(ctx, day, counters, scope=stats.SMS_SCOPE)
     return {
         "duplicate": False,
