@@ -12,6 +12,7 @@ from reactor import UserError, mutation, query, v
 
 from .lib import core
 from .lib.auth import me, require_supervisor, self_or_supervisor
+from .sms.locks import release_all
 
 OFFERS = v.array(v.any())
 
@@ -76,6 +77,7 @@ def sign_out(ctx):
     if agent["status"] in ("reserved", "on_call", "wrap_up"):
         raise UserError({"code": "agent_busy", "status": agent["status"]})
     core.set_status(ctx, agent, "offline", reason="signed_out")
+    release_all(ctx, agent["agent_id"])
     return None
 
 

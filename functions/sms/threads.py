@@ -329,7 +329,7 @@ def on_status(ctx, message_sid, status, error_code=None):
 
 @mutation(args={"thread_id": v.id("sms_threads")})
 def mark_read(ctx, thread_id):
-    me(ctx)
+    locks.require_free_or_mine(ctx, thread_id)
     thread = ctx.db.get(thread_id)
     if thread is not None and thread["unread_count"] != 0:
         ctx.db.patch(thread_id, {"unread_count": 0.0})
@@ -337,8 +337,14 @@ def mark_read(ctx, thread_id):
 
 @mutation(args={"thread_id": v.id("sms_threads")})
 def close(ctx, thread_id):
-    """Close a conversation (it reopens on the next message) and release its lock."""
-    me(ctx)
+    """Close a conversation (it reopens on the next message) and release its lock.
+
+    Only the lock holder, anyone while the thread is free, or a supervisor may close it:
+    closing must never take a conversation away from the agent answering it.
+    """
+    locks.require_free_or_mine(ctx, thread_id)
+    if ctx.db.get(thread_id) is None:
+        raise UserError({"code": "thread_not_found", "thread_id": thread_id})
     ctx.db.patch(thread_id, {"status": "closed", "unread_count": 0.0})
     lock = locks.current(ctx, thread_id)
     if lock is not None:
