@@ -49,7 +49,7 @@ def new_call(ctx: Any, **fields: Any) -> dict[str, Any]:
         "agent_id": None,
         "participants": [],
         "created_at": ctx.now,
-        "day": day_of(ctx.now),
+        "day": day_of(ctx, ctx.now),
         "enqueued_at": None,
         "answered_at": None,
         "ended_at": None,
@@ -274,7 +274,7 @@ def on_status(ctx, status, call_sid=None, call_id=None, sequence_number=None, pa
     if status in ("in-progress", "answered"):
         if call["direction"] == "outbound" and call["status"] == "ringing":
             now = ctx.now
-            parts = [{"agent_id": call["agent_id"], "role": "agent", "joined_at": now}]
+            parts = [core.leg(call["agent_id"], "agent", call, now)]
             ctx.db.patch(
                 call["_id"], {"status": "in_progress", "answered_at": now, "participants": parts}
             )

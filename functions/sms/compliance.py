@@ -38,7 +38,7 @@ def set_dnc(ctx, phone, channel, dnc, note=None):
 def on_carrier_block(ctx, phone, message_sid=None):
     """Twilio refused a send with error 21610: the recipient is unsubscribed. Authoritative."""
     phone = normalize_e164(phone)
-    stats.bump(ctx, day_of(ctx.now), {"opt_outs": 1}, scope=stats.SMS_SCOPE)
+    stats.bump(ctx, day_of(ctx, ctx.now), {"opt_outs": 1}, scope=stats.SMS_SCOPE)
     return lib.set_dnc(ctx, phone, "sms", True, "opt_out", "twilio_21610", ref_sid=message_sid)
 
 

@@ -136,7 +136,7 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
     our = normalize_e164(to_number)
     thread = _get_or_create_thread(ctx, phone, our)
     msg_id = _append(ctx, thread, "inbound", body, "received", message_sid=message_sid)
-    day = day_of(ctx.now)
+    day = day_of(ctx, ctx.now)
     counters = {"sms_in": 1.0}
     matched = compliance.classify(body)
     keyword = None
@@ -234,7 +234,7 @@ def _send(
         )
         stats.bump(
             ctx,
-            day_of(ctx.now),
+            day_of(ctx, ctx.now),
             {"sms_blocked": 1},
             agent_id,
             {"sms_blocked": 1},
@@ -244,7 +244,7 @@ def _send(
     msg_id = _append(ctx, thread, "outbound", body, "queued", agent_id=agent_id)
     send_command(ctx, thread, msg_id, body, agent_id)
     stats.bump(
-        ctx, day_of(ctx.now), {"sms_out": 1}, agent_id, {"sms_out": 1}, scope=stats.SMS_SCOPE
+        ctx, day_of(ctx, ctx.now), {"sms_out": 1}, agent_id, {"sms_out": 1}, scope=stats.SMS_SCOPE
     )
     if release:
         lock = locks.current(ctx, thread["_id"])
