@@ -101,7 +101,8 @@ async def test_twilio_opt_out_type_is_authoritative(cc: Engine, twilio: Twilio) 
     await sign_in(cc, 1)
     # A custom opt-out keyword configured on the Messaging Service: our classifier does
     # not know "ARRET", Twilio says it is a STOP.
-    await twilio.post("/twilio/sms/incoming", inbound(6, "Arret", OptOutType="STOP"))
+    r = await twilio.post("/twilio/sms/incoming", inbound(6, "Arret", OptOutType="STOP"))
+    assert r.status_code == 200, r.text
     assert await dnt(cc)
     events = await cc.query("sms/compliance:events", {"phone": CUSTOMER}, identity=SUPERVISOR)
     assert any(e["action"] == "opt_out" and e["source"] == "twilio_opt_out_type" for e in events)
