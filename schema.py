@@ -103,6 +103,8 @@ schema = define_schema(
         )
         .index("by_state_escalation", ["state", "escalate_at"])
         .index("by_state_rank", ["state", "rank", "enqueued_at"])
+        # cc-domain: a caller's position within their own queue.
+        .index("by_state_queue_rank", ["state", "queue", "rank", "enqueued_at"])
         .index("by_state_enqueued", ["state", "enqueued_at"])
         .index("by_call", ["call_id"])
         .index("by_phone", ["phone"]),

@@ -16,7 +16,7 @@ from reactor import UserError, internal_mutation, internal_query, mutation, quer
 from .lib import compliance, core, outbox, stats
 from .lib.auth import is_supervisor, me, require_supervisor
 from .lib.clock import day_of
-from .lib.phone import normalize_e164
+from .lib.phone import caller_key, normalize_e164
 
 SKILLS = v.record(v.string(), v.number())
 DEFAULT_QUEUE = "general"
@@ -107,7 +107,8 @@ def on_incoming(
     existing = _call_by_sid(ctx, call_sid)
     if existing is not None:
         return _decision(ctx, existing, offers)
-    phone = normalize_e164(from_number)
+    # A withheld caller id is routed like any call (it is never refused at intake).
+    phone = caller_key(from_number, call_sid)
     our = normalize_e164(to_number)
     qdoc = None
     if queue is not None:
@@ -119,7 +120,7 @@ def on_incoming(
     prio = (
         float(priority) if priority is not None else (qdoc["priority"] if qdoc is not None else 0.0)
     )
-    customer = _customer_by_phone(ctx, phone)
+    customer = _customer_by_phone(ctx, phone) if phone.startswith("+") else None
     if customer is not None:
         if customer["tier"] == "vip" and priority is None:
             prio += 1.0

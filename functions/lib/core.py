@@ -283,24 +283,30 @@ def offer_next_for_agent(ctx: Any, agent: Doc, exclude_call: str | None = None) 
 
 
 def queue_position(ctx: Any, entry: Doc) -> int:
-    """1-based position among waiting calls (priority first, then arrival).
+    """1-based position among the calls waiting in the same queue (priority, then arrival).
 
-    Reads only the entries ahead: higher-priority waiting calls, and same-priority calls
+    Callers of other queues are served by other agents and do not count. Reads only the
+    entries ahead: higher-priority waiting calls of the queue, and same-priority calls
     that arrived no later, so arrivals behind this caller do not change what it read.
     """
     if entry["state"] != "waiting":
         return 0
+    queue = entry["queue"]
     higher = (
         ctx.db.query("incoming_call_queue")
-        .with_index("by_state_rank", lambda q: q.eq("state", "waiting").lt("rank", entry["rank"]))
+        .with_index(
+            "by_state_queue_rank",
+            lambda q: q.eq("state", "waiting").eq("queue", queue).lt("rank", entry["rank"]),
+        )
         .take(QUEUE_SCAN_LIMIT)
     )
     same = (
         ctx.db.query("incoming_call_queue")
         .with_index(
-            "by_state_rank",
+            "by_state_queue_rank",
             lambda q: (
                 q.eq("state", "waiting")
+                .eq("queue", queue)
                 .eq("rank", entry["rank"])
                 .lte("enqueued_at", entry["enqueued_at"])
             ),

@@ -18,7 +18,7 @@ from .. import canned
 from ..lib import compliance, outbox, stats
 from ..lib.auth import me
 from ..lib.clock import day_of
-from ..lib.phone import normalize_e164
+from ..lib.phone import caller_key, is_dialable, normalize_e164
 from ..lib.tabs import open_tab
 from . import locks
 
@@ -132,7 +132,7 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
             "message_id": dup["_id"],
             "keyword": None,
         }
-    phone = normalize_e164(from_number)
+    phone = caller_key(from_number, message_sid)  # short codes text us too
     our = normalize_e164(to_number)
     thread = _get_or_create_thread(ctx, phone, our)
     msg_id = _append(ctx, thread, "inbound", body, "received", message_sid=message_sid)
@@ -227,6 +227,10 @@ def _send(
 ) -> dict[str, Any]:
     if not body.strip():
         raise UserError({"code": "empty_message"})
+    if not is_dialable(thread["phone"]):
+        raise UserError(
+            {"code": "not_dialable", "phone": thread["phone"], "message": "cannot reply here"}
+        )
     locks.require(ctx, thread["_id"], agent_id)
     if compliance.is_blocked(ctx, thread["phone"], "sms"):
         audit_id = compliance.audit(
