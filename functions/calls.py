@@ -172,7 +172,7 @@ def on_incoming(
         entry["escalate_at"] = ctx.now + qdoc["escalate_after_s"] * 1000.0
         entry["relaxed_skills"] = qdoc.get("escalated_skills") or {}
     entry["_id"] = ctx.db.insert("incoming_call_queue", dict(entry))
-    stats.bump(ctx, call["day"], {"calls_in": 1, "queued": 1})
+    core.bump_queue(ctx, call, {"calls_in": 1, "queued": 1})
     offer = core.route_call(ctx, call, entry)
     if offer is not None:
         offers.append(offer)

@@ -475,10 +475,10 @@ def answer(ctx: Any, agent: Doc, call_id: str) -> Doc:
         ctx.db.delete(entry["_id"])
     enq = call["enqueued_at"] if call["enqueued_at"] is not None else call["created_at"]
     wait = max(0.0, now - enq)
-    stats.bump(
+    bump_queue(
         ctx,
-        call["day"],
-        stats.queue_exit_counters("answered", wait),
+        call,
+        stats.queue_exit_counters("answered", wait, queue_sla_s(ctx, call["queue"])),
         agent["agent_id"],
         {"answered": 1},
     )
@@ -504,6 +504,30 @@ def start_recording(ctx: Any, call: Doc, agent_id: str | None) -> None:
         args={"call_sid": call["call_sid"], "reason": "connected"},
         idempotency_key=f"recording.start:{call['_id']}",
     )
+
+
+DEFAULT_SLA_S = 20.0
+
+
+def queue_sla_s(ctx: Any, queue: str | None) -> float:
+    """The service-level threshold of a queue (``queues.sla_seconds``)."""
+    if queue is None:
+        return DEFAULT_SLA_S
+    doc = ctx.db.query("queues").with_index("by_name", lambda q: q.eq("name", queue)).first()
+    return float(doc["sla_seconds"]) if doc is not None else DEFAULT_SLA_S
+
+
+def bump_queue(
+    ctx: Any,
+    call: Doc,
+    counters: dict[str, float],
+    agent_id: str | None = None,
+    agent_counters: dict[str, float] | None = None,
+) -> None:
+    """Queue counters go to the centre, the agent, and the call's own queue scope."""
+    stats.bump(ctx, call["day"], counters, agent_id, agent_counters)
+    if call["queue"] is not None:
+        stats.bump(ctx, call["day"], counters, scope=stats.queue_scope(call["queue"]))
 
 
 def hold_so_far(call: Doc, now: float) -> float:
@@ -629,7 +653,9 @@ def end_call(ctx: Any, call: Doc, status: str = "completed") -> list[Offer]:
         patch["status"] = final
         if call["direction"] == "inbound" and final in ("abandoned", "voicemail"):
             wait = max(0.0, now - enq)
-            stats.bump(ctx, call["day"], stats.queue_exit_counters(final, wait))
+            bump_queue(
+                ctx, call, stats.queue_exit_counters(final, wait, queue_sla_s(ctx, call["queue"]))
+            )
         if call["agent_id"] is not None:
             agent = get_agent(ctx, call["agent_id"])
             if agent is not None and agent["call_id"] == call["_id"]:

@@ -60,3 +60,44 @@ async def test_queue_position_counts_only_the_callers_queue(cc: Engine, clock: C
     assert pos["position"] == 1
     last_support = await incoming(cc, "CS9", "+14155550109", queue="support")
     assert last_support["position"] == 6
+
+
+async def test_service_level_per_queue_with_its_own_threshold(cc: Engine, clock: Clock) -> None:
+    for name, number, sla in [("sales", "+15550002222", 10), ("support", "+15550003333", 60)]:
+        await cc.mutation(
+            "queues:upsert",
+            {"name": name, "number": number, "sla_seconds": sla},
+            identity=SUPERVISOR,
+        )
+    sales = await cc.mutation(
+        "calls:on_incoming",
+        {"call_sid": "CA1", "from_number": "+14155550100", "to_number": "+15550002222"},
+    )
+    support = await cc.mutation(
+        "calls:on_incoming",
+        {"call_sid": "CA2", "from_number": "+14155550101", "to_number": "+15550003333"},
+    )
+    clock.advance(15)
+    await sign_in(cc, 1)
+    assert (await cc.query("agents:me_status", {}, identity=agent(1)))["call_id"] == sales[
+        "call_id"
+    ]
+    await cc.mutation("calls:answer", {"call_id": sales["call_id"]}, identity=agent(1))
+    clock.advance(15)
+    await sign_in(cc, 2)
+    await cc.mutation("calls:answer", {"call_id": support["call_id"]}, identity=agent(2))
+    per_queue = {
+        q["queue"]: q for q in await cc.query("dashboard:queues_day", {}, identity=SUPERVISOR)
+    }
+    assert per_queue["sales"]["service_level"] == 0.0
+    assert per_queue["sales"]["service_level_seconds"] == 10
+    assert per_queue["support"]["service_level"] == 100.0
+    assert per_queue["support"]["queued"] == 1 and per_queue["support"]["answered"] == 1
+    center = await cc.query("dashboard:today", {}, identity=SUPERVISOR)
+    assert center["service_level_queue_targets"] == 50.0
+    with pytest.raises(UserError):
+        await cc.mutation(
+            "queues:upsert",
+            {"name": "x", "number": "+15550004444", "sla_seconds": 0},
+            identity=SUPERVISOR,
+        )
