@@ -247,6 +247,8 @@ schema = define_schema(
                 "recording_ids": v.array(v.id("recordings")),
                 "transcript_id": v.nullable(v.id("transcripts")),
                 "last_sequence": v.number(),
+                # cc-domain: every agent who was connected (who may read its media).
+                "handled_by": v.optional(v.array(v.string())),
             }
         )
         .index("by_sid", ["call_sid"])
@@ -315,6 +317,8 @@ schema = define_schema(
                 "text": v.string(),
                 "language": v.nullable(v.string()),
                 "model": v.nullable(v.string()),
+                # cc-domain: the recording transcribed (a retry replaces, never adds).
+                "recording_sid": v.optional(v.nullable(v.string())),
             }
         )
         .index("by_call", ["call_id"])
@@ -352,6 +356,8 @@ schema = define_schema(
                 "coaching_notes": v.string(),
                 "created_at": v.number(),
                 "day": v.string(),
+                # cc-domain: AI cards are unique per (call, model, prompt version).
+                "prompt_version": v.optional(v.nullable(v.string())),
             }
         )
         .index("by_call", ["call_id"])

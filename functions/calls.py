@@ -14,6 +14,7 @@ from typing import Any
 from reactor import UserError, internal_mutation, internal_query, mutation, query, v
 
 from .lib import compliance, core, outbox, stats
+from .lib.access import handled_by, note_handler
 from .lib.auth import is_supervisor, me, require_supervisor
 from .lib.clock import day_of
 from .lib.phone import caller_key, normalize_e164
@@ -201,7 +202,7 @@ def decline(ctx, call_id):
 
 def _participant(ctx: Any, call: dict[str, Any]) -> str:
     agent_id = me(ctx)
-    if call["agent_id"] == agent_id or any(p["agent_id"] == agent_id for p in call["participants"]):
+    if agent_id in handled_by(call):
         return agent_id
     if is_supervisor(ctx):
         return agent_id
@@ -276,6 +277,7 @@ def on_status(ctx, status, call_sid=None, call_id=None, sequence_number=None, pa
         if call["direction"] == "outbound" and call["status"] == "ringing":
             now = ctx.now
             parts = [core.leg(call["agent_id"], "agent", call, now)]
+            note_handler(ctx, call, call["agent_id"])
             ctx.db.patch(
                 call["_id"], {"status": "in_progress", "answered_at": now, "participants": parts}
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from reactor import UserError, mutation, query, v
 
 from .lib import core, outbox, stats
+from .lib.access import note_handler
 from .lib.auth import me
 
 SKILLS = v.record(v.string(), v.number())
@@ -155,6 +156,7 @@ def accept(ctx, transfer_id):
         raise UserError({"code": "call_ended", "call_id": call["_id"]})
     core.set_status(ctx, agent, "on_call", call_id=call["_id"], missed_in_row=0.0)
     joined = core.leg(agent_id, "transfer_target", call, ctx.now)
+    note_handler(ctx, call, agent_id)
     call["participants"] = [*call["participants"], joined]
     ctx.db.patch(call["_id"], {"participants": call["participants"]})
     core.open_tab(ctx, agent_id, "call", call["_id"], call["phone"])

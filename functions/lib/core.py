@@ -22,6 +22,7 @@ from typing import Any
 from reactor import UserError
 
 from . import outbox, settings, stats
+from .access import note_handler
 from .clock import day_of, split_by_day
 from .tabs import open_tab
 
@@ -470,6 +471,7 @@ def answer(ctx: Any, agent: Doc, call_id: str) -> Doc:
             "participants": [leg(agent["agent_id"], "agent", call, now)],
         },
     )
+    note_handler(ctx, call, agent["agent_id"])
     entry = queue_entry(ctx, call_id)
     if entry is not None:
         ctx.db.delete(entry["_id"])

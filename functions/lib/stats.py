@@ -147,7 +147,10 @@ def metrics(counters: dict[str, float], sl_seconds: int = DEFAULT_SL_SECONDS) ->
         "sms_out": c.get("sms_out", 0.0),
         "sms_blocked": c.get("sms_blocked", 0.0),
         "scorecards": score_n,
+        # Human reviews only; AI grading is reported beside it, never mixed in.
         "score_average": ratio(c.get("score_sum", 0.0), score_n),
+        "ai_scorecards": c.get("ai_scorecards", 0.0),
+        "ai_score_average": ratio(c.get("ai_score_sum", 0.0), c.get("ai_scorecards", 0.0)),
     }
 
 
