@@ -18,6 +18,7 @@ from .. import canned
 from ..lib import compliance, outbox, stats
 from ..lib.auth import me
 from ..lib.clock import day_of
+from ..lib.limits import check_text
 from ..lib.phone import caller_key, is_dialable, normalize_e164
 from ..lib.tabs import open_tab
 from . import locks
@@ -227,6 +228,7 @@ def _send(
 ) -> dict[str, Any]:
     if not body.strip():
         raise UserError({"code": "empty_message"})
+    check_text(body, canned.MAX_BODY_CHARS, "body")
     if not is_dialable(thread["phone"]):
         raise UserError(
             {"code": "not_dialable", "phone": thread["phone"], "message": "cannot reply here"}
