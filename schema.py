@@ -402,7 +402,10 @@ schema = define_schema(
                 "prev_state": v.nullable(v.boolean()),
                 "new_state": v.nullable(v.boolean()),
             }
-        ).index("by_phone", ["phone", "occurred_at"]),
+        )
+        # cc-domain: the compliance audit trail can only grow (enforced by the engine).
+        .append_only()
+        .index("by_phone", ["phone", "occurred_at"]),
         "agent_state_events": define_table(
             {
                 "agent_id": v.string(),
