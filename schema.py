@@ -271,6 +271,8 @@ schema = define_schema(
                 "preferred_language": v.nullable(v.string()),
                 "last_agent_id": v.nullable(v.string()),
                 "last_contact_at": v.nullable(v.number()),
+                # cc-domain: IANA zone of the customer (quiet hours use it first).
+                "time_zone": v.optional(v.nullable(v.string())),
             }
         ).index("by_phone", ["phone"]),
         "queues": define_table(
@@ -401,6 +403,8 @@ schema = define_schema(
                 "occurred_at": v.number(),
                 "prev_state": v.nullable(v.boolean()),
                 "new_state": v.nullable(v.boolean()),
+                # cc-domain: why a send was refused ("dnc", "quiet_hours").
+                "reason": v.optional(v.nullable(v.string())),
             }
         )
         # cc-domain: the compliance audit trail can only grow (enforced by the engine).

@@ -331,11 +331,19 @@ def start_outbound(
     if busy is not None:
         raise UserError({"code": "number_busy", "phone": phone, "call_id": busy["call_id"]})
     if compliance.is_blocked(ctx, phone, "voice"):
-        audit_id = compliance.audit(ctx, phone, "voice", "blocked_send", "agent", actor_id=agent_id)
+        audit_id = compliance.audit(
+            ctx, phone, "voice", "blocked_send", "agent", actor_id=agent_id, reason="dnc"
+        )
         return {"ok": False, "code": "dnc", "phone": phone, "audit_id": audit_id}
     if customer_id is None:
         customer = _customer_by_phone(ctx, phone)
         customer_id = customer["_id"] if customer is not None else None
+    source = "campaign" if campaign_id is not None else "agent"
+    refused = compliance.refuse_quiet_hours(
+        ctx, phone, "voice", source, customer_id, actor_id=agent_id
+    )
+    if refused is not None:
+        return refused
     call = new_call(
         ctx,
         direction="outbound",

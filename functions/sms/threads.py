@@ -293,11 +293,40 @@ def send_canned(ctx, thread_id, canned_id, values=None, release=False):
     return _send(ctx, thread, agent_id, body, release)
 
 
-@mutation(args={"to": v.string(), "body": v.string(), "from_number": v.optional(v.string())})
-def start(ctx, to, body, from_number=None):
-    """Text a number: open (or reuse) its thread, take the lock, send."""
+@mutation(
+    args={
+        "to": v.string(),
+        "body": v.string(),
+        "from_number": v.optional(v.string()),
+        "campaign_id": v.optional(v.id("campaigns")),
+    }
+)
+def start(ctx, to, body, from_number=None, campaign_id=None):
+    """Text a number: open (or reuse) its thread, take the lock, send.
+
+    With ``campaign_id`` the text is a campaign (marketing) message: refused, and
+    audited, outside the recipient's quiet-hours window, like a text to an opted-out
+    number.
+    """
     agent_id = me(ctx)
     phone = normalize_e164(to)
+    if campaign_id is not None:
+        if ctx.db.get(campaign_id) is None:
+            raise UserError({"code": "campaign_not_found", "campaign_id": campaign_id})
+        customer = (
+            ctx.db.query("customers").with_index("by_phone", lambda q: q.eq("phone", phone)).first()
+        )
+        refused = compliance.refuse_quiet_hours(
+            ctx,
+            phone,
+            "sms",
+            "campaign",
+            customer["_id"] if customer is not None else None,
+            actor_id=agent_id,
+            raw_body=body,
+        )
+        if refused is not None:
+            return refused
     thread = _get_or_create_thread(ctx, phone, normalize_e164(from_number or DEFAULT_OUR_NUMBER))
     locks.take(ctx, thread["_id"], agent_id)
     open_tab(ctx, agent_id, "sms_thread", thread["_id"], phone)
