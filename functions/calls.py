@@ -211,9 +211,15 @@ def _participant(ctx: Any, call: dict[str, Any]) -> str:
 
 @mutation(args={"call_id": v.id("calls")}, returns=v.object({"offers": v.array(v.any())}))
 def hangup(ctx, call_id):
-    """An agent on the call (or a supervisor) ends it; agents go to wrap-up."""
+    """An agent on the call (or a supervisor) ends it; agents go to wrap-up.
+
+    In a three-party call (a warm transfer) an agent hanging up only leaves: the
+    customer stays with the other agent (see ``leave``).
+    """
     call = core.get_call(ctx, call_id)
     agent_id = _participant(ctx, call)
+    if call["status"] in ("in_progress", "on_hold") and _other_agents(call, agent_id):
+        return {"offers": leave_agent_leg(ctx, call, agent_id)}
     live = call["status"] not in core.TERMINAL_CALL
     offers = core.end_call(ctx, call, "completed")
     if live:
@@ -225,6 +231,66 @@ def hangup(ctx, call_id):
             args={"call_sid": call["call_sid"], "reason": "agent_hangup"},
         )
     return {"offers": offers}
+
+
+def _other_agents(call: dict[str, Any], agent_id: str) -> list[dict[str, Any]]:
+    return [
+        p for p in call["participants"] if p["role"] != "supervisor" and p["agent_id"] != agent_id
+    ]
+
+
+def leave_agent_leg(ctx: Any, call: dict[str, Any], agent_id: str) -> list[dict[str, Any]]:
+    """Drop one agent's leg from a call that another agent stays on."""
+    others = _other_agents(call, agent_id)
+    mine = [p for p in call["participants"] if p["agent_id"] == agent_id]
+    if not mine or not others:
+        raise UserError({"code": "not_in_conference", "call_id": call["_id"]})
+    for p in mine:
+        core.credit_leg(ctx, call, p)
+    patch: dict[str, Any] = {
+        "participants": [p for p in call["participants"] if p["agent_id"] != agent_id]
+    }
+    if call["agent_id"] == agent_id:
+        patch["agent_id"] = others[0]["agent_id"]  # the customer stays with the other agent
+        row = core.active_row(ctx, call["_id"])
+        if row is not None:
+            ctx.db.patch(row["_id"], {"agent_id": others[0]["agent_id"]})
+    ctx.db.patch(call["_id"], patch)
+    # A warm transfer the target backs out of (or the source completes by leaving) ends.
+    for transfer in (
+        ctx.db.query("transfer_queue")
+        .with_index(
+            "by_call_status", lambda q: q.eq("call_id", call["_id"]).eq("status", "accepted")
+        )
+        .take(5)
+    ):
+        leaving_target = transfer["to_agent_id"] == agent_id
+        ctx.db.patch(
+            transfer["_id"],
+            {"status": "canceled" if leaving_target else "done", "resolved_at": ctx.now},
+        )
+    agent = core.get_agent(ctx, agent_id)
+    if agent is not None and agent["status"] == "on_call" and agent["call_id"] == call["_id"]:
+        core.set_status(ctx, agent, "wrap_up", call_id=call["_id"])
+    outbox.enqueue(
+        ctx,
+        "call.leave",
+        call_id=call["_id"],
+        agent_id=agent_id,
+        args={"call_sid": call["call_sid"], "reason": "agent_left"},
+    )
+    return []
+
+
+@mutation(args={"call_id": v.id("calls")})
+def leave_call(ctx, call_id):
+    """Leave a three-party call (e.g. after a warm-transfer consult); the customer stays
+    connected to the other agent. Refused when no other agent is on the call."""
+    call = core.get_call(ctx, call_id)
+    agent_id = _participant(ctx, call)
+    if call["status"] not in ("in_progress", "on_hold"):
+        raise UserError({"code": "not_in_progress", "status": call["status"]})
+    return {"offers": leave_agent_leg(ctx, call, agent_id)}
 
 
 @internal_mutation(

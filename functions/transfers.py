@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from reactor import UserError, mutation, query, v
 
+from . import calls
 from .lib import core, outbox, stats
 from .lib.access import note_handler
 from .lib.auth import me
@@ -242,3 +243,17 @@ def outgoing(ctx):
             .take(10)
         )
     return out
+
+
+@mutation(args={"transfer_id": v.id("transfer_queue")})
+def leave(ctx, transfer_id):
+    """Warm transfer: the target backs out after the consult; the call stays with the
+    transferring agent and the target goes to wrap-up."""
+    agent_id = me(ctx)
+    transfer = ctx.db.get(transfer_id)
+    if transfer is None or transfer["to_agent_id"] != agent_id or transfer["status"] != "accepted":
+        raise UserError({"code": "no_transfer", "transfer_id": transfer_id})
+    call = core.get_call(ctx, transfer["call_id"])
+    if call["status"] not in ("in_progress", "on_hold"):
+        raise UserError({"code": "call_ended", "call_id": call["_id"]})
+    return {"offers": calls.leave_agent_leg(ctx, call, agent_id)}
