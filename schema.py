@@ -247,11 +247,15 @@ schema = define_schema(
                 "recording_ids": v.array(v.id("recordings")),
                 "transcript_id": v.nullable(v.id("transcripts")),
                 "last_sequence": v.number(),
+                # cc-domain: CallSid of the agent's browser leg (outbound click-to-dial).
+                "agent_leg_sid": v.optional(v.nullable(v.string())),
                 # cc-domain: every agent who was connected (who may read its media).
                 "handled_by": v.optional(v.array(v.string())),
             }
         )
         .index("by_sid", ["call_sid"])
+        # cc-domain: the browser (agent) leg of click-to-dial; call_sid is the customer leg.
+        .index("by_agent_leg", ["agent_leg_sid"])
         .index("by_agent_created", ["agent_id", "created_at"])
         .index("by_customer", ["customer_id", "created_at"])
         .index("by_day", ["day"]),
