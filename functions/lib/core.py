@@ -104,23 +104,36 @@ def set_status(ctx: Any, agent: Doc, to: str, *, reason: str | None = None, **fi
     return agent
 
 
+def first_match(query: Any, predicate: Any, limit: int) -> Doc | None:
+    """The first document of ``query`` matching ``predicate``, examining at most ``limit``.
+
+    Routing must stay bounded however many agents or calls a range holds: past the limit
+    the scan stops (the document it stopped at is returned only if it matches).
+    """
+    examined = [0]
+
+    def stop_or_match(doc: Doc) -> bool:
+        examined[0] += 1
+        return bool(predicate(doc)) or examined[0] >= limit
+
+    doc = query.filter(stop_or_match).first()
+    return doc if doc is not None and predicate(doc) else None
+
+
 def find_agent(
     ctx: Any, required: dict[str, float], exclude: list[str] | set[str] | tuple[str, ...] = ()
 ) -> Doc | None:
     """The longest-idle live available agent with every required skill at its level."""
     now = ctx.now
     skip = set(exclude)
-    return (
-        ctx.db.query("agent_status")
-        .with_index("by_status_idle", lambda q: q.eq("status", "available"))
-        .filter(
-            lambda a: (
-                a["agent_id"] not in skip
-                and is_live(a, now)
-                and skills_match(a["skills"], required)
-            )
-        )
-        .first()
+    return first_match(
+        ctx.db.query("agent_status").with_index(
+            "by_status_idle", lambda q: q.eq("status", "available")
+        ),
+        lambda a: (
+            a["agent_id"] not in skip and is_live(a, now) and skills_match(a["skills"], required)
+        ),
+        AGENT_SCAN_LIMIT,
     )
 
 
@@ -252,27 +265,23 @@ def offer_next_for_agent(ctx: Any, agent: Doc, exclude_call: str | None = None) 
             "by_state_rank", lambda q: q.eq("state", "waiting")
         )
 
-    entry = (
-        waiting()
-        .filter(
-            lambda e: (
-                agent_id not in e["skipped_agents"]
-                and skills_match(agent["skills"], effective_skills(e, now))
-            )
-        )
-        .first()
+    entry = first_match(
+        waiting(),
+        lambda e: (
+            agent_id not in e["skipped_agents"]
+            and skills_match(agent["skills"], effective_skills(e, now))
+        ),
+        QUEUE_SCAN_LIMIT,
     )
     if entry is None:
-        entry = (
-            waiting()
-            .filter(
-                lambda e: (
-                    e["call_id"] != exclude_call
-                    and agent_id in e["skipped_agents"]
-                    and skills_match(agent["skills"], effective_skills(e, now))
-                )
-            )
-            .first()
+        entry = first_match(
+            waiting(),
+            lambda e: (
+                e["call_id"] != exclude_call
+                and agent_id in e["skipped_agents"]
+                and skills_match(agent["skills"], effective_skills(e, now))
+            ),
+            QUEUE_SCAN_LIMIT,
         )
     if entry is None:
         return None
