@@ -28,6 +28,7 @@ from reactor.database.transaction import Limits
 from reactor.errors import FunctionNotFound, ValidationError
 from reactor.file_storage import FileStorage
 from reactor.persistence import open_persistence
+from reactor.persistence.lease import LeaseHolder
 from reactor.runtime.context import normalize_identity
 from reactor.runtime.executor import Executor
 from reactor.runtime.live_queries import LiveQueries, LiveQuery
@@ -103,17 +104,23 @@ class Engine:
         *,
         limits: Limits | None = None,
         progress: ProgressCallback | None = None,
+        lease: LeaseHolder | None = None,
     ) -> Engine:
         """Open a project's database at its last pushed schema, then push the project's.
 
         What servers and the CLI use: unlike :meth:`open`, existing documents are checked
         against the project's schema first (:class:`reactor.push.PushRefused` if they do
         not match; the database is closed again). The push is in :attr:`last_push`.
+
+        Servers pass ``lease`` (:meth:`LeaseHolder.this_process`): the database's lease is
+        claimed before anything is loaded, so a second server on the same database
+        refuses to start (:class:`~reactor.persistence.errors.DatabaseInUse`).
         """
         from reactor.push import open_database, push_schema
 
         loaded = load_project(Path(project))
-        db = await open_database(database or default_database_url(loaded.root), limits=limits)
+        url = database or default_database_url(loaded.root)
+        db = await open_database(url, limits=limits, lease=lease)
         try:
             plan = await push_schema(db, loaded.schema, progress=progress)
         except BaseException:
