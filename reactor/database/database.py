@@ -44,7 +44,12 @@ logger = logging.getLogger("reactor.database")
 # System tables every database has. Functions may read them; only reactor writes them.
 SYSTEM_TABLES: dict[str, dict[str, tuple[str, ...]]] = {
     "_session_requests": {"by_session_request": ("session_id", "request_id")},
-    "_scheduled_functions": {"by_state_and_time": ("state", "scheduled_time")},
+    "_scheduled_functions": {
+        "by_state_and_time": ("state", "scheduled_time"),
+        # Finished jobs in completion order (pending ones have no completed_time), for
+        # removing them once their retention window has passed (reactor.retention).
+        "by_completed_time": ("completed_time",),
+    },
     "_storage": {"by_sha256": ("sha256",)},
     "_env": {"by_name": ("name",)},
 }
