@@ -22,6 +22,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
+from reactor.owner_only import make_dirs, open_new, tighten
 from reactor.persistence import DocumentRecord
 from reactor.persistence.errors import DiskFull, LeaseLost, StorageUnavailable
 from reactor.persistence.lease import now
@@ -53,7 +54,7 @@ class SqlitePersistence:
         self._conn.execute(f"PRAGMA synchronous={synchronous}")
         self._conn.executescript(_SCHEMA)
         if path != ":memory:":
-            _tighten(path, path + "-wal", path + "-shm")
+            tighten(path, path + "-wal", path + "-shm")
 
     def load_documents(self) -> Iterator[DocumentRecord]:
         with self._lock:
@@ -196,19 +197,9 @@ class SqlitePersistence:
 
 
 def _create_owner_only(path: str) -> None:
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, mode=0o700, exist_ok=True)
+    make_dirs(os.path.dirname(os.path.abspath(path)))
     with contextlib.suppress(FileExistsError):
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-
-
-def _tighten(*paths: str) -> None:
-    """Make existing files of the database owner-only (created before reactor did so)."""
-    for path in paths:
-        with contextlib.suppress(OSError):
-            st = os.stat(path)
-            if st.st_uid == os.geteuid() and st.st_mode & 0o077:
-                os.chmod(path, st.st_mode & 0o700)
+        os.close(open_new(path, exclusive=True))
 
 
 _SCHEMA = """

@@ -39,7 +39,9 @@ def copy_project(source: Path, into: Path) -> Path:
 class ServerProcess:
     """``reactor serve`` as a child process on a free port."""
 
-    def __init__(self, project: Path, database: str, *, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, project: Path, database: str | None, *, env: dict[str, str] | None = None
+    ) -> None:
         self.project = project
         self.database = database
         self.port = free_port()
@@ -61,12 +63,12 @@ class ServerProcess:
                 "127.0.0.1",
                 "--port",
                 str(self.port),
-                "--database",
-                database,
+                *(["--database", database] if database else []),
             ],
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             env=environ,
+            umask=0o022,  # the common default, under which files used to be world-readable
         )
 
     @property
@@ -74,7 +76,8 @@ class ServerProcess:
         return self.proc.pid
 
     def output(self) -> str:
-        self._log_file.flush()
+        if not self._log_file.closed:
+            self._log_file.flush()
         return self.log.read_text(errors="replace")
 
     def wait_ready(self, timeout: float = 60.0) -> None:
@@ -106,10 +109,13 @@ class ServerProcess:
         return self.wait(timeout)
 
     def wait(self, timeout: float = 60.0) -> int:
-        try:
-            code = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            code = self.proc.wait(timeout)
-        self._log_file.close()
-        return code
+        if self.proc.returncode is None:
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout)
+        if not self._log_file.closed:
+            self._log_file.close()
+        assert self.proc.returncode is not None
+        return self.proc.returncode
