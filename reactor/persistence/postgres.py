@@ -208,6 +208,7 @@ class PostgresPersistence:
                             for key, value in all_globals.items():
                                 cur.execute(_SET_GLOBAL, (key, json.dumps(value)))
                         committing = True
+                    self.problem = None  # e.g. a full disk has room again
                     return
                 except self._psycopg.Error as exc:
                     if not self._is_connection_error(conn, exc):
@@ -216,6 +217,7 @@ class PostgresPersistence:
                     self.backoff.succeeded()  # the first reconnect is immediate
                     if committing:
                         if self._batch_landed(marker):
+                            self.problem = None
                             return
                         raise StorageUnavailable(
                             "the connection to PostgreSQL was lost while committing and the "
