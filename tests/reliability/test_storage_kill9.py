@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from storage_harness import ServerProcess, copy_project
+
 from support.projects import CHAT
 
 ROUNDS = 2
