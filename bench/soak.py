@@ -199,6 +199,12 @@ def main() -> dict[str, Any]:
         "middle_rss_mb": middle_rss,
         "end_rss_mb": end_rss,
         "targets": targets,
+        "chart": {
+            "title": f"Server RSS, {sz['subscribers']} subscribers, {sz['rate']} writes/s",
+            "labels": ["boot", "subscribed", "start", "middle", "end"],
+            "values": [raw["boot_rss_mb"], raw["connected_rss_mb"], start_rss, middle_rss, end_rss],
+            "unit": "MB",
+        },
     }
     harness.save("soak", result)
     return result
