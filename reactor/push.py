@@ -21,6 +21,7 @@ new schema governs has been checked against it. A dry run plans and reports only
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,7 @@ from reactor.database.database import Database, ProgressCallback
 from reactor.database.transaction import Limits
 from reactor.errors import SchemaError, ValidationError
 from reactor.persistence import describe_url, open_persistence
-from reactor.persistence.lease import LeaseHolder, lease_timeout
+from reactor.persistence.lease import LeaseHolder, lease_timeout, release_lease
 from reactor.schema import Schema
 
 __all__ = [
@@ -198,6 +199,7 @@ async def open_database(
     :class:`~reactor.persistence.errors.DatabaseInUse` if another server holds it.
     """
     persistence = await asyncio.to_thread(open_persistence, url)
+    db: Database | None = None
     try:
         db = Database(persistence, None, limits)
         if lease is not None:
@@ -207,6 +209,9 @@ async def open_database(
         db.schema = stored_schema(db)
         await asyncio.to_thread(db.load)
     except BaseException:
+        if db is not None and db.lease is not None:
+            with contextlib.suppress(Exception):  # best effort: it goes stale otherwise
+                release_lease(persistence, db.lease)
         persistence.close()
         raise
     db.start()

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn, TypeVar
 
-from reactor.persistence import DocumentRecord
+from reactor.persistence import DocumentRecord, describe_url
 from reactor.persistence.errors import DiskFull, LeaseLost, StorageUnavailable
 
 __all__ = ["Backoff", "PostgresPersistence"]
@@ -94,7 +94,14 @@ class PostgresPersistence:
         self.reconnects = 0
         self._lock = threading.Lock()
         self._conn: Any = None
-        conn = self._connection()
+        try:
+            conn = self._connection()
+        except StorageUnavailable as exc:
+            # At start there is nothing to heal yet: say why the first connection failed.
+            cause = exc.__cause__ if exc.__cause__ is not None else exc
+            raise StorageUnavailable(
+                f"cannot connect to {describe_url(url)}: {_first_line(cause)}"
+            ) from exc
         with conn.transaction():
             for statement in _SCHEMA:
                 conn.execute(statement)
@@ -127,7 +134,7 @@ class PostgresPersistence:
         return conn
 
     def _lost(self, exc: BaseException) -> None:
-        if self.problem is None:
+        if self.problem is None and self._conn is not None:  # once per outage
             logger.error("PostgreSQL connection lost: %s", _first_line(exc))
         # Coarse on purpose: the health endpoint shows it; the driver's text is logged.
         self.problem = "database connection lost"
