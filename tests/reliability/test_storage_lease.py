@@ -140,9 +140,7 @@ def test_two_serve_processes_on_one_database(database: str, tmp_path: Path) -> N
             persistence.close()
         third = ServerProcess(project, database)
         third.wait_ready()
-        third.kill()  # a crash: the lease stays, but its process is gone
-        fourth = ServerProcess(project, database)
-        fourth.wait_ready()
-        assert fourth.terminate() == 0
+        assert third.terminate() == 0
+        # (A restart after kill -9, whose lease stays behind: test_storage_kill9.py.)
     finally:
         first.kill()
