@@ -240,11 +240,16 @@ class SyncSession:
             )
 
     def mutation_done(self, ts: int | None) -> None:
-        """A MutationResponse went out: owe a Transition reaching its commit ``ts``."""
+        """A MutationResponse went out: owe a Transition reaching its commit ``ts``.
+
+        A failed mutation (``ts`` None) is followed by a Transition too: the Rust client
+        under the official Python one completes a failure carrying ``errorData`` only when
+        the next Transition arrives.
+        """
         if ts is not None:
             self._min_ts = max(self._min_ts, ts)
-            self._force = True
-            self.wake()
+        self._force = True
+        self.wake()
 
     def code_reloaded(self) -> None:
         """The engine switched to new code (:attr:`Engine.reload_listeners`).
