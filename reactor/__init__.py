@@ -31,6 +31,7 @@ from reactor.runtime.registry import (
 )
 from reactor.schema import define_schema, define_table
 from reactor.validators import v
+from reactor.values import Int64
 
 __version__ = "0.1.0"
 
@@ -43,6 +44,7 @@ __all__ = [
     "Forbidden",
     "FunctionNotFound",
     "HttpRouter",
+    "Int64",
     "LimitExceeded",
     "NotFound",
     "ProtocolError",

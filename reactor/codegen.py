@@ -51,7 +51,9 @@ def _literal(raw: Any) -> str:
     if isinstance(value, int):
         return f"{value}n"
     if isinstance(value, float):
-        return repr(value) if value == value and abs(value) != float("inf") else "number"
+        if value != value or abs(value) == float("inf"):
+            return "number"
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
     return json.dumps(value)
 
 

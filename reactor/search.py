@@ -51,7 +51,7 @@ from reactor.database.layers import DocEntry, Overlay
 from reactor.database.sorted_keys import SortedKeys
 from reactor.errors import ValidationError
 from reactor.schema import SearchIndexDefinition
-from reactor.values import check_value, encode_key, loads
+from reactor.values import check_value, encode_key, loads, whole_number
 
 if TYPE_CHECKING:
     from reactor.database.database import Database, TableInfo
@@ -487,10 +487,12 @@ class SearchQuery:
         holds the results ranked after it when it runs. Unlike index pagination, pages are
         not pinned while subscribed: a re-ranking can move a result across pages.
         """
-        if not isinstance(num_items, int) or isinstance(num_items, bool) or num_items < 1:
+        count = whole_number(num_items)
+        if count is None or count < 1:
             raise ValidationError(
                 f"paginate num_items must be a positive integer, got {num_items!r}", ""
             )
+        num_items = count
         after = _decode_rank(cursor) if cursor is not None else None
         ranked = self._ranked(num_items + 1, after)
         page = [doc for _, doc in ranked[:num_items]]
@@ -505,9 +507,10 @@ class SearchQuery:
 
     def take(self, n: int) -> list[Document]:
         """The ``n`` best matches."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        count = whole_number(n)
+        if count is None or count < 0:
             raise ValidationError(f"take expects a non-negative integer, got {n!r}", "")
-        return self._run(n)
+        return self._run(count)
 
     def first(self) -> Document | None:
         """The best match, or None."""

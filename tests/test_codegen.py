@@ -12,6 +12,7 @@ import pytest
 from reactor.codegen import generate, render_api_js, render_data_model, ts_type
 from reactor.runtime.registry import load_project
 from reactor.validators import v
+from reactor.values import Int64
 
 ROOT = Path(__file__).parent.parent
 CHAT = Path(__file__).parent / "projects" / "chat"
@@ -30,7 +31,8 @@ def test_ts_types_of_validators() -> None:
         (v.any(), "any"),
         (v.id("calls"), 'Id<"calls">'),
         (v.literal("a"), '"a"'),
-        (v.literal(3), "3n"),
+        (v.literal(3), "3"),
+        (v.literal(Int64(3)), "3n"),
         (v.literal(2.5), "2.5"),
         (v.literal(True), "true"),
         (v.array(v.union(v.string(), v.null())), "Array<string | null>"),

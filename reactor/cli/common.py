@@ -56,18 +56,19 @@ class ProgressBar:
 
 
 def display_json(value: Any) -> Any:
-    """A function result as plain JSON: int64 as a JSON integer; bytes, NaN and infinities
-    in Convex JSON (``{"$bytes": ...}``, ``{"$float": ...}``)."""
+    """A function result as plain JSON: int64 as a JSON integer, numbers as JavaScript
+    prints them (``3``, ``2.5``); bytes, NaN and infinities in Convex JSON
+    (``{"$bytes": ...}``, ``{"$float": ...}``)."""
     from reactor.values import to_json
 
-    if value is None or isinstance(value, bool | str | int):
+    if value is None or isinstance(value, bool | str):
         return value
+    if isinstance(value, int):
+        return int(value)
     if isinstance(value, float):
-        return (
-            value
-            if math.isfinite(value) and not (value == 0 and math.copysign(1, value) < 0)
-            else to_json(value)
-        )
+        if not math.isfinite(value) or (value == 0 and math.copysign(1, value) < 0):
+            return to_json(value)
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
     if isinstance(value, list):
         return [display_json(x) for x in value]
     if isinstance(value, dict):

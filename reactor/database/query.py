@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from reactor.database.indexes import KEY_MAX, KEY_MIN, IndexSpec, prefix_end
 from reactor.errors import ValidationError
-from reactor.values import check_value, encode_key
+from reactor.values import check_value, encode_key, whole_number
 
 if TYPE_CHECKING:
     from reactor.database.database import TableInfo
@@ -226,10 +226,11 @@ class Query:
 
     def take(self, n: int) -> list[Document]:
         """The first ``n`` matching documents."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        count = whole_number(n)
+        if count is None or count < 0:
             raise ValidationError(f"take expects a non-negative integer, got {n!r}")
         lo, hi = self._interval
-        return self._run(lo, hi, n)[0]
+        return self._run(lo, hi, count)[0]
 
     def first(self) -> Document | None:
         """The first matching document, or None."""
@@ -247,10 +248,12 @@ class Query:
 
     def paginate(self, num_items: int = 20, cursor: str | None = None) -> dict[str, Any]:
         """One page: ``{"page", "is_done", "continue_cursor"}``; stable while subscribed."""
-        if not isinstance(num_items, int) or isinstance(num_items, bool) or num_items < 1:
+        count = whole_number(num_items)
+        if count is None or count < 1:
             raise ValidationError(
                 f"paginate num_items must be a positive integer, got {num_items!r}"
             )
+        num_items = count
         lo, hi = self._interval
         if cursor is not None:
             position = decode_cursor(cursor)
