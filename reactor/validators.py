@@ -64,6 +64,7 @@ __all__ = [
     "UnionValidator",
     "Validator",
     "args_validator",
+    "pagination_opts_validator",
     "v",
     "validator_from_json",
 ]
@@ -858,3 +859,17 @@ def args_validator(args: Mapping[str, Validator] | Validator | None) -> Validato
     if isinstance(args, Mapping):
         return ObjectValidator(args)
     raise SchemaError(f"args must be a dict of validators or a validator, got {type(args)}")
+
+
+pagination_opts_validator: Final = ObjectValidator(
+    {
+        "numItems": NumberValidator(),
+        "cursor": UnionValidator(StringValidator(), NullValidator()),
+        "endCursor": OptionalValidator(UnionValidator(StringValidator(), NullValidator())),
+        "id": OptionalValidator(NumberValidator()),
+        "maximumRowsRead": OptionalValidator(NumberValidator()),
+        "maximumBytesRead": OptionalValidator(NumberValidator()),
+    }
+)
+"""The ``paginationOpts`` argument the official clients' paginated queries send (Convex's
+``paginationOptsValidator``); pass it on as ``.paginate(paginationOpts)``."""

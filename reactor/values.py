@@ -76,12 +76,14 @@ __all__ = [
     "encode_key",
     "field_path",
     "from_json",
+    "from_wire",
     "index_path",
     "loads",
     "new_internal_id",
     "normalize",
     "whole_number",
     "to_json",
+    "to_wire",
     "ts_from_wire",
     "ts_to_wire",
     "value_size",
@@ -536,22 +538,48 @@ def _too_deep() -> _Bad:
     return _Bad(f"value nested deeper than the maximum depth of {MAX_DEPTH}", "shallower value")
 
 
-def _convert_list(convert: Callable[[Any, int], Any], items: list[Any], depth: int) -> list[Any]:
+_Names: TypeAlias = "dict[str, str] | None"
+
+# What clients see (see :func:`to_wire`): the system field under its Convex name, and a
+# page of ``paginate`` under Convex's field names.
+_WIRE_FIELDS: Final = {"_creation_time": "_creationTime"}
+_FROM_WIRE_FIELDS: Final = {"_creationTime": "_creation_time"}
+_PAGE_FIELDS: Final = {
+    "page": "page",
+    "is_done": "isDone",
+    "continue_cursor": "continueCursor",
+    "split_cursor": "splitCursor",
+    "page_status": "pageStatus",
+}
+
+
+def _is_page(out: dict[str, Any]) -> bool:
+    return (
+        "is_done" in out
+        and "continue_cursor" in out
+        and "page" in out
+        and out.keys() <= _PAGE_FIELDS.keys()
+    )
+
+
+def _convert_list(
+    convert: Callable[[Any, int, _Names], Any], items: list[Any], depth: int, names: _Names
+) -> list[Any]:
     """Convert each element (fast path); on failure, find and name the bad index."""
     if len(items) > MAX_ARRAY_LEN:
         raise _Bad(f"array longer than {MAX_ARRAY_LEN} elements", "shorter array")
     try:
-        return [convert(item, depth + 1) for item in items]
+        return [convert(item, depth + 1, names) for item in items]
     except _Bad:
         for i, item in enumerate(items):
             try:
-                convert(item, depth + 1)
+                convert(item, depth + 1, names)
             except _Bad as e:
                 raise e.at(_seg_index(i)) from None
         raise  # pragma: no cover - the loop re-raises
 
 
-def _to_json(value: Any, depth: int) -> Any:
+def _to_json(value: Any, depth: int, names: _Names = None) -> Any:
     t = type(value)
     if t is str:
         if not _str_ok(value):
@@ -570,7 +598,7 @@ def _to_json(value: Any, depth: int) -> Any:
     if t is list:
         if depth >= MAX_DEPTH:
             raise _too_deep()
-        return _convert_list(_to_json, value, depth)
+        return _convert_list(_to_json, value, depth, names)
     if t is dict:
         if depth >= MAX_DEPTH:
             raise _too_deep()
@@ -581,14 +609,16 @@ def _to_json(value: Any, depth: int) -> Any:
                 if problem is not None:
                     raise _Bad(problem, "field name").at(_seg_field(k) if type(k) is str else "")
             try:
-                out[k] = _to_json(item, depth + 1)
+                out[names.get(k, k) if names else k] = _to_json(item, depth + 1, names)
             except _Bad as e:
                 raise e.at(_seg_field(k)) from None
+        if names is not None and _is_page(out):
+            return {_PAGE_FIELDS[k]: item for k, item in out.items()}
         return out
     if t is bytes:
         return {"$bytes": _b64(value)}
     _check_slow(value, depth)  # raises for non-values
-    return _to_json(_as_base(value), depth)
+    return _to_json(_as_base(value), depth, names)
 
 
 def to_json(value: Value) -> Any:
@@ -605,7 +635,21 @@ def to_json(value: Value) -> Any:
         raise e.error("$") from None
 
 
-def _from_json(obj: Any, depth: int) -> Value:
+def to_wire(value: Value) -> Any:
+    """:func:`to_json` for clients: Convex's names where reactor's Python side differs.
+
+    The system field ``_creation_time`` is ``_creationTime``, and a page as
+    ``paginate`` returns it (an object of exactly ``page``, ``is_done``,
+    ``continue_cursor`` and optionally ``split_cursor``/``page_status``) has
+    ``isDone``/``continueCursor``, so the official clients' pagination reads it.
+    """
+    try:
+        return _to_json(value, 0, _WIRE_FIELDS)
+    except _Bad as e:
+        raise e.error("$") from None
+
+
+def _from_json(obj: Any, depth: int, names: _Names = None) -> Value:
     t = type(obj)
     if t is str:
         if not _str_ok(obj):
@@ -621,7 +665,7 @@ def _from_json(obj: Any, depth: int) -> Value:
     if t is list:
         if depth >= MAX_DEPTH:
             raise _too_deep()
-        return _convert_list(_from_json, obj, depth)
+        return _convert_list(_from_json, obj, depth, names)
     if t is dict:
         if len(obj) == 1:
             ((k, payload),) = obj.items()
@@ -635,7 +679,7 @@ def _from_json(obj: Any, depth: int) -> Value:
             if problem is not None:
                 raise _Bad(problem, "field name").at(_seg_field(k) if type(k) is str else "")
             try:
-                out[k] = _from_json(item, depth + 1)
+                out[names.get(k, k) if names else k] = _from_json(item, depth + 1, names)
             except _Bad as e:
                 raise e.at(_seg_field(k)) from None
         return out
@@ -673,6 +717,14 @@ def from_json(obj: Any, path: str = "$") -> Value:
     """
     try:
         return _from_json(obj, 0)
+    except _Bad as e:
+        raise e.error(path) from None
+
+
+def from_wire(obj: Any, path: str = "$") -> Value:
+    """:func:`from_json` for what clients send: ``_creationTime`` is ``_creation_time``."""
+    try:
+        return _from_json(obj, 0, _FROM_WIRE_FIELDS)
     except _Bad as e:
         raise e.error(path) from None
 

@@ -39,6 +39,7 @@ from reactor.auth import Authenticator
 from reactor.engine import Engine
 from reactor.errors import AuthenticationError, ProtocolError, ReactorError
 from reactor.runtime.context import normalize_identity
+from reactor.runtime.logs import wire_log_lines
 from reactor.sync.protocol import (
     Action,
     ActionResponse,
@@ -59,7 +60,7 @@ from reactor.sync.protocol import (
     encode_server_message,
 )
 from reactor.sync.state import SyncSession, decode_args, error_fields
-from reactor.values import from_json, to_json, ts_from_wire, ts_to_wire
+from reactor.values import from_json, to_wire, ts_from_wire, ts_to_wire
 
 __all__ = ["SyncLimits", "SyncWorker"]
 
@@ -324,7 +325,7 @@ class SyncWorker:
             )
             # A repeated request may report a commit that is staged but not yet visible.
             await self.engine.db.committer.wait_published(ts)
-            result = to_json(value)
+            result = to_wire(value)
         except Exception as exc:  # any failure of the function is the client's answer
             message_text, data = error_fields(exc)
             failed = MutationResponse(
@@ -332,7 +333,7 @@ class SyncWorker:
                 success=False,
                 result=message_text,
                 ts=None,
-                log_lines=logs,
+                log_lines=wire_log_lines(logs),
             )
             if data is not None:
                 failed.error_data = data
@@ -342,7 +343,7 @@ class SyncWorker:
             success=True,
             result=result,
             ts=ts_to_wire(ts),
-            log_lines=logs,
+            log_lines=wire_log_lines(logs),
         )
 
     async def _run_action(
@@ -355,12 +356,18 @@ class SyncWorker:
                 message.udf_path, args, identity, public_only=not admin, logs=logs
             )
             response = ActionResponse(
-                request_id=message.request_id, success=True, result=to_json(value), log_lines=logs
+                request_id=message.request_id,
+                success=True,
+                result=to_wire(value),
+                log_lines=wire_log_lines(logs),
             )
         except Exception as exc:
             text, data = error_fields(exc)
             response = ActionResponse(
-                request_id=message.request_id, success=False, result=text, log_lines=logs
+                request_id=message.request_id,
+                success=False,
+                result=text,
+                log_lines=wire_log_lines(logs),
             )
             if data is not None:
                 response.error_data = data
