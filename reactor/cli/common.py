@@ -274,8 +274,32 @@ def stored_admin_key(args: argparse.Namespace) -> str | None:
         return None
 
 
-def push_summary(plan: PushPlan | None) -> str:
+# A start-up report longer than this many changes is summarised as counts.
+SUMMARY_MAX_CHANGES = 4
+
+
+def push_summary(plan: PushPlan | None, full: bool = False) -> str:
+    """One readable line about a push; with ``full`` (or only a few changes), every change.
+
+    A first start of a large app adds dozens of tables and indexes: that is reported as
+    counts (``18 tables added, 60 indexes added``), with the hint how to see the list.
+    """
     if plan is None or not (plan.changes or plan.schema_changed):
         return "schema unchanged"
     changes = plan.changes
-    return "schema pushed: " + ("; ".join(changes) if changes else "validators changed")
+    if not changes:
+        return "schema pushed: validators changed"
+    if full:
+        return "schema pushed:\n" + "\n".join(f"  {change}" for change in changes)
+    if len(changes) <= SUMMARY_MAX_CHANGES:
+        return "schema pushed: " + "; ".join(changes)
+    counts = [
+        (len(plan.added_tables), "table", "tables", "added"),
+        (len(plan.removed_tables), "table", "tables", "removed"),
+        (len(plan.added_indexes), "index", "indexes", "added"),
+        (len(plan.removed_indexes), "index", "indexes", "removed"),
+        (len(plan.added_search_indexes), "search index", "search indexes", "added"),
+        (len(plan.removed_search_indexes), "search index", "search indexes", "removed"),
+    ]
+    parts = [f"{n} {one if n == 1 else many} {verb}" for n, one, many, verb in counts if n]
+    return f"schema pushed: {', '.join(parts)} (--schema-diff lists every change)"
