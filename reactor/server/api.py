@@ -89,7 +89,8 @@ def clean_json(value: Any) -> Any:
             return "NaN"
         if math.isinf(value):
             return "Infinity" if value > 0 else "-Infinity"
-        return value
+        # Written as JavaScript writes numbers (`3`, not `3.0`); int64 are strings here.
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, list):

@@ -30,7 +30,8 @@ _ANNOUNCE = re.compile(rb"at (http://127\.0\.0\.1:(\d+))")
 class ServerProcess:
     """``reactor serve`` for the compat project in a child process."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, project: Path = PROJECT) -> None:
+        self.project = project
         self.database = f"sqlite:///{data_dir / 'data.db'}"
         self.port = 0
         self.url = ""
@@ -45,7 +46,7 @@ class ServerProcess:
             "REACTOR_AUTH_SECRET": SECRET,
             "REACTOR_AUTH_ISSUER": ISSUER,
         }
-        command = [sys.executable, "-m", "reactor", "serve", "--dir", str(PROJECT)]
+        command = [sys.executable, "-m", "reactor", "serve", "--dir", str(self.project)]
         command += ["--database", self.database, "--port", str(self.port)]
         self.process = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
