@@ -458,13 +458,18 @@ def _normalize(value: Any, depth: int) -> Any:
             raise _too_deep()
         out: dict[str, Any] | None = None
         for k, item in value.items():
-            problem = _field_name_problem(k)
-            if problem is not None:
-                raise _Bad(problem, "field name").at(_seg_field(k) if type(k) is str else "")
-            try:
-                new = _normalize(item, depth + 1)
-            except _Bad as e:
-                raise e.at(_seg_field(k)) from None
+            if type(k) is not str or not k or k[0] == "$" or not k.isascii() or len(k) > 1024:
+                problem = _field_name_problem(k)
+                if problem is not None:
+                    raise _Bad(problem, "field name").at(_seg_field(k) if type(k) is str else "")
+            ti = type(item)
+            if ti is float or ti is bool or item is None or (ti is str and item.isascii()):
+                new = item  # the common scalars, without a call
+            else:
+                try:
+                    new = _normalize(item, depth + 1)
+                except _Bad as e:
+                    raise e.at(_seg_field(k)) from None
             if new is not item or type(k) is not str:
                 if out is None:
                     out = {}
@@ -779,7 +784,7 @@ def _legacy_ints(value: Any) -> Any:
 
 def loads(data: bytes) -> Value:
     """Deserialise bytes produced by :func:`dumps` (or by older versions) into a fresh value."""
-    if data[:1] == _ROW_FORMAT_2:
+    if data and data[0] == _ROW_FORMAT_2[0]:
         return _MSGPACK_DECODER.decode(memoryview(data)[1:])
     return _legacy_ints(_MSGPACK_DECODER.decode(data))
 
