@@ -103,6 +103,8 @@ schema = define_schema(
         )
         .index("by_state_escalation", ["state", "escalate_at"])
         .index("by_state_rank", ["state", "rank", "enqueued_at"])
+        # cc-domain: a caller's position within their own queue.
+        .index("by_state_queue_rank", ["state", "queue", "rank", "enqueued_at"])
         .index("by_state_enqueued", ["state", "enqueued_at"])
         .index("by_call", ["call_id"])
         .index("by_phone", ["phone"]),
@@ -249,9 +251,15 @@ schema = define_schema(
                 "recording_ids": v.array(v.id("recordings")),
                 "transcript_id": v.nullable(v.id("transcripts")),
                 "last_sequence": v.number(),
+                # cc-domain: CallSid of the agent's browser leg (outbound click-to-dial).
+                "agent_leg_sid": v.optional(v.nullable(v.string())),
+                # cc-domain: every agent who was connected (who may read its media).
+                "handled_by": v.optional(v.array(v.string())),
             }
         )
         .index("by_sid", ["call_sid"])
+        # cc-domain: the browser (agent) leg of click-to-dial; call_sid is the customer leg.
+        .index("by_agent_leg", ["agent_leg_sid"])
         .index("by_agent_created", ["agent_id", "created_at"])
         .index("by_customer", ["customer_id", "created_at"])
         .index("by_day", ["day"]),
@@ -305,6 +313,8 @@ schema = define_schema(
                 "preferred_language": v.nullable(v.string()),
                 "last_agent_id": v.nullable(v.string()),
                 "last_contact_at": v.nullable(v.number()),
+                # cc-domain: IANA zone of the customer (quiet hours use it first).
+                "time_zone": v.optional(v.nullable(v.string())),
             }
         ).index("by_phone", ["phone"]),
         "queues": define_table(
@@ -351,6 +361,8 @@ schema = define_schema(
                 "text": v.string(),
                 "language": v.nullable(v.string()),
                 "model": v.nullable(v.string()),
+                # cc-domain: the recording transcribed (a retry replaces, never adds).
+                "recording_sid": v.optional(v.nullable(v.string())),
             }
         )
         .index("by_call", ["call_id"])
@@ -388,6 +400,8 @@ schema = define_schema(
                 "coaching_notes": v.string(),
                 "created_at": v.number(),
                 "day": v.string(),
+                # cc-domain: AI cards are unique per (call, model, prompt version).
+                "prompt_version": v.optional(v.nullable(v.string())),
             }
         )
         .index("by_call", ["call_id"])
@@ -431,8 +445,13 @@ schema = define_schema(
                 "occurred_at": v.number(),
                 "prev_state": v.nullable(v.boolean()),
                 "new_state": v.nullable(v.boolean()),
+                # cc-domain: why a send was refused ("dnc", "quiet_hours").
+                "reason": v.optional(v.nullable(v.string())),
             }
-        ).index("by_phone", ["phone", "occurred_at"]),
+        )
+        # cc-domain: the compliance audit trail can only grow (enforced by the engine).
+        .append_only()
+        .index("by_phone", ["phone", "occurred_at"]),
         "agent_state_events": define_table(
             {
                 "agent_id": v.string(),

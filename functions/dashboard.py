@@ -101,7 +101,35 @@ def today(ctx, day=None, sl_seconds=stats.DEFAULT_SL_SECONDS):
     require_supervisor(ctx)
     day = day or day_of(ctx, ctx.now)
     doc = stats.get(ctx, "all", day)
-    return {"day": day, **stats.metrics(doc["counters"] if doc else {}, int(sl_seconds))}
+    counters = doc["counters"] if doc else {}
+    targets = stats.queue_service_level(counters)
+    return {
+        "day": day,
+        **stats.metrics(counters, int(sl_seconds)),
+        # Every call measured against its own queue's threshold.
+        "service_level_queue_targets": targets["service_level"],
+    }
+
+
+@query(args={"day": v.optional(v.string())})
+def queues_day(ctx, day=None):
+    """Per-queue metrics for one day; each queue's service level uses its own threshold."""
+    require_supervisor(ctx)
+    day = day or day_of(ctx, ctx.now)
+    out = []
+    for q in ctx.db.query("queues").with_index("by_name").take(100):
+        doc = stats.get(ctx, stats.queue_scope(q["name"]), day)
+        counters = doc["counters"] if doc else {}
+        out.append(
+            {
+                "queue": q["name"],
+                "day": day,
+                **stats.metrics(counters),
+                "service_level_seconds": q["sla_seconds"],
+                **stats.queue_service_level(counters),
+            }
+        )
+    return out
 
 
 @query(args={"agent_id": v.optional(v.string()), "day": v.optional(v.string())})

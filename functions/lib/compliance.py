@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import quiet_hours
+
 # Compared after normalising (upper case, punctuation, spaces, hyphens and underscores
 # removed): the FCC's per se reasonable revocations (47 CFR 64.1200(a)(10): stop, quit,
 # end, revoke, opt out, cancel, unsubscribe) and the carriers' (CTIA) STOPALL/OPTOUT.
@@ -82,6 +84,7 @@ def audit(
     ref_sid: str | None = None,
     prev_state: bool | None = None,
     new_state: bool | None = None,
+    reason: str | None = None,
 ) -> str:
     """Append one audit event (timestamp, source, actor); returns its id."""
     return str(
@@ -99,9 +102,38 @@ def audit(
                 "occurred_at": ctx.now,
                 "prev_state": prev_state,
                 "new_state": new_state,
+                "reason": reason,
             },
         )
     )
+
+
+def refuse_quiet_hours(
+    ctx: Any,
+    phone: str,
+    channel: str,
+    source: str,
+    customer_id: str | None,
+    *,
+    actor_id: str | None = None,
+    raw_body: str | None = None,
+) -> dict[str, Any] | None:
+    """``None`` if the recipient's local time allows contact now; else the refusal,
+    audited like a DNC refusal (``blocked_send``, reason ``quiet_hours``)."""
+    why = quiet_hours.check(ctx, phone, customer_id)
+    if why is None:
+        return None
+    audit_id = audit(
+        ctx,
+        phone,
+        channel,
+        "blocked_send",
+        source,
+        actor_id=actor_id,
+        raw_body=raw_body,
+        reason="quiet_hours",
+    )
+    return {"ok": False, "code": "quiet_hours", "phone": phone, "audit_id": audit_id, **why}
 
 
 def set_dnc(

@@ -22,6 +22,7 @@ from typing import Any
 from reactor import UserError
 
 from . import outbox, settings, stats
+from .access import note_handler
 from .clock import day_of, split_by_day
 from .tabs import open_tab
 
@@ -103,23 +104,36 @@ def set_status(ctx: Any, agent: Doc, to: str, *, reason: str | None = None, **fi
     return agent
 
 
+def first_match(query: Any, predicate: Any, limit: int) -> Doc | None:
+    """The first document of ``query`` matching ``predicate``, examining at most ``limit``.
+
+    Routing must stay bounded however many agents or calls a range holds: past the limit
+    the scan stops (the document it stopped at is returned only if it matches).
+    """
+    examined = [0]
+
+    def stop_or_match(doc: Doc) -> bool:
+        examined[0] += 1
+        return bool(predicate(doc)) or examined[0] >= limit
+
+    doc = query.filter(stop_or_match).first()
+    return doc if doc is not None and predicate(doc) else None
+
+
 def find_agent(
     ctx: Any, required: dict[str, float], exclude: list[str] | set[str] | tuple[str, ...] = ()
 ) -> Doc | None:
     """The longest-idle live available agent with every required skill at its level."""
     now = ctx.now
     skip = set(exclude)
-    return (
-        ctx.db.query("agent_status")
-        .with_index("by_status_idle", lambda q: q.eq("status", "available"))
-        .filter(
-            lambda a: (
-                a["agent_id"] not in skip
-                and is_live(a, now)
-                and skills_match(a["skills"], required)
-            )
-        )
-        .first()
+    return first_match(
+        ctx.db.query("agent_status").with_index(
+            "by_status_idle", lambda q: q.eq("status", "available")
+        ),
+        lambda a: (
+            a["agent_id"] not in skip and is_live(a, now) and skills_match(a["skills"], required)
+        ),
+        AGENT_SCAN_LIMIT,
     )
 
 
@@ -251,27 +265,23 @@ def offer_next_for_agent(ctx: Any, agent: Doc, exclude_call: str | None = None) 
             "by_state_rank", lambda q: q.eq("state", "waiting")
         )
 
-    entry = (
-        waiting()
-        .filter(
-            lambda e: (
-                agent_id not in e["skipped_agents"]
-                and skills_match(agent["skills"], effective_skills(e, now))
-            )
-        )
-        .first()
+    entry = first_match(
+        waiting(),
+        lambda e: (
+            agent_id not in e["skipped_agents"]
+            and skills_match(agent["skills"], effective_skills(e, now))
+        ),
+        QUEUE_SCAN_LIMIT,
     )
     if entry is None:
-        entry = (
-            waiting()
-            .filter(
-                lambda e: (
-                    e["call_id"] != exclude_call
-                    and agent_id in e["skipped_agents"]
-                    and skills_match(agent["skills"], effective_skills(e, now))
-                )
-            )
-            .first()
+        entry = first_match(
+            waiting(),
+            lambda e: (
+                e["call_id"] != exclude_call
+                and agent_id in e["skipped_agents"]
+                and skills_match(agent["skills"], effective_skills(e, now))
+            ),
+            QUEUE_SCAN_LIMIT,
         )
     if entry is None:
         return None
@@ -283,24 +293,30 @@ def offer_next_for_agent(ctx: Any, agent: Doc, exclude_call: str | None = None) 
 
 
 def queue_position(ctx: Any, entry: Doc) -> int:
-    """1-based position among waiting calls (priority first, then arrival).
+    """1-based position among the calls waiting in the same queue (priority, then arrival).
 
-    Reads only the entries ahead: higher-priority waiting calls, and same-priority calls
+    Callers of other queues are served by other agents and do not count. Reads only the
+    entries ahead: higher-priority waiting calls of the queue, and same-priority calls
     that arrived no later, so arrivals behind this caller do not change what it read.
     """
     if entry["state"] != "waiting":
         return 0
+    queue = entry["queue"]
     higher = (
         ctx.db.query("incoming_call_queue")
-        .with_index("by_state_rank", lambda q: q.eq("state", "waiting").lt("rank", entry["rank"]))
+        .with_index(
+            "by_state_queue_rank",
+            lambda q: q.eq("state", "waiting").eq("queue", queue).lt("rank", entry["rank"]),
+        )
         .take(QUEUE_SCAN_LIMIT)
     )
     same = (
         ctx.db.query("incoming_call_queue")
         .with_index(
-            "by_state_rank",
+            "by_state_queue_rank",
             lambda q: (
                 q.eq("state", "waiting")
+                .eq("queue", queue)
                 .eq("rank", entry["rank"])
                 .lte("enqueued_at", entry["enqueued_at"])
             ),
@@ -464,15 +480,16 @@ def answer(ctx: Any, agent: Doc, call_id: str) -> Doc:
             "participants": [leg(agent["agent_id"], "agent", call, now)],
         },
     )
+    note_handler(ctx, call, agent["agent_id"])
     entry = queue_entry(ctx, call_id)
     if entry is not None:
         ctx.db.delete(entry["_id"])
     enq = call["enqueued_at"] if call["enqueued_at"] is not None else call["created_at"]
     wait = max(0.0, now - enq)
-    stats.bump(
+    bump_queue(
         ctx,
-        call["day"],
-        stats.queue_exit_counters("answered", wait),
+        call,
+        stats.queue_exit_counters("answered", wait, queue_sla_s(ctx, call["queue"])),
         agent["agent_id"],
         {"answered": 1},
     )
@@ -498,6 +515,30 @@ def start_recording(ctx: Any, call: Doc, agent_id: str | None) -> None:
         args={"call_sid": call["call_sid"], "reason": "connected"},
         idempotency_key=f"recording.start:{call['_id']}",
     )
+
+
+DEFAULT_SLA_S = 20.0
+
+
+def queue_sla_s(ctx: Any, queue: str | None) -> float:
+    """The service-level threshold of a queue (``queues.sla_seconds``)."""
+    if queue is None:
+        return DEFAULT_SLA_S
+    doc = ctx.db.query("queues").with_index("by_name", lambda q: q.eq("name", queue)).first()
+    return float(doc["sla_seconds"]) if doc is not None else DEFAULT_SLA_S
+
+
+def bump_queue(
+    ctx: Any,
+    call: Doc,
+    counters: dict[str, float],
+    agent_id: str | None = None,
+    agent_counters: dict[str, float] | None = None,
+) -> None:
+    """Queue counters go to the centre, the agent, and the call's own queue scope."""
+    stats.bump(ctx, call["day"], counters, agent_id, agent_counters)
+    if call["queue"] is not None:
+        stats.bump(ctx, call["day"], counters, scope=stats.queue_scope(call["queue"]))
 
 
 def hold_so_far(call: Doc, now: float) -> float:
@@ -623,7 +664,9 @@ def end_call(ctx: Any, call: Doc, status: str = "completed") -> list[Offer]:
         patch["status"] = final
         if call["direction"] == "inbound" and final in ("abandoned", "voicemail"):
             wait = max(0.0, now - enq)
-            stats.bump(ctx, call["day"], stats.queue_exit_counters(final, wait))
+            bump_queue(
+                ctx, call, stats.queue_exit_counters(final, wait, queue_sla_s(ctx, call["queue"]))
+            )
         if call["agent_id"] is not None:
             agent = get_agent(ctx, call["agent_id"])
             if agent is not None and agent["call_id"] == call["_id"]:

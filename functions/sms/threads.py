@@ -18,7 +18,8 @@ from .. import canned
 from ..lib import compliance, outbox, stats
 from ..lib.auth import me
 from ..lib.clock import day_of
-from ..lib.phone import normalize_e164
+from ..lib.limits import check_text
+from ..lib.phone import caller_key, is_dialable, normalize_e164
 from ..lib.tabs import open_tab
 from . import locks
 
@@ -132,7 +133,7 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
             "message_id": dup["_id"],
             "keyword": None,
         }
-    phone = normalize_e164(from_number)
+    phone = caller_key(from_number, message_sid)  # short codes text us too
     our = normalize_e164(to_number)
     thread = _get_or_create_thread(ctx, phone, our)
     msg_id = _append(ctx, thread, "inbound", body, "received", message_sid=message_sid)
@@ -227,6 +228,11 @@ def _send(
 ) -> dict[str, Any]:
     if not body.strip():
         raise UserError({"code": "empty_message"})
+    check_text(body, canned.MAX_BODY_CHARS, "body")
+    if not is_dialable(thread["phone"]):
+        raise UserError(
+            {"code": "not_dialable", "phone": thread["phone"], "message": "cannot reply here"}
+        )
     locks.require(ctx, thread["_id"], agent_id)
     if compliance.is_blocked(ctx, thread["phone"], "sms"):
         audit_id = compliance.audit(
@@ -287,11 +293,40 @@ def send_canned(ctx, thread_id, canned_id, values=None, release=False):
     return _send(ctx, thread, agent_id, body, release)
 
 
-@mutation(args={"to": v.string(), "body": v.string(), "from_number": v.optional(v.string())})
-def start(ctx, to, body, from_number=None):
-    """Text a number: open (or reuse) its thread, take the lock, send."""
+@mutation(
+    args={
+        "to": v.string(),
+        "body": v.string(),
+        "from_number": v.optional(v.string()),
+        "campaign_id": v.optional(v.id("campaigns")),
+    }
+)
+def start(ctx, to, body, from_number=None, campaign_id=None):
+    """Text a number: open (or reuse) its thread, take the lock, send.
+
+    With ``campaign_id`` the text is a campaign (marketing) message: refused, and
+    audited, outside the recipient's quiet-hours window, like a text to an opted-out
+    number.
+    """
     agent_id = me(ctx)
     phone = normalize_e164(to)
+    if campaign_id is not None:
+        if ctx.db.get(campaign_id) is None:
+            raise UserError({"code": "campaign_not_found", "campaign_id": campaign_id})
+        customer = (
+            ctx.db.query("customers").with_index("by_phone", lambda q: q.eq("phone", phone)).first()
+        )
+        refused = compliance.refuse_quiet_hours(
+            ctx,
+            phone,
+            "sms",
+            "campaign",
+            customer["_id"] if customer is not None else None,
+            actor_id=agent_id,
+            raw_body=body,
+        )
+        if refused is not None:
+            return refused
     thread = _get_or_create_thread(ctx, phone, normalize_e164(from_number or DEFAULT_OUR_NUMBER))
     locks.take(ctx, thread["_id"], agent_id)
     open_tab(ctx, agent_id, "sms_thread", thread["_id"], phone)

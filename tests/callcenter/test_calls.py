@@ -167,11 +167,13 @@ async def test_voicemail_and_recording(cc: Engine, clock: Clock) -> None:
         "recordings:attach", {"call_sid": "CA1", "recording_sid": "RE1", "duration_s": 12.0}
     )
     await cc.mutation("transcripts:save", {"call_id": r["call_id"], "text": "please call me back"})
-    inbox = await cc.query("voicemails:list", {}, identity=agent(1))
+    inbox = await cc.query("voicemails:list", {}, identity=SUPERVISOR)
     assert [(v["_id"], v["recording_id"], v["transcription"]) for v in inbox] == [
         (vm["voicemail_id"], rec, "please call me back")
     ]
     await cc.mutation("voicemails:assign", {"voicemail_id": vm["voicemail_id"]}, identity=agent(1))
+    mine = await cc.query("voicemails:get", {"voicemail_id": vm["voicemail_id"]}, identity=agent(1))
+    assert (mine["recording_id"], mine["transcription"]) == (rec, "please call me back")
     await cc.mutation("voicemails:done", {"voicemail_id": vm["voicemail_id"]}, identity=agent(1))
     m = await cc.query("dashboard:today", {}, identity=SUPERVISOR)
     assert m["voicemail"] == 1 and m["abandoned"] == 0

@@ -168,7 +168,7 @@ async def test_aht_counts_only_connected_calls(cc: Engine, clock: Clock) -> None
 
 
 async def test_daily_buckets_use_the_centre_time_zone(cc: Engine, clock: Clock) -> None:
-    # 2026-11-18 11:06 UTC is 03:06 in Los Angeles; move to 07:30 UTC the next day,
+    # Move to 07:30 UTC the next day,
     # which is still 2026-11-18 (23:30) in Los Angeles.
     await cc.mutation("settings:set", {"time_zone": "America/Los_Angeles"}, identity=SUPERVISOR)
     clock.set(1_795_073_400_000.0)  # 2026-11-19 07:30 UTC
