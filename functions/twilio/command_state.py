@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from reactor import internal_mutation, internal_query, v
 
+from .. import calls
 from ..lib import core
 from . import legs
 from .voice_state import ROLE, _latest_offer_command, _offer_is_current, hang_up_leg
@@ -76,6 +77,9 @@ def topology(ctx, call_id, agent_id=None):
 def leg_created(ctx, call_sid, call_id, role, agent_id=None, command_id=None):
     """A REST call created a leg. A ring leg whose offer is gone is hung up again."""
     leg = legs.ensure(ctx, call_sid, call_id, role, agent_id, command_id)
+    if role == "outside":
+        # The dialled customer's leg is the call's own sid (recordings, status lookups).
+        calls.attach_sid.handler(ctx, call_id=call_id, call_sid=call_sid, leg="customer")
     if (
         role in ("agent", "transfer_target")
         and leg["answered_at"] is None

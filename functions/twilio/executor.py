@@ -237,6 +237,16 @@ async def call_transfer(
     return {"step": step, "dropped": dropped}
 
 
+async def call_leave(ctx: Any, s: TwilioSettings, client: Any, command: Command) -> dict[str, Any]:
+    """One agent leaves a call another agent stays on: drop only that agent's legs."""
+    topo = await _topology(ctx, command)
+    dropped = []
+    for leg in _live(topo, *AGENT_ROLES, agent_id=command["agent_id"]):
+        if await _end_leg(client, leg["call_sid"], answered=leg["answered"]):
+            dropped.append(leg["call_sid"])
+    return {"dropped": dropped}
+
+
 async def call_monitor(
     ctx: Any, s: TwilioSettings, client: Any, command: Command
 ) -> dict[str, Any]:
@@ -424,6 +434,7 @@ HANDLERS: dict[str, Handler] = {
     "call.resume": call_hold,
     "call.hangup": call_hangup,
     "call.transfer": call_transfer,
+    "call.leave": call_leave,
     "call.monitor": call_monitor,
     "call.voicemail": call_voicemail,
     "call.dial": call_dial,

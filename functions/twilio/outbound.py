@@ -13,6 +13,7 @@ from typing import Any
 
 from reactor import UserError, internal_mutation, v
 
+from .. import calls
 from ..lib import compliance, core, outbox
 from ..lib.phone import normalize_e164
 from . import legs
@@ -20,6 +21,7 @@ from .twiml import conference_name
 
 MAX_AGE_MS = 120_000.0
 DNC_MESSAGE = "This number is on the do not call list. The call was not placed."
+QUIET_HOURS_MESSAGE = "It is outside calling hours where this customer is. The call was not placed."
 
 
 def _refuse(code: str, message: str, **extra: Any) -> None:
@@ -72,8 +74,7 @@ def start_leg(ctx, call_sid, from_identity, to, call_id, lead_id=None, default_c
         raise UserError({"code": "twilio_not_configured", "missing": ["TWILIO_CALLER_ID"]})
     legs.ensure(ctx, call_sid, call_id, "browser", agent_id)
     legs.ensure_conference(ctx, call_id, conference_name(call_id))
-    if call["call_sid"] is None:
-        ctx.db.patch(call_id, {"call_sid": call_sid})
+    calls.attach_sid.handler(ctx, call_id=call_id, call_sid=call_sid, leg="agent")
     refusal = _compliance_refusal(ctx, call, agent_id)
     if refusal is not None:
         core.end_call(ctx, core.get_call(ctx, call_id), "failed")
@@ -100,9 +101,20 @@ def _caller_id(ctx: Any, call: dict[str, Any]) -> str | None:
 def _compliance_refusal(ctx: Any, call: dict[str, Any], agent_id: str) -> dict[str, Any] | None:
     if compliance.is_blocked(ctx, call["phone"], "voice"):
         audit_id = compliance.audit(
-            ctx, call["phone"], "voice", "blocked_send", "softphone", actor_id=agent_id
+            ctx,
+            call["phone"],
+            "voice",
+            "blocked_send",
+            "softphone",
+            actor_id=agent_id,
+            reason="dnc",
         )
         return {"ok": False, "code": "dnc", "say": DNC_MESSAGE, "audit_id": audit_id}
+    refused = compliance.refuse_quiet_hours(
+        ctx, call["phone"], "voice", "softphone", call["customer_id"], actor_id=agent_id
+    )
+    if refused is not None:
+        return {**refused, "say": QUIET_HOURS_MESSAGE}
     return None
 
 

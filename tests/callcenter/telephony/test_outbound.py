@@ -165,3 +165,24 @@ async def test_parameters_that_do_not_match_the_call_are_refused(
     await settle(cc)
     assert rings(fake_twilio, NUMBER) == []
     assert (await call_of(cc, call_id))["status"] == "ringing"
+
+
+async def test_quiet_hours_are_refused_with_a_spoken_message(
+    cc: Engine, twilio: Twilio, fake_twilio: FakeTwilio
+) -> None:
+    await sign_in(cc, 1)
+    call_id = (await cc.mutation("calls:dial", {"to": NUMBER}, identity=agent(1)))["call_id"]
+    # The calling window closes between the click and the browser's connect.
+    await cc.mutation(
+        "settings:set", {"quiet_start": "06:00", "quiet_end": "07:00"}, identity=SUPERVISOR
+    )
+    response = await twilio.post(
+        "/twilio/voice/outbound", browser_call(sid("CA", 0x25), "agent-1", NUMBER, call_id)
+    )
+    assert response.status_code == 200
+    assert "outside calling hours" in response.text and "<Hangup />" in response.text
+    await settle(cc)
+    assert rings(fake_twilio, NUMBER) == []
+    assert (await call_of(cc, call_id))["status"] == "failed"
+    events = await cc.query("sms/compliance:events", {"phone": NUMBER}, identity=SUPERVISOR)
+    assert any(e.get("reason") == "quiet_hours" and e["source"] == "softphone" for e in events)

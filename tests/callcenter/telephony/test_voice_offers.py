@@ -135,3 +135,37 @@ async def test_supervisor_monitor_whisper_barge(
     assert [
         r.get("Status") for r in fake_twilio.calls_to("POST", rf"/Calls/{sup.leg_sid}\.json$")
     ] == ["canceled"]
+
+
+async def test_hanging_up_a_three_party_call_only_drops_that_agent(
+    cc: Engine, twilio: Twilio, fake_twilio: FakeTwilio, clock: Clock
+) -> None:
+    await sign_in(cc, 1)
+    clock.advance(1)
+    await sign_in(cc, 2)
+    call_id = await incoming(cc, twilio, sid("CA", 0x15))
+    (ring1,) = rings(fake_twilio, "client:agent-1")
+    await leg(twilio, ring1.callback, ring1.leg_sid, "in-progress")
+    await settle(cc)
+    await cc.mutation(
+        "transfers:request",
+        {"call_id": call_id, "mode": "warm", "to_agent_id": "agent-2"},
+        identity=agent(1),
+    )
+    await settle(cc)
+    (ring2,) = rings(fake_twilio, "client:agent-2")
+    await leg(twilio, ring2.callback, ring2.leg_sid, "in-progress")
+    await settle(cc)
+    mark = len(fake_twilio.requests)
+    await cc.mutation("calls:hangup", {"call_id": call_id}, identity=agent(1))
+    await settle(cc)
+    # Only agent-1's leg is hung up; the conference (and the customer) stay.
+    assert [(r.path, r.get("Status")) for r in fake_twilio.requests[mark:]] == [
+        (f"/Calls/{ring1.leg_sid}.json", "completed")
+    ]
+    await leg(twilio, ring1.callback, ring1.leg_sid, "completed")
+    await settle(cc)
+    call = await cc.query("calls:get", {"call_id": call_id}, identity=SUPERVISOR)
+    assert call["status"] == "in_progress" and call["agent_id"] == "agent-2"
+    assert await agent_status(cc, "agent-1") == "wrap_up"
+    assert await agent_status(cc, "agent-2") == "on_call"
