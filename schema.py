@@ -326,6 +326,8 @@ schema = define_schema(
                 "sla_seconds": v.number(),
                 "escalate_after_s": v.optional(v.nullable(v.number())),
                 "escalated_skills": v.optional(v.nullable(SKILLS)),
+                # Longest a caller waits for an agent before voicemail (None: no limit).
+                "max_wait_s": v.optional(v.nullable(v.number())),
             }
         )
         .index("by_name", ["name"])

@@ -17,6 +17,7 @@ from .lib.phone import normalize_e164
         "sla_seconds": v.optional(v.number()),
         "escalate_after_s": v.optional(v.number()),
         "escalated_skills": v.optional(v.record(v.string(), v.number())),
+        "max_wait_s": v.optional(v.number()),
     }
 )
 def upsert(
@@ -28,13 +29,19 @@ def upsert(
     sla_seconds=20.0,
     escalate_after_s=None,
     escalated_skills=None,
+    max_wait_s=None,
 ):
     """Create or replace a queue. With ``escalate_after_s``, a call that waited that long is
-    offered to agents with ``escalated_skills`` (default: any agent)."""
+    offered to agents with ``escalated_skills`` (default: any agent); with ``max_wait_s``
+    a caller no agent took within that time leaves a voicemail (``overflow:sweep``)."""
     require_supervisor(ctx)
     if not 1 <= sla_seconds <= 3600:
         raise UserError(
             {"code": "out_of_range", "field": "sla_seconds", "message": "1 to 3600 s allowed"}
+        )
+    if max_wait_s is not None and not 10 <= max_wait_s <= 3600:
+        raise UserError(
+            {"code": "out_of_range", "field": "max_wait_s", "message": "10 to 3600 s allowed"}
         )
     doc = {
         "name": name,
@@ -44,6 +51,7 @@ def upsert(
         "sla_seconds": sla_seconds,
         "escalate_after_s": escalate_after_s,
         "escalated_skills": (escalated_skills or {}) if escalate_after_s is not None else None,
+        "max_wait_s": max_wait_s,
     }
     existing = ctx.db.query("queues").with_index("by_name", lambda q: q.eq("name", name)).first()
     if existing is None:

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from reactor import Engine
 
-from ..helpers import SUPERVISOR
+from ..helpers import SUPERVISOR, Clock
 from .calls import incoming
 from .fake_twilio import FakeTwilio
-from .harness import ACCOUNT_SID, PUBLIC_BASE, Twilio, settle, sid
+from .harness import ACCOUNT_SID, CALLER_ID, PUBLIC_BASE, Twilio, settle, sid
 
 
-async def test_voicemail_records_and_transcribes(
-    cc: Engine, twilio: Twilio, fake_twilio: FakeTwilio
+async def test_caller_past_the_queue_limit_leaves_a_transcribed_voicemail(
+    cc: Engine, twilio: Twilio, fake_twilio: FakeTwilio, clock: Clock
 ) -> None:
+    await cc.mutation(
+        "queues:upsert",
+        {"name": "support", "number": CALLER_ID, "max_wait_s": 30},
+        identity=SUPERVISOR,
+    )
     customer = sid("CA", 0x30)
     call_id = await incoming(cc, twilio, customer)  # nobody signed in: it waits
-    await cc.mutation("calls:to_voicemail", {"call_id": call_id})
+    clock.advance(29)
+    assert (await cc.mutation("overflow:sweep", {}))["voicemail"] == []
+    clock.advance(2)
+    assert (await cc.mutation("overflow:sweep", {}))["voicemail"] == [call_id]
     await settle(cc)
     (redirect,) = fake_twilio.calls_to("POST", rf"/Calls/{customer}\.json$")
     twiml = redirect.get("Twiml") or ""
