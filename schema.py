@@ -272,14 +272,20 @@ schema = define_schema(
         ).index("by_call", ["call_id"]),
         # -- Twilio: the legs and conference of each call (functions/twilio/) -----------
         # One row per Twilio call leg (CallSid): the customer's, each agent's ring leg,
-        # transfer targets, supervisors, the dialled number of an outbound call and the
-        # browser leg that placed it. Status callbacks resolve to the call through it.
+        # transfer targets, supervisors, the dialled number of an outbound call, the
+        # browser leg that placed it and an outside number a call is transferred to. Status callbacks resolve to the call through it.
         "call_legs": define_table(
             {
                 "call_sid": v.string(),
                 "call_id": v.id("calls"),
                 "role": _enum(
-                    "customer", "agent", "transfer_target", "supervisor", "outside", "browser"
+                    "customer",
+                    "agent",
+                    "transfer_target",
+                    "supervisor",
+                    "outside",
+                    "browser",
+                    "external",
                 ),
                 "agent_id": v.nullable(v.string()),
                 # The outbox command that created the leg (offer.ring, call.transfer, ...).

@@ -345,6 +345,47 @@ async def leg_dial(ctx: Any, s: TwilioSettings, client: Any, command: Command) -
     return {"leg_sid": participant.call_sid}
 
 
+async def leg_external(
+    ctx: Any, s: TwilioSettings, client: Any, command: Command
+) -> dict[str, Any]:
+    """Ring an outside number into the call's conference (a transfer out)."""
+    args = command.get("args") or {}
+    topo = await _topology(ctx, command)
+    if not topo["call"]["live"]:
+        return {"skipped": "call_ended"}
+    if any(leg["command_id"] == command["_id"] for leg in topo["legs"]):
+        return {"skipped": "already_dialled"}
+    if not s.caller_id:
+        raise CommandSkipped("no_caller_id")
+    conference = await _conference_sid(ctx, client, command, topo)
+    participant = await client.conferences(conference).participants.create_async(
+        from_=s.caller_id,
+        to=args["to"],
+        label="external",
+        timeout=30,
+        early_media=True,
+        beep="false",
+        end_conference_on_exit=False,
+        status_callback=s.url(
+            "/twilio/voice/status",
+            callId=command["call_id"],
+            role="external",
+            command=command["_id"],
+        ),
+        status_callback_event=RING_EVENTS,
+    )
+    await ctx.run_mutation(
+        "twilio/command_state:leg_created",
+        {
+            "call_sid": participant.call_sid,
+            "call_id": command["call_id"],
+            "role": "external",
+            "command_id": command["_id"],
+        },
+    )
+    return {"leg_sid": participant.call_sid}
+
+
 # -- recording ------------------------------------------------------------------------------
 
 
@@ -440,6 +481,7 @@ HANDLERS: dict[str, Handler] = {
     "call.dial": call_dial,
     "leg.hangup": leg_hangup,
     "leg.dial": leg_dial,
+    "leg.external": leg_external,
     "recording.start": recording,
     "recording.stop": recording,
     "sms.send": sms_send,

@@ -16,17 +16,13 @@ from typing import Any
 
 from reactor import UserError, internal_mutation, internal_query, v
 
-from .. import calls, recordings, transfers
+from .. import calls, recordings, transfer_out, transfers
 from ..lib import core, outbox
 from . import legs
 from .twiml import conference_name
 
-ROLE = v.union(
-    *(
-        v.literal(r)
-        for r in ("customer", "agent", "transfer_target", "supervisor", "outside", "browser")
-    )
-)
+ROLES = ("customer", "agent", "transfer_target", "supervisor", "outside", "browser", "external")
+ROLE = v.union(*(v.literal(r) for r in ROLES))
 MISS_REASON = {"busy": "declined", "canceled": "canceled"}
 
 
@@ -203,6 +199,23 @@ def _browser_leg(ctx: Any, leg: dict[str, Any], status: str) -> dict[str, Any]:
     return {"outcome": "call_ended"}
 
 
+def _external_leg(ctx: Any, leg: dict[str, Any], status: str) -> dict[str, Any]:
+    """An outside number the call is being transferred to (``transfer_out``)."""
+    if status not in legs.ANSWERED:
+        return {"outcome": "ended" if status in legs.ENDED else "progress"}
+    ctx.db.patch(leg["_id"], {"answered_at": ctx.now})
+    call = core.get_call(ctx, leg["call_id"])
+    command = ctx.db.get(leg["command_id"]) if leg["command_id"] else None
+    mode = (command or {}).get("args", {}).get("mode")
+    if call["status"] in core.TERMINAL_CALL:
+        hang_up_leg(ctx, leg, "call_ended")
+        return {"outcome": "late_answer"}
+    if mode == "cold" and call["agent_id"] is not None:
+        transfer_out.hand_over(ctx, call, call["agent_id"])
+        return {"outcome": "handed_over"}
+    return {"outcome": "consulting"}
+
+
 def _outside_leg(
     ctx: Any, leg: dict[str, Any], status: str, sequence: float | None
 ) -> dict[str, Any]:
@@ -285,6 +298,8 @@ def leg_status(
         return {"duplicate": False, **_outside_leg(ctx, leg, status, sequence)}
     if role == "browser":
         return {"duplicate": False, **_browser_leg(ctx, leg, status)}
+    if role == "external":
+        return {"duplicate": False, **_external_leg(ctx, leg, status)}
     return {"duplicate": False, "outcome": "noted"}
 
 
