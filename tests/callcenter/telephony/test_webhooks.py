@@ -180,3 +180,26 @@ async def test_site_origin_serves_the_same_routes(cc: Engine, fake_twilio: FakeT
         assert response.status_code == 200, response.text
         assert f'statusCallback="{SITE_BASE}/twilio/voice/conference' in response.text
     assert len(await calls_of(cc)) == 1
+
+
+async def test_withheld_caller_id_is_routed(cc: Engine, twilio: Twilio) -> None:
+    for n, withheld in enumerate(("anonymous", "Restricted")):
+        response = await twilio.post(
+            "/twilio/voice/incoming", incoming_form(sid("CA", 0x50 + n), withheld)
+        )
+        assert response.status_code == 200, response.text
+        assert "</Conference>" in response.text
+    assert len(await calls_of(cc)) == 2
+
+
+async def test_known_caller_is_matched_to_the_customer(cc: Engine, twilio: Twilio) -> None:
+    customer_id = await cc.mutation(
+        "customers:create",
+        {"name": "Ada Lovelace", "phone": "(415) 555-0100"},
+        identity=SUPERVISOR,
+    )
+    response = await twilio.post("/twilio/voice/incoming", incoming_form(sid("CA", 0x60), CALLER))
+    assert response.status_code == 200
+    (row,) = await calls_of(cc)
+    call = await cc.query("calls:get", {"call_id": row["call_id"]}, identity=SUPERVISOR)
+    assert call["customer_id"] == customer_id and call["phone"] == CALLER
