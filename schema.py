@@ -99,6 +99,8 @@ schema = define_schema(
                 # Escalation: after escalate_at the requirement relaxes to relaxed_skills.
                 "escalate_at": v.optional(v.nullable(v.number())),
                 "relaxed_skills": v.optional(v.nullable(SKILLS)),
+                # cc-domain: a connected call an agent transferred to this queue.
+                "transferred": v.optional(v.boolean()),
             }
         )
         .index("by_state_escalation", ["state", "escalate_at"])

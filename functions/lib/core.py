@@ -472,27 +472,43 @@ def answer(ctx: Any, agent: Doc, call_id: str) -> Doc:
         raise UserError({"code": "call_not_ringing", "call_id": call_id, "status": call["status"]})
     now = ctx.now
     set_status(ctx, agent, "on_call", call_id=call_id, missed_in_row=0)
-    ctx.db.patch(
-        call_id,
-        {
-            "status": "in_progress",
-            "answered_at": now,
-            "participants": [leg(agent["agent_id"], "agent", call, now)],
-        },
-    )
-    note_handler(ctx, call, agent["agent_id"])
     entry = queue_entry(ctx, call_id)
     if entry is not None:
         ctx.db.delete(entry["_id"])
-    enq = call["enqueued_at"] if call["enqueued_at"] is not None else call["created_at"]
-    wait = max(0.0, now - enq)
-    bump_queue(
-        ctx,
-        call,
-        stats.queue_exit_counters("answered", wait, queue_sla_s(ctx, call["queue"])),
-        agent["agent_id"],
-        {"answered": 1},
-    )
+    if entry is not None and entry.get("transferred"):
+        # A call transferred to a queue: already answered once (and counted then). Its
+        # wait in the queue was hold time for the customer.
+        held = call["hold_ms"] + max(0.0, now - (call["hold_started_at"] or now))
+        call.update(hold_ms=held, hold_started_at=None)
+        ctx.db.patch(
+            call_id,
+            {
+                "status": "in_progress",
+                "hold_ms": held,
+                "hold_started_at": None,
+                "participants": [leg(agent["agent_id"], "agent", call, now)],
+            },
+        )
+        stats.bump(ctx, call["day"], None, agent["agent_id"], {"transfers_in": 1})
+    else:
+        ctx.db.patch(
+            call_id,
+            {
+                "status": "in_progress",
+                "answered_at": now,
+                "participants": [leg(agent["agent_id"], "agent", call, now)],
+            },
+        )
+        enq = call["enqueued_at"] if call["enqueued_at"] is not None else call["created_at"]
+        wait = max(0.0, now - enq)
+        bump_queue(
+            ctx,
+            call,
+            stats.queue_exit_counters("answered", wait, queue_sla_s(ctx, call["queue"])),
+            agent["agent_id"],
+            {"answered": 1},
+        )
+    note_handler(ctx, call, agent["agent_id"])
     row = active_row(ctx, call_id)
     if row is not None:
         ctx.db.patch(
@@ -603,7 +619,9 @@ def end_call(ctx: Any, call: Doc, status: str = "completed") -> list[Offer]:
     now = ctx.now
     offers: list[Offer] = []
     before = call["status"]
-    connected = before in ("in_progress", "on_hold", "transferring")
+    # A call transferred back to a queue was answered already: ending it is not an abandon.
+    requeued = before in ("queued", "ringing") and call["answered_at"] is not None
+    connected = before in ("in_progress", "on_hold", "transferring") or requeued
     patch: Doc = {"ended_at": now}
     enq = call["enqueued_at"] if call["enqueued_at"] is not None else call["created_at"]
     entry = queue_entry(ctx, call["_id"])
@@ -619,6 +637,14 @@ def end_call(ctx: Any, call: Doc, status: str = "completed") -> list[Offer]:
         patch.update(status="completed", hold_ms=hold_ms, hold_started_at=None)
         counters = {"handled": 1, "talk_ms": talk, "hold_ms": hold_ms}
         stats.bump(ctx, call["day"], counters)
+        if requeued and call["agent_id"] is not None:
+            ringing = get_agent(ctx, call["agent_id"])
+            if (
+                ringing is not None
+                and ringing["status"] == "reserved"
+                and ringing["call_id"] == call["_id"]
+            ):
+                offers.extend(release_call_reservation(ctx, ringing, "canceled"))
         # Each agent still connected is credited their own leg (transfers: see credit_leg).
         for p in call["participants"]:
             if p["role"] != "supervisor":
