@@ -222,19 +222,35 @@ async def leg_hangup(ctx: Any, s: TwilioSettings, client: Any, command: Command)
 async def call_transfer(
     ctx: Any, s: TwilioSettings, client: Any, command: Command
 ) -> dict[str, Any]:
-    """``accept`` (cold drops the transferring agent) or ``complete`` (warm drops them)."""
+    """``accept`` (cold drops the transferring agent), ``complete`` (warm drops them) or
+    ``to_queue`` (the customer is held for the queue, the agent dropped)."""
     args = command.get("args") or {}
     step, mode = args.get("step"), args.get("mode")
     if step == "accept" and mode == "warm":
         return {"step": step, "dropped": []}
-    if step not in ("accept", "complete"):
-        raise ValueError(f"call.transfer step must be accept or complete, got {step!r}")
+    if step not in ("accept", "complete", "to_queue"):
+        raise ValueError(f"call.transfer step must be accept, complete or to_queue, got {step!r}")
     topo = await _topology(ctx, command)
+    held = None
+    if step == "to_queue":
+        # The customer waits for the queue's next agent with hold music, then the
+        # transferring agent leaves; the answering agent's leg resumes the customer.
+        held = _customer_leg(topo)
+        conference = await _conference_sid(ctx, client, command, topo)
+        await (
+            client.conferences(conference)
+            .participants(held)
+            .update_async(
+                hold=True,
+                hold_url=s.url("/twilio/voice/hold", callId=command["call_id"]),
+                hold_method="POST",
+            )
+        )
     dropped = []
     for leg in _live(topo, *AGENT_ROLES, agent_id=args.get("from_agent_id")):
         if await _end_leg(client, leg["call_sid"], answered=leg["answered"]):
             dropped.append(leg["call_sid"])
-    return {"step": step, "dropped": dropped}
+    return {"step": step, "dropped": dropped, "held": held}
 
 
 async def call_leave(ctx: Any, s: TwilioSettings, client: Any, command: Command) -> dict[str, Any]:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from reactor import internal_mutation, internal_query, v
 
-from ..lib import compliance, stats
-from ..lib.clock import day_of
+from ..lib import compliance
 from ..sms import compliance as sms_compliance
 from ..sms import threads
 
 MEDIA = v.array(v.object({"url": v.string(), "content_type": v.string()}))
-TWILIO_OPT_OUT = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
 MAX_MEDIA = 10
 
 
@@ -31,47 +29,26 @@ MAX_MEDIA = 10
     }
 )
 def incoming(ctx, message_sid, from_number, to_number, body, media=None, opt_out_type=None):
-    """An inbound SMS/MMS; idempotent on MessageSid. Says whether to answer HELP."""
-    result = threads.on_incoming.handler(
-        ctx, message_sid=message_sid, from_number=from_number, to_number=to_number, body=body
-    )
+    """An inbound SMS/MMS; idempotent on MessageSid. Says whether to answer HELP.
+
+    ``sms/threads:on_incoming`` takes Twilio's ``OptOutType`` over its own classifier;
+    when Twilio classified the message it has also answered it, so we only answer a HELP
+    that Twilio did not.
+    """
+    fields = {
+        "message_sid": message_sid,
+        "from_number": from_number,
+        "to_number": to_number,
+        "body": body,
+    }
+    if opt_out_type:
+        fields["opt_out_type"] = opt_out_type
+    result = threads.on_incoming.handler(ctx, **fields)
     if result["duplicate"]:
         return {**result, "reply_help": False}
     if media:
         ctx.db.patch(result["message_id"], {"media": media[:MAX_MEDIA]})
-    ours = result["keyword"]
-    theirs = TWILIO_OPT_OUT.get((opt_out_type or "").strip().upper())
-    final = theirs or ours
-    if theirs is not None and theirs != ours:
-        thread = ctx.db.get(result["thread_id"])
-        phone = thread["phone"]
-        keyword = body.strip().upper()[:40] or None
-        if theirs in ("opt_out", "opt_in"):
-            compliance.set_dnc(
-                ctx,
-                phone,
-                "sms",
-                theirs == "opt_out",
-                theirs,
-                "twilio_opt_out_type",
-                keyword=keyword,
-                raw_body=body,
-                ref_sid=message_sid,
-            )
-            key = "opt_outs" if theirs == "opt_out" else "opt_ins"
-            stats.bump(ctx, day_of(ctx, ctx.now), {key: 1.0}, scope=stats.SMS_SCOPE)
-        else:
-            compliance.audit(
-                ctx,
-                phone,
-                "sms",
-                "help",
-                "twilio_opt_out_type",
-                keyword=keyword,
-                raw_body=body,
-                ref_sid=message_sid,
-            )
-    return {**result, "keyword": final, "reply_help": final == "help" and theirs is None}
+    return {**result, "reply_help": result["keyword"] == "help" and not opt_out_type}
 
 
 @internal_mutation(

@@ -101,6 +101,34 @@ def _offer_is_current(ctx: Any, leg: dict[str, Any], agent: dict[str, Any] | Non
     return _latest_offer_command(ctx, leg["call_id"], leg["agent_id"]) == leg["command_id"]
 
 
+def _resume_if_held(ctx: Any, call_id: str, agent_id: str) -> None:
+    """The customer was left on hold for this agent (a transfer to a queue): resume."""
+    call = core.get_call(ctx, call_id)
+    if call["status"] != "in_progress":
+        return
+    last = (
+        ctx.db.query("commands")
+        .with_index("by_call", lambda q: q.eq("call_id", call_id))
+        .order("desc")
+        .filter(
+            lambda c: (
+                c["kind"] in ("call.hold", "call.resume")
+                or (c["kind"] == "call.transfer" and (c["args"] or {}).get("step") == "to_queue")
+            )
+        )
+        .first()
+    )
+    if last is None or last["kind"] == "call.resume":
+        return
+    outbox.enqueue(
+        ctx,
+        "call.resume",
+        call_id=call_id,
+        agent_id=agent_id,
+        args={"call_sid": call["call_sid"], "reason": "answered_after_hold"},
+    )
+
+
 def hang_up_leg(ctx: Any, leg: dict[str, Any], reason: str) -> str:
     return outbox.enqueue(
         ctx,
@@ -131,6 +159,7 @@ def _agent_leg(ctx: Any, leg: dict[str, Any], status: str) -> dict[str, Any]:
                     )
                 return {"outcome": "transfer_accepted"}
             core.answer(ctx, agent, call["_id"])
+            _resume_if_held(ctx, call["_id"], agent["agent_id"])
             return {"outcome": "answered"}
         if (
             agent is not None
@@ -141,6 +170,7 @@ def _agent_leg(ctx: Any, leg: dict[str, Any], status: str) -> dict[str, Any]:
                 or _latest_offer_command(ctx, call["_id"], agent["agent_id"]) == leg["command_id"]
             )
         ):
+            _resume_if_held(ctx, call["_id"], agent["agent_id"])
             return {"outcome": "already_answered"}
         hang_up_leg(ctx, leg, "offer_withdrawn")
         return {"outcome": "late_answer"}

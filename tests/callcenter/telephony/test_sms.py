@@ -105,7 +105,7 @@ async def test_twilio_opt_out_type_is_authoritative(cc: Engine, twilio: Twilio) 
     assert r.status_code == 200, r.text
     assert await dnt(cc)
     events = await cc.query("sms/compliance:events", {"phone": CUSTOMER}, identity=SUPERVISOR)
-    assert any(e["action"] == "opt_out" and e["source"] == "twilio_opt_out_type" for e in events)
+    assert any(e["action"] == "opt_out" and e["raw_body"] == "Arret" for e in events)
     # Twilio already answered a HELP it classified: we do not answer twice.
     helped = await twilio.post("/twilio/sms/incoming", inbound(7, "aide", OptOutType="HELP"))
     assert "<Message>" not in helped.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from reactor import Engine
 
 from ..helpers import SUPERVISOR, Clock, agent, sign_in
-from .calls import agent_status, incoming, leg, rings
+from .calls import agent_status, conference_event, incoming, leg, rings
 from .fake_twilio import FakeTwilio
 from .harness import Twilio, settle, sid
 
@@ -169,3 +169,41 @@ async def test_hanging_up_a_three_party_call_only_drops_that_agent(
     assert call["status"] == "in_progress" and call["agent_id"] == "agent-2"
     assert await agent_status(cc, "agent-1") == "wrap_up"
     assert await agent_status(cc, "agent-2") == "on_call"
+
+
+async def test_transfer_to_a_queue_holds_the_customer_until_the_next_agent(
+    cc: Engine, twilio: Twilio, fake_twilio: FakeTwilio, clock: Clock
+) -> None:
+    await cc.mutation(
+        "queues:upsert", {"name": "billing", "number": "+15550009999"}, identity=SUPERVISOR
+    )
+    await sign_in(cc, 1)
+    customer = sid("CA", 0x16)
+    call_id = await incoming(cc, twilio, customer)
+    (ring1,) = rings(fake_twilio, "client:agent-1")
+    await leg(twilio, ring1.callback, ring1.leg_sid, "in-progress")
+    conf_sid = fake_twilio.conference_named(f"call_{call_id}")["sid"]
+    await conference_event(twilio, call_id, "conference-start", conf_sid)
+    await settle(cc)
+    mark = len(fake_twilio.requests)
+    await cc.mutation(
+        "transfers:to_queue", {"call_id": call_id, "queue": "billing"}, identity=agent(1)
+    )
+    await settle(cc)
+    # The customer is held with music, agent-1's leg leaves; nobody is free yet.
+    assert [(r.path, r.get("Hold") or r.get("Status")) for r in fake_twilio.requests[mark:]] == [
+        (f"/Conferences/{conf_sid}/Participants/{customer}.json", "true"),
+        (f"/Calls/{ring1.leg_sid}.json", "completed"),
+    ]
+    await leg(twilio, ring1.callback, ring1.leg_sid, "completed")
+    assert await agent_status(cc, "agent-1") == "wrap_up"
+    clock.advance(5)
+    await sign_in(cc, 2)
+    await settle(cc)
+    (ring2,) = rings(fake_twilio, "client:agent-2")
+    await leg(twilio, ring2.callback, ring2.leg_sid, "in-progress")
+    await settle(cc)
+    call = await cc.query("calls:get", {"call_id": call_id}, identity=SUPERVISOR)
+    assert call["status"] == "in_progress" and call["agent_id"] == "agent-2"
+    holds = fake_twilio.calls_to("POST", rf"/Conferences/{conf_sid}/Participants/{customer}\.json$")
+    assert [r.get("Hold") for r in holds] == ["true", "false"]
