@@ -189,15 +189,19 @@ def _agent_leg(ctx: Any, leg: dict[str, Any], status: str) -> dict[str, Any]:
                 core.release_call_reservation(ctx, agent, reason)
             return {"outcome": "missed", "reason": reason}
         return {"outcome": "ended_unanswered"}
-    if (
-        call["status"] not in core.TERMINAL_CALL
-        and call["agent_id"] == leg["agent_id"]
-        and len(legs.live_legs(ctx, call["_id"], "agent"))
-        + len(legs.live_legs(ctx, call["_id"], "transfer_target"))
-        == 0
-    ):
+    if call["status"] in core.TERMINAL_CALL:
+        return {"outcome": "left"}
+    agent_id = leg["agent_id"]
+    on_call = any(
+        p["agent_id"] == agent_id and p["role"] != "supervisor" for p in call["participants"]
+    )
+    if on_call and calls._other_agents(call, agent_id):
+        # A three-party call: this agent hung up their softphone, the others stay.
+        calls.leave_agent_leg(ctx, call, agent_id)
+        return {"outcome": "left_three_party"}
+    if call["agent_id"] == agent_id:
         # The agent who owns the call hung up their softphone: the call is over.
-        _end_for_everyone(ctx, call, leg["agent_id"], "agent_leg_ended")
+        _end_for_everyone(ctx, call, agent_id, "agent_leg_ended")
         return {"outcome": "call_ended"}
     return {"outcome": "left"}
 

@@ -207,3 +207,31 @@ async def test_transfer_to_a_queue_holds_the_customer_until_the_next_agent(
     assert call["status"] == "in_progress" and call["agent_id"] == "agent-2"
     holds = fake_twilio.calls_to("POST", rf"/Conferences/{conf_sid}/Participants/{customer}\.json$")
     assert [r.get("Hold") for r in holds] == ["true", "false"]
+
+
+async def test_owner_softphone_hanging_up_a_three_party_call_leaves_it(
+    cc: Engine, twilio: Twilio, fake_twilio: FakeTwilio, clock: Clock
+) -> None:
+    await sign_in(cc, 1)
+    clock.advance(1)
+    await sign_in(cc, 2)
+    call_id = await incoming(cc, twilio, sid("CA", 0x17))
+    (ring1,) = rings(fake_twilio, "client:agent-1")
+    await leg(twilio, ring1.callback, ring1.leg_sid, "in-progress")
+    await settle(cc)
+    await cc.mutation(
+        "transfers:request",
+        {"call_id": call_id, "mode": "warm", "to_agent_id": "agent-2"},
+        identity=agent(1),
+    )
+    await settle(cc)
+    (ring2,) = rings(fake_twilio, "client:agent-2")
+    await leg(twilio, ring2.callback, ring2.leg_sid, "in-progress")
+    await settle(cc)
+    # agent-1 closes the softphone (Twilio reports the leg completed): agent-2 keeps it.
+    await leg(twilio, ring1.callback, ring1.leg_sid, "completed")
+    await settle(cc)
+    call = await cc.query("calls:get", {"call_id": call_id}, identity=SUPERVISOR)
+    assert call["status"] == "in_progress" and call["agent_id"] == "agent-2"
+    assert await agent_status(cc, "agent-1") == "wrap_up"
+    assert not fake_twilio.calls_to("POST", r"/Conferences/CF[0-9a-f]+\.json$")
