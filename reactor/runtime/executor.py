@@ -10,6 +10,11 @@
 - An **action** is awaited on the event loop and reaches the database only through
   ``ctx.run_query`` / ``run_mutation`` / ``run_action``.
 
+Every execution runs under :attr:`Executor.time_limits` (:mod:`reactor.runtime.time_limits`):
+a query or mutation that runs too long is stopped with ``TimeLimitExceeded`` (a mutation
+then commits nothing), as is an action that runs too long in total or holds the event
+loop too long between two awaits.
+
 Arguments are validated before a handler runs and ``returns`` after; errors name the
 function and the path of the bad value.
 """
@@ -19,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -31,6 +36,7 @@ from reactor.errors import ConflictError, FunctionNotFound, ValidationError
 from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from reactor.runtime.logs import capture
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, canonical_path
+from reactor.runtime.time_limits import TimeLimits, limited, limited_coroutine
 from reactor.values import check_value
 
 if TYPE_CHECKING:
@@ -72,6 +78,7 @@ class Executor:
         self.db = db
         self.project = project
         self.env: dict[str, str] = {}
+        self.time_limits = TimeLimits.from_env()
         # Platform services, attached by the engine (ctx.scheduler, ctx.storage).
         self.scheduler: Scheduler | None = None
         self.storage: FileStorage | None = None
@@ -136,8 +143,14 @@ class Executor:
         args: dict[str, Any],
         identity: dict[str, Any] | None,
         journal: list[str | None] | None = None,
+        *,
+        seconds: float | None = None,
     ) -> QueryOutcome:
-        """Run a query now at the published state; errors are captured in the outcome."""
+        """Run a query now at the published state; errors are captured in the outcome.
+
+        ``seconds`` (at most the function time limit) shortens its time limit.
+        """
+        limit = self.time_limits.function if seconds is None else seconds
         txn = self.db.begin_read(journal)
         self.query_executions += 1
         with capture() as logs:
@@ -145,8 +158,7 @@ class Executor:
                 ctx = QueryCtx(txn, identity, time.time() * 1000.0)
                 if self.storage is not None:
                     ctx.storage = self.storage.for_query(txn)
-                value = fn.handler(ctx, **args)
-                value = self.check_result(fn, value)
+                value = limited(limit, f"query {fn.path}", _run_checked, self, fn, ctx, args)
             except Exception as exc:
                 return QueryOutcome(None, exc, txn.reads, txn.snapshot_ts, logs.finish())
             return QueryOutcome(value, None, txn.reads, txn.snapshot_ts, logs.finish())
@@ -204,7 +216,13 @@ class Executor:
                 ctx.storage = self.storage.for_mutation(txn, after_commit)
             with capture() as printed:
                 try:
-                    value = found.handler(ctx, **validated)
+                    value = limited(
+                        self.time_limits.function,
+                        f"mutation {found.path}",
+                        found.handler,
+                        ctx,
+                        **validated,
+                    )
                 finally:
                     if logs is not None:
                         logs[:] = printed.finish()
@@ -254,11 +272,18 @@ class Executor:
         validated = self.validate_args(found, args)
         with capture() as printed:
             try:
-                value = await found.handler(self.action_ctx(identity), **validated)
+                value = await self.limit_action(
+                    found.handler(self.action_ctx(identity), **validated), f"action {found.path}"
+                )
             finally:
                 if logs is not None:
                     logs.extend(printed.finish())
         return self.check_result(found, value)
+
+    async def limit_action(self, coro: Coroutine[Any, Any, Any], what: str) -> Any:
+        """Await an action's (or HTTP action's) coroutine under the action time limits."""
+        limits = self.time_limits
+        return await limited_coroutine(coro, limits.function, limits.action, what)
 
     def action_ctx(self, identity: dict[str, Any] | None) -> ActionCtx:
         """The ``ctx`` of an action (or HTTP action) running as ``identity``."""
@@ -280,6 +305,12 @@ class Executor:
         if self.storage is not None:
             ctx.storage = self.storage.for_action()
         return ctx
+
+
+def _run_checked(
+    executor: Executor, fn: RegisteredFunction, ctx: QueryCtx, args: dict[str, Any]
+) -> Any:
+    return executor.check_result(fn, fn.handler(ctx, **args))
 
 
 def _recorded_result(

@@ -37,6 +37,7 @@ import base64
 import json
 import logging
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,7 @@ from reactor.auth import Authenticator, parse_authorization
 from reactor.engine import Engine
 from reactor.errors import AuthenticationError, ReactorError, ValidationError
 from reactor.runtime.registry import FunctionKind
+from reactor.runtime.time_limits import TimeLimitExceeded
 from reactor.sync.state import error_fields
 from reactor.values import from_json, to_json, ts_from_wire, ts_to_wire
 
@@ -318,8 +320,16 @@ class FunctionApi:
             caller = await self.caller(request)
         except ApiError as exc:
             return exc.response()
-        # No await from here on: every query sees the same published state.
-        results = [self._query_now(path, args, fmt, caller) for path, args, fmt in parsed]
+        # No await from here on: every query sees the same published state. So the whole
+        # batch shares one function time limit; queries left when it is used up fail.
+        deadline = time.monotonic() + self.engine.executor.time_limits.function
+        results = []
+        for path, args, fmt in parsed:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                results.append(_failure(_batch_overran(self.engine), fmt))
+            else:
+                results.append(self._query_now(path, args, fmt, caller, left))
         return JSONResponse({"results": results})
 
     async def query_at_ts(self, request: Request) -> Response:
@@ -365,12 +375,14 @@ class FunctionApi:
         return JSONResponse(_encoded_or_failure(outcome.value, fmt, outcome.log_lines))
 
     def _query_now(
-        self, path: str, args: dict[str, Any], fmt: str, caller: Caller
+        self, path: str, args: dict[str, Any], fmt: str, caller: Caller, seconds: float
     ) -> dict[str, Any]:
         executor = self.engine.executor
         try:
             fn = executor.resolve(path, FunctionKind.QUERY, public_only=not caller.admin)
-            outcome = executor.execute_query(fn, executor.validate_args(fn, args), caller.identity)
+            outcome = executor.execute_query(
+                fn, executor.validate_args(fn, args), caller.identity, seconds=seconds
+            )
         except Exception as exc:
             return _failure(exc, fmt)
         if outcome.error is not None:
@@ -379,6 +391,13 @@ class FunctionApi:
 
 
 MAX_BATCH = 1000
+
+
+def _batch_overran(engine: Engine) -> TimeLimitExceeded:
+    seconds = engine.executor.time_limits.function
+    return TimeLimitExceeded(
+        f"the query batch ran longer than the limit of {seconds:g} s; this query did not run"
+    )
 
 
 def _success(value: Any, fmt: str, logs: list[str] | None = None) -> dict[str, Any]:

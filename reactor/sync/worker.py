@@ -78,6 +78,8 @@ class SyncLimits:
     ping_interval: float = 15.0
     max_pending_mutations: int = 1000
     max_inflight_actions: int = 1000
+    # A socket that has not sent Connect within this many seconds is closed.
+    connect_timeout: float = 10.0
 
 
 # Actions of closed connections, still running (a strong reference until they finish).
@@ -173,7 +175,17 @@ class SyncWorker:
     async def _receive_loop(self) -> None:
         limit = self.limits.max_frame_bytes
         while True:
-            frame = await self.ws.receive()
+            if self.session.session_id is None:
+                try:
+                    frame = await asyncio.wait_for(self.ws.receive(), self.limits.connect_timeout)
+                except TimeoutError:
+                    raise _fatal(
+                        f"no Connect message within {self.limits.connect_timeout:g} s",
+                        1008,
+                        "ConnectTimeout",
+                    ) from None
+            else:
+                frame = await self.ws.receive()
             if frame["type"] == "websocket.disconnect":
                 return
             text = frame.get("text")

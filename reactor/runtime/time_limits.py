@@ -1,0 +1,256 @@
+"""Run-time limits of functions: a watchdog that interrupts code running too long.
+
+Queries and mutations are plain synchronous functions that run on the event loop (so an
+execution never interleaves with another and the view it reads cannot change under it).
+A loop that never ends would therefore hang every client and even make the process
+ignore SIGTERM, whose handler needs the event loop. :func:`limited` runs a piece of code
+under a deadline: one watchdog thread sleeps until the earliest deadline and then raises
+:class:`Interrupted` *inside* the thread that overran, at its next bytecode
+(``PyThreadState_SetAsyncExc``). The region turns that into :class:`TimeLimitExceeded`,
+a normal error the caller answers with; the event loop gets control back.
+
+- ``Interrupted`` derives from ``BaseException`` so ``except Exception`` in user code does
+  not swallow it; code that swallows it anyway is interrupted again every
+  :data:`REFIRE_SECONDS` until it leaves the region.
+- A pending interrupt is only ever aimed at a region that is still open: the watchdog
+  fires under the same lock that closes a region, and closing a region that was fired
+  at withdraws an interrupt not yet delivered. Everything between opening and closing
+  is inside the region's ``try``, so a late delivery is caught there too.
+- Regions nest (an action's step runs a query): each has its own deadline; an interrupt
+  belongs to the innermost region that overran, outer ones re-raise it.
+- Code blocked in C (``time.sleep``, a long regex) is interrupted only once it returns to
+  Python bytecode.
+- Code that keeps catching ``BaseException`` cannot be stopped from inside the process.
+  When a region is still open :data:`STUCK_SECONDS` after its deadline, the watchdog
+  calls the handler set with :func:`on_stuck` (``reactor serve`` and ``reactor dev`` log
+  the function and exit, so a supervisor restarts the server instead of it hanging and
+  ignoring SIGTERM; acknowledged writes are already durable).
+
+Actions are ``async`` and may run for minutes (:class:`TimeLimits.action`), but each
+step between two awaits holds the event loop, so each step gets the query and mutation
+limit (:func:`limited_coroutine`); CPU-heavy work in an action belongs in
+``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import time
+from collections.abc import Callable, Coroutine, Generator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from reactor.errors import LimitExceeded
+
+__all__ = [
+    "Interrupted",
+    "TimeLimitExceeded",
+    "TimeLimits",
+    "limited",
+    "limited_coroutine",
+    "on_stuck",
+]
+
+T = TypeVar("T")
+
+REFIRE_SECONDS = 0.05
+STUCK_SECONDS = 5.0
+FUNCTION_ENV = "REACTOR_FUNCTION_TIMEOUT"
+ACTION_ENV = "REACTOR_ACTION_TIMEOUT"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeLimits:
+    """How long functions may run (seconds).
+
+    - ``function``: one query or mutation execution, and one step of an action (the time
+      between two awaits, during which it holds the event loop);
+    - ``action``: an action or HTTP action from start to finish, awaits included.
+    """
+
+    function: float = 1.0
+    action: float = 600.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> TimeLimits:
+        """``REACTOR_FUNCTION_TIMEOUT`` / ``REACTOR_ACTION_TIMEOUT`` (seconds) or defaults."""
+        env = os.environ if environ is None else environ
+        values: dict[str, float] = {}
+        for name, var in (("function", FUNCTION_ENV), ("action", ACTION_ENV)):
+            raw = env.get(var)
+            if raw:
+                try:
+                    values[name] = float(raw)
+                except ValueError:
+                    raise ValueError(f"{var}={raw!r} is not a number of seconds") from None
+        return cls(**values)
+
+    def __post_init__(self) -> None:
+        for name in ("function", "action"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not 0 < value <= 86_400:
+                raise ValueError(f"time limit {name} must be a number of seconds in (0, 86400]")
+
+
+class TimeLimitExceeded(LimitExceeded):
+    """A function ran longer than its limit and was stopped."""
+
+    code = "FunctionTimeout"
+
+
+class Interrupted(BaseException):
+    """Raised by the watchdog inside code that overran its deadline (internal)."""
+
+
+class _Region:
+    __slots__ = ("deadline", "fired", "stuck_at", "thread_id", "what")
+
+    def __init__(self, thread_id: int, seconds: float, what: str) -> None:
+        self.thread_id = thread_id
+        self.deadline = time.monotonic() + seconds
+        self.stuck_at = self.deadline + STUCK_SECONDS
+        self.fired = False
+        self.what = what
+
+
+def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc is not None else None
+    )
+
+
+class _Watchdog:
+    """One daemon thread watching every open region of the process."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._open: dict[int, list[_Region]] = {}
+        self._thread: threading.Thread | None = None
+        self.on_stuck: Callable[[str], None] | None = None
+
+    def open(self, seconds: float, what: str) -> _Region:
+        region = _Region(threading.get_ident(), seconds, what)
+        with self._cond:
+            self._open.setdefault(region.thread_id, []).append(region)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._watch, name="reactor-time-limits", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+        return region
+
+    def close(self, region: _Region) -> None:
+        with self._cond:
+            stack = self._open.get(region.thread_id)
+            if stack is not None and region in stack:
+                stack.remove(region)
+                if not stack:
+                    del self._open[region.thread_id]
+            still_fired = any(r.fired for r in self._open.get(region.thread_id, ()))
+            if region.fired and not still_fired:
+                _set_async_exc(region.thread_id, None)  # withdraw one not yet delivered
+
+    def _watch(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                wake = now + 3600.0
+                stuck: list[str] = []
+                for thread_id, stack in self._open.items():
+                    overdue = [r for r in stack if r.deadline <= now]
+                    for region in overdue:
+                        region.fired = True
+                        region.deadline = now + REFIRE_SECONDS
+                        if region.stuck_at <= now:
+                            stuck.append(region.what)
+                            region.stuck_at = now + 3600.0
+                    if overdue:
+                        _set_async_exc(thread_id, Interrupted)
+                    for region in stack:
+                        wake = min(wake, region.deadline)
+                handler = self.on_stuck
+                if stuck and handler is not None:
+                    self._cond.release()
+                    try:
+                        for what in stuck:
+                            handler(what)
+                    finally:
+                        self._cond.acquire()
+                self._cond.wait(max(0.001, wake - time.monotonic()))
+
+
+_WATCHDOG = _Watchdog()
+
+
+def on_stuck(handler: Callable[[str], None] | None) -> None:
+    """Call ``handler(what)`` (in the watchdog thread) for code that ignores its limit."""
+    _WATCHDOG.on_stuck = handler
+
+
+def _exceeded(what: str, seconds: float) -> TimeLimitExceeded:
+    return TimeLimitExceeded(f"{what} ran longer than the limit of {seconds:g} s and was stopped")
+
+
+def limited(seconds: float, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)``, stopped with :class:`TimeLimitExceeded` after ``seconds``."""
+    region = _WATCHDOG.open(seconds, what)
+    try:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _WATCHDOG.close(region)
+    except Interrupted:
+        _WATCHDOG.close(region)
+        if not region.fired:
+            raise  # an enclosing region overran
+        raise _exceeded(what, seconds) from None
+
+
+async def limited_coroutine(
+    coro: Coroutine[Any, Any, T], step_seconds: float, total_seconds: float, what: str
+) -> T:
+    """Await ``coro``: each step under ``step_seconds``, the whole under ``total_seconds``."""
+    import asyncio
+
+    try:
+        async with asyncio.timeout(total_seconds):
+            result: T = await _Stepped(coro, step_seconds, what)
+            return result
+    except TimeoutError:
+        raise _exceeded(what, total_seconds) from None
+
+
+class _Stepped:
+    """Drives a coroutine like a task does, running each step in a limited region."""
+
+    __slots__ = ("_coro", "_seconds", "_what")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], seconds: float, what: str) -> None:
+        self._coro = coro
+        self._seconds = seconds
+        self._what = what
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro = self._coro
+        send: Any = None
+        throw: BaseException | None = None
+        while True:
+            try:
+                if throw is not None:
+                    error, throw = throw, None
+                    yielded = limited(self._seconds, self._what, coro.throw, error)
+                else:
+                    yielded = limited(self._seconds, self._what, coro.send, send)
+            except StopIteration as done:
+                return done.value
+            except TimeLimitExceeded:
+                limited(self._seconds, self._what, coro.close)
+                raise
+            try:
+                send = yield yielded
+            except BaseException as exc:  # cancellation and errors go to the coroutine
+                throw = exc
+                send = None
