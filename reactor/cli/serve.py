@@ -96,8 +96,11 @@ def _pick_port(host: str, port: int) -> int:
 def _announce_key(root: Path) -> str:
     key, created = admin_key(root)
     if created:
-        say(f"generated an admin key in {root / '.reactor' / 'admin_key'}:")
-        say(f"  {key}")
+        # Only a prefix: output ends up in logs (journald, CI), the key stays in its file.
+        say(
+            f"generated an admin key in {root / '.reactor' / 'admin_key'} "
+            f"({key[:18]}…; read it from that file)"
+        )
     return key
 
 
