@@ -200,7 +200,9 @@ class Authenticator:
                 raise AuthenticationError(f"token audience {aud!r} does not include ours")
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub:
-            raise AuthenticationError("token has no sub claim: the subject must be a non-empty string")
+            raise AuthenticationError(
+                "token has no sub claim: the subject must be a non-empty string"
+            )
         iss = claims.get("iss")
         if iss is not None and not isinstance(iss, str):
             raise AuthenticationError("token iss claim must be a string")

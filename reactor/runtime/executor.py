@@ -6,7 +6,11 @@
   concurrency conflict re-runs it in a fresh transaction (bounded retries with jittered
   backoff, after waiting for the conflicting commit to publish). With a session request
   id it is exactly-once: the id and the result are written in the same transaction, and
-  a repeat returns the recorded result without running again.
+  a repeat returns the recorded result without running again. A record answers only a
+  repeat by the same caller of the same function with the same arguments (the session id
+  is chosen by the client, so it is no secret); the result is kept as encoded JSON, so
+  a result as large or as deep as HTTP allows works too (one too large to keep in a
+  document is not kept: a repeat then learns that the mutation ran, not its value).
 - An **action** is awaited on the event loop and reaches the database only through
   ``ctx.run_query`` / ``run_mutation`` / ``run_action``.
 
@@ -22,22 +26,25 @@ function and the path of the bad value.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+import msgspec
+
 from reactor.database.committer import WriteConflict
 from reactor.database.database import Database
 from reactor.database.reads import ReadSet
 from reactor.database.transaction import Transaction
-from reactor.errors import ConflictError, FunctionNotFound, ValidationError
+from reactor.errors import ConflictError, FunctionNotFound, LimitExceeded, ValidationError
 from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from reactor.runtime.logs import capture
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, canonical_path
 from reactor.runtime.time_limits import TimeLimits, limited, limited_coroutine
-from reactor.values import check_value
+from reactor.values import canonical_json, check_value, from_json, to_json
 
 if TYPE_CHECKING:
     from reactor.file_storage import FileStorage
@@ -203,7 +210,12 @@ class Executor:
         attempt = 0
         while True:
             txn = self.db.begin_write()
-            recorded = _recorded_result(txn, session_request)
+            request = (
+                None
+                if session_request is None
+                else _SessionRequest(session_request, found, validated, identity, public_only)
+            )
+            recorded = request.recorded(txn) if request is not None else None
             if recorded is not None:
                 return recorded[0], max(self.db.published_ts, txn.snapshot_ts)
             if hooks is not None and not hooks.before(txn):
@@ -229,16 +241,8 @@ class Executor:
             value = self.check_result(found, value)
             if hooks is not None:
                 hooks.after(txn, value)
-            if session_request is not None:
-                txn.insert(
-                    "_session_requests",
-                    {
-                        "session_id": session_request[0],
-                        "request_id": session_request[1],
-                        "result": value,
-                    },
-                    system=True,
-                )
+            if request is not None:
+                txn.insert("_session_requests", request.record(value), system=True)
             try:
                 ts = await self.db.commit(txn)
             except WriteConflict as conflict:
@@ -313,20 +317,74 @@ def _run_checked(
     return executor.check_result(fn, fn.handler(ctx, **args))
 
 
-def _recorded_result(
-    txn: Transaction, session_request: tuple[str, int] | None
-) -> tuple[Any] | None:
-    if session_request is None:
-        return None
-    table = txn.db.table("_session_requests")
-    from reactor.database.query import Query
+# A kept result leaves room in its 1 MiB document for the other fields.
+MAX_KEPT_RESULT_BYTES = 1_000_000
 
-    doc = (
-        Query(txn, table)
-        .with_index(
-            "by_session_request",
-            lambda q: q.eq("session_id", session_request[0]).eq("request_id", session_request[1]),
+
+class ResultNotKept(LimitExceeded):
+    """A repeated mutation request whose (too large) result was not kept."""
+
+
+class _SessionRequest:
+    """One exactly-once mutation request: its key, who sent it, and what it calls."""
+
+    __slots__ = ("args_digest", "caller", "key", "path")
+
+    def __init__(
+        self,
+        key: tuple[str, int],
+        fn: RegisteredFunction,
+        args: dict[str, Any],
+        identity: dict[str, Any] | None,
+        public_only: bool,
+    ) -> None:
+        self.key = key
+        self.path = fn.path or ""
+        self.args_digest = hashlib.blake2b(canonical_json(args), digest_size=16).digest()
+        subject = "" if identity is None else str(identity.get("token_identifier", ""))
+        self.caller = ("user|" if public_only else "admin|") + subject
+
+    def _matches(self, doc: dict[str, Any]) -> bool:
+        return (
+            doc.get("caller") == self.caller
+            and doc.get("path") == self.path
+            and doc.get("args_digest") == self.args_digest
         )
-        .first()
-    )
-    return None if doc is None else (doc.get("result"),)
+
+    def recorded(self, txn: Transaction) -> tuple[Any] | None:
+        """``(result,)`` of this same request, if it ran before."""
+        from reactor.database.query import Query
+
+        session_id, request_id = self.key
+        docs = (
+            Query(txn, txn.db.table("_session_requests"))
+            .with_index(
+                "by_session_request",
+                lambda q: q.eq("session_id", session_id).eq("request_id", request_id),
+            )
+            .take(16)
+        )
+        for doc in docs:
+            if self._matches(doc):
+                encoded = doc.get("result_json")
+                if not isinstance(encoded, bytes):
+                    raise ResultNotKept(
+                        f"{self.path} already ran for this request; its result was larger than "
+                        f"{MAX_KEPT_RESULT_BYTES} bytes and was not kept for a repeat"
+                    )
+                return (from_json(msgspec.json.decode(encoded)),)
+        return None
+
+    def record(self, value: Any) -> dict[str, Any]:
+        """The ``_session_requests`` document recording this request's result."""
+        doc: dict[str, Any] = {
+            "session_id": self.key[0],
+            "request_id": self.key[1],
+            "caller": self.caller,
+            "path": self.path,
+            "args_digest": self.args_digest,
+        }
+        encoded = msgspec.json.encode(to_json(value))
+        if len(encoded) <= MAX_KEPT_RESULT_BYTES:
+            doc["result_json"] = encoded
+        return doc

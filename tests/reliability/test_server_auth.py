@@ -15,9 +15,7 @@ from reactor.server.app import create_app
 
 
 async def _client(engine: Engine, **auth: Any) -> httpx.AsyncClient:
-    config = server_config(
-        auth=AuthConfig(issuer=ISSUER, audience=AUDIENCE, secret=SECRET, **auth)
-    )
+    config = server_config(auth=AuthConfig(issuer=ISSUER, audience=AUDIENCE, secret=SECRET, **auth))
     transport = httpx.ASGITransport(app=create_app(engine, config))
     return httpx.AsyncClient(transport=transport, base_url="http://test")
 
