@@ -43,7 +43,13 @@ def _server_config(key: str, args: argparse.Namespace) -> Any:
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    return ServerConfig(admin_key=key, static_dir=static, origins=origins, connections=connections)
+    return ServerConfig(
+        admin_key=key,
+        static_dir=static,
+        origins=origins,
+        connections=connections,
+        expose_errors=getattr(args, "handler", None) is cmd_dev,
+    )
 
 
 def _apply_time_limits(engine: Any, args: argparse.Namespace) -> None:

@@ -86,6 +86,8 @@ class Executor:
         self.project = project
         self.env: dict[str, str] = {}
         self.time_limits = TimeLimits.from_env()
+        # Whether clients see the text of uncaught exceptions (development servers).
+        self.expose_errors = False
         # Platform services, attached by the engine (ctx.scheduler, ctx.storage).
         self.scheduler: Scheduler | None = None
         self.storage: FileStorage | None = None

@@ -194,7 +194,7 @@ def _exceeded(what: str, seconds: float) -> TimeLimitExceeded:
     return TimeLimitExceeded(f"{what} ran longer than the limit of {seconds:g} s and was stopped")
 
 
-def limited(seconds: float, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def limited(seconds: float, what: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)``, stopped with :class:`TimeLimitExceeded` after ``seconds``."""
     region = _WATCHDOG.open(seconds, what)
     try:

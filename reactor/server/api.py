@@ -293,8 +293,11 @@ class FunctionApi:
         except Exception as exc:  # the function failed: that is the answer
             if not isinstance(exc, ReactorError):
                 logger.info("function %s failed", path, exc_info=exc)
-            body = _failure(exc, fmt, logs)
+            body = self._fail(exc, fmt, logs)
         return JSONResponse(body)
+
+    def _fail(self, exc: BaseException, fmt: str, logs: list[str] | None = None) -> dict[str, Any]:
+        return _failure(exc, fmt, logs, self.engine.executor.expose_errors)
 
     # -- reads at one timestamp ------------------------------------------------------------
 
@@ -327,7 +330,7 @@ class FunctionApi:
         for path, args, fmt in parsed:
             left = deadline - time.monotonic()
             if left <= 0:
-                results.append(_failure(_batch_overran(self.engine), fmt))
+                results.append(self._fail(_batch_overran(self.engine), fmt))
             else:
                 results.append(self._query_now(path, args, fmt, caller, left))
         return JSONResponse({"results": results})
@@ -362,7 +365,7 @@ class FunctionApi:
             fn = executor.resolve(body["path"], FunctionKind.QUERY, public_only=not caller.admin)
             outcome = executor.execute_query(fn, executor.validate_args(fn, args), caller.identity)
         except Exception as exc:
-            return JSONResponse(_failure(exc, fmt))
+            return JSONResponse(self._fail(exc, fmt))
         if ts < db.write_log.purged_ts or any(
             entry.ts <= published and outcome.reads.overlaps(entry.keys) is not None
             for entry in db.write_log.after(ts)
@@ -371,7 +374,7 @@ class FunctionApi:
                 409, "QueryAtTsUnavailable", "the data this query reads changed after ts"
             ).response()
         if outcome.error is not None:
-            return JSONResponse(_failure(outcome.error, fmt, outcome.log_lines))
+            return JSONResponse(self._fail(outcome.error, fmt, outcome.log_lines))
         return JSONResponse(_encoded_or_failure(outcome.value, fmt, outcome.log_lines))
 
     def _query_now(
@@ -384,9 +387,9 @@ class FunctionApi:
                 fn, executor.validate_args(fn, args), caller.identity, seconds=seconds
             )
         except Exception as exc:
-            return _failure(exc, fmt)
+            return self._fail(exc, fmt)
         if outcome.error is not None:
-            return _failure(outcome.error, fmt, outcome.log_lines)
+            return self._fail(outcome.error, fmt, outcome.log_lines)
         return _encoded_or_failure(outcome.value, fmt, outcome.log_lines)
 
 
@@ -404,8 +407,10 @@ def _success(value: Any, fmt: str, logs: list[str] | None = None) -> dict[str, A
     return {"status": "success", "value": encode_value(value, fmt), "logLines": logs or []}
 
 
-def _failure(exc: BaseException, fmt: str, logs: list[str] | None = None) -> dict[str, Any]:
-    message, data = error_fields(exc)
+def _failure(
+    exc: BaseException, fmt: str, logs: list[str] | None = None, expose: bool = False
+) -> dict[str, Any]:
+    message, data = error_fields(exc, expose)
     body: dict[str, Any] = {
         "status": "error",
         "errorMessage": message,

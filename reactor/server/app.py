@@ -78,6 +78,9 @@ class ServerConfig:
     - ``ws_ping_interval`` / ``ws_ping_timeout``: WebSocket-level keepalive; a client that
       does not answer a ping within the timeout is disconnected.
     - ``shutdown_timeout``: how long :func:`serve` waits for open requests on shutdown.
+    - ``expose_errors``: show clients the text of uncaught exceptions of user code
+      (``reactor dev``); otherwise they get ``Server Error`` with a request id that the
+      server log repeats with the details. reactor's internal errors are never shown.
     """
 
     admin_key: str | None = None
@@ -88,6 +91,7 @@ class ServerConfig:
     ws_ping_timeout: float = 60.0
     shutdown_timeout: float = 5.0
     static_dir: str | None = None
+    expose_errors: bool = False
     origins: OriginPolicy = field(default_factory=OriginPolicy.from_env)
     connections: ConnectionLimits = field(default_factory=ConnectionLimits)
 
@@ -95,6 +99,7 @@ class ServerConfig:
 def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
     """The ASGI app serving ``engine`` (see the module docstring for routes)."""
     config = config or ServerConfig()
+    engine.executor.expose_errors = config.expose_errors
     authenticator = Authenticator(config.auth, config.admin_key)
     api = FunctionApi(engine, authenticator, config.max_request_bytes)
     http_actions = HttpActions(engine, authenticator, config.max_request_bytes)

@@ -5,7 +5,8 @@ The router is looked up on every request (``http = HttpRouter()`` in the project
 action context and a Starlette ``Request`` whose path is the route path (``/http``
 stripped). A ``Bearer`` token is verified opportunistically: a valid one becomes
 ``ctx.auth``'s identity, anything else is left to the handler. A handler that raises or
-returns something that is not a ``Response`` produces a 500 with the error message.
+returns something that is not a ``Response`` produces a 500 (with the exception's text
+only on a development server, :func:`reactor.errors.public_message`).
 
 The request body is capped at the server's ``max_request_bytes``: a larger
 ``Content-Length`` is refused with 413 before the handler runs, and a body that turns
@@ -94,7 +95,7 @@ class HttpActions:
             return _too_large(limit)
         except Exception as exc:
             logger.info("HTTP action %s %s failed", method, path, exc_info=exc)
-            return PlainTextResponse(error_message(exc), 500)
+            return PlainTextResponse(error_message(exc, self.engine.executor.expose_errors), 500)
         if not isinstance(response, Response):
             return PlainTextResponse(
                 f"HTTP action for {method} {path} returned {type(response).__name__}, "

@@ -34,7 +34,7 @@ from typing import Any
 import msgspec
 
 from reactor.engine import Engine
-from reactor.errors import ProtocolError, ReactorError, UserError, ValidationError
+from reactor.errors import ProtocolError, ReactorError, UserError, ValidationError, public_message
 from reactor.runtime.live_queries import LiveQuery
 from reactor.runtime.registry import FunctionKind
 from reactor.sync.protocol import (
@@ -55,21 +55,19 @@ __all__ = ["SyncSession", "decode_args", "error_fields", "error_message"]
 MAX_QUERIES = 10_000
 
 
-def error_message(exc: BaseException) -> str:
-    """The message a client sees for a failed function."""
-    if isinstance(exc, ReactorError):
-        return exc.message
-    return f"Uncaught {type(exc).__name__}: {exc}"
+def error_message(exc: BaseException, expose: bool = False) -> str:
+    """The message a client sees for a failed function (:func:`reactor.errors.public_message`)."""
+    return public_message(exc, expose)
 
 
-def error_fields(exc: BaseException) -> tuple[str, Any | None]:
+def error_fields(exc: BaseException, expose: bool = False) -> tuple[str, Any | None]:
     """``(errorMessage, errorData or None)``; ``errorData`` only for a UserError."""
     if isinstance(exc, UserError):
         try:
             return error_message(exc), to_json(exc.data)
         except ValidationError:
             return error_message(exc), to_json(repr(exc.data))
-    return error_message(exc), None
+    return error_message(exc, expose), None
 
 
 def decode_args(args: list[Any]) -> dict[str, Any]:
@@ -310,12 +308,16 @@ class SyncSession:
         start, self.sent, self.sent_ts = self.sent, end, ts
         return Transition(start_version=start, end_version=end, modifications=mods)
 
+    @property
+    def _expose(self) -> bool:
+        return self.engine.executor.expose_errors
+
     def _modification(self, query: _Query) -> StateModification | None:
         if query.live is None:
             if query.sent_digest == b"static-error" or query.error is None:
                 return None
             query.sent_digest = b"static-error"
-            return _failed(query.query_id, query.error, None)
+            return _failed(query.query_id, query.error, None, expose=self._expose)
         live = query.live
         if live.digest == query.sent_digest:
             return None
@@ -325,7 +327,7 @@ class SyncSession:
         assert outcome is not None
         lines = outcome.log_lines
         if outcome.error is not None:
-            return _failed(query.query_id, outcome.error, journal, lines)
+            return _failed(query.query_id, outcome.error, journal, lines, self._expose)
         try:
             value = encoded_result(live.digest, outcome.value)
         except ValidationError as exc:
@@ -357,9 +359,13 @@ _json_encoder = msgspec.json.Encoder()
 
 
 def _failed(
-    query_id: int, exc: BaseException, journal: str | None, lines: list[str] | None = None
+    query_id: int,
+    exc: BaseException,
+    journal: str | None,
+    lines: list[str] | None = None,
+    expose: bool = False,
 ) -> QueryFailed:
-    message, data = error_fields(exc)
+    message, data = error_fields(exc, expose)
     failed = QueryFailed(
         query_id=query_id, error_message=message, log_lines=lines or [], journal=journal
     )

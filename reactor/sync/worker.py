@@ -311,7 +311,7 @@ class SyncWorker:
             await self.engine.db.committer.wait_published(ts)
             result = to_json(value)
         except Exception as exc:  # any failure of the function is the client's answer
-            message_text, data = error_fields(exc)
+            message_text, data = error_fields(exc, self.engine.executor.expose_errors)
             failed = MutationResponse(
                 request_id=message.request_id,
                 success=False,
@@ -343,7 +343,7 @@ class SyncWorker:
                 request_id=message.request_id, success=True, result=to_json(value), log_lines=logs
             )
         except Exception as exc:
-            text, data = error_fields(exc)
+            text, data = error_fields(exc, self.engine.executor.expose_errors)
             response = ActionResponse(
                 request_id=message.request_id, success=False, result=text, log_lines=logs
             )
