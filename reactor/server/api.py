@@ -27,7 +27,8 @@ string, bytes as base64, NaN/Infinity as strings; the default otherwise and for
 
 Request-level failures are non-2xx with ``{"code": ..., "message": ...}``: 400
 ``BadJsonBody``/``BadRequest``, 401 ``Unauthenticated``/``BadAdminKey``, 413
-``RequestTooLarge``. ``Authorization: Bearer <JWT>`` calls as a user; ``Authorization:
+``RequestTooLarge``, 415 ``UnsupportedContentType`` (a POST without an ``Authorization``
+header must send ``Content-Type: application/json``). ``Authorization: Bearer <JWT>`` calls as a user; ``Authorization:
 Convex <admin key>`` calls as admin, which may also call internal functions.
 """
 
@@ -132,6 +133,27 @@ async def read_json_body(request: Request, limit: int) -> Any:
         return msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
         raise ApiError(400, "BadJsonBody", f"request body is not valid JSON: {exc}") from None
+
+
+def _check_content_type(request: Request) -> None:
+    """Function calls need a JSON body type or an Authorization header.
+
+    A cross-site HTML form (or a ``text/plain`` fetch, which a browser sends without a
+    CORS preflight) can send neither, so it cannot run a mutation.
+    """
+    if request.headers.get("authorization"):
+        return
+    essence = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if essence == "application/json" or (
+        essence.startswith("application/") and essence.endswith("+json")
+    ):
+        return
+    raise ApiError(
+        415,
+        "UnsupportedContentType",
+        "send the request body with Content-Type: application/json (or an Authorization "
+        f"header); got {essence or 'no content type'!r}",
+    )
 
 
 def _args(raw: Any) -> dict[str, Any]:
@@ -242,6 +264,7 @@ class FunctionApi:
             ident = request.path_params["path"].strip("/")
             module, _, name = ident.rpartition("/")
             path = f"{module}:{name}" if module else ident
+            _check_content_type(request)
             body = await read_json_body(request, self.limit)
             if not isinstance(body, dict):
                 raise ApiError(400, "BadJsonBody", "request body must be a JSON object")
@@ -252,6 +275,7 @@ class FunctionApi:
 
     async def _body_call(self, request: Request, kind: FunctionKind | None) -> Response:
         try:
+            _check_content_type(request)
             body = await read_json_body(request, self.limit)
             if not isinstance(body, dict):
                 raise ApiError(400, "BadJsonBody", "request body must be a JSON object")
@@ -308,6 +332,7 @@ class FunctionApi:
     async def query_batch(self, request: Request) -> Response:
         """``{"queries": [{path, args, format?}, ...]}`` → ``{"results": [...]}``, one snapshot."""
         try:
+            _check_content_type(request)
             body = await read_json_body(request, self.limit)
             queries = body.get("queries") if isinstance(body, dict) else None
             if not isinstance(queries, list) or len(queries) > MAX_BATCH:
@@ -343,6 +368,7 @@ class FunctionApi:
         is 409 ``QueryAtTsUnavailable``.
         """
         try:
+            _check_content_type(request)
             body = await read_json_body(request, self.limit)
             if not isinstance(body, dict) or not isinstance(body.get("path"), str):
                 raise ApiError(400, "BadJsonBody", "body must be {path, args, ts}")

@@ -127,9 +127,10 @@ async def test_user_error_data(engine: Engine, client: httpx.AsyncClient) -> Non
 
 
 async def test_request_level_failures(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/query", content=b"{not json")
+    as_json = {"Content-Type": "application/json"}
+    response = await client.post("/api/query", content=b"{not json", headers=as_json)
     assert response.status_code == 400 and response.json()["code"] == "BadJsonBody"
-    response = await client.post("/api/query", content=b"[1]")
+    response = await client.post("/api/query", content=b"[1]", headers=as_json)
     assert response.status_code == 400
     status, body = await call(client, "query", {"args": {}})
     assert status == 400 and body["code"] == "BadRequest"
