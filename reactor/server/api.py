@@ -28,8 +28,9 @@ string, bytes as base64, NaN/Infinity as strings; the default otherwise and for
 Request-level failures are non-2xx with ``{"code": ..., "message": ...}``: 400
 ``BadJsonBody``/``BadRequest``, 401 ``Unauthenticated``/``BadAdminKey``, 413
 ``RequestTooLarge``, 415 ``UnsupportedContentType`` (a POST without an ``Authorization``
-header must send ``Content-Type: application/json``). ``Authorization: Bearer <JWT>`` calls as a user; ``Authorization:
-Convex <admin key>`` calls as admin, which may also call internal functions.
+header must send ``Content-Type: application/json``). ``Authorization: Bearer <JWT>``
+calls as a user; ``Authorization: Convex <admin key>`` calls as admin, which may also
+call internal functions.
 """
 
 from __future__ import annotations
