@@ -114,7 +114,7 @@ def _b64url(segment: str) -> bytes:
 def _json_part(segment: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(_b64url(segment))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise AuthenticationError(f"malformed token: {what} is not JSON") from None
     if not isinstance(value, dict):
         raise AuthenticationError(f"malformed token: {what} is not an object")

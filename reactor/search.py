@@ -98,7 +98,7 @@ def _decode_rank(cursor: object) -> Rank | None:
     try:
         score, created, doc_id = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         return (float(score), float(created), str(doc_id))
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, binascii.Error, RecursionError):
         raise ValidationError(f"invalid search pagination cursor {cursor!r}", "") from None
 
 

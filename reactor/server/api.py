@@ -134,6 +134,8 @@ async def read_json_body(request: Request, limit: int) -> Any:
         return msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
         raise ApiError(400, "BadJsonBody", f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "BadJsonBody", "request body is nested too deeply") from None
 
 
 def _check_content_type(request: Request) -> None:
@@ -251,7 +253,7 @@ class FunctionApi:
             if "args" in params:
                 try:
                     raw_args = json.loads(params["args"])
-                except ValueError:
+                except (ValueError, RecursionError):
                     raise ApiError(400, "BadRequest", "args is not valid JSON") from None
             fmt = _format(request, params.get("format"))
             return await self._call(

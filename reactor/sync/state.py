@@ -53,6 +53,8 @@ from reactor.values import from_json, to_json, ts_to_wire
 __all__ = ["SyncSession", "decode_args", "error_fields", "error_message"]
 
 MAX_QUERIES = 10_000
+# A journal is one cursor per page of a paginated query; it must stay a valid value.
+MAX_JOURNAL_CURSORS = 8192
 
 
 def error_message(exc: BaseException, expose: bool = False) -> str:
@@ -87,10 +89,14 @@ def decode_journal(journal: str | None) -> list[str | None] | None:
         return None
     try:
         parsed = json.loads(journal)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ProtocolError("invalid query journal") from None
     if not isinstance(parsed, list) or not all(c is None or isinstance(c, str) for c in parsed):
         raise ProtocolError("invalid query journal")
+    if len(parsed) > MAX_JOURNAL_CURSORS:
+        raise ProtocolError(
+            f"query journal holds {len(parsed)} cursors; the limit is {MAX_JOURNAL_CURSORS}"
+        )
     return parsed
 
 
