@@ -128,6 +128,7 @@ class _Watchdog:
         self._cond = threading.Condition()
         self._open: dict[int, list[_Region]] = {}
         self._thread: threading.Thread | None = None
+        self._wake_at = 0.0  # when the watchdog thread wakes next
         self.on_stuck: Callable[[str], None] | None = None
 
     def open(self, seconds: float, what: str) -> _Region:
@@ -139,7 +140,11 @@ class _Watchdog:
                     target=self._watch, name="reactor-time-limits", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            # Deadlines mostly come later than the one it already waits for: wake the
+            # thread only when this one is sooner (a wake-up per call would cost a thread
+            # switch per query).
+            if region.deadline < self._wake_at:
+                self._cond.notify()
         return region
 
     def close(self, region: _Region) -> None:
@@ -179,6 +184,7 @@ class _Watchdog:
                             handler(what)
                     finally:
                         self._cond.acquire()
+                self._wake_at = wake
                 self._cond.wait(max(0.001, wake - time.monotonic()))
 
 
