@@ -10,7 +10,9 @@ The protocol classes here (built per server by :func:`protocol_classes`) add:
   of the next request's first byte), else ``408`` and close;
 - a **body idle timeout**: while the server waits for the request body, at most
   ``body_idle_timeout`` seconds may pass without a byte (a paused read, where reactor
-  itself is not reading yet, does not count), else the connection closes;
+  itself is not reading yet, does not count), else the connection closes; and after the
+  first ``body_grace`` seconds the body must have arrived at ``min_body_rate`` bytes per
+  second on average, so trickling a byte now and then cannot hold a connection either;
 - a **header size cap**: more than ``max_header_bytes`` of request line and headers is
   answered ``431`` and the connection closes, before the rest is buffered;
 - a **connection cap**: beyond ``max_connections`` open HTTP and WebSocket connections,
@@ -59,6 +61,8 @@ class ConnectionLimits:
     body_idle_timeout: float = 30.0
     keep_alive_timeout: float = 5.0
     max_header_bytes: int = 64 * 1024
+    body_grace: float = 10.0
+    min_body_rate: int = 1024
 
     def __post_init__(self) -> None:
         if self.max_connections < 1 or self.max_header_bytes < 1024:
@@ -105,6 +109,8 @@ def protocol_classes(limits: ConnectionLimits) -> tuple[type[Any], type[Any]]:
         _guard: asyncio.TimerHandle | None = None
         _in_head = True
         _head_bytes = 0
+        _body_started = 0.0
+        _body_bytes = 0
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -164,6 +170,16 @@ def protocol_classes(limits: ConnectionLimits) -> tuple[type[Any], type[Any]]:
                     self._arm(limits.header_timeout)
                 self._head_bytes += len(data)
             elif self._guard is not None:
+                self._body_bytes += len(data)
+                elapsed = self.loop.time() - self._body_started
+                if (
+                    elapsed > limits.body_grace
+                    and self._body_bytes < elapsed * limits.min_body_rate
+                    and not self.flow.read_paused
+                ):
+                    self._disarm()
+                    self.transport.close()  # trickling: too slow to be a real client
+                    return
                 self._arm(limits.body_idle_timeout)
             super().data_received(data)
             if self._in_head and self._head_bytes > limits.max_header_bytes:
@@ -193,6 +209,8 @@ def protocol_classes(limits: ConnectionLimits) -> tuple[type[Any], type[Any]]:
                 return
             self._in_head = False
             self._head_bytes = 0
+            self._body_started = self.loop.time()
+            self._body_bytes = 0
             self._arm(limits.body_idle_timeout)
             super().on_headers_complete()
 

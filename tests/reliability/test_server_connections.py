@@ -16,7 +16,12 @@ from reactor.server.connections import ConnectionLimits, connection_cap, raise_o
 from reactor.sync.worker import SyncLimits
 
 LIMITS = ConnectionLimits(
-    max_connections=20, header_timeout=0.5, body_idle_timeout=0.5, max_header_bytes=8 * 1024
+    max_connections=20,
+    header_timeout=0.5,
+    body_idle_timeout=0.5,
+    max_header_bytes=8 * 1024,
+    body_grace=0.5,
+    min_body_rate=1000,
 )
 
 
@@ -76,6 +81,27 @@ async def test_stalled_body_is_closed(url: str) -> None:
     )
     await writer.drain()
     await _read_all(reader)  # the server closes instead of waiting forever
+    assert reader.at_eof()
+    writer.close()
+
+
+async def test_trickled_body_is_closed(url: str) -> None:
+    reader, writer = await _open(url)
+    writer.write(
+        b"POST /api/query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 5000\r\n\r\n"
+    )
+    closed = asyncio.create_task(_read_all(reader))
+    for _ in range(40):  # a byte every 0.1 s: never idle, far below the minimum rate
+        if closed.done() or writer.is_closing():
+            break
+        try:
+            writer.write(b" ")
+            await writer.drain()
+        except ConnectionError:
+            break
+        await asyncio.sleep(0.1)
+    assert await closed == b""
     assert reader.at_eof()
     writer.close()
 
