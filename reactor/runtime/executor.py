@@ -1,7 +1,11 @@
 """The executor: runs a registered function in the right kind of transaction.
 
 - A **query** runs synchronously against the published state and returns its value
-  together with the read set it recorded (for subscriptions).
+  together with the read set it recorded (for subscriptions). A client's one-off query
+  (``run_query(..., in_thread=True)``: the HTTP API) runs in a worker thread inside the
+  database's :class:`~reactor.database.gate.ReadersGate`, so a slow one does not hold the
+  event loop; the others (``engine.query``, ``ctx.run_query``, subscribed queries) run on
+  the event loop, so an ``await engine.query(...)`` lets nothing else run meanwhile.
 - A **mutation** runs against the latest staged state, then commits; an optimistic
   concurrency conflict re-runs it in a fresh transaction (bounded retries with jittered
   backoff, after waiting for the conflicting commit to publish). With a session request
@@ -26,12 +30,14 @@ function and the path of the bad value.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import hashlib
 import random
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import msgspec
 
@@ -53,6 +59,18 @@ if TYPE_CHECKING:
 __all__ = ["Executor", "MutationHooks", "QueryOutcome"]
 
 MAX_MUTATION_RETRIES = 6
+QUERY_THREADS = 8
+
+T = TypeVar("T")
+_POOL: list[concurrent.futures.ThreadPoolExecutor] = []
+
+
+def _query_threads() -> concurrent.futures.ThreadPoolExecutor:
+    if not _POOL:
+        _POOL.append(
+            concurrent.futures.ThreadPoolExecutor(QUERY_THREADS, thread_name_prefix="reactor-query")
+        )
+    return _POOL[0]
 
 
 class MutationHooks(Protocol):
@@ -180,15 +198,38 @@ class Executor:
         *,
         public_only: bool = False,
         logs: list[str] | None = None,
+        in_thread: bool = False,
     ) -> Any:
-        """Run a query; what it printed is appended to ``logs`` when given."""
+        """Run a query; what it printed is appended to ``logs`` when given.
+
+        ``in_thread`` runs it in a worker thread (:meth:`off_loop`).
+        """
         found = self.resolve(fn, FunctionKind.QUERY, public_only=public_only)
-        outcome = self.execute_query(found, self.validate_args(found, args), identity)
+        validated = self.validate_args(found, args)
+        if in_thread:
+            outcome = await self.off_loop(self.execute_query, found, validated, identity)
+        else:
+            outcome = self.execute_query(found, validated, identity)
         if logs is not None:
             logs.extend(outcome.log_lines)
         if outcome.error is not None:
             raise outcome.error
         return outcome.value
+
+    async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in a query worker thread, reading inside the database's gate.
+
+        ``fn`` may only read the published state (queries): changes of it wait for it.
+        """
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        gate = self.db.gate
+
+        def run() -> T:
+            with gate.reading():
+                return context.run(fn, *args)
+
+        return await loop.run_in_executor(_query_threads(), run)
 
     # -- mutations -----------------------------------------------------------------------
 

@@ -20,6 +20,10 @@ a normal error the caller answers with; the event loop gets control back.
   belongs to the innermost region that overran, outer ones re-raise it.
 - Code blocked in C (``time.sleep``, a long regex) is interrupted only once it returns to
   Python bytecode.
+- The limit counts CPU time of the function's thread (``pthread_getcpuclockid``): a
+  function waiting for the GIL, held by a query in another thread, or for a loaded
+  machine is not charged for it. Code that waits without using CPU is stopped after
+  :data:`WALL_FACTOR` times the limit of wall-clock time.
 - Code that keeps catching ``BaseException`` cannot be stopped from inside the process.
   When a region is still open :data:`STUCK_SECONDS` after its deadline, the watchdog
   calls the handler set with :func:`on_stuck` (``reactor serve`` and ``reactor dev`` log
@@ -57,6 +61,11 @@ T = TypeVar("T")
 
 REFIRE_SECONDS = 0.05
 STUCK_SECONDS = 5.0
+# The limit counts the CPU time of the function's thread, so waiting for the GIL or for
+# a busy machine does not count; code that waits without using CPU is stopped after
+# WALL_FACTOR x the limit (at least WALL_SLACK more) of wall-clock time.
+WALL_FACTOR = 10.0
+WALL_SLACK = 10.0
 FUNCTION_ENV = "REACTOR_FUNCTION_TIMEOUT"
 ACTION_ENV = "REACTOR_ACTION_TIMEOUT"
 
@@ -104,15 +113,57 @@ class Interrupted(BaseException):
     """Raised by the watchdog inside code that overran its deadline (internal)."""
 
 
+_CLOCKS: dict[int, int] = {}
+
+
+def _cpu_clock(thread_id: int) -> int | None:
+    """The CPU-time clock of a thread, or None where the platform has none."""
+    clock = _CLOCKS.get(thread_id)
+    if clock is None:
+        try:
+            clock = time.pthread_getcpuclockid(thread_id)
+        except (AttributeError, OSError):  # pragma: no cover - not POSIX
+            return None
+        _CLOCKS[thread_id] = clock
+    return clock
+
+
 class _Region:
-    __slots__ = ("deadline", "fired", "stuck_at", "thread_id", "what")
+    """One limited execution; ``deadline`` is when the watchdog looks at it next."""
+
+    __slots__ = (
+        "clock",
+        "cpu_start",
+        "deadline",
+        "fired",
+        "seconds",
+        "stuck_at",
+        "thread_id",
+        "wall_deadline",
+        "what",
+    )
 
     def __init__(self, thread_id: int, seconds: float, what: str) -> None:
+        now = time.monotonic()
         self.thread_id = thread_id
-        self.deadline = time.monotonic() + seconds
-        self.stuck_at = self.deadline + STUCK_SECONDS
+        self.seconds = seconds
+        self.clock = _cpu_clock(thread_id)
+        self.cpu_start = time.clock_gettime(self.clock) if self.clock is not None else now
+        # CPU time never runs faster than the wall clock: nothing to check before this.
+        self.deadline = now + seconds
+        self.wall_deadline = now + max(WALL_FACTOR * seconds, seconds + WALL_SLACK)
+        self.stuck_at = 0.0
         self.fired = False
         self.what = what
+
+    def used(self, now: float) -> float:
+        """CPU seconds this region's thread spent in it (wall seconds without a clock)."""
+        if self.clock is not None:
+            try:
+                return time.clock_gettime(self.clock) - self.cpu_start
+            except OSError:  # pragma: no cover - the thread is gone
+                pass
+        return now - (self.deadline - self.seconds)
 
 
 def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> None:
@@ -165,13 +216,22 @@ class _Watchdog:
                 wake = now + 3600.0
                 stuck: list[str] = []
                 for thread_id, stack in self._open.items():
-                    overdue = [r for r in stack if r.deadline <= now]
-                    for region in overdue:
-                        region.fired = True
-                        region.deadline = now + REFIRE_SECONDS
-                        if region.stuck_at <= now:
+                    overdue = []
+                    for region in stack:
+                        if region.deadline > now:
+                            continue
+                        if not region.fired:
+                            left = region.seconds - region.used(now)
+                            if left > 0 and now < region.wall_deadline:
+                                region.deadline = now + min(left, region.wall_deadline - now)
+                                continue
+                            region.fired = True
+                            region.stuck_at = now + STUCK_SECONDS
+                        elif region.stuck_at <= now:
                             stuck.append(region.what)
                             region.stuck_at = now + 3600.0
+                        region.deadline = now + REFIRE_SECONDS
+                        overdue.append(region)
                     if overdue:
                         _set_async_exc(thread_id, Interrupted)
                     for region in stack:
