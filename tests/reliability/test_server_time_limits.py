@@ -91,3 +91,11 @@ def test_limits_from_environment() -> None:
         TimeLimits.from_env({"REACTOR_FUNCTION_TIMEOUT": "soon"})
     with pytest.raises(ValueError):
         TimeLimits(function=0)
+
+
+async def test_waiting_is_not_charged_but_cpu_is(quick: Engine) -> None:
+    # The limit counts the thread's CPU time: 0.4 s of sleep uses none (a thread waiting
+    # for the GIL or a loaded machine is not charged either); 0.4 s of work does.
+    assert await quick.query("offenders:sleeper", {"seconds": 0.4}) == "rested"
+    with pytest.raises(TimeLimitExceeded):
+        await quick.query("offenders:busy", {"seconds": 0.4})

@@ -44,9 +44,9 @@ def stubborn(ctx):
 
 @query(args={"seconds": v.number()})
 def busy(ctx, seconds):
-    end = time.monotonic() + seconds
+    end = time.thread_time() + seconds  # seconds of CPU, however loaded the machine
     n = 0
-    while time.monotonic() < end:
+    while time.thread_time() < end:
         n += 1
     return n
 
@@ -73,3 +73,9 @@ async def query_then_spin(ctx):
 @query(args={})
 def ping(ctx):
     return "pong"
+
+
+@query(args={"seconds": v.number()})
+def sleeper(ctx, seconds):
+    time.sleep(seconds)
+    return "rested"
