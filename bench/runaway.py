@@ -15,8 +15,12 @@ Printed: p50/p99/max of the trivial query idle and during each offender, and the
 each p99 to the idle p99. Queries and mutations run on the server's event loop (so that an
 execution never interleaves with another), so an offender holds everyone for at most the
 time limit; before the limits an endless loop held the server forever and 17-deep
-arguments cost ~3 s each. Target: the trivial query's worst wait during any offender is at
-most 2.5 x the time limit: a request that arrives while an offender runs waits until it is
+arguments cost ~3 s each. HTTP queries run in worker threads, so query offenders barely
+delay the trivial query; mutations and action steps hold the event loop until stopped.
+The limit counts CPU time, with a wall-clock backstop of 3 x the limit (at least +2 s):
+on a loaded machine an offender on the event loop may hold it up to that backstop.
+Target: the trivial query's worst wait during any offender is at most 2 x the backstop
+(6 x the limit): a request that arrives while an offender runs waits until it is
 stopped, and at most for one more offender request that was read before it.
 """
 
@@ -192,7 +196,7 @@ def main() -> None:
         harness.target(
             "worst trivial-query wait / time limit",
             worst / 1000 / LIMIT_S,
-            2.5,
+            6.0,
             higher_is_better=False,
         )
     ]

@@ -22,8 +22,8 @@ a normal error the caller answers with; the event loop gets control back.
   Python bytecode.
 - The limit counts CPU time of the function's thread (``pthread_getcpuclockid``): a
   function waiting for the GIL, held by a query in another thread, or for a loaded
-  machine is not charged for it. Code that waits without using CPU is stopped after
-  :data:`WALL_FACTOR` times the limit of wall-clock time.
+  machine is not charged for it. Every execution also ends after :data:`WALL_FACTOR`
+  times the limit of wall-clock time (at least :data:`WALL_SLACK` seconds more).
 - Code that keeps catching ``BaseException`` cannot be stopped from inside the process.
   When a region is still open :data:`STUCK_SECONDS` after its deadline, the watchdog
   calls the handler set with :func:`on_stuck` (``reactor serve`` and ``reactor dev`` log
@@ -62,10 +62,11 @@ T = TypeVar("T")
 REFIRE_SECONDS = 0.05
 STUCK_SECONDS = 5.0
 # The limit counts the CPU time of the function's thread, so waiting for the GIL or for
-# a busy machine does not count; code that waits without using CPU is stopped after
-# WALL_FACTOR x the limit (at least WALL_SLACK more) of wall-clock time.
-WALL_FACTOR = 10.0
-WALL_SLACK = 10.0
+# a busy machine is not charged in full; but code holding the event loop stalls everyone
+# in wall-clock time, so every execution also ends after WALL_FACTOR x the limit (at
+# least WALL_SLACK more) of wall-clock time.
+WALL_FACTOR = 3.0
+WALL_SLACK = 2.0
 FUNCTION_ENV = "REACTOR_FUNCTION_TIMEOUT"
 ACTION_ENV = "REACTOR_ACTION_TIMEOUT"
 
