@@ -30,7 +30,7 @@ from reactor.errors import ConflictError, ReactorError, ValidationError
 from reactor.persistence import Persistence
 from reactor.persistence.lease import DEFAULT_STALE_AFTER, LeaseHolder, claim_lease, release_lease
 from reactor.schema import Schema, TableDefinition
-from reactor.values import decode_id, loads
+from reactor.values import INT64_MAX, INT64_MIN, Int64, decode_id, loads, normalize
 
 ProgressCallback = Callable[[str, int, int], None]
 """``progress(table, done, total)``: called while a schema change rebuilds a table."""
@@ -92,12 +92,16 @@ class TableInfo:
         return spec
 
     def coerce_field(self, path: str, value: Any) -> Any:
-        """Normalise a value compared against a field (an int for a float64 field)."""
-        if isinstance(value, int) and not isinstance(value, bool) and self.definition is not None:
-            if self.definition.field_type(path) == "number":
-                return float(value)
-        if path == "_creation_time" and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
+        """Normalise a value compared against a field.
+
+        A plain ``int`` is a number, except against a field the schema declares
+        ``v.int64()``, where it stands for that int64 (as it would when written there).
+        """
+        if type(value) is int:
+            if self.definition is not None and self.definition.field_type(path) == "int64":
+                if INT64_MIN <= value <= INT64_MAX:
+                    return Int64(value)
+            return normalize(value)
         return value
 
 
