@@ -131,6 +131,11 @@ def _listen_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="open connections at most; more are refused with 503 (default: 1000)",
     )
+    parser.add_argument(
+        "--schema-diff",
+        action="store_true",
+        help="print every schema change a push makes (default: a summary when there are many)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -51,10 +51,11 @@ from starlette.routing import Route
 from reactor.auth import Authenticator, parse_authorization
 from reactor.engine import Engine
 from reactor.errors import AuthenticationError, ReactorError, ValidationError
+from reactor.runtime.logs import wire_log_lines
 from reactor.runtime.registry import FunctionKind
 from reactor.runtime.time_limits import TimeLimitExceeded
 from reactor.sync.state import error_fields
-from reactor.values import from_json, to_json, ts_from_wire, ts_to_wire
+from reactor.values import from_json, from_wire, to_json, to_wire, ts_from_wire, ts_to_wire
 
 __all__ = ["ApiError", "FunctionApi", "clean_json", "encode_value", "read_json_body"]
 
@@ -92,7 +93,8 @@ def clean_json(value: Any) -> Any:
             return "NaN"
         if math.isinf(value):
             return "Infinity" if value > 0 else "-Infinity"
-        return value
+        # Written as JavaScript writes numbers (`3`, not `3.0`); int64 are strings here.
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, list):
@@ -105,9 +107,8 @@ def clean_json(value: Any) -> Any:
 def encode_value(value: Any, fmt: str) -> Any:
     """Encode a (valid) value in a response format."""
     if fmt == "json":
-        to_json(value)  # validates
-        return clean_json(value)
-    return to_json(value)
+        return clean_json(from_json(to_wire(value)))
+    return to_wire(value)
 
 
 async def read_body(request: Request, limit: int) -> bytes | None:
@@ -171,7 +172,7 @@ def _args(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ApiError(400, "BadRequest", "args must be an object or [object]")
     try:
-        value = from_json(raw, "$.args")
+        value = from_wire(raw, "$.args")
     except ValidationError as exc:
         raise ApiError(400, "BadRequest", f"invalid args: {exc.message}") from None
     if not isinstance(value, dict):
@@ -439,7 +440,11 @@ def _batch_overran(engine: Engine) -> TimeLimitExceeded:
 
 
 def _success(value: Any, fmt: str, logs: list[str] | None = None) -> dict[str, Any]:
-    return {"status": "success", "value": encode_value(value, fmt), "logLines": logs or []}
+    return {
+        "status": "success",
+        "value": encode_value(value, fmt),
+        "logLines": wire_log_lines(logs or []),
+    }
 
 
 def _failure(
@@ -449,7 +454,7 @@ def _failure(
     body: dict[str, Any] = {
         "status": "error",
         "errorMessage": message,
-        "logLines": logs or [],
+        "logLines": wire_log_lines(logs or []),
     }
     if data is not None:
         body["errorData"] = encode_value(from_json(data), fmt)

@@ -26,10 +26,10 @@ def test_too_deep_list_is_converted_once_per_level(
     calls = 0
     original = getattr(values, internal)
 
-    def counting(value: Any, depth: int) -> Any:
+    def counting(value: Any, depth: int, *rest: Any) -> Any:
         nonlocal calls
         calls += 1
-        return original(value, depth)
+        return original(value, depth, *rest)
 
     monkeypatch.setattr(values, internal, counting)
     with pytest.raises(ValidationError) as info:
