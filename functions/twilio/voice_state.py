@@ -348,6 +348,7 @@ def leg_status(
 )
 def conference_event(ctx, call_id, event, conference_sid, call_sid=None, sequence=None):
     """Conference status callback: remember its sid; its end ends the call."""
+    core.get_call(ctx, call_id)  # call_not_found before anything is written
     conf = legs.ensure_conference(ctx, call_id, conference_name(call_id))
     patch: dict[str, Any] = {"updated_at": ctx.now}
     if conf["conference_sid"] is None:

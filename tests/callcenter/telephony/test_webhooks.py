@@ -8,6 +8,7 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from reactor import Engine
+from reactor.values import decode_id, encode_id
 
 from ..helpers import SUPERVISOR
 from .fake_twilio import FakeTwilio
@@ -203,3 +204,33 @@ async def test_known_caller_is_matched_to_the_customer(cc: Engine, twilio: Twili
     (row,) = await calls_of(cc)
     call = await cc.query("calls:get", {"call_id": row["call_id"]}, identity=SUPERVISOR)
     assert call["customer_id"] == customer_id and call["phone"] == CALLER
+
+
+async def test_callbacks_for_unknown_calls_change_nothing(cc: Engine, twilio: Twilio) -> None:
+    await twilio.post("/twilio/voice/incoming", incoming_form(sid("CA", 0x70), CALLER))
+    (row,) = await calls_of(cc)
+    table, _ = decode_id(str(row["call_id"]))
+    # A well-formed id of a call that does not exist (another deployment's, say).
+    missing = encode_id(table, bytes(range(16)))
+    params = {
+        "AccountSid": ACCOUNT_SID,
+        "ConferenceSid": sid("CF", 0x70),
+        "StatusCallbackEvent": "conference-start",
+        "SequenceNumber": "0",
+    }
+    unknown = await twilio.post(f"/twilio/voice/conference?callId={missing}", params)
+    assert unknown.status_code == 404 and "call_not_found" in unknown.text
+    bad_id = await twilio.post("/twilio/voice/conference?callId=nonsense", params)
+    assert bad_id.status_code == 400
+    conferences = await cc.query("twilio/command_state:topology", {"call_id": row["call_id"]})
+    assert conferences["conference"]["sid"] is None  # nothing was recorded anywhere
+    voicemail = await twilio.post(
+        "/twilio/voice/voicemail?callId=nonsense&event=recorded",
+        {"AccountSid": ACCOUNT_SID, "RecordingSid": sid("RE", 0x70), "RecordingUrl": "https://x"},
+    )
+    assert voicemail.status_code == 400
+    recording = await twilio.post(
+        "/twilio/voice/recording",
+        {"AccountSid": ACCOUNT_SID, "RecordingSid": sid("RE", 0x71), "CallSid": sid("CA", 0x71)},
+    )
+    assert recording.status_code == 404
