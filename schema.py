@@ -347,6 +347,8 @@ schema = define_schema(
             }
         )
         .index("by_status", ["status", "created_at"])
+        # cc-domain: an agent's own voicemails.
+        .index("by_assignee", ["assigned_to", "status", "created_at"])
         .index("by_call", ["call_id"]),
         "scorecards": define_table(
             {
