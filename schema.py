@@ -68,6 +68,9 @@ schema = define_schema(
                 "reservation_kind": v.nullable(_enum("call", "transfer")),
                 "reservation_expires_at": v.nullable(v.number()),
                 "missed_in_row": v.number(),
+                # cc-domain: available_since before the current offer (kept if the caller
+                # abandons while it rings).
+                "idle_before_offer": v.optional(v.nullable(v.number())),
                 # Denormalised copy of agent_skills for routing (one read per candidate).
                 "skills": SKILLS,
             }
