@@ -76,7 +76,7 @@ def error_fields(exc: BaseException) -> tuple[str, Any | None]:
         try:
             return error_message(exc), to_wire(exc.data)
         except ValidationError:
-            return error_message(exc), to_wire(repr(exc.data))
+            return error_message(exc), to_wire(exc.message)  # its data as text, not a repr
     return error_message(exc), None
 
 
