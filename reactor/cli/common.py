@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reactor.errors import ReactorError
+from reactor.owner_only import make_dirs, tighten, write_text
 from reactor.push import PushPlan, PushRefused
 
 PROG = "reactor"
@@ -121,7 +122,8 @@ def admin_key(root: Path) -> tuple[str, bool]:
         stored = path.read_text(encoding="utf-8").strip()
         if stored:
             return stored, False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
+    tighten(path.parent)
     key = "reactor-admin-" + secrets.token_hex(24)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -136,9 +138,10 @@ def _server_file(root: Path) -> Path:
 def record_server(root: Path, url: str, database: str) -> None:
     """Note in ``<project>/.reactor/server.json`` that this process serves ``database``."""
     path = _server_file(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
+    tighten(path.parent)
     info = {"pid": os.getpid(), "url": url, "database": database}
-    path.write_text(json.dumps(info) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(info) + "\n")
 
 
 def clear_server(root: Path) -> None:

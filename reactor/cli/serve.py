@@ -24,6 +24,8 @@ from reactor.cli.common import (
     run_async,
     say,
 )
+from reactor.persistence.errors import DatabaseInUse
+from reactor.persistence.lease import LeaseHolder
 from reactor.push import PushRefused
 
 
@@ -75,7 +77,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         started = asyncio.Event()
         handle_sigterm(started)
-        engine = await Engine.open_pushed(root, url, progress=ProgressBar())
+        engine = await Engine.open_pushed(
+            root, url, progress=ProgressBar(), lease=LeaseHolder.this_process()
+        )
         try:
             say(push_summary(engine.last_push, args.schema_diff))
             server = await _start(engine, key, args, port, started, "reactor", root, url)
@@ -186,7 +190,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
         engine: Engine | None = None
         while engine is None:
             try:
-                engine = await Engine.open_pushed(root, url, progress=progress)
+                engine = await Engine.open_pushed(
+                    root, url, progress=progress, lease=LeaseHolder.this_process()
+                )
+            except DatabaseInUse:
+                raise  # waiting for a code change would not help
             except Exception as exc:
                 message = describe_error(exc, root)
                 if message is None:

@@ -26,7 +26,6 @@ it dirty and calls ``wake`` (a cheap, synchronous callback).
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +48,7 @@ from reactor.sync.protocol import (
     StateVersion,
     Transition,
 )
+from reactor.sync.result_cache import EncodedResults
 from reactor.values import from_wire, to_wire, ts_to_wire
 
 __all__ = ["SyncSession", "decode_args", "error_fields", "error_message"]
@@ -346,8 +346,8 @@ class SyncSession:
         return QueryUpdated(query_id=query.query_id, value=value, log_lines=lines, journal=journal)
 
 
-_ENCODED: OrderedDict[bytes, msgspec.Raw] = OrderedDict()
-ENCODED_CACHE_SIZE = 512
+ENCODED_RESULTS = EncodedResults()
+"""The process-wide cache of encoded query results (bounded by bytes)."""
 
 
 def encoded_result(digest: bytes, value: Any) -> msgspec.Raw:
@@ -355,14 +355,10 @@ def encoded_result(digest: bytes, value: Any) -> msgspec.Raw:
 
     Keyed by the live query's result digest, which identifies the value.
     """
-    raw = _ENCODED.get(digest)
+    raw = ENCODED_RESULTS.get(digest)
     if raw is None:
         raw = msgspec.Raw(_json_encoder.encode(to_wire(value)))
-        _ENCODED[digest] = raw
-        if len(_ENCODED) > ENCODED_CACHE_SIZE:
-            _ENCODED.popitem(last=False)
-    else:
-        _ENCODED.move_to_end(digest)
+        ENCODED_RESULTS.put(digest, raw)
     return raw
 
 
