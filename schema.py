@@ -68,6 +68,9 @@ schema = define_schema(
                 "reservation_kind": v.nullable(_enum("call", "transfer")),
                 "reservation_expires_at": v.nullable(v.number()),
                 "missed_in_row": v.number(),
+                # cc-domain: available_since before the current offer (kept if the caller
+                # abandons while it rings).
+                "idle_before_offer": v.optional(v.nullable(v.number())),
                 # Denormalised copy of agent_skills for routing (one read per candidate).
                 "skills": SKILLS,
             }
@@ -393,6 +396,8 @@ schema = define_schema(
             }
         )
         .index("by_status", ["status", "created_at"])
+        # cc-domain: an agent's own voicemails.
+        .index("by_assignee", ["assigned_to", "status", "created_at"])
         .index("by_call", ["call_id"]),
         "scorecards": define_table(
             {

@@ -166,6 +166,7 @@ def get_call(ctx: Any, call_id: str) -> Doc:
 def reserve(ctx: Any, agent: Doc, call: Doc, entry: Doc | None) -> Offer:
     """Reserve ``agent`` for an inbound call and ring them."""
     expires = ctx.now + RING_TIMEOUT_MS
+    idle_from = agent["available_since"]
     set_status(
         ctx,
         agent,
@@ -173,6 +174,7 @@ def reserve(ctx: Any, agent: Doc, call: Doc, entry: Doc | None) -> Offer:
         call_id=call["_id"],
         reservation_kind="call",
         reservation_expires_at=expires,
+        idle_before_offer=idle_from,
     )
     ctx.db.patch(
         call["_id"],
@@ -380,8 +382,19 @@ def release_call_reservation(
             missed_in_row=agent["missed_in_row"],
         )
     else:
+        keep: Doc = {}
+        if reason == "canceled" and agent.get("idle_before_offer") is not None:
+            # The caller hung up while it rang: no fault of the agent, who keeps their
+            # place in the longest-idle order.
+            keep["available_since"] = agent["idle_before_offer"]
         set_status(
-            ctx, agent, "available", reason=None, call_id=None, missed_in_row=agent["missed_in_row"]
+            ctx,
+            agent,
+            "available",
+            reason=None,
+            call_id=None,
+            missed_in_row=agent["missed_in_row"],
+            **keep,
         )
     if call is not None and call["status"] == "ringing" and call["agent_id"] == agent["agent_id"]:
         entry = queue_entry(ctx, call["_id"])
