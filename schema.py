@@ -247,6 +247,10 @@ schema = define_schema(
                 "call_id": v.id("calls"),
                 "role": _enum("user", "assistant", "agent", "customer", "system"),
                 "text": v.string(),
+                # A streamed assistant answer: "streaming" while it grows, "done", or
+                # "cut_off" when the stream failed part-way (``error`` says why).
+                "status": v.optional(_enum("streaming", "done", "cut_off")),
+                "error": v.optional(v.string()),
             }
         ).index("by_call", ["call_id"]),
         "customers": define_table(
