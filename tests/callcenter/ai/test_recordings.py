@@ -222,3 +222,31 @@ async def test_a_failed_download_stores_nothing(ai: Engine, media: MediaServer) 
         mod.download("http://media.example.com/RE1.mp3", ("u", "p"), 10)
     with pytest.raises(mod.FetchFailed, match="http"):
         mod.download("file:///etc/passwd", None, 10)
+
+
+async def test_voicemail_is_transcribed_once_and_not_graded(
+    ai: Engine, fake_openai: FakeOpenAI, media: MediaServer
+) -> None:
+    await configure(ai, None)
+    fake_openai.transcript_segments = [{"start": 0.0, "end": 3.0, "text": " Please call me back."}]
+    r = await ai.mutation(
+        "calls:on_incoming",
+        {"call_sid": "CAvm1", "from_number": "+13105550123", "to_number": "+15550001111"},
+    )
+    vm = await ai.mutation("calls:to_voicemail", {"call_id": r["call_id"]})
+    await record(ai, media, r["call_id"], sid="REvm1")
+
+    async def transcribed() -> list:
+        inbox = await ai.query("voicemails:list", {}, identity=agent(1))
+        return [v for v in inbox if v["transcription"]]
+
+    (item,) = await eventually(transcribed, "the voicemail was transcribed")
+    assert item["_id"] == vm["voicemail_id"]
+    assert item["transcription"] == "Please call me back."
+    transcript = await ai.query(
+        "transcripts:for_call", {"call_id": r["call_id"]}, identity=SUPERVISOR
+    )
+    assert transcript["source"] == "voicemail"
+    await ai.action("ai/transcribe:recording", {"recording_id": item["recording_id"]})
+    assert len(fake_openai.of("transcribe")) == 1
+    assert fake_openai.of("chat") == []  # voicemails are not graded
