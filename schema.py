@@ -123,6 +123,10 @@ AI_TABLES = {
             "created_at": v.number(),
         }
     ).index("by_scope", ["scope", "created_at"]),
+    # How far the archiver has copied an append-only table (by _creation_time, _id).
+    "archive_cursors": define_table(
+        {"table": v.string(), "after_time": v.number(), "after_id": v.string()}
+    ).index("by_table", ["table"]),
 }
 
 schema = define_schema(
@@ -251,10 +255,13 @@ schema = define_schema(
                 "at": v.number(),
                 "error_code": v.nullable(v.number()),
                 "archived": v.boolean(),
+                # A copy hydrated from the archive: the id of the archived message.
+                "archive_id": v.optional(v.string()),
             }
         )
         .index("by_thread", ["thread_id", "at"])
-        .index("by_sid", ["message_sid"]),
+        .index("by_sid", ["message_sid"])
+        .index("by_archived", ["archived", "at"]),
         "sms_thread_locks": define_table(
             {
                 "thread_id": v.id("sms_threads"),

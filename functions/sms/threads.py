@@ -15,7 +15,7 @@ from typing import Any
 from reactor import UserError, internal_mutation, mutation, query, v
 
 from .. import canned
-from ..lib import compliance, stats
+from ..lib import compliance, hot_sms, stats
 from ..lib.auth import me
 from ..lib.clock import day_of
 from ..lib.phone import normalize_e164
@@ -309,6 +309,8 @@ def close(ctx, thread_id):
     lock = locks.current(ctx, thread_id)
     if lock is not None:
         ctx.db.delete(lock["_id"])
+    # -- archive: a closed thread keeps no archived messages in the hot store --------
+    hot_sms.trim(ctx, {"_id": thread_id}, 0)
 
 
 @query(args={"limit": v.optional(v.number())})
