@@ -11,3 +11,8 @@ from reactor import Crons
 crons = Crons()
 crons.interval("ring timeouts and queue escalation", seconds=5, fn="routing:expire_reservations")
 crons.interval("expired SMS thread locks", seconds=30, fn="sms/locks:expire")
+
+# -- archive and AI ------------------------------------------------------------------
+# (The crons run mutations that schedule the actions: a job is then exactly once.)
+crons.interval("archive what is only in the hot store", seconds=60, fn="archive/writer:tick")
+crons.cron("daily AI coaching summaries", "15 0 * * *", fn="ai/summaries:tick")

@@ -150,3 +150,9 @@ async def sweep(ctx):
             "archive/writer:advance_cursor", {"after_time": after_time, "after_id": after_id}
         )
     return {"messages": len(todo["messages"]), "events": len(todo["events"])}
+
+
+@internal_mutation(args={})
+def tick(ctx):
+    """The archive cron: schedule a sweep."""
+    return ctx.scheduler.run_after(0, "archive/writer:sweep", {})
