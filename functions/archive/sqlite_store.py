@@ -56,10 +56,11 @@ class SqliteArchive:
     def append_compliance(self, row: dict[str, Any]) -> bool:
         """Insert the event unless it is there; returns whether it was new."""
         table = self.db.table("compliance_events")
-        before = table.count if table.exists() else 0
+        if table.exists() and self.get("compliance_events", row["id"]) is not None:
+            return False
         table.insert(row, pk="id", ignore=True, alter=True)
         self.db.conn.executescript(APPEND_ONLY)
-        return table.count > before
+        return True
 
     def last_messages(self, key: str, limit: int) -> list[dict[str, Any]]:
         table = self.db.table("sms_messages")

@@ -11,9 +11,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from reactor import Engine
+from reactor import Engine, UserError
 
-from ..helpers import agent, sign_in
+from ..helpers import SUPERVISOR, agent, sign_in
 from .pipeline import handled_call
 
 OUR = "+15550000000"
@@ -121,6 +121,10 @@ async def test_delivery_status_only_moves_forward(ai: Engine, archive_url: str) 
     assert found is not None
     assert (found["status"], found["message_sid"]) == ("delivered", "SMout")
     assert [h["id"] for h in hits] == [message_id]
+    found = await ai.action("archive/search:messages", {"text": "way"}, identity=SUPERVISOR)
+    assert [(f["id"], f["body"]) for f in found] == [(message_id, "on its way")]
+    with pytest.raises(UserError, match="forbidden"):
+        await ai.action("archive/search:messages", {"text": "way"}, identity=agent(1))
 
 
 async def test_compliance_events_are_append_only_in_the_archive(
