@@ -1,10 +1,10 @@
 """Call recordings: fetched from Twilio, kept in S3 (or reactor file storage), played back
 through short-lived URLs.
 
-Flow: Twilio's recording callback → ``media:on_recording`` (links the recording to its
-call and customer, schedules the fetch) → ``media:fetch_recording`` (downloads the audio
-with HTTP basic auth, stores it, records size, sha256 and where it is) → transcription
-(``ai/transcribe:recording``).
+Flow (each step an outbox command, retried with backoff): Twilio's recording callback →
+``media:on_recording`` (links the recording to its call and customer; ``recording.fetch``)
+→ ``media:fetch_recording`` (downloads the audio with HTTP basic auth, stores it, records
+size, sha256 and where it is; ``transcript.create``) → ``ai/transcribe:recording``.
 
 Storage, chosen by ``ctx.env``:
 
@@ -38,6 +38,7 @@ from typing import Any
 from reactor import UserError, action, internal_action, internal_mutation, internal_query, v
 
 from . import recordings
+from .lib import outbox
 from .lib.auth import identity
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
@@ -75,12 +76,22 @@ def on_recording(ctx, call_sid, recording_sid, recording_url, duration_s, channe
     if rec_id is None:
         raise UserError({"code": "call_not_found", "call_sid": call_sid})
     rec = ctx.db.get(rec_id)
+    fields: dict[str, Any] = {} if rec["url"] else {"url": recording_url}
     if channels is not None:
-        ctx.db.patch(rec_id, {"channels": channels})
+        fields["channels"] = channels
     if rec.get("sha256") is not None:
-        ctx.db.patch(rec_id, {"status": "stored"})  # a replayed callback changes nothing
-    else:
-        ctx.scheduler.run_after(0, "media:fetch_recording", {"recording_id": rec_id})
+        fields["status"] = "stored"  # a replayed callback changes nothing
+    if fields:
+        ctx.db.patch(rec_id, fields)
+    if rec.get("sha256") is None:
+        # The same key as recordings:attach's: one fetch command per recording.
+        outbox.enqueue(
+            ctx,
+            "recording.fetch",
+            call_id=rec["call_id"],
+            args={"recording_id": rec_id, "recording_sid": recording_sid, "url": recording_url},
+            idempotency_key=f"recording.fetch:{recording_sid}",
+        )
     return rec_id
 
 
@@ -136,7 +147,13 @@ def recording_stored(
     else:
         fields["storage_id"] = storage_id
     ctx.db.patch(recording_id, fields)
-    ctx.scheduler.run_after(0, "ai/transcribe:recording", {"recording_id": recording_id})
+    outbox.enqueue(
+        ctx,
+        "transcript.create",
+        call_id=rec["call_id"],
+        args={"recording_id": recording_id},
+        idempotency_key=f"transcript.create:{recording_id}",
+    )
     return True
 
 
@@ -240,6 +257,7 @@ def download(url: str, credentials: tuple[str, str] | None, max_bytes: int) -> b
         with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
             data = response.read(max_bytes + 1)
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error holds the response's socket
         raise FetchFailed(f"recording download answered {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise FetchFailed(f"recording download failed: {type(exc).__name__}") from None
@@ -384,3 +402,14 @@ async def playback_url(ctx, recording_id):
             raise UserError({"code": "recording_missing", "recording_id": recording_id})
         return {"url": url, "expires_in_s": None}
     raise UserError({"code": "recording_not_stored", "recording_id": recording_id})
+
+
+async def _execute_fetch(ctx: Any, command: dict[str, Any]) -> dict[str, Any]:
+    """Outbox executor of ``recording.fetch {recording_id}``; raises to be retried."""
+    result: dict[str, Any] = await ctx.run_action(
+        "media:fetch_recording", {"recording_id": command["args"]["recording_id"]}
+    )
+    return result
+
+
+outbox.register_executor("recording.fetch", _execute_fetch)

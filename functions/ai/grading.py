@@ -20,6 +20,7 @@ from typing import Any
 
 from reactor import UserError, internal_action, internal_mutation, internal_query, query, v
 
+from ..lib import outbox
 from ..lib.auth import require_supervisor, self_or_supervisor
 from . import openai_client
 from .retry import MAX_ATTEMPTS, backoff_s
@@ -277,3 +278,14 @@ def done_for_agent(ctx, agent_id, from_day, to_day):
         .filter(lambda c: c["status"] == "done" and from_day <= c["day"] <= to_day)
         .take(200)
     )
+
+
+async def _execute(ctx: Any, command: dict[str, Any]) -> dict[str, Any]:
+    """Outbox executor of ``ai.grade {call_id, transcript_id?}``: grading records its own
+    failures and retries, so the command itself always succeeds."""
+    args = {k: command["args"][k] for k in ("call_id", "transcript_id") if k in command["args"]}
+    result: dict[str, Any] = await ctx.run_action("ai/grading:grade", args)
+    return result
+
+
+outbox.register_executor("ai.grade", _execute)

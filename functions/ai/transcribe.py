@@ -15,8 +15,8 @@ from typing import Any
 from reactor import UserError, internal_action, internal_mutation, internal_query, v
 
 from .. import media
+from ..lib import outbox
 from . import openai_client
-from .retry import MAX_ATTEMPTS, backoff_s
 
 SEGMENTS = v.array(v.object({"start": v.number(), "end": v.number(), "text": v.string()}))
 MAX_SEGMENTS = 5000
@@ -88,29 +88,23 @@ def save(ctx, recording_id, text, segments, model, language=None, duration_s=Non
         if vm is not None:
             ctx.db.patch(vm["_id"], {"transcription": text[:MAX_TEXT_CHARS]})
     elif call is not None and call["agent_id"] and call["answered_at"] is not None:
-        ctx.scheduler.run_after(
-            0, "ai/grading:grade", {"call_id": call["_id"], "transcript_id": tid}
+        outbox.enqueue(
+            ctx,
+            "ai.grade",
+            call_id=call["_id"],
+            args={"call_id": call["_id"], "transcript_id": tid},
+            idempotency_key=f"ai.grade:{call['_id']}:{tid}",
+        )
+    if call is not None:
+        # The archived call row gains its transcript id.
+        outbox.enqueue(
+            ctx,
+            "archive.call",
+            call_id=call["_id"],
+            args={"call_id": call["_id"]},
+            idempotency_key=f"archive.call:{call['_id']}:transcript:{tid}",
         )
     return tid
-
-
-@internal_mutation(
-    args={"recording_id": v.id("recordings"), "error": v.string(), "attempt": v.number()}
-)
-def failed(ctx, recording_id, error, attempt):
-    """Record a failed transcription; retry with backoff up to ``MAX_ATTEMPTS``."""
-    rec = ctx.db.get(recording_id)
-    if rec is None:
-        return None
-    dead = attempt >= MAX_ATTEMPTS
-    ctx.db.patch(recording_id, {"status": "transcription_dead" if dead else "transcription_failed"})
-    if not dead:
-        ctx.scheduler.run_after(
-            backoff_s(attempt),
-            "ai/transcribe:recording",
-            {"recording_id": recording_id, "attempt": attempt + 1},
-        )
-    return {"retry": not dead, "error": error}
 
 
 def _segments(result: Any) -> list[dict[str, Any]]:
@@ -146,29 +140,37 @@ async def transcribe_audio(ctx: Any, data: bytes, name: str, content_type: str) 
     }
 
 
-@internal_action(args={"recording_id": v.id("recordings"), "attempt": v.optional(v.number())})
-async def recording(ctx, recording_id, attempt=1):
-    """Transcribe a stored recording (or voicemail) once; failures retry with backoff."""
+@internal_action(args={"recording_id": v.id("recordings")})
+async def recording(ctx, recording_id):
+    """Transcribe a stored recording (or voicemail) once; raises on failure (the outbox
+    command ``transcript.create`` retries it with backoff)."""
     found = await ctx.run_query("ai/transcribe:source", {"recording_id": recording_id})
     if found is None:
-        return {"ok": False, "error": "recording not found"}
+        raise UserError({"code": "recording_not_found", "recording_id": recording_id})
     if found["transcript_id"] is not None:
         return {"ok": True, "transcript_id": found["transcript_id"], "already": True}
     rec = found["recording"]
+    data = await media.recording_bytes(ctx, rec)
+    ext = ".wav" if rec.get("content_type") == "audio/wav" else ".mp3"
     try:
-        data = await media.recording_bytes(ctx, rec)
-        ext = ".wav" if rec.get("content_type") == "audio/wav" else ".mp3"
         out = await transcribe_audio(
             ctx, data, rec["recording_sid"] + ext, rec.get("content_type") or "audio/mpeg"
         )
-    except UserError:
-        raise
     except Exception as exc:
-        error = openai_client.describe(exc)
-        return await ctx.run_mutation(
-            "ai/transcribe:failed",
-            {"recording_id": recording_id, "error": error, "attempt": attempt},
-        )
+        if openai_client.is_openai_error(exc):
+            raise openai_client.AIUnavailable(openai_client.describe(exc)) from None
+        raise
     args = {"recording_id": recording_id, **{k: x for k, x in out.items() if x is not None}}
     tid = await ctx.run_mutation("ai/transcribe:save", args)
     return {"ok": True, "transcript_id": tid}
+
+
+async def _execute(ctx: Any, command: dict[str, Any]) -> dict[str, Any]:
+    """Outbox executor of ``transcript.create {recording_id}``."""
+    result: dict[str, Any] = await ctx.run_action(
+        "ai/transcribe:recording", {"recording_id": command["args"]["recording_id"]}
+    )
+    return result
+
+
+outbox.register_executor("transcript.create", _execute)

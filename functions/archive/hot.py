@@ -25,12 +25,20 @@ def _trim(ctx: Any, thread: dict[str, Any]) -> int:
     return hot_sms.trim(ctx, thread, HOT_MESSAGES if thread["status"] == "open" else 0)
 
 
-@internal_mutation(args={"message_ids": v.array(v.id("sms_messages"))})
-def archived(ctx, message_ids):
-    """These messages are in the archive: mark them and trim their threads."""
+@internal_mutation(
+    args={
+        "message_ids": v.array(v.id("sms_messages")),
+        "statuses": v.optional(v.array(v.string())),
+    }
+)
+def archived(ctx, message_ids, statuses=None):
+    """These messages are in the archive (with these statuses): mark them and trim their
+    threads. A message whose status changed since stays unarchived, to be written again."""
     threads = set()
-    for mid in message_ids[:1000]:
+    for i, mid in enumerate(message_ids[:1000]):
         msg = ctx.db.get(mid)
+        if statuses is not None and i < len(statuses) and msg and msg["status"] != statuses[i]:
+            continue
         if msg is not None:
             ctx.db.patch(mid, {"archived": True})
             threads.add(msg["thread_id"])

@@ -7,8 +7,9 @@ message is marked ``archived`` in the hot store, which then trims the thread (se
 
 Entry points: the outbox kinds ``archive.call`` ``{call_id}``, ``archive.message``
 ``{message_id}`` and ``archive.compliance`` ``{event_id}`` (executor registered below),
-the internal actions of the same names here, and the ``sweep`` cron that catches up
-messages still unarchived and compliance events past the archiver's cursor.
+the internal actions of the same names here. The cron's ``tick`` enqueues those commands
+for messages still unarchived (or whose status changed), compliance events past the
+archiver's cursor and settled calls.
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ from typing import Any
 
 from reactor import internal_action, internal_mutation, internal_query, v
 
+from ..lib import outbox
+from ..lib.core import TERMINAL_CALL
 from . import rows
 from .store import open_archive
 
 SWEEP_BATCH = 200
+SETTLE_MS = 3_600_000.0  # a wrap-up not finished within an hour: archive the call as is
+STUCK_MS = 86_400_000.0  # a call live for a day is archived as it stands
 
 
 @internal_query(args={"table": v.string(), "id": v.string()})
@@ -54,7 +59,9 @@ async def write(ctx: Any, table: str, doc_id: str) -> dict[str, Any]:
             new = await archive.append_compliance(row)
             return {"archived": True, "new": new}
     if table == "sms_messages":
-        await ctx.run_mutation("archive/hot:archived", {"message_ids": [doc_id]})
+        await ctx.run_mutation(
+            "archive/hot:archived", {"message_ids": [doc_id], "statuses": [row["status"]]}
+        )
     return {"archived": True}
 
 
@@ -73,86 +80,126 @@ async def compliance(ctx, event_id):
     return await write(ctx, "compliance_events", event_id)
 
 
-# -- catch-up ---------------------------------------------------------------------------
+# -- catch-up: enqueue what the hot store has and the archive may not -------------------
 
 
-@internal_query(args={"limit": v.number()})
-def backlog(ctx, limit):
-    """Messages not archived yet, and compliance events after the archiver's cursor."""
-    messages = (
-        ctx.db.query("sms_messages")
-        .with_index("by_archived", lambda q: q.eq("archived", False))
-        .take(int(limit))
-    )
-    cursor = (
+def _cursor(ctx: Any, table: str) -> dict[str, Any] | None:
+    return (
         ctx.db.query("archive_cursors")
-        .with_index("by_table", lambda q: q.eq("table", "compliance_events"))
+        .with_index("by_table", lambda q: q.eq("table", table))
         .first()
     )
-    query = ctx.db.query("compliance_events")
+
+
+def _after(ctx: Any, table: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The table's cursor and up to ``SWEEP_BATCH`` documents created after it."""
+    cursor = _cursor(ctx, table)
+    query = ctx.db.query(table)
     if cursor is not None:
         query = query.with_index(
             "by_creation_time", lambda q: q.gte("_creation_time", cursor["after_time"])
         )
-    events = []
-    for e in query.take(int(limit) + 50):
-        if cursor is not None and (e["_creation_time"], e["_id"]) <= (
+    docs = []
+    for doc in query.take(SWEEP_BATCH + 50):
+        if cursor is not None and (doc["_creation_time"], doc["_id"]) <= (
             cursor["after_time"],
             cursor["after_id"],
         ):
             continue
-        events.append(e)
-    thread_of = {}
-    for m in messages:
-        thread_of.setdefault(m["thread_id"], ctx.db.get(m["thread_id"]))
-    return {
-        "messages": [
-            rows.message_row(m, thread_of[m["thread_id"]], ctx.now)
-            for m in messages
-            if thread_of[m["thread_id"]] is not None
-        ],
-        "message_ids": [m["_id"] for m in messages],
-        "events": [rows.compliance_row(e, ctx.now) for e in events[: int(limit)]],
-        "last_event": [events[: int(limit)][-1]["_creation_time"], events[: int(limit)][-1]["_id"]]
-        if events
-        else None,
-    }
+        docs.append(doc)
+    return cursor, docs[:SWEEP_BATCH]
 
 
-@internal_mutation(args={"after_time": v.number(), "after_id": v.string()})
-def advance_cursor(ctx, after_time, after_id):
-    cursor = (
-        ctx.db.query("archive_cursors")
-        .with_index("by_table", lambda q: q.eq("table", "compliance_events"))
-        .first()
-    )
-    fields = {"table": "compliance_events", "after_time": after_time, "after_id": after_id}
+def _advance(ctx: Any, table: str, cursor: dict[str, Any] | None, doc: dict[str, Any]) -> None:
+    fields = {"table": table, "after_time": doc["_creation_time"], "after_id": doc["_id"]}
     if cursor is None:
         ctx.db.insert("archive_cursors", fields)
-    elif (after_time, after_id) > (cursor["after_time"], cursor["after_id"]):
+    else:
         ctx.db.patch(cursor["_id"], fields)
 
 
-@internal_action(args={})
-async def sweep(ctx):
-    """Archive what is still only in the hot store (a cron; also safe to run by hand)."""
-    todo = await ctx.run_query("archive/writer:backlog", {"limit": SWEEP_BATCH})
-    async with open_archive(ctx.env) as archive:
-        for row in todo["messages"]:
-            await archive.upsert_message(row)
-        for row in todo["events"]:
-            await archive.append_compliance(row)
-    if todo["message_ids"]:
-        await ctx.run_mutation("archive/hot:archived", {"message_ids": todo["message_ids"]})
-    if todo["last_event"] is not None:
-        after_time, after_id = todo["last_event"]
-        await ctx.run_mutation(
-            "archive/writer:advance_cursor", {"after_time": after_time, "after_id": after_id}
-        )
-    return {"messages": len(todo["messages"]), "events": len(todo["events"])}
+def call_settled(call: dict[str, Any], now: float) -> bool:
+    """A call whose archive row is final: ended, and its wrap-up done (or none is due,
+    or the call ended over ``SETTLE_MS`` ago: a wrap-up never finished is archived as is)."""
+    if call["status"] not in TERMINAL_CALL:
+        return now - call["created_at"] > STUCK_MS
+    if call["answered_at"] is None or call["wrap_up_ended_at"] is not None:
+        return True
+    return call["ended_at"] is not None and now - call["ended_at"] > SETTLE_MS
 
 
 @internal_mutation(args={})
 def tick(ctx):
-    """The archive cron: schedule a sweep."""
-    return ctx.scheduler.run_after(0, "archive/writer:sweep", {})
+    """The archive cron: enqueue ``archive.*`` commands for unarchived messages (and
+    changed statuses), new compliance events and settled calls, each once (idempotency
+    keys), advancing the cursors in the same transaction."""
+    counts = {"messages": 0, "events": 0, "calls": 0}
+    for msg in (
+        ctx.db.query("sms_messages")
+        .with_index("by_archived", lambda q: q.eq("archived", False))
+        .take(SWEEP_BATCH)
+    ):
+        outbox.enqueue(
+            ctx,
+            "archive.message",
+            agent_id=msg["agent_id"],
+            args={"message_id": msg["_id"]},
+            idempotency_key=f"archive.message:{msg['_id']}:{msg['status']}",
+        )
+        counts["messages"] += 1
+    cursor, events = _after(ctx, "compliance_events")
+    for event in events:
+        outbox.enqueue(
+            ctx,
+            "archive.compliance",
+            args={"event_id": event["_id"]},
+            idempotency_key=f"archive.compliance:{event['_id']}",
+        )
+        counts["events"] += 1
+    if events:
+        _advance(ctx, "compliance_events", cursor, events[-1])
+    # Calls: archive each settled call; the cursor passes the settled prefix only, so a
+    # call still live holds it (later settled calls are enqueued anyway, once each).
+    cursor, calls = _after(ctx, "calls")
+    prefix = True
+    for call in calls:
+        if not call_settled(call, ctx.now):
+            prefix = False
+            continue
+        outbox.enqueue(
+            ctx,
+            "archive.call",
+            call_id=call["_id"],
+            agent_id=call["agent_id"],
+            args={"call_id": call["_id"]},
+            idempotency_key=f"archive.call:{call['_id']}:{call['status']}:"
+            f"{call['wrap_up_ended_at']}",
+        )
+        counts["calls"] += 1
+        if prefix:
+            _advance(ctx, "calls", cursor, call)
+            cursor = _cursor(ctx, "calls")
+    return counts
+
+
+@internal_action(args={})
+async def sweep(ctx):
+    """Run one catch-up by hand (what the cron does)."""
+    result: dict[str, Any] = await ctx.run_mutation("archive/writer:tick", {})
+    return result
+
+
+TABLE_OF_KIND = {
+    "archive.call": ("calls", "call_id"),
+    "archive.message": ("sms_messages", "message_id"),
+    "archive.compliance": ("compliance_events", "event_id"),
+}
+
+
+async def _execute(ctx: Any, command: dict[str, Any]) -> dict[str, Any]:
+    """Outbox executor of ``archive.call|message|compliance``; raises to be retried."""
+    table, arg = TABLE_OF_KIND[command["kind"]]
+    return await write(ctx, table, str(command["args"][arg]))
+
+
+outbox.register_executor("archive", _execute)

@@ -309,7 +309,8 @@ def on_status(ctx, message_sid, status, error_code=None):
     if msg is None:
         return None
     if STATUS_RANK.get(status, 0) >= STATUS_RANK.get(msg["status"], 0):
-        ctx.db.patch(msg["_id"], {"status": status, "error_code": error_code})
+        # -- archive: a changed status is archived again (archived goes back to False) --
+        ctx.db.patch(msg["_id"], {"status": status, "error_code": error_code, "archived": False})
     if error_code == 21610:
         thread = ctx.db.get(msg["thread_id"])
         if thread is not None:

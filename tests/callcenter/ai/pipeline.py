@@ -11,6 +11,7 @@ from reactor import Engine
 
 from ..helpers import SUPERVISOR, agent, sign_in
 
+OUR_KINDS = ("archive.", "recording.fetch", "transcript.create", "ai.grade")
 GRADE = {
     "greeting": 4,
     "product_knowledge": 3,
@@ -55,3 +56,27 @@ async def recording_of(engine: Engine, call_id: str) -> dict[str, Any]:
 async def graded(engine: Engine, call_id: str) -> list[dict[str, Any]]:
     cards = await engine.query("ai/grading:for_call", {"call_id": call_id}, identity=SUPERVISOR)
     return [c for c in cards if c["status"] in ("done", "dead")]
+
+
+async def outbox_settled(engine: Engine, timeout: float = 30) -> list[dict[str, Any]]:
+    """Wait until no command of these features is pending or waiting for a retry (telephony
+    commands have no executor here and stay pending); the sent ones."""
+
+    async def check() -> tuple[list[dict[str, Any]]] | None:
+        open_ = [
+            c
+            for status in ("pending", "failed")
+            for c in await engine.query(
+                "outbox:list", {"status": status, "limit": 500}, identity=SUPERVISOR
+            )
+            if c["kind"].startswith(OUR_KINDS)
+        ]
+        if open_:
+            return None
+        sent = await engine.query(
+            "outbox:list", {"status": "sent", "limit": 500}, identity=SUPERVISOR
+        )
+        return ([c for c in sent if c["kind"].startswith(OUR_KINDS)],)
+
+    (sent,) = await eventually(check, "the outbox settled", timeout)
+    return list(sent)

@@ -14,7 +14,7 @@ import pytest
 from reactor import Engine, UserError
 
 from ..helpers import SUPERVISOR, agent, sign_in
-from .pipeline import handled_call
+from .pipeline import handled_call, outbox_settled
 
 OUR = "+15550000000"
 PHONE = "+13105550100"
@@ -83,7 +83,9 @@ async def test_messages_are_archived_once_and_the_hot_copy_keeps_ten(
         thread_id = (await inbound(ai, n))["thread_id"]
     assert len(await hot(ai, thread_id)) == 15
     out = await ai.action("archive/writer:sweep", {})
-    assert out == {"messages": 15, "events": 0}
+    assert out == {"messages": 15, "events": 0, "calls": 0}
+    sent = await outbox_settled(ai)
+    assert sorted(c["kind"] for c in sent) == ["archive.message"] * 15
     rows = archive_rows(archive_url, "SELECT * FROM sms_messages ORDER BY sent_at, id")
     assert [r["body"] for r in rows] == [f"message number {n}" for n in range(15)]
     assert {r["thread_key"] for r in rows} == {f"{PHONE}|{OUR}"}
@@ -93,7 +95,7 @@ async def test_messages_are_archived_once_and_the_hot_copy_keeps_ten(
     assert all(m["archived"] for m in left)
 
     # Idempotent: sweeping again and re-delivering one message change nothing.
-    assert await ai.action("archive/writer:sweep", {}) == {"messages": 0, "events": 0}
+    assert await ai.action("archive/writer:sweep", {}) == {"messages": 0, "events": 0, "calls": 0}
     again = await ai.action("archive/writer:message", {"message_id": left[-1]["_id"]})
     assert again == {"archived": True}
     assert len(archive_rows(archive_url, "SELECT id FROM sms_messages")) == 15
@@ -135,6 +137,7 @@ async def test_compliance_events_are_append_only_in_the_archive(
     await inbound(ai, 2, "START")
     out = await ai.action("archive/writer:sweep", {})
     assert out["events"] == 2
+    await outbox_settled(ai)
     assert (await ai.action("archive/writer:sweep", {}))["events"] == 0
     events = archive_rows(archive_url, "SELECT * FROM compliance_events ORDER BY occurred_at, id")
     assert [(e["action"], e["keyword"]) for e in events] == [
@@ -176,6 +179,7 @@ async def test_closed_threads_leave_the_hot_store_and_hydrate_on_open(
         thread_id = (await inbound(ai, n))["thread_id"]
     await ai.mutation("sms/threads:close", {"thread_id": thread_id}, identity=agent(1))
     await ai.action("archive/writer:sweep", {})
+    await outbox_settled(ai)
     assert await hot(ai, thread_id) == []
     opened = await ai.action("archive/hot:open_thread", {"thread_id": thread_id}, identity=agent(1))
     assert opened["hydrated"] == 10
@@ -195,3 +199,52 @@ async def test_closed_threads_leave_the_hot_store_and_hydrate_on_open(
     bodies = [m["body"] for m in opened["messages"]]
     assert bodies[-1] == "are you there?" and len(bodies) == 10
     assert bodies[:-1] == [f"message number {n}" for n in range(5, 14)]
+
+
+async def test_the_cron_archives_settled_calls_once_through_the_outbox(
+    ai: Engine, archive_url: str
+) -> None:
+    done = await handled_call(ai)  # ended, but agent-1 is still in wrap-up
+    live = await ai.mutation(
+        "calls:on_incoming",
+        {"call_sid": "CAlive", "from_number": "+13105550999", "to_number": "+15550001111"},
+    )
+    assert (await ai.action("archive/writer:sweep", {}))["calls"] == 0
+    await ai.mutation("agents:finish_wrap_up", {"disposition": "sold"}, identity=agent(1))
+    assert (await ai.action("archive/writer:sweep", {}))["calls"] == 1
+    await outbox_settled(ai)
+    (row,) = archive_rows(archive_url, "SELECT id, disposition FROM calls")
+    assert (row["id"], row["disposition"]) == (done, "sold")
+    # Again: the same settled call is not enqueued twice, the live one waits.
+    await ai.action("archive/writer:sweep", {})
+    sent = await outbox_settled(ai)
+    assert [c["args"]["call_id"] for c in sent if c["kind"] == "archive.call"] == [done]
+    await ai.mutation("calls:on_status", {"call_sid": "CAlive", "status": "completed"})
+    # The cursor passed the first (settled) call: only the second is enqueued now.
+    assert (await ai.action("archive/writer:sweep", {}))["calls"] == 1
+    sent = await outbox_settled(ai)
+    calls = sorted(r["id"] for r in archive_rows(archive_url, "SELECT id FROM calls"))
+    assert calls == sorted([done, live["call_id"]])
+
+
+async def test_a_status_change_after_archiving_is_archived_again(
+    ai: Engine, archive_url: str
+) -> None:
+    await sign_in(ai, 1)
+    thread_id = (await inbound(ai, 1))["thread_id"]
+    await ai.mutation("sms/locks:acquire", {"thread_id": thread_id}, identity=agent(1))
+    sent = await ai.mutation(
+        "sms/threads:send", {"thread_id": thread_id, "body": "hello"}, identity=agent(1)
+    )
+    await ai.mutation(
+        "sms/threads:attach_sid", {"message_id": sent["message_id"], "message_sid": "SMo"}
+    )
+    await ai.action("archive/writer:sweep", {})
+    await outbox_settled(ai)
+    await ai.mutation("sms/threads:on_status", {"message_sid": "SMo", "status": "delivered"})
+    assert (await ai.action("archive/writer:sweep", {}))["messages"] == 1
+    await outbox_settled(ai)
+    (row,) = archive_rows(
+        archive_url, "SELECT status FROM sms_messages WHERE id = %s", (sent["message_id"],)
+    )
+    assert row["status"] == "delivered"

@@ -16,7 +16,7 @@ from reactor import Engine, UserError
 
 from ..helpers import SUPERVISOR, agent, sign_in
 from .fakes import AUDIO, KEY_SECRET, KEY_SID, MediaServer, moto_s3
-from .pipeline import GRADE, eventually, graded, handled_call, recording_of
+from .pipeline import GRADE, eventually, graded, handled_call, outbox_settled, recording_of
 from support.fake_openai import FakeOpenAI
 
 BUCKET = "cc-recordings"
@@ -250,3 +250,26 @@ async def test_voicemail_is_transcribed_once_and_not_graded(
     await ai.action("ai/transcribe:recording", {"recording_id": item["recording_id"]})
     assert len(fake_openai.of("transcribe")) == 1
     assert fake_openai.of("chat") == []  # voicemails are not graded
+
+
+async def test_failed_fetch_and_transcription_are_retried_by_the_outbox(
+    ai: Engine, fake_openai: FakeOpenAI, media: MediaServer
+) -> None:
+    await configure(ai, None)
+    fake_openai.reply("call_scorecard", GRADE)
+    fake_openai.fail_next(500, "transcriber down", route="transcribe")
+    media.fail_with = 404  # Twilio's media can lag its callback
+    call_id = await handled_call(ai)
+    await record(ai, media, call_id)
+
+    async def fetch_failed_once() -> bool:
+        return len(media.seen) >= 1
+
+    await eventually(fetch_failed_once, "the first fetch attempt")
+    media.fail_with = None
+    await eventually(lambda: graded(ai, call_id), "the call was graded after retries")
+    sent = {c["kind"]: c for c in await outbox_settled(ai)}
+    assert sent["recording.fetch"]["attempts"] == 2
+    assert sent["transcript.create"]["attempts"] == 2
+    assert sent["ai.grade"]["attempts"] == 1
+    assert len(fake_openai.of("transcribe")) == 2
