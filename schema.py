@@ -43,6 +43,8 @@ PARTICIPANT = v.object(
         "role": _enum("agent", "transfer_target", "supervisor"),
         "mode": v.optional(_enum("monitor", "whisper", "barge")),
         "joined_at": v.number(),
+        # cc-domain: the call's hold total when this leg joined (its own hold = now - this).
+        "hold_ms_at_join": v.optional(v.number()),
     }
 )
 
@@ -153,7 +155,10 @@ schema = define_schema(
         )
         .index("by_agent", ["agent_id"])
         .index("by_status_idle", ["status", "available_since"])
-        .index("by_status_expiry", ["status", "reservation_expires_at"]),
+        .index("by_status_expiry", ["status", "reservation_expires_at"])
+        # cc-domain: after-call-work timeout and presence expiry.
+        .index("by_status_since", ["status", "status_since"])
+        .index("by_status_heartbeat", ["status", "heartbeat_at"]),
         "agent_skills": define_table(
             {"agent_id": v.string(), "skill": v.string(), "level": v.number()}
         ).index("by_agent_skill", ["agent_id", "skill"]),
@@ -179,6 +184,8 @@ schema = define_schema(
         )
         .index("by_state_escalation", ["state", "escalate_at"])
         .index("by_state_rank", ["state", "rank", "enqueued_at"])
+        # cc-domain: a caller's position within their own queue.
+        .index("by_state_queue_rank", ["state", "queue", "rank", "enqueued_at"])
         .index("by_state_enqueued", ["state", "enqueued_at"])
         .index("by_call", ["call_id"])
         .index("by_phone", ["phone"]),
@@ -197,7 +204,9 @@ schema = define_schema(
         .index("by_call", ["call_id"])
         .index("by_phone", ["phone"])
         .index("by_agent", ["agent_id"])
-        .index("by_started", ["started_at"]),
+        .index("by_started", ["started_at"])
+        # cc-domain: dials that never connect.
+        .index("by_state_started", ["state", "started_at"]),
         "user_contact_tabs": define_table(
             {
                 "agent_id": v.string(),
@@ -257,6 +266,8 @@ schema = define_schema(
                 "archived": v.boolean(),
                 # A copy hydrated from the archive: the id of the archived message.
                 "archive_id": v.optional(v.string()),
+                # cc-domain: "possible_opt_out" when an agent should confirm a revocation.
+                "flag": v.optional(v.string()),
             }
         )
         .index("by_thread", ["thread_id", "at"])
@@ -320,6 +331,8 @@ schema = define_schema(
                 "recording_ids": v.array(v.id("recordings")),
                 "transcript_id": v.nullable(v.id("transcripts")),
                 "last_sequence": v.number(),
+                # cc-domain: every agent who was connected (who may read its media).
+                "handled_by": v.optional(v.array(v.string())),
             }
         )
         .index("by_sid", ["call_sid"])
@@ -346,6 +359,8 @@ schema = define_schema(
                 "preferred_language": v.nullable(v.string()),
                 "last_agent_id": v.nullable(v.string()),
                 "last_contact_at": v.nullable(v.number()),
+                # cc-domain: IANA zone of the customer (quiet hours use it first).
+                "time_zone": v.optional(v.nullable(v.string())),
             }
         ).index("by_phone", ["phone"]),
         "queues": define_table(
@@ -394,6 +409,8 @@ schema = define_schema(
                 "language": v.nullable(v.string()),
                 "model": v.nullable(v.string()),
                 **TRANSCRIPT_DETAIL,
+                # cc-domain: the recording transcribed (a retry replaces, never adds).
+                "recording_sid": v.optional(v.nullable(v.string())),
             }
         )
         .index("by_call", ["call_id"])
@@ -432,6 +449,8 @@ schema = define_schema(
                 "coaching_notes": v.string(),
                 "created_at": v.number(),
                 "day": v.string(),
+                # cc-domain: AI cards are unique per (call, model, prompt version).
+                "prompt_version": v.optional(v.nullable(v.string())),
             }
         )
         .index("by_call", ["call_id"])
@@ -475,8 +494,13 @@ schema = define_schema(
                 "occurred_at": v.number(),
                 "prev_state": v.nullable(v.boolean()),
                 "new_state": v.nullable(v.boolean()),
+                # cc-domain: why a send was refused ("dnc", "quiet_hours").
+                "reason": v.optional(v.nullable(v.string())),
             }
-        ).index("by_phone", ["phone", "occurred_at"]),
+        )
+        # cc-domain: the compliance audit trail can only grow (enforced by the engine).
+        .append_only()
+        .index("by_phone", ["phone", "occurred_at"]),
         "agent_state_events": define_table(
             {
                 "agent_id": v.string(),
@@ -499,6 +523,18 @@ schema = define_schema(
             }
         ).index("by_sid_kind_seq", ["call_sid", "kind", "sequence"]),
         **AI_TABLES,
+        # -- cc-domain: centre configuration (functions/lib/settings.py) ----------------
+        "center_settings": define_table(
+            {
+                "key": v.string(),
+                "time_zone": v.optional(v.string()),
+                "acw_timeout_s": v.optional(v.number()),
+                "dial_timeout_s": v.optional(v.number()),
+                "quiet_start": v.optional(v.string()),
+                "quiet_end": v.optional(v.string()),
+            }
+        ).index("by_key", ["key"]),
+        # -- end centre configuration -----------------------------------------------------
         # -- outbox (side effects as commands; see functions/lib/outbox.py) ------------
         "commands": define_table(
             {

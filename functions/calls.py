@@ -14,9 +14,10 @@ from typing import Any
 from reactor import UserError, internal_mutation, internal_query, mutation, query, v
 
 from .lib import compliance, core, outbox, stats
+from .lib.access import handled_by, note_handler
 from .lib.auth import is_supervisor, me, require_supervisor
 from .lib.clock import day_of
-from .lib.phone import normalize_e164
+from .lib.phone import caller_key, normalize_e164
 
 SKILLS = v.record(v.string(), v.number())
 DEFAULT_QUEUE = "general"
@@ -49,7 +50,7 @@ def new_call(ctx: Any, **fields: Any) -> dict[str, Any]:
         "agent_id": None,
         "participants": [],
         "created_at": ctx.now,
-        "day": day_of(ctx.now),
+        "day": day_of(ctx, ctx.now),
         "enqueued_at": None,
         "answered_at": None,
         "ended_at": None,
@@ -107,7 +108,8 @@ def on_incoming(
     existing = _call_by_sid(ctx, call_sid)
     if existing is not None:
         return _decision(ctx, existing, offers)
-    phone = normalize_e164(from_number)
+    # A withheld caller id is routed like any call (it is never refused at intake).
+    phone = caller_key(from_number, call_sid)
     our = normalize_e164(to_number)
     qdoc = None
     if queue is not None:
@@ -119,7 +121,7 @@ def on_incoming(
     prio = (
         float(priority) if priority is not None else (qdoc["priority"] if qdoc is not None else 0.0)
     )
-    customer = _customer_by_phone(ctx, phone)
+    customer = _customer_by_phone(ctx, phone) if phone.startswith("+") else None
     if customer is not None:
         if customer["tier"] == "vip" and priority is None:
             prio += 1.0
@@ -171,7 +173,7 @@ def on_incoming(
         entry["escalate_at"] = ctx.now + qdoc["escalate_after_s"] * 1000.0
         entry["relaxed_skills"] = qdoc.get("escalated_skills") or {}
     entry["_id"] = ctx.db.insert("incoming_call_queue", dict(entry))
-    stats.bump(ctx, call["day"], {"calls_in": 1, "queued": 1})
+    core.bump_queue(ctx, call, {"calls_in": 1, "queued": 1})
     offer = core.route_call(ctx, call, entry)
     if offer is not None:
         offers.append(offer)
@@ -200,7 +202,7 @@ def decline(ctx, call_id):
 
 def _participant(ctx: Any, call: dict[str, Any]) -> str:
     agent_id = me(ctx)
-    if call["agent_id"] == agent_id or any(p["agent_id"] == agent_id for p in call["participants"]):
+    if agent_id in handled_by(call):
         return agent_id
     if is_supervisor(ctx):
         return agent_id
@@ -209,9 +211,15 @@ def _participant(ctx: Any, call: dict[str, Any]) -> str:
 
 @mutation(args={"call_id": v.id("calls")}, returns=v.object({"offers": v.array(v.any())}))
 def hangup(ctx, call_id):
-    """An agent on the call (or a supervisor) ends it; agents go to wrap-up."""
+    """An agent on the call (or a supervisor) ends it; agents go to wrap-up.
+
+    In a three-party call (a warm transfer) an agent hanging up only leaves: the
+    customer stays with the other agent (see ``leave``).
+    """
     call = core.get_call(ctx, call_id)
     agent_id = _participant(ctx, call)
+    if call["status"] in ("in_progress", "on_hold") and _other_agents(call, agent_id):
+        return {"offers": leave_agent_leg(ctx, call, agent_id)}
     live = call["status"] not in core.TERMINAL_CALL
     offers = core.end_call(ctx, call, "completed")
     if live:
@@ -223,6 +231,66 @@ def hangup(ctx, call_id):
             args={"call_sid": call["call_sid"], "reason": "agent_hangup"},
         )
     return {"offers": offers}
+
+
+def _other_agents(call: dict[str, Any], agent_id: str) -> list[dict[str, Any]]:
+    return [
+        p for p in call["participants"] if p["role"] != "supervisor" and p["agent_id"] != agent_id
+    ]
+
+
+def leave_agent_leg(ctx: Any, call: dict[str, Any], agent_id: str) -> list[dict[str, Any]]:
+    """Drop one agent's leg from a call that another agent stays on."""
+    others = _other_agents(call, agent_id)
+    mine = [p for p in call["participants"] if p["agent_id"] == agent_id]
+    if not mine or not others:
+        raise UserError({"code": "not_in_conference", "call_id": call["_id"]})
+    for p in mine:
+        core.credit_leg(ctx, call, p)
+    patch: dict[str, Any] = {
+        "participants": [p for p in call["participants"] if p["agent_id"] != agent_id]
+    }
+    if call["agent_id"] == agent_id:
+        patch["agent_id"] = others[0]["agent_id"]  # the customer stays with the other agent
+        row = core.active_row(ctx, call["_id"])
+        if row is not None:
+            ctx.db.patch(row["_id"], {"agent_id": others[0]["agent_id"]})
+    ctx.db.patch(call["_id"], patch)
+    # A warm transfer the target backs out of (or the source completes by leaving) ends.
+    for transfer in (
+        ctx.db.query("transfer_queue")
+        .with_index(
+            "by_call_status", lambda q: q.eq("call_id", call["_id"]).eq("status", "accepted")
+        )
+        .take(5)
+    ):
+        leaving_target = transfer["to_agent_id"] == agent_id
+        ctx.db.patch(
+            transfer["_id"],
+            {"status": "canceled" if leaving_target else "done", "resolved_at": ctx.now},
+        )
+    agent = core.get_agent(ctx, agent_id)
+    if agent is not None and agent["status"] == "on_call" and agent["call_id"] == call["_id"]:
+        core.set_status(ctx, agent, "wrap_up", call_id=call["_id"])
+    outbox.enqueue(
+        ctx,
+        "call.leave",
+        call_id=call["_id"],
+        agent_id=agent_id,
+        args={"call_sid": call["call_sid"], "reason": "agent_left"},
+    )
+    return []
+
+
+@mutation(args={"call_id": v.id("calls")})
+def leave_call(ctx, call_id):
+    """Leave a three-party call (e.g. after a warm-transfer consult); the customer stays
+    connected to the other agent. Refused when no other agent is on the call."""
+    call = core.get_call(ctx, call_id)
+    agent_id = _participant(ctx, call)
+    if call["status"] not in ("in_progress", "on_hold"):
+        raise UserError({"code": "not_in_progress", "status": call["status"]})
+    return {"offers": leave_agent_leg(ctx, call, agent_id)}
 
 
 @internal_mutation(
@@ -274,7 +342,8 @@ def on_status(ctx, status, call_sid=None, call_id=None, sequence_number=None, pa
     if status in ("in-progress", "answered"):
         if call["direction"] == "outbound" and call["status"] == "ringing":
             now = ctx.now
-            parts = [{"agent_id": call["agent_id"], "role": "agent", "joined_at": now}]
+            parts = [core.leg(call["agent_id"], "agent", call, now)]
+            note_handler(ctx, call, call["agent_id"])
             ctx.db.patch(
                 call["_id"], {"status": "in_progress", "answered_at": now, "participants": parts}
             )
@@ -328,11 +397,19 @@ def start_outbound(
     if busy is not None:
         raise UserError({"code": "number_busy", "phone": phone, "call_id": busy["call_id"]})
     if compliance.is_blocked(ctx, phone, "voice"):
-        audit_id = compliance.audit(ctx, phone, "voice", "blocked_send", "agent", actor_id=agent_id)
+        audit_id = compliance.audit(
+            ctx, phone, "voice", "blocked_send", "agent", actor_id=agent_id, reason="dnc"
+        )
         return {"ok": False, "code": "dnc", "phone": phone, "audit_id": audit_id}
     if customer_id is None:
         customer = _customer_by_phone(ctx, phone)
         customer_id = customer["_id"] if customer is not None else None
+    source = "campaign" if campaign_id is not None else "agent"
+    refused = compliance.refuse_quiet_hours(
+        ctx, phone, "voice", source, customer_id, actor_id=agent_id
+    )
+    if refused is not None:
+        return refused
     call = new_call(
         ctx,
         direction="outbound",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from reactor import internal_mutation, query, v
 
 from .lib import outbox
-from .lib.auth import me
+from .lib.access import require_call_reader
 
 
 @internal_mutation(
@@ -76,7 +76,8 @@ def attach(
 
 @query(args={"call_id": v.id("calls")})
 def for_call(ctx, call_id):
-    me(ctx)
+    """A call's recordings: for the agents who were on it and supervisors."""
+    require_call_reader(ctx, call_id)
     return (
         ctx.db.query("recordings")
         .with_index("by_call", lambda q: q.eq("call_id", call_id))

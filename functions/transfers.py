@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from reactor import UserError, mutation, query, v
 
+from . import calls
 from .lib import core, outbox, stats
+from .lib.access import note_handler
 from .lib.auth import me
 
 SKILLS = v.record(v.string(), v.number())
@@ -121,6 +123,9 @@ def _transfer_command(ctx, call, transfer, step: str) -> None:
 
 
 def _move_call(ctx, call, from_agent_id: str, to_agent_id: str) -> None:
+    for p in call["participants"]:
+        if p["agent_id"] == from_agent_id and p["role"] != "supervisor":
+            core.credit_leg(ctx, call, p)  # the transferring agent's segment ends here
     parts = [p for p in call["participants"] if p["agent_id"] != from_agent_id]
     ctx.db.patch(
         call["_id"],
@@ -151,7 +156,8 @@ def accept(ctx, transfer_id):
     if call["status"] not in ("in_progress", "on_hold"):
         raise UserError({"code": "call_ended", "call_id": call["_id"]})
     core.set_status(ctx, agent, "on_call", call_id=call["_id"], missed_in_row=0.0)
-    joined = {"agent_id": agent_id, "role": "transfer_target", "joined_at": ctx.now}
+    joined = core.leg(agent_id, "transfer_target", call, ctx.now)
+    note_handler(ctx, call, agent_id)
     call["participants"] = [*call["participants"], joined]
     ctx.db.patch(call["_id"], {"participants": call["participants"]})
     core.open_tab(ctx, agent_id, "call", call["_id"], call["phone"])
@@ -237,3 +243,17 @@ def outgoing(ctx):
             .take(10)
         )
     return out
+
+
+@mutation(args={"transfer_id": v.id("transfer_queue")})
+def leave(ctx, transfer_id):
+    """Warm transfer: the target backs out after the consult; the call stays with the
+    transferring agent and the target goes to wrap-up."""
+    agent_id = me(ctx)
+    transfer = ctx.db.get(transfer_id)
+    if transfer is None or transfer["to_agent_id"] != agent_id or transfer["status"] != "accepted":
+        raise UserError({"code": "no_transfer", "transfer_id": transfer_id})
+    call = core.get_call(ctx, transfer["call_id"])
+    if call["status"] not in ("in_progress", "on_hold"):
+        raise UserError({"code": "call_ended", "call_id": call["_id"]})
+    return {"offers": calls.leave_agent_leg(ctx, call, agent_id)}

@@ -56,6 +56,7 @@ KINDS = frozenset(
         "call.resume",
         "call.transfer",
         "call.hangup",
+        "call.leave",
         "call.monitor",
         "call.dial",
         "call.voicemail",
