@@ -38,7 +38,7 @@ from typing import Any
 from reactor import UserError, action, internal_action, internal_mutation, internal_query, v
 
 from . import recordings
-from .lib import outbox
+from .lib import access, outbox
 from .lib.auth import identity
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
@@ -159,16 +159,20 @@ def recording_stored(
 
 @internal_query(args={"recording_id": v.id("recordings")})
 def playback_target(ctx, recording_id):
-    """The stored recording and who may play it (the call's agents and supervisors)."""
+    """The stored recording and who may play it besides supervisors: the agents who
+    handled the call (``lib/access``) and, for a voicemail, its assignee."""
     rec = ctx.db.get(recording_id)
     if rec is None:
         return None
     call = ctx.db.get(rec["call_id"])
-    agents = set()
-    if call is not None:
-        if call["agent_id"]:
-            agents.add(call["agent_id"])
-        agents.update(p["agent_id"] for p in call["participants"] if p["role"] != "supervisor")
+    agents = set(access.handled_by(call)) if call is not None else set()
+    vm = (
+        ctx.db.query("voicemails")
+        .with_index("by_call", lambda q: q.eq("call_id", rec["call_id"]))
+        .first()
+    )
+    if vm is not None and vm["recording_id"] == recording_id and vm["assigned_to"]:
+        agents.add(vm["assigned_to"])
     return {"recording": rec, "agents": sorted(agents)}
 
 

@@ -56,7 +56,7 @@ async def test_suggestions_are_spans_on_the_unchanged_draft(
         ("thx", "thanks"),
     ]
     for s in out["suggestions"]:
-        assert DRAFT[s["start"] : s["end"]] == s["original"]
+        assert DRAFT[int(s["start"]) : int(s["end"])] == s["original"]
     (sent,) = fake_openai.of("chat")
     assert sent.json is not None
     assert sent.json["messages"][-1] == {"role": "user", "content": DRAFT}

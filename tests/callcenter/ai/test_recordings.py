@@ -237,7 +237,7 @@ async def test_voicemail_is_transcribed_once_and_not_graded(
     await record(ai, media, r["call_id"], sid="REvm1")
 
     async def transcribed() -> list:
-        inbox = await ai.query("voicemails:list", {}, identity=agent(1))
+        inbox = await ai.query("voicemails:list", {}, identity=SUPERVISOR)
         return [v for v in inbox if v["transcription"]]
 
     (item,) = await eventually(transcribed, "the voicemail was transcribed")
@@ -273,3 +273,26 @@ async def test_failed_fetch_and_transcription_are_retried_by_the_outbox(
     assert sent["transcript.create"]["attempts"] == 2
     assert sent["ai.grade"]["attempts"] == 1
     assert len(fake_openai.of("transcribe")) == 2
+
+
+async def test_a_voicemail_recording_plays_for_its_assignee(
+    ai: Engine, fake_openai: FakeOpenAI, media: MediaServer
+) -> None:
+    await configure(ai, None)
+    r = await ai.mutation(
+        "calls:on_incoming",
+        {"call_sid": "CAvm2", "from_number": "+13105550124", "to_number": "+15550001111"},
+    )
+    await ai.mutation("calls:to_voicemail", {"call_id": r["call_id"]})
+    await sign_in(ai, 1)
+    await sign_in(ai, 2)
+    rec_id = await record(ai, media, r["call_id"], sid="REvm2")
+    await outbox_settled(ai)
+    (vm,) = await ai.query("voicemails:list", {}, identity=SUPERVISOR)
+    args = {"recording_id": rec_id}
+    with pytest.raises(UserError, match="forbidden"):
+        await ai.action("media:playback_url", args, identity=agent(1))
+    await ai.mutation("voicemails:assign", {"voicemail_id": vm["_id"]}, identity=agent(1))
+    assert (await ai.action("media:playback_url", args, identity=agent(1)))["url"]
+    with pytest.raises(UserError, match="forbidden"):
+        await ai.action("media:playback_url", args, identity=agent(2))
