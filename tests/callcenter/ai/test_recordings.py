@@ -3,6 +3,7 @@ transcribed once, graded, and played back through short-lived URLs."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import urllib.request
 from collections.abc import Iterator
@@ -296,3 +297,24 @@ async def test_a_voicemail_recording_plays_for_its_assignee(
     assert (await ai.action("media:playback_url", args, identity=agent(1)))["url"]
     with pytest.raises(UserError, match="forbidden"):
         await ai.action("media:playback_url", args, identity=agent(2))
+
+
+async def test_a_new_transcript_reaches_an_open_search(
+    ai: Engine, fake_openai: FakeOpenAI, media: MediaServer
+) -> None:
+    await configure(ai, None)
+    fake_openai.reply("call_scorecard", GRADE)
+    customer_id = await ai.mutation(
+        "customers:create", {"name": "Ann", "phone": "+13105550100"}, identity=SUPERVISOR
+    )
+    call_id = await handled_call(ai)
+    async with ai.subscribe(
+        "transcripts:search", {"text": "refund"}, identity=SUPERVISOR
+    ) as search:
+        assert await search.next() == []
+        await record(ai, media, call_id)
+        found = await asyncio.wait_for(search.next(), 30)
+    assert [t["call_id"] for t in found] == [call_id]
+    assert found[0]["customer_id"] == customer_id and found[0]["agent_id"] == "agent-1"
+    rec = await recording_of(ai, call_id)
+    assert rec["customer_id"] == customer_id
