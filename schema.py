@@ -149,6 +149,9 @@ schema = define_schema(
                 "reservation_kind": v.nullable(_enum("call", "transfer")),
                 "reservation_expires_at": v.nullable(v.number()),
                 "missed_in_row": v.number(),
+                # cc-domain: available_since before the current offer (kept if the caller
+                # abandons while it rings).
+                "idle_before_offer": v.optional(v.nullable(v.number())),
                 # Denormalised copy of agent_skills for routing (one read per candidate).
                 "skills": SKILLS,
             }
@@ -180,6 +183,8 @@ schema = define_schema(
                 # Escalation: after escalate_at the requirement relaxes to relaxed_skills.
                 "escalate_at": v.optional(v.nullable(v.number())),
                 "relaxed_skills": v.optional(v.nullable(SKILLS)),
+                # cc-domain: a connected call an agent transferred to this queue.
+                "transferred": v.optional(v.boolean()),
             }
         )
         .index("by_state_escalation", ["state", "escalate_at"])
@@ -331,11 +336,15 @@ schema = define_schema(
                 "recording_ids": v.array(v.id("recordings")),
                 "transcript_id": v.nullable(v.id("transcripts")),
                 "last_sequence": v.number(),
+                # cc-domain: CallSid of the agent's browser leg (outbound click-to-dial).
+                "agent_leg_sid": v.optional(v.nullable(v.string())),
                 # cc-domain: every agent who was connected (who may read its media).
                 "handled_by": v.optional(v.array(v.string())),
             }
         )
         .index("by_sid", ["call_sid"])
+        # cc-domain: the browser (agent) leg of click-to-dial; call_sid is the customer leg.
+        .index("by_agent_leg", ["agent_leg_sid"])
         .index("by_agent_created", ["agent_id", "created_at"])
         .index("by_customer", ["customer_id", "created_at"])
         .index("by_day", ["day"]),
@@ -432,6 +441,8 @@ schema = define_schema(
             }
         )
         .index("by_status", ["status", "created_at"])
+        # cc-domain: an agent's own voicemails.
+        .index("by_assignee", ["assigned_to", "status", "created_at"])
         .index("by_call", ["call_id"]),
         "scorecards": define_table(
             {

@@ -63,7 +63,9 @@ def sign_in(ctx, name=None, status="available", reason=None):
         agent.update(fields)
     offers.extend(core.expire_reservations(ctx))
     if agent["status"] in ("offline", "available", "away"):
-        core.set_status(ctx, agent, status, reason=reason, missed_in_row=0.0)
+        if agent["status"] != status or agent["reason"] != reason:
+            # Signing in again (a page reload) keeps an available agent's idle place.
+            core.set_status(ctx, agent, status, reason=reason, missed_in_row=0.0)
         offer = core.offer_next_for_agent(ctx, agent)
         if offer is not None:
             offers.append(offer)

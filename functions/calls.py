@@ -300,13 +300,34 @@ def leave_call(ctx, call_id):
         "status": v.string(),
         "sequence_number": v.optional(v.number()),
         "payload": v.optional(v.any()),
+        "parent_call_sid": v.optional(v.string()),
     }
 )
-def on_status(ctx, status, call_sid=None, call_id=None, sequence_number=None, payload=None):
-    """A Twilio status callback (``CallStatus``); idempotent on (CallSid, SequenceNumber)."""
+def on_status(
+    ctx,
+    status,
+    call_sid=None,
+    call_id=None,
+    sequence_number=None,
+    payload=None,
+    parent_call_sid=None,
+):
+    """A Twilio status callback (``CallStatus``); idempotent on (CallSid, SequenceNumber).
+
+    Click-to-dial has two legs: the agent's browser leg (the *parent*, ``in-progress``
+    as soon as the app answers it, ``completed`` even when the customer never picked up)
+    and the customer's PSTN leg (the *child*, with ``ParentCallSid``). Only the customer
+    leg drives the call's state; the agent leg only ends a call that never got one.
+    """
     call = ctx.db.get(call_id) if call_id is not None else None
     if call is None and call_sid is not None:
         call = _call_by_sid(ctx, call_sid)
+    if call is None and call_sid is not None:
+        agent_leg = _call_by_agent_leg(ctx, call_sid)
+        if agent_leg is not None:
+            return _agent_leg_status(ctx, agent_leg, status)
+    if call is None and call_sid is not None and parent_call_sid is not None:
+        call = _adopt_child_leg(ctx, call_sid, parent_call_sid)
     if call is None:
         raise UserError({"code": "call_not_found", "call_sid": call_sid, "call_id": call_id})
     sid = call_sid or call["call_sid"] or call["_id"]
@@ -364,10 +385,53 @@ def on_status(ctx, status, call_sid=None, call_id=None, sequence_number=None, pa
     return {"duplicate": False, "status": call["status"], "offers": offers}
 
 
-@internal_mutation(args={"call_id": v.id("calls"), "call_sid": v.string()})
-def attach_sid(ctx, call_id, call_sid):
-    """Record the CallSid Twilio assigned to an outbound call."""
-    ctx.db.patch(call_id, {"call_sid": call_sid})
+def _call_by_agent_leg(ctx: Any, sid: str) -> dict[str, Any] | None:
+    return (
+        ctx.db.query("calls")
+        .with_index("by_agent_leg", lambda q: q.eq("agent_leg_sid", sid))
+        .first()
+    )
+
+
+def _adopt_child_leg(ctx: Any, child_sid: str, parent_sid: str) -> dict[str, Any] | None:
+    """The first callback of a customer leg dialled from an agent's browser leg."""
+    call = _call_by_agent_leg(ctx, parent_sid)
+    if call is None:
+        call = _call_by_sid(ctx, parent_sid)
+        if call is None or call["direction"] != "outbound":
+            return None
+        # The parent was recorded as the call's sid: it is the agent leg.
+        ctx.db.patch(call["_id"], {"agent_leg_sid": parent_sid})
+        call["agent_leg_sid"] = parent_sid
+    elif call["call_sid"] not in (None, parent_sid):
+        return None  # a second child of the same browser leg: not this call's customer
+    ctx.db.patch(call["_id"], {"call_sid": child_sid, "last_sequence": -1.0})
+    call.update(call_sid=child_sid, last_sequence=-1.0)
+    return call
+
+
+def _agent_leg_status(ctx: Any, call: dict[str, Any], status: str) -> dict[str, Any]:
+    offers: list[dict[str, Any]] = []
+    no_customer_leg = call["call_sid"] in (None, call.get("agent_leg_sid"))
+    if status in TWILIO_END and call["status"] == "ringing" and no_customer_leg:
+        offers = core.end_call(ctx, call, "canceled")  # the browser gave up before dialling
+    return {"duplicate": False, "status": call["status"], "offers": offers, "leg": "agent"}
+
+
+@internal_mutation(
+    args={
+        "call_id": v.id("calls"),
+        "call_sid": v.string(),
+        "leg": v.optional(v.union(v.literal("customer"), v.literal("agent"))),
+    }
+)
+def attach_sid(ctx, call_id, call_sid, leg="customer"):
+    """Record a CallSid Twilio assigned to an outbound call: the customer's PSTN leg
+    (the default) or the agent's browser leg."""
+    if leg == "agent":
+        ctx.db.patch(call_id, {"agent_leg_sid": call_sid})
+    else:
+        ctx.db.patch(call_id, {"call_sid": call_sid})
 
 
 def start_outbound(

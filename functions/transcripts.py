@@ -7,6 +7,7 @@ from reactor import internal_mutation, query, v
 from .lib.access import require_call_reader
 from .lib.auth import is_supervisor, me
 
+LIVE_LIMIT = 2000
 ROLE = v.union(*(v.literal(r) for r in ("user", "assistant", "agent", "customer", "system")))
 
 
@@ -107,5 +108,7 @@ def live(ctx, call_id):
     """The live transcript of a call, in order (its agents and supervisors)."""
     require_call_reader(ctx, call_id)
     return (
-        ctx.db.query("messages").with_index("by_call", lambda q: q.eq("call_id", call_id)).collect()
+        ctx.db.query("messages")
+        .with_index("by_call", lambda q: q.eq("call_id", call_id))
+        .take(LIVE_LIMIT)
     )

@@ -257,3 +257,76 @@ def leave(ctx, transfer_id):
     if call["status"] not in ("in_progress", "on_hold"):
         raise UserError({"code": "call_ended", "call_id": call["_id"]})
     return {"offers": calls.leave_agent_leg(ctx, call, agent_id)}
+
+
+@mutation(args={"call_id": v.id("calls"), "queue": v.string()})
+def to_queue(ctx, call_id, queue):
+    """Transfer my call to a queue: the customer waits (on hold) for the queue's next
+    qualified agent; I go to wrap-up. The call is not counted as queued or answered again."""
+    agent_id = me(ctx)
+    call = core.get_call(ctx, call_id)
+    if call["agent_id"] != agent_id or call["status"] not in ("in_progress", "on_hold"):
+        raise UserError({"code": "not_your_live_call", "call_id": call_id})
+    qdoc = ctx.db.query("queues").with_index("by_name", lambda q: q.eq("name", queue)).first()
+    if qdoc is None:
+        raise UserError({"code": "queue_not_found", "queue": queue})
+    pending = (
+        ctx.db.query("transfer_queue")
+        .with_index("by_call_status", lambda q: q.eq("call_id", call_id).eq("status", "pending"))
+        .first()
+    )
+    if pending is not None:
+        raise UserError({"code": "transfer_pending", "transfer_id": pending["_id"]})
+    now = ctx.now
+    for p in call["participants"]:
+        if p["role"] != "supervisor":
+            core.credit_leg(ctx, call, p)
+    hold_started = call["hold_started_at"] if call["hold_started_at"] is not None else now
+    patch = {
+        "status": "queued",
+        "agent_id": None,
+        "participants": [p for p in call["participants"] if p["role"] == "supervisor"],
+        "queue": queue,
+        "hold_started_at": hold_started,
+        "transfers": call["transfers"] + 1,
+    }
+    ctx.db.patch(call_id, patch)
+    call.update(patch)
+    row = core.active_row(ctx, call_id)
+    if row is not None:
+        ctx.db.patch(row["_id"], {"state": "queued", "agent_id": None, "queue": queue})
+    stats.bump(ctx, call["day"], {"transfers": 1}, agent_id, {"transfers_out": 1})
+    for p_agent in [agent_id]:
+        source = core.get_agent(ctx, p_agent)
+        if source is not None and source["status"] == "on_call" and source["call_id"] == call_id:
+            core.set_status(ctx, source, "wrap_up", call_id=call_id)
+    entry = {
+        "call_id": call_id,
+        "phone": call["phone"],
+        "customer_id": call["customer_id"],
+        "queue": queue,
+        "required_skills": dict(qdoc["required_skills"]),
+        "priority": qdoc["priority"],
+        "rank": -qdoc["priority"],
+        "enqueued_at": now,
+        "state": "waiting",
+        "offered_agent_id": None,
+        "skipped_agents": [agent_id],
+        "transferred": True,
+    }
+    entry["_id"] = ctx.db.insert("incoming_call_queue", dict(entry))
+    outbox.enqueue(
+        ctx,
+        "call.transfer",
+        call_id=call_id,
+        agent_id=agent_id,
+        args={
+            "call_sid": call["call_sid"],
+            "mode": "cold",
+            "step": "to_queue",
+            "queue": queue,
+            "from_agent_id": agent_id,
+        },
+    )
+    offer = core.route_call(ctx, call, entry)
+    return {"call_id": call_id, "queue": queue, "offers": [offer] if offer else []}

@@ -18,16 +18,18 @@ def list(ctx, status="new", limit=50):
     their content (to take one) and the content of those assigned to them."""
     agent_id = me(ctx)
     n = max(1, min(200, int(limit)))
+    if not is_supervisor(ctx) and status != "new":
+        return (
+            ctx.db.query("voicemails")
+            .with_index("by_assignee", lambda q: q.eq("assigned_to", agent_id).eq("status", status))
+            .take(n)
+        )
     rows = (
-        ctx.db.query("voicemails")
-        .with_index("by_status", lambda q: q.eq("status", status))
-        .take(n if is_supervisor(ctx) or status == "new" else 1000)
+        ctx.db.query("voicemails").with_index("by_status", lambda q: q.eq("status", status)).take(n)
     )
     if is_supervisor(ctx):
         return rows
-    if status == "new":
-        return [{**r, "transcription": None, "recording_id": None} for r in rows]
-    return [r for r in rows if r["assigned_to"] == agent_id][:n]
+    return [{**r, "transcription": None, "recording_id": None} for r in rows]
 
 
 @query(args={"voicemail_id": v.id("voicemails")})

@@ -50,6 +50,17 @@ def classify(body: str) -> tuple[str, str] | None:
     return None
 
 
+OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
+
+
+def from_opt_out_type(value: str | None) -> tuple[str, str] | None:
+    """Twilio's ``OptOutType`` webhook field (``STOP``/``START``/``HELP``) as a keyword."""
+    if not value:
+        return None
+    kind = OPT_OUT_TYPES.get(value.strip().upper())
+    return (kind, value.strip().upper()) if kind is not None else None
+
+
 def possible_opt_out(body: str) -> bool:
     """A short message that looks like a revocation in other words ("please stop")."""
     if len(body) > POSSIBLE_MAX_CHARS:

@@ -104,23 +104,36 @@ def set_status(ctx: Any, agent: Doc, to: str, *, reason: str | None = None, **fi
     return agent
 
 
+def first_match(query: Any, predicate: Any, limit: int) -> Doc | None:
+    """The first document of ``query`` matching ``predicate``, examining at most ``limit``.
+
+    Routing must stay bounded however many agents or calls a range holds: past the limit
+    the scan stops (the document it stopped at is returned only if it matches).
+    """
+    examined = [0]
+
+    def stop_or_match(doc: Doc) -> bool:
+        examined[0] += 1
+        return bool(predicate(doc)) or examined[0] >= limit
+
+    doc = query.filter(stop_or_match).first()
+    return doc if doc is not None and predicate(doc) else None
+
+
 def find_agent(
     ctx: Any, required: dict[str, float], exclude: list[str] | set[str] | tuple[str, ...] = ()
 ) -> Doc | None:
     """The longest-idle live available agent with every required skill at its level."""
     now = ctx.now
     skip = set(exclude)
-    return (
-        ctx.db.query("agent_status")
-        .with_index("by_status_idle", lambda q: q.eq("status", "available"))
-        .filter(
-            lambda a: (
-                a["agent_id"] not in skip
-                and is_live(a, now)
-                and skills_match(a["skills"], required)
-            )
-        )
-        .first()
+    return first_match(
+        ctx.db.query("agent_status").with_index(
+            "by_status_idle", lambda q: q.eq("status", "available")
+        ),
+        lambda a: (
+            a["agent_id"] not in skip and is_live(a, now) and skills_match(a["skills"], required)
+        ),
+        AGENT_SCAN_LIMIT,
     )
 
 
@@ -153,6 +166,7 @@ def get_call(ctx: Any, call_id: str) -> Doc:
 def reserve(ctx: Any, agent: Doc, call: Doc, entry: Doc | None) -> Offer:
     """Reserve ``agent`` for an inbound call and ring them."""
     expires = ctx.now + RING_TIMEOUT_MS
+    idle_from = agent["available_since"]
     set_status(
         ctx,
         agent,
@@ -160,6 +174,7 @@ def reserve(ctx: Any, agent: Doc, call: Doc, entry: Doc | None) -> Offer:
         call_id=call["_id"],
         reservation_kind="call",
         reservation_expires_at=expires,
+        idle_before_offer=idle_from,
     )
     ctx.db.patch(
         call["_id"],
@@ -252,27 +267,23 @@ def offer_next_for_agent(ctx: Any, agent: Doc, exclude_call: str | None = None) 
             "by_state_rank", lambda q: q.eq("state", "waiting")
         )
 
-    entry = (
-        waiting()
-        .filter(
-            lambda e: (
-                agent_id not in e["skipped_agents"]
-                and skills_match(agent["skills"], effective_skills(e, now))
-            )
-        )
-        .first()
+    entry = first_match(
+        waiting(),
+        lambda e: (
+            agent_id not in e["skipped_agents"]
+            and skills_match(agent["skills"], effective_skills(e, now))
+        ),
+        QUEUE_SCAN_LIMIT,
     )
     if entry is None:
-        entry = (
-            waiting()
-            .filter(
-                lambda e: (
-                    e["call_id"] != exclude_call
-                    and agent_id in e["skipped_agents"]
-                    and skills_match(agent["skills"], effective_skills(e, now))
-                )
-            )
-            .first()
+        entry = first_match(
+            waiting(),
+            lambda e: (
+                e["call_id"] != exclude_call
+                and agent_id in e["skipped_agents"]
+                and skills_match(agent["skills"], effective_skills(e, now))
+            ),
+            QUEUE_SCAN_LIMIT,
         )
     if entry is None:
         return None
@@ -371,8 +382,19 @@ def release_call_reservation(
             missed_in_row=agent["missed_in_row"],
         )
     else:
+        keep: Doc = {}
+        if reason == "canceled" and agent.get("idle_before_offer") is not None:
+            # The caller hung up while it rang: no fault of the agent, who keeps their
+            # place in the longest-idle order.
+            keep["available_since"] = agent["idle_before_offer"]
         set_status(
-            ctx, agent, "available", reason=None, call_id=None, missed_in_row=agent["missed_in_row"]
+            ctx,
+            agent,
+            "available",
+            reason=None,
+            call_id=None,
+            missed_in_row=agent["missed_in_row"],
+            **keep,
         )
     if call is not None and call["status"] == "ringing" and call["agent_id"] == agent["agent_id"]:
         entry = queue_entry(ctx, call["_id"])
@@ -463,27 +485,43 @@ def answer(ctx: Any, agent: Doc, call_id: str) -> Doc:
         raise UserError({"code": "call_not_ringing", "call_id": call_id, "status": call["status"]})
     now = ctx.now
     set_status(ctx, agent, "on_call", call_id=call_id, missed_in_row=0)
-    ctx.db.patch(
-        call_id,
-        {
-            "status": "in_progress",
-            "answered_at": now,
-            "participants": [leg(agent["agent_id"], "agent", call, now)],
-        },
-    )
-    note_handler(ctx, call, agent["agent_id"])
     entry = queue_entry(ctx, call_id)
     if entry is not None:
         ctx.db.delete(entry["_id"])
-    enq = call["enqueued_at"] if call["enqueued_at"] is not None else call["created_at"]
-    wait = max(0.0, now - enq)
-    bump_queue(
-        ctx,
-        call,
-        stats.queue_exit_counters("answered", wait, queue_sla_s(ctx, call["queue"])),
-        agent["agent_id"],
-        {"answered": 1},
-    )
+    if entry is not None and entry.get("transferred"):
+        # A call transferred to a queue: already answered once (and counted then). Its
+        # wait in the queue was hold time for the customer.
+        held = call["hold_ms"] + max(0.0, now - (call["hold_started_at"] or now))
+        call.update(hold_ms=held, hold_started_at=None)
+        ctx.db.patch(
+            call_id,
+            {
+                "status": "in_progress",
+                "hold_ms": held,
+                "hold_started_at": None,
+                "participants": [leg(agent["agent_id"], "agent", call, now)],
+            },
+        )
+        stats.bump(ctx, call["day"], None, agent["agent_id"], {"transfers_in": 1})
+    else:
+        ctx.db.patch(
+            call_id,
+            {
+                "status": "in_progress",
+                "answered_at": now,
+                "participants": [leg(agent["agent_id"], "agent", call, now)],
+            },
+        )
+        enq = call["enqueued_at"] if call["enqueued_at"] is not None else call["created_at"]
+        wait = max(0.0, now - enq)
+        bump_queue(
+            ctx,
+            call,
+            stats.queue_exit_counters("answered", wait, queue_sla_s(ctx, call["queue"])),
+            agent["agent_id"],
+            {"answered": 1},
+        )
+    note_handler(ctx, call, agent["agent_id"])
     row = active_row(ctx, call_id)
     if row is not None:
         ctx.db.patch(
@@ -594,7 +632,9 @@ def end_call(ctx: Any, call: Doc, status: str = "completed") -> list[Offer]:
     now = ctx.now
     offers: list[Offer] = []
     before = call["status"]
-    connected = before in ("in_progress", "on_hold", "transferring")
+    # A call transferred back to a queue was answered already: ending it is not an abandon.
+    requeued = before in ("queued", "ringing") and call["answered_at"] is not None
+    connected = before in ("in_progress", "on_hold", "transferring") or requeued
     patch: Doc = {"ended_at": now}
     enq = call["enqueued_at"] if call["enqueued_at"] is not None else call["created_at"]
     entry = queue_entry(ctx, call["_id"])
@@ -610,6 +650,14 @@ def end_call(ctx: Any, call: Doc, status: str = "completed") -> list[Offer]:
         patch.update(status="completed", hold_ms=hold_ms, hold_started_at=None)
         counters = {"handled": 1, "talk_ms": talk, "hold_ms": hold_ms}
         stats.bump(ctx, call["day"], counters)
+        if requeued and call["agent_id"] is not None:
+            ringing = get_agent(ctx, call["agent_id"])
+            if (
+                ringing is not None
+                and ringing["status"] == "reserved"
+                and ringing["call_id"] == call["_id"]
+            ):
+                offers.extend(release_call_reservation(ctx, ringing, "canceled"))
         # Each agent still connected is credited their own leg (transfers: see credit_leg).
         for p in call["participants"]:
             if p["role"] != "supervisor":

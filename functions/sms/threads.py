@@ -112,9 +112,10 @@ def _append(
         "from_number": v.string(),
         "to_number": v.string(),
         "body": v.string(),
+        "opt_out_type": v.optional(v.string()),
     }
 )
-def on_incoming(ctx, message_sid, from_number, to_number, body):
+def on_incoming(ctx, message_sid, from_number, to_number, body, opt_out_type=None):
     """An inbound SMS (Twilio webhook). Idempotent on MessageSid.
 
     STOP-family keywords opt the number out of SMS (audited, source ``sms_keyword``),
@@ -139,7 +140,8 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
     msg_id = _append(ctx, thread, "inbound", body, "received", message_sid=message_sid)
     day = day_of(ctx, ctx.now)
     counters = {"sms_in": 1.0}
-    matched = compliance.classify(body)
+    # Twilio's Advanced Opt-Out reports its own decision (OptOutType): it is authoritative.
+    matched = compliance.from_opt_out_type(opt_out_type) or compliance.classify(body)
     keyword = None
     if matched is not None:
         kind, keyword = matched

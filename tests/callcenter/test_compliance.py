@@ -137,3 +137,20 @@ async def test_the_audit_trail_is_append_only_by_construction(cc: Engine, clock:
         with pytest.raises(ValidationError, match="append-only"):
             await import_tables(cc.db, [data], mode)
     assert [e["_id"] for e in await events(cc)] == [event["_id"]]
+
+
+async def test_twilio_opt_out_type_is_authoritative(cc: Engine, clock: Clock) -> None:
+    # A custom opt-out keyword configured in the Messaging Service: Twilio says STOP.
+    r = await cc.mutation(
+        "sms/threads:on_incoming",
+        {
+            "message_sid": "SM1",
+            "from_number": PHONE,
+            "to_number": OUR,
+            "body": "ARRET",
+            "opt_out_type": "STOP",
+        },
+    )
+    assert r["keyword"] == "opt_out"
+    status = await cc.query("sms/compliance:status", {"phone": PHONE}, identity=agent(1))
+    assert status["sms"] is True

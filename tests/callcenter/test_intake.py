@@ -101,3 +101,20 @@ async def test_service_level_per_queue_with_its_own_threshold(cc: Engine, clock:
             {"name": "x", "number": "+15550004444", "sla_seconds": 0},
             identity=SUPERVISOR,
         )
+
+
+async def test_routing_scans_are_bounded(
+    cc: Engine, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    core = cc.project.modules["lib/core"]
+    monkeypatch.setattr(core, "AGENT_SCAN_LIMIT", 3)
+    for n in range(4):
+        await sign_in(cc, n)
+        clock.advance(1)
+    await sign_in(cc, 9, {"fr": 1})  # the only French speaker, fifth in idle order
+    r = await incoming(cc, "CA1", "+14155550100", required_skills={"fr": 1})
+    # Past the scan limit routing gives up for now instead of reading every agent.
+    assert r["action"] == "enqueue"
+    monkeypatch.setattr(core, "AGENT_SCAN_LIMIT", 500)
+    r = await incoming(cc, "CA2", "+14155550101", required_skills={"fr": 1})
+    assert r["action"] == "ring" and r["agent_id"] == "agent-9"

@@ -189,3 +189,16 @@ async def test_daily_buckets_use_the_centre_time_zone(cc: Engine, clock: Clock) 
     with pytest.raises(UserError) as exc:
         await cc.mutation("settings:set", {"time_zone": "Mars/Olympus"}, identity=SUPERVISOR)
     assert exc.value.data["code"] == "invalid_time_zone"
+
+
+async def test_reload_and_caller_abandon_keep_the_idle_place(cc: Engine, clock: Clock) -> None:
+    await sign_in(cc, 1)
+    clock.advance(600)
+    await sign_in(cc, 2)
+    clock.advance(5)
+    await sign_in(cc, 1)  # agent 1 reloads the page: still the longest idle
+    ring = await incoming(cc, "CA1")
+    assert ring["agent_id"] == "agent-1"
+    await cc.mutation("calls:on_status", {"call_sid": "CA1", "status": "completed"})  # abandon
+    ring = await incoming(cc, "CA2", "+14155550101")
+    assert ring["agent_id"] == "agent-1"
