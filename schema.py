@@ -50,6 +50,87 @@ PARTICIPANT = v.object(
 
 SCORE = v.number()
 
+# -- recordings, transcription and AI (functions/media.py, functions/ai/) --------------
+
+# Where a recording's audio is kept once fetched from Twilio (absent until then).
+RECORDING_MEDIA = {
+    "storage": v.optional(_enum("s3", "files")),
+    "bucket": v.optional(v.string()),  # s3: bucket; storage_key is the object key
+    "storage_id": v.optional(v.string()),  # files: reactor file storage id
+    "size_bytes": v.optional(v.number()),
+    "sha256": v.optional(v.string()),
+    "content_type": v.optional(v.string()),
+    "channels": v.optional(v.number()),
+    "stored_at": v.optional(v.number()),
+}
+SEGMENT = v.object({"start": v.number(), "end": v.number(), "text": v.string()})
+TRANSCRIPT_DETAIL = {
+    "recording_id": v.optional(v.id("recordings")),
+    "source": v.optional(_enum("recording", "voicemail", "live")),
+    "segments": v.optional(v.array(SEGMENT)),
+    "duration_s": v.optional(v.number()),
+    "created_at": v.optional(v.number()),
+}
+AI_SCORES = v.object(
+    {
+        "greeting": v.number(),
+        "product_knowledge": v.number(),
+        "problem_resolution": v.number(),
+        "professionalism": v.number(),
+        "closing": v.number(),
+    }
+)
+AI_TABLES = {
+    # AI grading of a call's transcript, kept apart from human scorecards: one document
+    # per (call, prompt version), retried with backoff while status is "failed".
+    "ai_scorecards": define_table(
+        {
+            "call_id": v.id("calls"),
+            "transcript_id": v.id("transcripts"),
+            "agent_id": v.nullable(v.string()),
+            "customer_id": v.nullable(v.id("customers")),
+            "day": v.string(),
+            "status": _enum("pending", "done", "failed", "dead"),
+            "attempts": v.number(),
+            "last_error": v.nullable(v.string()),
+            "next_attempt_at": v.nullable(v.number()),
+            "model": v.string(),
+            "prompt_version": v.string(),
+            "scores": v.nullable(AI_SCORES),
+            "average": v.nullable(v.number()),
+            "feedback": v.nullable(v.string()),
+            "coaching_notes": v.nullable(v.string()),
+            "created_at": v.number(),
+            "updated_at": v.number(),
+        }
+    )
+    .index("by_call_prompt", ["call_id", "prompt_version"])
+    .index("by_agent", ["agent_id", "created_at"])
+    .index("by_status", ["status", "updated_at"]),
+    # AI coaching summaries of an agent ("agent:<id>") or a group ("group:<name>").
+    "performance_summaries": define_table(
+        {
+            "scope": v.string(),
+            "agent_ids": v.array(v.string()),
+            "from_day": v.string(),
+            "to_day": v.string(),
+            "status": _enum("done", "failed"),
+            "strengths": v.array(v.string()),
+            "improvements": v.array(v.string()),
+            "coaching_actions": v.array(v.string()),
+            "error": v.nullable(v.string()),
+            "model": v.string(),
+            "prompt_version": v.string(),
+            "requested_by": v.nullable(v.string()),
+            "created_at": v.number(),
+        }
+    ).index("by_scope", ["scope", "created_at"]),
+    # How far the archiver has copied an append-only table (by _creation_time, _id).
+    "archive_cursors": define_table(
+        {"table": v.string(), "after_time": v.number(), "after_id": v.string()}
+    ).index("by_table", ["table"]),
+}
+
 schema = define_schema(
     {
         # -- hot state ------------------------------------------------------------------
@@ -192,12 +273,15 @@ schema = define_schema(
                 "media": v.optional(
                     v.array(v.object({"url": v.string(), "content_type": v.string()}))
                 ),
+                # A copy hydrated from the archive: the id of the archived message.
+                "archive_id": v.optional(v.string()),
                 # cc-domain: "possible_opt_out" when an agent should confirm a revocation.
                 "flag": v.optional(v.string()),
             }
         )
         .index("by_thread", ["thread_id", "at"])
-        .index("by_sid", ["message_sid"]),
+        .index("by_sid", ["message_sid"])
+        .index("by_archived", ["archived", "at"]),
         "sms_thread_locks": define_table(
             {
                 "thread_id": v.id("sms_threads"),
@@ -273,6 +357,10 @@ schema = define_schema(
                 "call_id": v.id("calls"),
                 "role": _enum("user", "assistant", "agent", "customer", "system"),
                 "text": v.string(),
+                # A streamed assistant answer: "streaming" while it grows, "done", or
+                # "cut_off" when the stream failed part-way (``error`` says why).
+                "status": v.optional(_enum("streaming", "done", "cut_off")),
+                "error": v.optional(v.string()),
             }
         ).index("by_call", ["call_id"]),
         # -- Twilio: the legs and conference of each call (functions/twilio/) -----------
@@ -362,6 +450,7 @@ schema = define_schema(
                 "duration_s": v.number(),
                 "status": v.string(),
                 "customer_id": v.nullable(v.id("customers")),
+                **RECORDING_MEDIA,
             }
         )
         .index("by_call", ["call_id"])
@@ -374,11 +463,13 @@ schema = define_schema(
                 "text": v.string(),
                 "language": v.nullable(v.string()),
                 "model": v.nullable(v.string()),
+                **TRANSCRIPT_DETAIL,
                 # cc-domain: the recording transcribed (a retry replaces, never adds).
                 "recording_sid": v.optional(v.nullable(v.string())),
             }
         )
         .index("by_call", ["call_id"])
+        .index("by_recording", ["recording_id"])
         .search_index(
             "search_text", search_field="text", filter_fields=["customer_id", "agent_id"]
         ),
@@ -488,6 +579,7 @@ schema = define_schema(
                 "received_at": v.number(),
             }
         ).index("by_sid_kind_seq", ["call_sid", "kind", "sequence"]),
+        **AI_TABLES,
         # -- cc-domain: centre configuration (functions/lib/settings.py) ----------------
         "center_settings": define_table(
             {

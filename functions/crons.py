@@ -13,3 +13,8 @@ crons.interval("ring timeouts and queue escalation", seconds=5, fn="routing:expi
 crons.interval("expired SMS thread locks", seconds=30, fn="sms/locks:expire")
 crons.interval("stuck outbox commands", seconds=30, fn="outbox:redispatch")
 crons.interval("callers past their queue's maximum wait", seconds=5, fn="overflow:sweep")
+
+# -- archive and AI ------------------------------------------------------------------
+# (The crons run mutations that schedule the actions: a job is then exactly once.)
+crons.interval("archive what is only in the hot store", seconds=60, fn="archive/writer:tick")
+crons.cron("daily AI coaching summaries", "15 0 * * *", fn="ai/summaries:tick")

@@ -15,7 +15,7 @@ from typing import Any
 from reactor import UserError, internal_mutation, mutation, query, v
 
 from .. import canned
-from ..lib import compliance, outbox, stats
+from ..lib import compliance, hot_sms, outbox, stats
 from ..lib.auth import me
 from ..lib.clock import day_of
 from ..lib.limits import check_text
@@ -354,7 +354,8 @@ def on_status(ctx, message_sid, status, error_code=None):
     if msg is None:
         return None
     if STATUS_RANK.get(status, 0) >= STATUS_RANK.get(msg["status"], 0):
-        ctx.db.patch(msg["_id"], {"status": status, "error_code": error_code})
+        # -- archive: a changed status is archived again (archived goes back to False) --
+        ctx.db.patch(msg["_id"], {"status": status, "error_code": error_code, "archived": False})
     if error_code == 21610:
         thread = ctx.db.get(msg["thread_id"])
         if thread is not None:
@@ -386,6 +387,8 @@ def close(ctx, thread_id):
     lock = locks.current(ctx, thread_id)
     if lock is not None:
         ctx.db.delete(lock["_id"])
+    # -- archive: a closed thread keeps no archived messages in the hot store --------
+    hot_sms.trim(ctx, {"_id": thread_id}, 0)
 
 
 @query(args={"limit": v.optional(v.number())})
