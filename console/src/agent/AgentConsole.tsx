@@ -3,7 +3,7 @@
  * in-call panel or wrap-up, the dialer, voicemail) on the left; contact tabs in the
  * middle; the SMS inbox on the right. Everything on it is a live query.
  */
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { ReactorClient } from "reactor-client";
 import { useMutation } from "reactor-client/react";
 import { describeError } from "../errors.js";
@@ -19,6 +19,8 @@ import { PresenceBar } from "./PresenceBar.js";
 import { SmsInbox } from "./SmsInbox.js";
 import { Voicemails } from "./Voicemails.js";
 import { WorkPanel } from "./WorkPanel.js";
+
+export const NOT_READY = "Not ready";
 
 export function AgentConsole(props: {
   client: ReactorClient;
@@ -46,6 +48,18 @@ export function AgentConsole(props: {
     [client],
   );
   const line = useLine(client, true, onDemoConnect);
+
+  // Opening the console signs the agent in as Away · Not ready (once per page): the floor
+  // sees them, and they choose Available when they are ready for calls.
+  const signInOnce = useRef(false);
+  const signIn = useMutation(api.agents.sign_in);
+  useEffect(() => {
+    if (me === undefined || signInOnce.current) return;
+    signInOnce.current = true;
+    if (me === null || me.status === "offline") {
+      void signIn({ name: session.name, status: "away", reason: NOT_READY }).catch(toast.fail);
+    }
+  }, [me, signIn, session.name, toast]);
 
   // Presence: a heartbeat every 30 s and whenever the page becomes visible again.
   useEffect(() => {
@@ -87,7 +101,6 @@ export function AgentConsole(props: {
   );
 
   const ctx = useMemo(() => ({ session, me, people, line, dial, notify: setNotice }), [session, me, people, line, dial]);
-  void toast;
 
   return (
     <LineContext.Provider value={line}>

@@ -5,7 +5,8 @@ import { api } from "../model.js";
 import { useToast } from "../ui/toast.js";
 
 const CALLERS = [
-  { phone: "+14155550101", label: "Maria Garcia (VIP)" },
+  { phone: "+14155550103", label: "Priya Patel (VIP)" },
+  { phone: "+14155550101", label: "Maria Garcia (Spanish)" },
   { phone: "+14155550102", label: "James Wilson" },
   { phone: "+14155550166", label: "Unknown caller" },
 ];
@@ -36,8 +37,8 @@ export function DemoMenu({ client }: { client: ReactorClient }) {
                 {c.label}
               </button>
             ))}
-            <button role="menuitem" className="btn small" onClick={() => run(() => client.action(api.demo.ring, { phone: "+14155550103", queue: "billing" }), "A billing call is queued")}>
-              Billing line: Priya Patel
+            <button role="menuitem" className="btn small" onClick={() => run(() => client.action(api.demo.ring, { phone: "+14155550106", queue: "billing" }), "A billing call is queued")}>
+              Billing line: Omar Haddad
             </button>
             <h3>Text message</h3>
             <button role="menuitem" className="btn small" onClick={() => run(() => client.action(api.demo.text_in, { phone: "+14155550102", body: "Any update on my invoice?" }), "A text arrived")}>

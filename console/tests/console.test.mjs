@@ -1,0 +1,282 @@
+// The console in real headless Chromium against a real reactor server serving the call
+// center: several browsers at once (agents and a supervisor), state driven the way
+// Twilio's webhooks drive it, screenshots of every screen in console/test-results/.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { call, dataValue, launch, openPage, screenshot, signIn, startServer, token, waitForValue } from "./helpers.mjs";
+
+const SKIP = process.env.REACTOR_NEED_BROWSER === "0" && "REACTOR_NEED_BROWSER=0";
+const SUPERVISOR = token("sup-1", { role: "supervisor", name: "Sam Rivera" });
+let server;
+let browser;
+let sid = 0;
+const nextSid = (prefix) => `${prefix}${Date.now().toString(16)}${(sid++).toString(16).padStart(6, "0")}`;
+
+/** A caller rings the center (what the incoming-call webhook runs). */
+const incomingCall = (from, to = "+15550001000") =>
+  call(server.url, "mutation", "calls:on_incoming", { call_sid: nextSid("CA"), from_number: from, to_number: to });
+/** A text arrives (what the incoming-message webhook runs). */
+const incomingText = (from, body) =>
+  call(server.url, "mutation", "sms/threads:on_incoming", { message_sid: nextSid("SM"), from_number: from, to_number: "+15550000000", body });
+
+before(async () => {
+  if (SKIP) return;
+  server = await startServer({ REACTOR_DEMO: "1" });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const text = (page, selector) => page.textContent(selector).then((s) => (s ?? "").trim());
+
+test("first run: the sign-in page offers the demo data, then its people", { skip: SKIP }, async () => {
+  const page = await openPage(browser, server.url);
+  await page.waitForSelector("[data-testid=first-run]");
+  await screenshot(page, "sign-in-first-run");
+  await page.click("[data-testid=first-run] button");
+  await page.waitForSelector("text=Ava Thompson");
+  await page.waitForSelector("[data-testid=first-run]", { state: "detached" });
+  const queues = await call(server.url, "query", "queues:list", {}, { as: SUPERVISOR });
+  assert.deepEqual(queues.map((q) => q.name).sort(), ["billing", "general", "support"]);
+  await screenshot(page, "sign-in");
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test("a queued call shows on the supervisor's tiles, rings the agent who frees up, is answered and wrapped up", { skip: SKIP }, async (t) => {
+  const sup = await openPage(browser, server.url);
+  await signIn(sup, "sup-1", "Sam Rivera", "supervisor");
+  await sup.waitForSelector("[data-testid=sup-dashboard]");
+  await waitForValue(sup, "[data-testid=tile-waiting]", 0);
+
+  const agent = await openPage(browser, server.url);
+  await signIn(agent, "agent-1", "Ava Thompson");
+  await agent.waitForSelector("[data-testid=presence-bar]");
+  await agent.waitForFunction(() => document.querySelector("[data-testid=softphone-state]")?.textContent === "softphone: registered");
+  assert.deepEqual(await agent.evaluate(() => window.__softphoneLog[0]), ["register"]);
+
+  // Nobody is available: the call waits, and the supervisor's Waiting tile goes 0 -> 1.
+  const started = Date.now();
+  const decision = await incomingCall("+14155550103");
+  assert.equal(decision.action, "enqueue");
+  await waitForValue(sup, "[data-testid=tile-waiting]", 1);
+  t.diagnostic(`Waiting tile showed the queued call ${Date.now() - started} ms after the webhook's mutation`);
+  // Longest wait ticks in the browser, from the call's start time.
+  const before = Number(await dataValue(sup, "[data-testid=tile-longest-wait]"));
+  await sup.waitForFunction((w) => Number(document.querySelector("[data-testid=tile-longest-wait]").dataset.value) > w, before);
+  await sup.waitForSelector(`[data-testid=active-call][data-call-id="${decision.call_id}"][data-state=queued]`);
+  await screenshot(sup, "supervisor-live-queued");
+
+  // The agent becomes available: the waiting call is offered to them at once.
+  await agent.selectOption("[data-testid=status-select]", "available");
+  await agent.waitForSelector("[data-testid=ring-card]");
+  // Twilio rings the browser's Device at the same moment (the fake emits `incoming`).
+  await agent.evaluate((id) => window.__softphoneRing({ callId: id, From: "+14155550103" }), decision.call_id);
+  assert.equal(await text(agent, "[data-testid=ring-phone]"), "(415) 555-0103");
+  assert.equal(await text(agent, "[data-testid=ring-customer]"), "Priya Patel");
+  assert.match(await text(agent, "[data-testid=ring-card]"), /VIP/);
+  assert.equal(await text(agent, "[data-testid=ring-queue]"), "general");
+  assert.ok(Number(await dataValue(agent, "[data-testid=ring-countdown]")) > 0);
+  assert.equal((await agent.$$("[data-testid=ring-card]")).length, 1);
+  await waitForValue(sup, "[data-testid=tile-waiting]", 0);
+  await waitForValue(sup, "[data-testid=tile-ringing]", 1);
+  await screenshot(agent, "agent-ring-card");
+
+  // Accept: the Device call is accepted, the server call answered, the customer tab opens.
+  await agent.click("[data-testid=accept]");
+  await waitForValue(agent, "[data-testid=call-state]", "talking");
+  assert.deepEqual(await agent.evaluate(() => window.__softphoneLog.find((e) => e[0] === "accept")), ["accept", decision.call_id]);
+  await agent.waitForSelector("[data-testid=tab][data-active=true] >> text=Priya Patel");
+  await agent.waitForSelector("[data-testid=customer-card]");
+  await sup.waitForSelector(`[data-testid=active-call][data-call-id="${decision.call_id}"][data-state=talking]`);
+  await sup.waitForSelector('[data-testid=agent-row][data-agent-id="agent-1"][data-status=on_call]');
+
+  // Hold and resume go through the server; mute stays on the Device.
+  await agent.click("[data-testid=hold]");
+  await waitForValue(agent, "[data-testid=call-state]", "on hold");
+  await sup.waitForSelector(`[data-testid=active-call][data-call-id="${decision.call_id}"][data-state=on_hold]`);
+  await agent.click("[data-testid=resume]");
+  await waitForValue(agent, "[data-testid=call-state]", "talking");
+  await agent.click("[data-testid=mute]");
+  await agent.waitForSelector("[data-testid=muted]");
+  assert.ok(await agent.evaluate(() => window.__softphoneLog.some((e) => e[0] === "mute" && e[1] === true)));
+  await agent.waitForFunction(() => /^0:0[1-9]|^0:[1-5]\d/.test(document.querySelector("[data-testid=talk-timer]")?.textContent ?? ""));
+  await screenshot(agent, "agent-call-panel");
+  await screenshot(sup, "supervisor-live");
+
+  // Hang up: wrap-up. Ready needs a disposition.
+  await agent.click("[data-testid=hangup]");
+  await agent.waitForSelector("[data-testid=wrap-up]");
+  assert.ok(await agent.evaluate(() => window.__softphoneLog.some((e) => e[0] === "disconnect")));
+  await agent.click("[data-testid=ready]");
+  assert.equal(await text(agent, "[data-testid=wrap-up] [role=alert]"), "Choose a disposition.");
+  await sup.waitForSelector('[data-testid=agent-row][data-agent-id="agent-1"][data-status=wrap_up]');
+  await agent.selectOption("[data-testid=disposition]", "Resolved");
+  await agent.fill("[data-testid=wrap-notes]", "Reset the customer's password.");
+  await screenshot(agent, "agent-wrap-up");
+  await agent.click("[data-testid=ready]");
+  await agent.waitForSelector("[data-testid=work-idle]");
+  assert.equal(await agent.inputValue("[data-testid=status-select]"), "available");
+  await sup.waitForSelector('[data-testid=agent-row][data-agent-id="agent-1"][data-status=available]');
+  const done = await call(server.url, "query", "calls:get", { call_id: decision.call_id }, { as: SUPERVISOR });
+  assert.equal(done.status, "completed");
+  assert.equal(done.disposition, "Resolved");
+
+  // The same agent in a second browser sees the same tabs; activating one shows in both.
+  const second = await openPage(browser, server.url);
+  await signIn(second, "agent-1", "Ava Thompson");
+  await second.waitForSelector("[data-testid=tab][data-active=true] >> text=Priya Patel");
+  await agent.click("[data-testid=tab-close]");
+  await second.waitForFunction(() => document.querySelectorAll("[data-testid=tab]").length === 0);
+
+  for (const page of [sup, agent, second]) assert.deepEqual(page.problems, []);
+  await Promise.all([sup, agent, second].map((p) => p.context().close()));
+});
+
+test("an SMS thread: one of two agents types, the other sees who; a STOP disables the open composer", { skip: SKIP }, async (t) => {
+  const ben = await openPage(browser, server.url);
+  const chloe = await openPage(browser, server.url);
+  await signIn(ben, "agent-2", "Ben Carter");
+  await signIn(chloe, "agent-3", "Chloe Nguyen");
+  for (const page of [ben, chloe]) {
+    await page.waitForSelector("[data-testid=sms-inbox] >> text=James Wilson");
+    await page.click("[data-testid=inbox-row] >> text=James Wilson");
+    await page.waitForSelector("[data-testid=sms-thread] [data-testid=message] >> text=invoice");
+  }
+  // Opening the thread marked it read: the badge went down for everyone.
+  await ben.waitForFunction(() => !document.querySelector("[data-testid=inbox-row] [data-testid=unread-count]")?.closest("[data-testid=inbox-row]")?.textContent.includes("James"));
+
+  // Ben focuses the composer: he holds the lock; Chloe sees his name and cannot type.
+  await ben.focus("[data-testid=composer]");
+  await ben.waitForSelector("[data-testid=composer][data-editable=true]");
+  const locked = Date.now();
+  await chloe.waitForSelector("[data-testid=lock-indicator] >> text=Ben Carter is replying");
+  t.diagnostic(`the second browser showed the lock holder ${Date.now() - locked} ms after the lock was taken`);
+  await chloe.click("[data-testid=composer]");
+  await chloe.keyboard.type("me too");
+  assert.equal(await chloe.inputValue("[data-testid=composer]"), "");
+  assert.equal(await chloe.getAttribute("[data-testid=composer]", "data-editable"), "false");
+  assert.equal(await chloe.isDisabled("[data-testid=send]"), true);
+  await chloe.waitForSelector("[data-testid=inbox-lock] >> text=Ben Carter is replying");
+
+  await ben.type("[data-testid=composer]", "Hi James, I am checking your invoice now.");
+  assert.match(await text(ben, "[data-testid=segments]"), /41\/160 · 1 segment · GSM-7/);
+  await screenshot(ben, "agent-sms-thread");
+  await ben.click("[data-testid=send]");
+  await chloe.waitForSelector("[data-testid=message] >> text=checking your invoice");
+  await ben.waitForSelector("[data-testid=message] >> text=checking your invoice");
+  assert.equal(await ben.inputValue("[data-testid=composer]"), "");
+
+  // Ben leaves the composer: the lock is released and Chloe's indicator goes away.
+  await ben.click("[data-testid=sms-inbox] h2");
+  await chloe.waitForFunction(() => document.querySelector("[data-testid=lock-indicator]") === null);
+
+  // Both focus at once: exactly one composer becomes editable.
+  await Promise.all([ben.focus("[data-testid=composer]"), chloe.focus("[data-testid=composer]")]);
+  await Promise.race([
+    ben.waitForSelector("[data-testid=composer][data-editable=true]"),
+    chloe.waitForSelector("[data-testid=composer][data-editable=true]"),
+  ]);
+  const editable = async () =>
+    (await Promise.all([ben, chloe].map((p) => p.getAttribute("[data-testid=composer]", "data-editable")))).filter((v) => v === "true").length;
+  await Promise.race([ben.waitForSelector("[data-testid=lock-indicator]"), chloe.waitForSelector("[data-testid=lock-indicator]")]);
+  assert.equal(await editable(), 1);
+  const holder = (await ben.getAttribute("[data-testid=composer]", "data-editable")) === "true" ? ben : chloe;
+  const other = holder === ben ? chloe : ben;
+
+  // The customer texts STOP while the holder's composer is open: it is disabled at once.
+  await holder.type("[data-testid=composer]", "One more thing");
+  const stopped = Date.now();
+  const result = await incomingText("+14155550102", "STOP");
+  assert.equal(result.keyword, "opt_out");
+  await holder.waitForSelector("[data-testid=opted-out]");
+  t.diagnostic(`the open composer was disabled ${Date.now() - stopped} ms after the STOP arrived`);
+  assert.equal(await holder.isDisabled("[data-testid=composer]"), true);
+  assert.equal(await holder.isDisabled("[data-testid=send]"), true);
+  await holder.waitForSelector("[data-testid=system-line] >> text=Opted out via STOP");
+  await other.waitForSelector("[data-testid=opted-out]");
+  await holder.waitForSelector("[data-testid=inbox-row] >> text=Opted out");
+  await screenshot(holder, "agent-sms-opted-out");
+
+  for (const page of [ben, chloe]) assert.deepEqual(page.problems, []);
+  await Promise.all([ben, chloe].map((p) => p.context().close()));
+});
+
+test("supervisor history charts show the query's numbers; compliance audit; a scorecard", { skip: SKIP }, async () => {
+  const sup = await openPage(browser, `${server.url}/#history`);
+  await signIn(sup, "sup-1", "Sam Rivera", "supervisor");
+  await sup.waitForSelector("[data-testid=history] [data-testid=chart-service-level]");
+  const from = await sup.inputValue("[data-testid=history-from]");
+  const to = await sup.inputValue("[data-testid=history-to]");
+  const rows = await call(server.url, "query", "dashboard:history", { from_day: from, to_day: to }, { as: SUPERVISOR });
+  assert.ok(rows.length >= 13, `expected two weeks of demo history, got ${rows.length} days`);
+  const chart = async (id) => JSON.parse(await sup.getAttribute(`[data-testid=chart-${id}]`, "data-values"));
+  const sl = await chart("service-level");
+  assert.deepEqual(sl.days, rows.map((r) => r.day));
+  assert.deepEqual(sl.series["Service level %"], rows.map((r) => (r.service_level === null ? null : Number(r.service_level.toFixed(1)))));
+  assert.deepEqual(sl.series["Abandonment %"], rows.map((r) => (r.abandonment_rate === null ? null : Number(r.abandonment_rate.toFixed(1)))));
+  const volume = await chart("volume");
+  assert.deepEqual(volume.series.Answered, rows.map((r) => r.answered));
+  assert.deepEqual(volume.series.Abandoned, rows.map((r) => r.abandoned));
+  const times = await chart("handle-times");
+  assert.deepEqual(times.series["AHT s"], rows.map((r) => (r.aht_ms === null ? null : Math.round(r.aht_ms / 100) / 10)));
+  // Narrowing the range re-runs the query.
+  await sup.fill("[data-testid=history-from]", rows[rows.length - 3].day);
+  await sup.waitForFunction(() => JSON.parse(document.querySelector("[data-testid=chart-volume]").dataset.values).days.length === 3);
+  await sup.fill("[data-testid=history-from]", from);
+  await sup.waitForFunction((n) => JSON.parse(document.querySelector("[data-testid=chart-volume]").dataset.values).days.length === n, rows.length);
+  await screenshot(sup, "supervisor-history");
+
+  await sup.click("[data-testid=view-compliance]");
+  await sup.fill("[data-testid=compliance-phone]", "(415) 555-0102");
+  await sup.click("[data-testid=compliance] button[type=submit]");
+  await sup.waitForSelector("[data-testid=compliance-row][data-action=opt_out]");
+  assert.match(await text(sup, "[data-testid=compliance-row][data-action=opt_out]"), /STOP.*sms_keyword|sms_keyword.*STOP/);
+  await screenshot(sup, "supervisor-compliance");
+
+  await sup.click("[data-testid=view-quality]");
+  await sup.waitForSelector("[data-testid=handled-call] >> text=Priya Patel");
+  await sup.click("[data-testid=handled-call] >> text=Grade");
+  await sup.waitForSelector("[data-testid=scorecard-form]");
+  const cards = () => call(server.url, "query", "scorecards:for_agent", { agent_id: "agent-1" }, { as: SUPERVISOR });
+  // A missing category is an inline error, and nothing is sent.
+  await sup.click("[data-testid=score-greeting] label >> text=4");
+  await sup.click("[data-testid=score-submit]");
+  assert.match(await text(sup, "[data-testid=score-error]"), /Product knowledge, Problem resolution, Professionalism, Closing/);
+  assert.equal((await cards()).cards.length, 0);
+  for (const [key, n] of [["product_knowledge", 5], ["problem_resolution", 4], ["professionalism", 5], ["closing", 3]]) {
+    await sup.click(`[data-testid=score-${key}] label >> text=${n}`);
+  }
+  await sup.fill("[data-testid=score-feedback]", "Clear and friendly; confirm the account number earlier.");
+  await screenshot(sup, "supervisor-scorecard");
+  await sup.click("[data-testid=score-submit]");
+  await sup.waitForSelector("[data-testid=agent-scorecards] [data-testid=scorecard] >> text=4.2");
+  const saved = await cards();
+  assert.equal(saved.cards.length, 1);
+  assert.equal(saved.cards[0].greeting, 4);
+  assert.equal(saved.cards[0].closing, 3);
+  assert.deepEqual(sup.problems, []);
+  await sup.context().close();
+});
+
+test("roles are enforced by the functions: an agent's token cannot read the supervisor's dashboard", { skip: SKIP }, async () => {
+  const agentToken = token("agent-1", { role: "agent" });
+  await assert.rejects(call(server.url, "query", "dashboard:queue", {}, { as: agentToken }), /forbidden|supervisors only/);
+  await assert.rejects(call(server.url, "mutation", "agents:force_status", { agent_id: "agent-2", status: "offline" }, { as: agentToken }), /forbidden|supervisors only/);
+  // A page that signs in as an agent and asks anyway gets the same refusal.
+  const page = await openPage(browser, server.url);
+  await signIn(page, "agent-9", "Pat Agent");
+  await page.waitForSelector("[data-testid=presence-bar]");
+  const refusal = await page.evaluate(async () => {
+    const session = JSON.parse(localStorage.getItem("reactor-console.session"));
+    const res = await fetch("/api/action", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ path: "auth:dev_sign_in", args: { agent_id: session.agentId, role: "agent" }, format: "json" }) });
+    const { value } = await res.json();
+    const q = await fetch("/api/query", { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${value.token}` }, body: JSON.stringify({ path: "dashboard:agents", args: {}, format: "json" }) });
+    return (await q.json()).errorData;
+  });
+  assert.equal(refusal.code, "forbidden");
+  await page.context().close();
+});
