@@ -13,6 +13,7 @@ import { useLive } from "../ui/live.js";
 import { useToast } from "../ui/toast.js";
 import { nameOf, useAgent } from "./context.js";
 import { TransferDialog } from "./TransferDialog.js";
+import { Icon } from "../ui/icons.js";
 
 const STATE_LABEL: Record<string, string> = {
   ringing: "ringing",
@@ -84,7 +85,7 @@ export function CallPanel({ callId }: { callId: Id<"calls"> }) {
             <TierBadge tier={who?.tier} />
             {muted ? (
               <span className="badge warn" data-testid="muted">
-                🔇 Muted
+                <Icon name="mute" size={12} /> Muted
               </span>
             ) : null}
           </div>

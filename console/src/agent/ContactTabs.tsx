@@ -11,8 +11,9 @@ import { useLive } from "../ui/live.js";
 import { useToast } from "../ui/toast.js";
 import { CustomerCard, PhoneCard } from "./CustomerCard.js";
 import { SmsThread } from "./SmsThread.js";
+import { Icon } from "../ui/icons.js";
 
-const ICON: Record<string, string> = { customer: "👤", call: "📞", sms_thread: "💬", phone: "#" };
+const ICON = { customer: "user", call: "phone", sms_thread: "chat", phone: "hash" } as const;
 
 export function ContactTabs() {
   const toast = useToast();
@@ -86,7 +87,7 @@ export function ContactTabs() {
               onClick={() => void activate({ tab_id: tab._id }).catch(toast.fail)}
               onKeyDown={(e) => onKey(e, i, tab)}
             >
-              <span aria-hidden="true">{ICON[tab.kind]}</span>
+              <Icon name={ICON[tab.kind]} />
               <span className="title">{tab.kind === "phone" ? formatPhone(tab.title) : tab.title}</span>
             </button>
             <button className="close" aria-label={`Close ${tab.title}`} onClick={() => void close({ tab_id: tab._id }).catch(toast.fail)} data-testid="tab-close">

@@ -89,7 +89,7 @@ export function CustomerCard({ customerId }: { customerId: Id<"customers"> }) {
           <tbody>
             {history.calls.map((call) => (
               <tr key={call._id}>
-                <td>{formatDate(call.created_at)}</td>
+                <td className="nowrap">{formatDate(call.created_at)}</td>
                 <td>{call.direction}</td>
                 <td>{nameOf(people, call.agent_id)}</td>
                 <td>{call.disposition ?? call.status.replace(/_/g, " ")}</td>

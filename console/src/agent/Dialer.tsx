@@ -8,6 +8,7 @@ import { api } from "../model.js";
 import { Panel } from "../ui/common.js";
 import { useLive } from "../ui/live.js";
 import { useAgent } from "./context.js";
+import { Icon } from "../ui/icons.js";
 
 export function useCallBlock(phone: string | null | undefined): string | null {
   const { me } = useAgent();
@@ -37,7 +38,7 @@ export function CallButton({ phone, customerId, label = "Call" }: { phone: strin
           setBusy(false);
         }}
       >
-        📞 {label}
+        <Icon name="phone" size={13} /> {label}
       </button>
     </span>
   );

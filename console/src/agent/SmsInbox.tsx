@@ -10,6 +10,7 @@ import { Panel } from "../ui/common.js";
 import { useLive } from "../ui/live.js";
 import { useToast } from "../ui/toast.js";
 import { nameOf, useAgent } from "./context.js";
+import { Icon } from "../ui/icons.js";
 
 export function SmsInbox() {
   const threads = (useLive(api.sms.threads.inbox, { limit: 50 }).data ?? []) as InboxThread[];
@@ -61,7 +62,7 @@ function InboxRow({ thread, current }: { thread: InboxThread; current: boolean }
             {status?.sms ? <span className="badge danger">Opted out</span> : null}
             {holder ? (
               <span className="lock" data-testid="inbox-lock">
-                🔒 {holder === session.agentId ? "You are replying" : `${nameOf(people, holder)} is replying`}
+                <Icon name="lock" size={12} /> {holder === session.agentId ? "You are replying" : `${nameOf(people, holder)} is replying`}
                 {lock ? ` · ${formatDuration(lock.expires_at - now)}` : ""}
               </span>
             ) : null}

@@ -15,7 +15,9 @@ import { useLive } from "../ui/live.js";
 import { useToast } from "../ui/toast.js";
 import { nameOf, useAgent } from "./context.js";
 import { CallButton } from "./Dialer.js";
+import { GrammarPanel, useGrammar } from "./GrammarCheck.js";
 import { countSegments } from "./sms_segments.js";
+import { Icon } from "../ui/icons.js";
 
 const RENEW_MS = 60_000;
 
@@ -111,6 +113,7 @@ export function SmsThread({ threadId }: { threadId: Id<"sms_threads"> }) {
     }
   };
 
+  const grammar = useGrammar(threadId, text, setText);
   const count = countSegments(text);
   const timeline = [
     ...messages.map((m) => ({ at: m.at, kind: "msg" as const, m })),
@@ -168,7 +171,7 @@ export function SmsThread({ threadId }: { threadId: Id<"sms_threads"> }) {
           </div>
         ) : otherHolder ? (
           <div className="notice warn" data-testid="lock-indicator">
-            🔒 {nameOf(people, otherHolder)} is replying · {formatDuration((lock?.expires_at ?? now) - now)}
+            <Icon name="lock" size={13} /> {nameOf(people, otherHolder)} is replying · {formatDuration((lock?.expires_at ?? now) - now)}
           </div>
         ) : null}
         {refusal ? (
@@ -201,8 +204,12 @@ export function SmsThread({ threadId }: { threadId: Id<"sms_threads"> }) {
             }}
           />
         </label>
+        <GrammarPanel g={grammar} />
         <div className="composer-bar">
           <CannedPicker threadId={threadId} enabled={mine && !optedOut} />
+          <button className="btn" disabled={!mine || optedOut || !text.trim() || grammar.busy} onClick={() => void grammar.check()} data-testid="check-grammar">
+            Check grammar
+          </button>
           <span className="muted small num grow" data-testid="segments" style={{ textAlign: "right" }}>
             {count.units}/{count.perSegment} · {count.segments} segment{count.segments === 1 ? "" : "s"} · {count.encoding}
           </span>

@@ -67,12 +67,10 @@ export function LiveDashboard() {
           </span>
         ))}
       </div>
+      <ActiveCalls rows={active} people={people} now={now} />
       <div className="sup-grid">
-        <div className="stack" style={{ gap: 14 }}>
-          <ActiveCalls rows={active} people={people} now={now} />
-          <QueuesTable queues={queues} summary={queue} waiting={waiting} now={now} />
-        </div>
         <AgentBoard people={people} now={now} />
+        <QueuesTable queues={queues} summary={queue} waiting={waiting} now={now} />
       </div>
     </div>
   );
@@ -107,7 +105,7 @@ function ActiveCalls({ rows, people, now }: { rows: ActiveCallRow[]; people: Per
           <tbody>
             {rows.map((r) => (
               <tr key={r._id} data-testid="active-call" data-call-id={r.call_id} data-state={r.state}>
-                <td>{formatPhone(r.phone)}</td>
+                <td className="nowrap">{formatPhone(r.phone)}</td>
                 <td>{r.agent_id ? (names.get(r.agent_id) ?? r.agent_id) : "–"}</td>
                 <td>
                   <span className={`badge ${r.state === "queued" ? "warn" : r.state === "on_hold" ? "warn" : "info"}`}>{r.state.replace("_", " ")}</span>
