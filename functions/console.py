@@ -82,3 +82,15 @@ def thread(ctx, thread_id):
         return None
     customer = ctx.db.get(doc["customer_id"]) if doc["customer_id"] is not None else None
     return {**doc, "customer_name": customer["name"] if customer is not None else None}
+
+
+@query(args={})
+def campaigns(ctx):
+    """Active outbound campaigns (for the agent's Next Call)."""
+    me(ctx)
+    rows = ctx.db.query("campaigns").take(100)
+    return [
+        {"_id": c["_id"], "name": c["name"], "max_attempts": c["max_attempts"]}
+        for c in rows
+        if c["status"] == "active"
+    ]

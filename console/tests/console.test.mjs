@@ -280,3 +280,94 @@ test("roles are enforced by the functions: an agent's token cannot read the supe
   assert.equal(refusal.code, "forbidden");
   await page.context().close();
 });
+
+test("click-to-dial: a do-not-call number cannot be dialled; a call connects through the softphone; voicemail is taken once", { skip: SKIP }, async () => {
+  const ava = await openPage(browser, server.url);
+  const ben = await openPage(browser, server.url);
+  await signIn(ava, "agent-1", "Ava Thompson");
+  await signIn(ben, "agent-2", "Ben Carter");
+  await ava.waitForSelector("[data-testid=presence-bar]");
+  await ava.waitForFunction(() => document.querySelector("[data-testid=status-select]")?.value.startsWith("away") || document.querySelector("[data-testid=status-select]")?.value === "available");
+
+  // A number on the do-not-call list: the Call button is disabled and says why.
+  await call(server.url, "mutation", "sms/compliance:set_dnc", { phone: "+14155550188", channel: "voice", dnc: true }, { as: token("agent-2", { role: "agent" }) });
+  await ava.fill("[data-testid=dial-number]", "(415) 555-0188");
+  await ava.waitForSelector("[data-testid=dial]:disabled");
+  assert.equal(await ava.getAttribute("[data-testid=dialer] span[title]", "title"), "This number is on the do-not-call list");
+
+  // A normal number: calls:dial, then the softphone connects with the call's id.
+  await ava.fill("[data-testid=dial-number]", "(415) 555-0107");
+  await ava.waitForSelector("[data-testid=dial]:enabled");
+  await ava.click("[data-testid=dial]");
+  await waitForValue(ava, "[data-testid=call-state]", "ringing");
+  const connect = await ava.evaluate(() => window.__softphoneLog.find((e) => e[0] === "connect"));
+  assert.equal(connect[1].To, "+14155550107");
+  const callId = connect[1].callId;
+  await ava.waitForSelector("[data-testid=tab][data-active=true] >> text=Grace Kim");
+  // The callee answers (the status callback Twilio posts for the child leg).
+  await call(server.url, "mutation", "calls:on_status", { call_id: callId, status: "in-progress" });
+  await waitForValue(ava, "[data-testid=call-state]", "talking");
+  // While Ava is on a call, the same number cannot be dialled by Ben: it is live.
+  await ben.fill("[data-testid=dial-number]", "(415) 555-0107");
+  await ben.click("[data-testid=dial]");
+  await ben.waitForSelector("[data-testid=work-notice] >> text=already on a live call");
+  await ava.click("[data-testid=hangup]");
+  await ava.waitForSelector("[data-testid=wrap-up]");
+  await ava.selectOption("[data-testid=disposition]", "Sale");
+  await ava.click("[data-testid=ready]");
+  await ava.waitForSelector("[data-testid=work-idle]");
+
+  // Voicemail: Ben takes one; it leaves Ava's "new" list at once.
+  const before = Number(await dataValue(ava, "[data-testid=voicemail-count]"));
+  assert.ok(before >= 1);
+  await ben.click("[data-testid=voicemails] [data-testid=take]");
+  await waitForValue(ava, "[data-testid=voicemail-count]", before - 1);
+  await ben.waitForSelector("[data-testid=voicemails] >> text=Call back");
+  await screenshot(ben, "agent-voicemail");
+  for (const page of [ava, ben]) assert.deepEqual(page.problems, []);
+  await Promise.all([ava, ben].map((p) => p.context().close()));
+});
+
+test("accessibility basics: every control has a name, focus is visible, sign-in works from the keyboard", { skip: SKIP }, async () => {
+  const page = await openPage(browser, server.url);
+  await page.waitForSelector("[data-testid=sign-in] form");
+  // Keyboard only: Tab to the agent id field, type, Tab on, Enter submits.
+  await page.focus("input[name=agent_id]");
+  await page.keyboard.type("agent-7");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("Kai Keyboard");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("[data-testid=presence-bar]");
+  await page.waitForSelector("[data-testid=sms-inbox] [data-testid=inbox-row]");
+  const unnamed = await page.evaluate(() => {
+    const name = (el) => {
+      const labelled = el.getAttribute("aria-labelledby");
+      const label = el.id ? document.querySelector(`label[for="${el.id}"]`) : null;
+      return (
+        el.getAttribute("aria-label") ||
+        (labelled && document.getElementById(labelled)?.textContent) ||
+        el.closest("label")?.textContent ||
+        label?.textContent ||
+        el.getAttribute("title") ||
+        el.getAttribute("placeholder") ||
+        (el.tagName === "BUTTON" ? el.textContent : "") ||
+        ""
+      ).trim();
+    };
+    return [...document.querySelectorAll("button, input, select, textarea, [role=tab]")].filter((el) => !name(el)).map((el) => el.outerHTML.slice(0, 120));
+  });
+  assert.deepEqual(unnamed, []);
+  // Tab from the top: the first stop shows a focus ring.
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.keyboard.press("Tab");
+  const ring = await page.evaluate(() => {
+    const style = getComputedStyle(document.activeElement);
+    return { tag: document.activeElement.tagName, outline: style.outlineStyle, width: style.outlineWidth };
+  });
+  assert.notEqual(ring.tag, "BODY");
+  assert.notEqual(ring.outline, "none");
+  assert.notEqual(ring.width, "0px");
+  // Nothing is cut off at 1280×800: the page does not scroll sideways.
+  assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true);
+  await page.context().close();
+});

@@ -4,6 +4,10 @@
  * the number is already on a live call.
  */
 import { useState, type FormEvent } from "react";
+import { useMutation } from "reactor-client/react";
+import { describeError } from "../errors.js";
+import { formatPhone } from "../time.js";
+import type { Doc, Id } from "../model.js";
 import { api } from "../model.js";
 import { Panel } from "../ui/common.js";
 import { useLive } from "../ui/live.js";
@@ -44,6 +48,76 @@ export function CallButton({ phone, customerId, label = "Call" }: { phone: strin
   );
 }
 
+interface Campaign {
+  _id: Id<"campaigns">;
+  name: string;
+  max_attempts: number;
+}
+
+/** Next Call: the campaign's next due lead (name, number, attempt n of max, last outcome), then dial it. */
+function NextCall() {
+  const { me, line, notify } = useAgent();
+  const campaigns = (useLive(api.console.campaigns, {}).data ?? []) as Campaign[];
+  const [chosen, setChosen] = useState<string>("");
+  const campaign = campaigns.find((c) => c._id === chosen) ?? campaigns[0];
+  const next = useLive(api.campaigns.pending, campaign ? { campaign_id: campaign._id, limit: 1 } : "skip").data as Doc<"call_queue">[] | undefined;
+  const nextCall = useMutation(api.campaigns.next_call);
+  const lead = next?.[0];
+  const idle = me && (me.status === "available" || me.status === "away");
+  if (!campaign) return null;
+  const go = async () => {
+    notify(null);
+    try {
+      const result = await nextCall({ campaign_id: campaign._id });
+      if (!result.ok) {
+        notify({ text: result.code === "queue_empty" ? "No leads due." : `Not dialled: ${String(result.code).replace(/_/g, " ")}`, tone: "info" });
+        return;
+      }
+      if (line.phone) {
+        const call = await line.phone.connect({ params: { To: result.phone, callId: result.call_id, leadId: result.lead_id } });
+        line.track(result.call_id, call);
+      }
+    } catch (e) {
+      notify({ text: describeError(e), tone: "danger" });
+    }
+  };
+  return (
+    <div className="panel-body stack" style={{ borderTop: "1px solid var(--line)" }} data-testid="next-call">
+      <div className="spread">
+        <h3>Next call</h3>
+        {campaigns.length > 1 ? (
+          <select className="input" aria-label="Campaign" value={campaign._id} onChange={(e) => setChosen(e.target.value)}>
+            {campaigns.map((c) => (
+              <option key={c._id} value={c._id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        ) : (
+          <span className="muted small">{campaign.name}</span>
+        )}
+      </div>
+      {lead ? (
+        <div className="spread small">
+          <span>
+            <b>{lead.name}</b> · {formatPhone(lead.phone)}
+            <br />
+            <span className="muted">
+              attempt {lead.attempts + 1} of {campaign.max_attempts}
+              {lead.outcome ? ` · last: ${lead.outcome.replace(/_/g, " ")}` : ""}
+            </span>
+          </span>
+          <button className="btn primary small" disabled={!idle} title={idle ? "Dial the next lead" : "You can dial when you are Available or Away"} onClick={() => void go()}>
+            Next call
+          </button>
+        </div>
+      ) : (
+        <div className="muted small">No leads due.</div>
+      )}
+    </div>
+  );
+}
+
 export function Dialer() {
   const { dial } = useAgent();
   const [number, setNumber] = useState("");
@@ -65,6 +139,7 @@ export function Dialer() {
           </button>
         </span>
       </form>
+      <NextCall />
     </Panel>
   );
 }

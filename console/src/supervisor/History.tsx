@@ -1,5 +1,5 @@
 /** History (`data-testid=history`): a date range drives `dashboard:history`; charts and the agent leaderboard. */
-import { useState } from "react";
+import { useRef, useState } from "react";
 import type { Person } from "../agent/context.js";
 import { api, type DayMetrics } from "../model.js";
 import { formatPercent, formatSeconds, utcDay } from "../time.js";
@@ -13,7 +13,11 @@ export function History() {
   const [from, setFrom] = useState(() => utcDay(13));
   const [to, setTo] = useState(() => utcDay(0));
   const valid = from <= to;
-  const rows = (useLive(api.dashboard.history, valid ? { from_day: from, to_day: to } : "skip").data ?? []) as DayMetrics[];
+  // While a new range loads, keep showing the previous one (no flash of "no history").
+  const live = useLive(api.dashboard.history, valid ? { from_day: from, to_day: to } : "skip").data as DayMetrics[] | undefined;
+  const last = useRef<DayMetrics[]>([]);
+  if (live !== undefined) last.current = live;
+  const rows = live ?? last.current;
   const board = (useLive(api.dashboard.agents_day, { day: to }).data ?? []) as (DayMetrics & { agent_id: string })[];
   const people = (useLive(api.console.directory, {}).data ?? []) as Person[];
   const names = new Map(people.map((p) => [p.agent_id, p.name]));
