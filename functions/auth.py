@@ -24,7 +24,8 @@ from typing import Any
 from reactor import UserError, action, v
 
 TOKEN_TTL_S = 3600
-_AGENT_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
+# Also a valid Twilio Client identity (letters, digits, "_" and "-").
+_AGENT_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 ROLE = v.union(v.literal("agent"), v.literal("supervisor"))
 
 
@@ -68,7 +69,7 @@ async def dev_sign_in(ctx, agent_id, name=None, role="agent"):
         raise UserError(
             {
                 "code": "invalid_agent_id",
-                "message": "agent ids are 1-40 characters: a-z, 0-9, '.', '_' or '-'",
+                "message": "agent ids are 1-40 characters: a-z, 0-9, '_' or '-'",
             }
         )
     display = (name or agent_id).strip()[:80] or agent_id

@@ -91,6 +91,14 @@ THREADS = [
     ("+14155550199", ["Do you open on Saturdays?"]),
 ]
 
+# (customer phone, agent, days ago, talk seconds, disposition, scores or None)
+HANDLED = [
+    ("+14155550104", "agent-2", 1, 312, "Resolved", (4, 4, 5, 4, 4)),
+    ("+14155550105", "agent-3", 1, 245, "Follow-up needed", None),
+    ("+14155550106", "agent-2", 2, 418, "Escalated", (3, 4, 3, 4, 3)),
+    ("+14155550108", "agent-3", 3, 190, "Sale", None),
+]
+
 VOICEMAILS = [
     ("+14155550104", "billing", "Hi, it's Tom Becker, please call me back about my refund."),
     ("+14155550177", "general", "Hello, I'd like to ask about upgrading my plan. Thanks."),
@@ -187,6 +195,54 @@ def _seed_history(ctx: Any) -> None:
                 status_ms_available=center["status_ms_available"] * share,
             )
             _put_stats(ctx, f"agent:{agent['agent_id']}", day, agent["agent_id"], mine)
+
+
+def _seed_handled(ctx: Any) -> None:
+    categories = (
+        "greeting",
+        "product_knowledge",
+        "problem_resolution",
+        "professionalism",
+        "closing",
+    )
+    for phone, agent_id, back, talk_s, disposition, scores in HANDLED:
+        at = ctx.now - back * DAY_MS - 3_600_000.0
+        answered = at + 18_000.0
+        call = _blank_call(
+            ctx,
+            phone=phone,
+            customer_id=_customer_id(ctx, phone),
+            agent_id=agent_id,
+            participants=[{"agent_id": agent_id, "role": "agent", "joined_at": answered}],
+            status="completed",
+            created_at=at,
+            day=day_of(at),
+            enqueued_at=at,
+            answered_at=answered,
+            ended_at=answered + talk_s * 1000.0,
+            wrap_up_ended_at=answered + talk_s * 1000.0 + 30_000.0,
+            offers=1.0,
+            disposition=disposition,
+        )
+        call_id = ctx.db.insert("calls", call)
+        if scores is None:
+            continue
+        values = {c: float(n) for c, n in zip(categories, scores, strict=True)}
+        ctx.db.insert(
+            "scorecards",
+            {
+                "call_id": call_id,
+                "agent_id": agent_id,
+                "reviewer_id": "sup-1",
+                "source": "human",
+                **values,
+                "average": sum(values.values()) / len(values),
+                "feedback": "Good discovery questions; summarise the next steps before closing.",
+                "coaching_notes": "Practise the closing script.",
+                "created_at": ctx.now - (back - 0.5) * DAY_MS,
+                "day": day_of(at),
+            },
+        )
 
 
 def _customer_id(ctx: Any, phone: str) -> str | None:
@@ -364,6 +420,7 @@ def seed(ctx):
             },
         )
     _seed_records(ctx)
+    _seed_handled(ctx)
     _seed_history(ctx)
     return {"seeded": True}
 

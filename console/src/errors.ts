@@ -21,7 +21,7 @@ const MESSAGES: Record<string, string> = {
   call_not_handled: "That call was not handled by an agent.",
   empty_message: "Type a message first.",
   dev_sign_in_disabled: "Development sign-in is off on this server.",
-  invalid_agent_id: "Agent ids use a-z, 0-9, '.', '_' or '-'.",
+  invalid_agent_id: "Agent ids use a-z, 0-9, '_' or '-'.",
   demo_disabled: "Demo traffic is off on this server.",
   voicemail_not_open: "That voicemail is already done.",
 };

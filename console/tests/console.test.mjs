@@ -239,7 +239,7 @@ test("supervisor history charts show the query's numbers; compliance audit; a sc
 
   await sup.click("[data-testid=view-quality]");
   await sup.waitForSelector("[data-testid=handled-call] >> text=Priya Patel");
-  await sup.click("[data-testid=handled-call] >> text=Grade");
+  await sup.click("[data-testid=handled-call]:has-text(\"Priya Patel\") >> text=Grade");
   await sup.waitForSelector("[data-testid=scorecard-form]");
   const cards = () => call(server.url, "query", "scorecards:for_agent", { agent_id: "agent-1" }, { as: SUPERVISOR });
   // A missing category is an inline error, and nothing is sent.

@@ -47,7 +47,8 @@ export function AgentConsole(props: {
     },
     [client],
   );
-  const line = useLine(client, true, onDemoConnect);
+  // `softphone:token` is for signed-in agents: register once the status row says so.
+  const line = useLine(client, !!me && me.status !== "offline", onDemoConnect);
 
   // Opening the console signs the agent in as Away · Not ready (once per page): the floor
   // sees them, and they choose Available when they are ready for calls.

@@ -210,7 +210,7 @@ export function SmsThread({ threadId }: { threadId: Id<"sms_threads"> }) {
           <button className="btn" disabled={!mine || optedOut || !text.trim() || grammar.busy} onClick={() => void grammar.check()} data-testid="check-grammar">
             Check grammar
           </button>
-          <span className="muted small num grow" data-testid="segments" style={{ textAlign: "right" }}>
+          <span className="muted small num grow" data-testid="segments" style={{ textAlign: "right", whiteSpace: "nowrap" }}>
             {count.units}/{count.perSegment} · {count.segments} segment{count.segments === 1 ? "" : "s"} · {count.encoding}
           </span>
           <button className="btn primary" disabled={!mine || optedOut || !text.trim()} onClick={() => void doSend()} data-testid="send">
@@ -235,7 +235,7 @@ function CannedPicker({ threadId, enabled }: { threadId: Id<"sms_threads">; enab
     <div className="row" style={{ position: "relative" }}>
       <label>
         <span className="sr-only">Canned response</span>
-        <select className="input" value={choice} onChange={(e) => setChoice(e.target.value)} disabled={!enabled} data-testid="canned-select">
+        <select className="input" style={{ width: 130 }} value={choice} onChange={(e) => setChoice(e.target.value)} disabled={!enabled} data-testid="canned-select">
           <option value="">Canned…</option>
           {canned.map((c) => (
             <option key={c._id} value={c._id}>

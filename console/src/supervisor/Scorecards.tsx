@@ -131,7 +131,10 @@ function ScoreForm({ call, agentName }: { call: HandledCall; agentName: string }
                 </legend>
                 {[1, 2, 3, 4, 5].map((n) => (
                   <label key={n} className="radio">
-                    <input type="radio" name={key} value={n} checked={scores[key] === n} onChange={() => setScores({ ...scores, [key]: n })} aria-label={`${label}: ${n}`} />
+                    <input type="radio" name={key} value={n} checked={scores[key] === n} onChange={() => {
+                        setScores({ ...scores, [key]: n });
+                        setError(null);
+                      }} aria-label={`${label}: ${n}`} />
                     {n}
                   </label>
                 ))}
