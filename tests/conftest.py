@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -16,6 +17,13 @@ from support.postgres import postgres_database, postgres_server
 from support.projects import CHAT
 
 __all__ = ["CHAT", "postgres_database", "postgres_server"]
+
+# The machines that run the suite are small and shared: input generation and examples are
+# slow when another process holds the cores, which says nothing about the code under test.
+settings.register_profile(
+    "shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("shared-machine")
 
 
 @pytest.fixture
