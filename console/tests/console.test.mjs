@@ -371,3 +371,78 @@ test("accessibility basics: every control has a name, focus is visible, sign-in 
   assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true);
   await page.context().close();
 });
+
+test("ringing: the caller hangs up, a decline goes to the next agent, a warm transfer is completed, a supervisor forces a status", { skip: SKIP }, async () => {
+  const chloe = await openPage(browser, server.url);
+  const ben = await openPage(browser, server.url);
+  const sup = await openPage(browser, server.url);
+  await signIn(chloe, "agent-3", "Chloe Nguyen");
+  await signIn(ben, "agent-2", "Ben Carter");
+  await signIn(sup, "sup-1", "Sam Rivera", "supervisor");
+  await sup.waitForSelector("[data-testid=sup-dashboard]");
+  // Only Chloe is available for the support queue's first call.
+  await chloe.waitForSelector("[data-testid=status-select]:enabled");
+  await chloe.selectOption("[data-testid=status-select]", "available");
+  await sup.waitForSelector('[data-testid=agent-row][data-agent-id="agent-3"][data-status=available]');
+
+  // The caller hangs up while it rings: the card goes and says so.
+  const first = await incomingCall("+14155550105");
+  assert.equal(first.agent_id, "agent-3");
+  await chloe.waitForSelector("[data-testid=ring-card]");
+  await call(server.url, "mutation", "calls:on_status", { call_id: first.call_id, status: "completed" });
+  await chloe.waitForSelector("[data-testid=ring-card]", { state: "detached" });
+  await chloe.waitForSelector("[data-testid=work-notice] >> text=Caller hung up.");
+
+  // Chloe declines the next one; with Ben available it goes to him.
+  await ben.waitForSelector("[data-testid=status-select]:enabled");
+  await ben.selectOption("[data-testid=status-select]", "available");
+  await sup.waitForSelector('[data-testid=agent-row][data-agent-id="agent-2"][data-status=available]');
+  const second = await incomingCall("+14155550104");
+  const ringing = second.agent_id === "agent-3" ? chloe : ben;
+  const other = ringing === chloe ? ben : chloe;
+  await ringing.waitForSelector("[data-testid=ring-card]");
+  await ringing.click("[data-testid=decline]");
+  await ringing.waitForSelector("[data-testid=ring-card]", { state: "detached" });
+  await other.waitForSelector("[data-testid=ring-card]");
+  assert.equal((await ringing.$$("[data-testid=ring-card]")).length, 0);
+  await other.click("[data-testid=accept]");
+  await waitForValue(other, "[data-testid=call-state]", "talking");
+
+  // A supervisor barges in: the agent sees who is on the line.
+  await sup.waitForSelector(`[data-testid=active-call][data-call-id="${second.call_id}"][data-state=talking]`);
+  await sup.click(`[data-testid=active-call][data-call-id="${second.call_id}"] >> text=Barge`);
+  await other.waitForSelector("[data-testid=participants] >> text=Supervisor sup-1 (barge)");
+
+  // Warm transfer to the agent who declined (now available again).
+  await ringing.waitForSelector("[data-testid=work-idle]");
+  await other.click("[data-testid=transfer]");
+  await other.waitForSelector("[data-testid=transfer-dialog]");
+  const targetId = ringing === chloe ? "agent-3" : "agent-2";
+  await other.selectOption("[data-testid=transfer-dialog] select", targetId);
+  await other.click("[data-testid=transfer-dialog] button[type=submit]");
+  await other.waitForSelector("[data-testid=transfer-status] >> text=Transferring to");
+  await ringing.waitForSelector("[data-testid=ring-card] >> text=Transfer from");
+  await ringing.click("[data-testid=accept]");
+  await other.waitForSelector("[data-testid=complete-transfer]");
+  await other.click("[data-testid=complete-transfer]");
+  await other.waitForSelector("[data-testid=wrap-up]");
+  await waitForValue(ringing, "[data-testid=call-state]", "talking");
+  const moved = await call(server.url, "query", "calls:get", { call_id: second.call_id }, { as: SUPERVISOR });
+  assert.equal(moved.agent_id, targetId);
+
+  // Once the transferring agent is idle again, the supervisor forces their status.
+  await other.selectOption("[data-testid=disposition]", "Escalated");
+  await other.click("[data-testid=ready]");
+  await other.waitForSelector("[data-testid=work-idle]");
+  const otherId = targetId === "agent-3" ? "agent-2" : "agent-3";
+  await sup.selectOption(`[data-testid=agent-row][data-agent-id="${otherId}"] select`, "away:Meeting");
+  await other.waitForFunction(() => document.querySelector("[data-testid=status-select]")?.value === "away:Meeting");
+
+  // An inbound text raises everyone's unread badge.
+  const unread = Number(await dataValue(other, "[data-testid=unread-badge] .badge"));
+  await incomingText("+14155550107", "Thanks for the call earlier!");
+  await waitForValue(other, "[data-testid=unread-badge] .badge", unread + 1);
+
+  for (const page of [chloe, ben, sup]) assert.deepEqual(page.problems, []);
+  await Promise.all([chloe, ben, sup].map((p) => p.context().close()));
+});

@@ -108,7 +108,10 @@ export function CallPanel({ callId }: { callId: Id<"calls"> }) {
         </div>
         {call.participants.length > 1 ? (
           <div className="small" data-testid="participants">
-            On the line: {call.participants.map((p) => `${nameOf(people, p.agent_id)}${p.role === "supervisor" ? ` (${p.mode ?? "supervisor"})` : ""}`).join(", ")}
+            On the line:{" "}
+            {call.participants
+              .map((p) => (p.role === "supervisor" ? `${people.get(p.agent_id)?.name ?? `Supervisor ${p.agent_id}`} (${p.mode ?? "listening"})` : nameOf(people, p.agent_id)))
+              .join(", ")}
           </div>
         ) : null}
         {pendingTransfer ? (
