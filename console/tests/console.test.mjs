@@ -380,7 +380,8 @@ test("ringing: the caller hangs up, a decline goes to the next agent, a warm tra
   await signIn(ben, "agent-2", "Ben Carter");
   await signIn(sup, "sup-1", "Sam Rivera", "supervisor");
   await sup.waitForSelector("[data-testid=sup-dashboard]");
-  // Only Chloe is available for the support queue's first call.
+  // Earlier tests left Ava available: sign her out, so only Chloe can take the first call.
+  await call(server.url, "mutation", "agents:force_status", { agent_id: "agent-1", status: "offline" }, { as: SUPERVISOR }).catch(() => {});
   await chloe.waitForSelector("[data-testid=status-select]:enabled");
   await chloe.selectOption("[data-testid=status-select]", "available");
   await sup.waitForSelector('[data-testid=agent-row][data-agent-id="agent-3"][data-status=available]');
