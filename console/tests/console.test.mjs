@@ -447,3 +447,48 @@ test("ringing: the caller hangs up, a decline goes to the next agent, a warm tra
   for (const page of [chloe, ben, sup]) assert.deepEqual(page.problems, []);
   await Promise.all([chloe, ben, sup].map((p) => p.context().close()));
 });
+
+test("a failed softphone registration shows an error and disables the status selector", { skip: SKIP }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.addInitScript(() => {
+    window.__SOFTPHONE_FAIL__ = true;
+  });
+  await context.addInitScript({ path: new URL("./fake_softphone.js", import.meta.url).pathname });
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await signIn(page, "agent-8", "Remy Offline");
+  await page.waitForFunction(() => document.querySelector("[data-testid=softphone-state]")?.textContent === "softphone: error");
+  assert.equal(await page.isDisabled("[data-testid=status-select]"), true);
+  await context.close();
+});
+
+test("canned responses fill placeholders before sending; Next call dials the campaign's next lead", { skip: SKIP }, async () => {
+  const page = await openPage(browser, server.url);
+  await signIn(page, "agent-4", "Dana Lee");
+  await page.waitForSelector("[data-testid=inbox-row] >> text=Lena Fischer");
+  await page.click("[data-testid=inbox-row] >> text=Lena Fischer");
+  await page.waitForSelector("[data-testid=sms-thread] >> text=order #4471");
+  await page.focus("[data-testid=composer]");
+  await page.waitForSelector("[data-testid=composer][data-editable=true]");
+  const canned = await page.$$eval("[data-testid=canned-select] option", (os) => os.map((o) => [o.value, o.textContent]));
+  const payment = canned.find(([, title]) => title === "Payment received")[0];
+  await page.selectOption("[data-testid=canned-select]", payment);
+  // {reference} is not known from context: the preview asks for it.
+  await page.waitForSelector("[data-testid=canned-preview] input");
+  assert.equal(await page.isDisabled("[data-testid=canned-preview] >> text=Send"), true);
+  await page.fill("[data-testid=canned-preview] input", "R-2291");
+  await page.waitForSelector("[data-testid=canned-preview] >> text=Thanks Lena, we received your payment. Reference R-2291.");
+  await page.click("[data-testid=canned-preview] >> text=Send");
+  await page.waitForSelector("[data-testid=message] >> text=Reference R-2291");
+
+  // Next call: the campaign's first due lead, dialled with its lead id.
+  await page.waitForSelector("[data-testid=next-call] >> text=attempt 1 of 3");
+  await page.click("[data-testid=next-call] button");
+  await waitForValue(page, "[data-testid=call-state]", "ringing");
+  const connect = await page.evaluate(() => window.__softphoneLog.find((e) => e[0] === "connect"));
+  assert.ok(connect[1].leadId && connect[1].callId && connect[1].To.startsWith("+1415555"));
+  await call(server.url, "mutation", "calls:on_status", { call_id: connect[1].callId, status: "no-answer" });
+  await page.waitForSelector("[data-testid=wrap-up]");
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});

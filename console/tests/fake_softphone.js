@@ -27,7 +27,12 @@
   window.__softphoneLog = log;
   window.__SOFTPHONE__ = {
     kind: "fake",
-    async register() { log.push(["register"]); setTimeout(() => emit("registered"), 0); },
+    async register() {
+      log.push(["register"]);
+      // A test sets window.__SOFTPHONE_FAIL__ to see how the page handles a failed registration.
+      if (window.__SOFTPHONE_FAIL__) throw new Error("registration refused");
+      setTimeout(() => emit("registered"), 0);
+    },
     async unregister() { log.push(["unregister"]); emit("unregistered"); },
     updateToken(t) { log.push(["updateToken", t]); },
     async connect({ params }) { log.push(["connect", params]); return makeCall(params); },

@@ -92,7 +92,7 @@ export function useLine(client: ReactorClient, enabled: boolean, onDemoConnect: 
           c.on("reject", forget);
         });
         softphone.on("tokenWillExpire", () => {
-          if (softphone.kind !== "twilio") return;
+          if (softphone.kind === "local") return;
           void client.action(TOKEN_FUNCTION, {}).then((t) => softphone.updateToken((t as SoftphoneToken).token));
         });
         setPhone(softphone);
