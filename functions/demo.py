@@ -301,6 +301,24 @@ def _seed_records(ctx: Any) -> None:
             },
         )
     for agent in AGENTS:
+        # Signed out until they sign in, but known by name to everyone from the start.
+        ctx.db.insert(
+            "agent_status",
+            {
+                "agent_id": agent["agent_id"],
+                "name": agent["name"],
+                "status": "offline",
+                "reason": None,
+                "status_since": now,
+                "available_since": None,
+                "heartbeat_at": now,
+                "call_id": None,
+                "reservation_kind": None,
+                "reservation_expires_at": None,
+                "missed_in_row": 0.0,
+                "skills": {k: float(lvl) for k, lvl in agent["skills"].items()},
+            },
+        )
         for skill, level in agent["skills"].items():
             ctx.db.insert(
                 "agent_skills",

@@ -412,7 +412,7 @@ test("ringing: the caller hangs up, a decline goes to the next agent, a warm tra
   // A supervisor barges in: the agent sees who is on the line.
   await sup.waitForSelector(`[data-testid=active-call][data-call-id="${second.call_id}"][data-state=talking]`);
   await sup.click(`[data-testid=active-call][data-call-id="${second.call_id}"] >> text=Barge`);
-  await other.waitForSelector("[data-testid=participants] >> text=Supervisor sup-1 (barge)");
+  await other.waitForSelector("[data-testid=participants] >> text=Sam Rivera (barge)");
 
   // Warm transfer to the agent who declined (now available again).
   await ringing.waitForSelector("[data-testid=work-idle]");

@@ -77,7 +77,14 @@ async def test_demo_seed_once_with_history(cc: Engine) -> None:
     )
     assert len(days) == 14
     assert all(0 < d["service_level"] <= 100 and d["answered"] > 0 for d in days)
-    # Agents who have not signed in yet get their skills when they do.
+    people = await cc.query("console:directory", {}, identity=agent(9))
+    assert sorted((p["agent_id"], p["name"], p["status"]) for p in people) == [
+        ("agent-1", "Ava Thompson", "offline"),
+        ("agent-2", "Ben Carter", "offline"),
+        ("agent-3", "Chloe Nguyen", "offline"),
+        ("sup-1", "Sam Rivera", "offline"),
+    ]
+    # Signing in keeps the demo skills.
     await cc.mutation("agents:sign_in", {"name": "Ava"}, identity=agent(1))
     me = await cc.query("agents:me_status", {}, identity=agent(1))
     assert me["skills"] == {"general": 4, "billing": 3}

@@ -83,7 +83,7 @@ export function CustomerCard({ customerId }: { customerId: Id<"customers"> }) {
               <th>Agent</th>
               <th>Outcome</th>
               <th>Talk</th>
-              <th>Recordings</th>
+              <th>Rec.</th>
             </tr>
           </thead>
           <tbody>
