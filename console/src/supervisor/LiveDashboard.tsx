@@ -49,7 +49,7 @@ export function LiveDashboard() {
       <div className="tiles">
         <Tile id="waiting" label="Waiting" value={String(queue?.waiting ?? 0)} raw={queue?.waiting} alert={(queue?.waiting ?? 0) > 0 && longest > 30_000} sub={`${queue?.ringing ?? 0} ringing`} />
         <Tile id="ringing" label="Ringing" value={String(queue?.ringing ?? 0)} raw={queue?.ringing} sub="offered to agents" />
-        <Tile id="longest-wait" label="Longest wait" value={formatDuration(longest)} raw={Math.round(longest / 1000)} sub={`avg ${formatDuration(average)}`} alert={longest > 60_000} />
+        <Tile id="longest-wait" label="Longest wait" value={formatDuration(longest)} raw={Math.floor(longest / 1000)} sub={`avg ${formatDuration(average)}`} alert={longest > 60_000} />
         <Tile id="active-calls" label="Active calls" value={String(active.filter((c) => c.state !== "queued").length)} raw={active.filter((c) => c.state !== "queued").length} sub={`${active.length} live incl. queued`} />
         <Tile id="agents" label="Agents signed in" value={String(staffed)} raw={staffed} sub={`${counts.available ?? 0} available · ${counts.on_call ?? 0} on call`} />
         <Tile id="service-level" label={`SL today (SL ${today?.service_level_seconds ?? 20} s)`} value={formatPercent(sl)} raw={sl ?? null} sub={`target ${slTarget}%`} alert={sl !== null && sl !== undefined && sl < slTarget} />
