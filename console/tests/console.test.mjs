@@ -414,11 +414,21 @@ test("ringing: the caller hangs up, a decline goes to the next agent, a warm tra
   await sup.click(`[data-testid=active-call][data-call-id="${second.call_id}"] >> text=Barge`);
   await other.waitForSelector("[data-testid=participants] >> text=Sam Rivera (barge)");
 
-  // Warm transfer to the agent who declined (now available again).
+  // A transfer the target declines: the call stays, and the agent is told.
+  await ringing.waitForSelector("[data-testid=work-idle]");
+  const targetId = ringing === chloe ? "agent-3" : "agent-2";
+  await other.click("[data-testid=transfer]");
+  await other.selectOption("[data-testid=transfer-dialog] select", targetId);
+  await other.click("[data-testid=transfer-dialog] button[type=submit]");
+  await ringing.waitForSelector("[data-testid=ring-card] >> text=Transfer from");
+  await ringing.click("[data-testid=decline]");
+  await other.waitForSelector("[data-testid=work-notice] >> text=Transfer declined");
+  await waitForValue(other, "[data-testid=call-state]", "talking");
+
+  // Warm transfer to the same agent, who accepts this time.
   await ringing.waitForSelector("[data-testid=work-idle]");
   await other.click("[data-testid=transfer]");
   await other.waitForSelector("[data-testid=transfer-dialog]");
-  const targetId = ringing === chloe ? "agent-3" : "agent-2";
   await other.selectOption("[data-testid=transfer-dialog] select", targetId);
   await other.click("[data-testid=transfer-dialog] button[type=submit]");
   await other.waitForSelector("[data-testid=transfer-status] >> text=Transferring to");

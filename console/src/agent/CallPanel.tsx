@@ -3,7 +3,7 @@
  * timers (from the call's `answered_at` / `hold_started_at`), hold/resume, mute, keypad,
  * transfer and hang up, and the live transcript when one streams in.
  */
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useMutation } from "reactor-client/react";
 import { describeError } from "../errors.js";
 import { api, type Doc, type Id } from "../model.js";
@@ -26,7 +26,7 @@ const STATE_LABEL: Record<string, string> = {
 const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 
 export function CallPanel({ callId }: { callId: Id<"calls"> }) {
-  const { line, people, me } = useAgent();
+  const { line, people, me, notify } = useAgent();
   const toast = useToast();
   const now = useNow();
   const call = useLive(api.calls.get, { call_id: callId }).data as Doc<"calls"> | null | undefined;
@@ -42,6 +42,17 @@ export function CallPanel({ callId }: { callId: Id<"calls"> }) {
   const [keypad, setKeypad] = useState(false);
   const [transferOpen, setTransferOpen] = useState(false);
   const [busy, setBusy] = useState(false);
+
+  // A pending transfer that goes away without being accepted was declined (or expired).
+  const pendingId = outgoing?.find((t) => t.call_id === callId && t.status === "pending")?._id ?? null;
+  const accepted = outgoing?.some((t) => t.call_id === callId && t.status === "accepted") ?? false;
+  const lastPending = useRef<string | null>(null);
+  const canceled = useRef<string | null>(null);
+  useEffect(() => {
+    if (outgoing === undefined) return;
+    if (lastPending.current && lastPending.current !== canceled.current && !pendingId && !accepted) notify({ text: "Transfer declined: the call stays with you.", tone: "warn" });
+    lastPending.current = pendingId;
+  }, [pendingId, accepted, outgoing, notify]);
 
   if (!call) {
     return (
@@ -119,7 +130,10 @@ export function CallPanel({ callId }: { callId: Id<"calls"> }) {
             <span className="grow">
               Transferring to {nameOf(people, pendingTransfer.to_agent_id)} · {Math.max(0, Math.ceil((pendingTransfer.expires_at - now) / 1000))} s
             </span>
-            <button className="btn small" onClick={() => run(() => cancelTransfer({ transfer_id: pendingTransfer._id }))}>
+            <button className="btn small" onClick={() => {
+                canceled.current = pendingTransfer._id;
+                void run(() => cancelTransfer({ transfer_id: pendingTransfer._id }));
+              }}>
               Cancel
             </button>
           </div>

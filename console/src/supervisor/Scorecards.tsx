@@ -11,6 +11,7 @@ import { formatDate, formatDuration, formatPhone } from "../time.js";
 import { Panel } from "../ui/common.js";
 import { useLive } from "../ui/live.js";
 import { useToast } from "../ui/toast.js";
+import { Performance } from "./Performance.js";
 
 const CATEGORIES = [
   ["greeting", "Greeting"],
@@ -159,6 +160,7 @@ function ScoreForm({ call, agentName }: { call: HandledCall; agentName: string }
           </button>
         </form>
       </Panel>
+      <Performance agentId={call.agent_id} agentName={agentName} />
       <Panel title={`${agentName}'s scorecards`} testid="agent-scorecards">
         <div className="sup-grid" style={{ gridTemplateColumns: "1fr 1fr", padding: 14 }}>
           <div className="stack">
