@@ -251,9 +251,16 @@ test("supervisor history charts show the query's numbers; compliance audit; a sc
     await sup.click(`[data-testid=score-${key}] label >> text=${n}`);
   }
   await sup.fill("[data-testid=score-feedback]", "Clear and friendly; confirm the account number earlier.");
+  // The graded agent has the console open: the new card shows there when it is saved.
+  const ava = await openPage(browser, server.url);
+  await signIn(ava, "agent-1", "Ava Thompson");
+  await ava.waitForSelector("[data-testid=my-day] >> text=No scorecards yet.");
   await screenshot(sup, "supervisor-scorecard");
   await sup.click("[data-testid=score-submit]");
   await sup.waitForSelector("[data-testid=agent-scorecards] [data-testid=scorecard] >> text=4.2");
+  await ava.waitForSelector("[data-testid=my-scorecard] >> text=Clear and friendly");
+  await screenshot(ava, "agent-my-day");
+  await ava.context().close();
   const saved = await cards();
   assert.equal(saved.cards.length, 1);
   assert.equal(saved.cards[0].greeting, 4);

@@ -10,6 +10,7 @@ import { formatPhone } from "../time.js";
 import { useLive } from "../ui/live.js";
 import { useToast } from "../ui/toast.js";
 import { CustomerCard, PhoneCard } from "./CustomerCard.js";
+import { MyDay } from "./MyDay.js";
 import { SmsThread } from "./SmsThread.js";
 import { Icon } from "../ui/icons.js";
 
@@ -97,7 +98,7 @@ export function ContactTabs() {
         ))}
       </div>
       <div className="tab-content" role="tabpanel" id="tab-panel" aria-label={active?.title ?? "No contact open"}>
-        {active ? <TabBody tab={active} /> : <div className="empty">No contact open. Answer a call, dial a number or open a conversation.</div>}
+        {active ? <TabBody tab={active} /> : <MyDay />}
       </div>
     </section>
   );
