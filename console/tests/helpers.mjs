@@ -168,3 +168,36 @@ export async function waitForValue(page, selector, expected, timeout = 15_000) {
     { timeout },
   );
 }
+
+/** Set a deployment environment variable (what actions read as `ctx.env`). */
+export async function setEnv(url, name, value) {
+  const res = await fetch(`${url}/api/admin/env/set`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Convex ${ADMIN_KEY}` },
+    body: JSON.stringify({ name, value }),
+  });
+  if (!res.ok) throw new Error(`env set ${name}: ${res.status} ${await res.text()}`);
+}
+
+export const TWILIO_AUTH_TOKEN = randomBytes(16).toString("hex");
+
+/** `X-Twilio-Signature`: base64 HMAC-SHA1 of the URL and the sorted form fields. */
+export function twilioSignature(publicUrl, params, authToken = TWILIO_AUTH_TOKEN) {
+  let data = publicUrl;
+  for (const key of Object.keys(params).sort()) data += key + params[key];
+  return createHmac("sha1", authToken).update(data, "utf8").digest("base64");
+}
+
+/**
+ * Post a webhook as Twilio does: form-encoded, signed for the public URL
+ * (`PUBLIC_WEBHOOK_BASE` + route). Returns the response (status and body text).
+ */
+export async function postWebhook(url, route, params) {
+  const publicUrl = `${url}/http${route}`;
+  const res = await fetch(publicUrl, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": twilioSignature(publicUrl, params) },
+    body: new URLSearchParams(params).toString(),
+  });
+  return { status: res.status, body: await res.text() };
+}
