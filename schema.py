@@ -407,6 +407,30 @@ schema = define_schema(
                 "received_at": v.number(),
             }
         ).index("by_sid_kind_seq", ["call_sid", "kind", "sequence"]),
+        # -- outbox (side effects as commands; see functions/lib/outbox.py) ------------
+        "commands": define_table(
+            {
+                "kind": v.string(),
+                "call_id": v.nullable(v.id("calls")),
+                "agent_id": v.nullable(v.string()),
+                "args": v.any(),
+                "status": _enum("pending", "sent", "failed", "dead"),
+                "attempts": v.number(),
+                "last_error": v.nullable(v.string()),
+                "created_at": v.number(),
+                "updated_at": v.number(),
+                # When the next attempt is due (a failed command waits out its backoff).
+                "next_attempt_at": v.number(),
+                # A dispatcher's lease while it runs the executor.
+                "claimed_until": v.nullable(v.number()),
+                "result": v.optional(v.any()),
+                "idempotency_key": v.optional(v.string()),
+            }
+        )
+        .index("by_status", ["status", "updated_at"])
+        .index("by_call", ["call_id", "created_at"])
+        .index("by_idempotency_key", ["idempotency_key"]),
+        # -- end outbox -------------------------------------------------------------------
         # Daily aggregates, one document per (scope, day): "all" and "agent:<id>".
         "daily_stats": define_table(
             {

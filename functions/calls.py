@@ -13,7 +13,7 @@ from typing import Any
 
 from reactor import UserError, internal_mutation, internal_query, mutation, query, v
 
-from .lib import compliance, core, stats
+from .lib import compliance, core, outbox, stats
 from .lib.auth import is_supervisor, me, require_supervisor
 from .lib.clock import day_of
 from .lib.phone import normalize_e164
@@ -211,8 +211,18 @@ def _participant(ctx: Any, call: dict[str, Any]) -> str:
 def hangup(ctx, call_id):
     """An agent on the call (or a supervisor) ends it; agents go to wrap-up."""
     call = core.get_call(ctx, call_id)
-    _participant(ctx, call)
-    return {"offers": core.end_call(ctx, call, "completed")}
+    agent_id = _participant(ctx, call)
+    live = call["status"] not in core.TERMINAL_CALL
+    offers = core.end_call(ctx, call, "completed")
+    if live:
+        outbox.enqueue(
+            ctx,
+            "call.hangup",
+            call_id=call_id,
+            agent_id=agent_id,
+            args={"call_sid": call["call_sid"], "reason": "agent_hangup"},
+        )
+    return {"offers": offers}
 
 
 @internal_mutation(
@@ -271,6 +281,7 @@ def on_status(ctx, status, call_sid=None, call_id=None, sequence_number=None, pa
             row = core.active_row(ctx, call["_id"])
             if row is not None:
                 ctx.db.patch(row["_id"], {"state": "talking", "answered_at": now})
+            core.start_recording(ctx, call, call["agent_id"])
             stats.bump(
                 ctx,
                 call["day"],
@@ -347,6 +358,13 @@ def start_outbound(
         },
     )
     core.set_status(ctx, agent, "on_call", call_id=call["_id"])
+    outbox.enqueue(
+        ctx,
+        "call.dial",
+        call_id=call["_id"],
+        agent_id=agent_id,
+        args={"to": phone, "from": our_number, "campaign_id": campaign_id, "lead_id": lead_id},
+    )
     stats.bump(ctx, call["day"], {"calls_out": 1}, agent_id, {"calls_out": 1})
     if customer_id is not None:
         customer = ctx.db.get(customer_id)
@@ -366,6 +384,14 @@ def dial(ctx, to, customer_id=None):
     return start_outbound(ctx, me(ctx), phone, customer_id=customer_id)
 
 
+def _sid(call: dict[str, Any]) -> dict[str, Any]:
+    return {"call_sid": call["call_sid"]}
+
+
+# The conference modes of supervisors, as the telephony command names them.
+MONITOR_MODE = {"monitor": "listen", "whisper": "whisper", "barge": "barge"}
+
+
 def _own_connected_call(ctx: Any, call_id: str) -> dict[str, Any]:
     call = core.get_call(ctx, call_id)
     if call["agent_id"] != me(ctx):
@@ -383,6 +409,7 @@ def hold(ctx, call_id):
     if row is not None:
         ctx.db.patch(row["_id"], {"state": "on_hold"})
     stats.bump(ctx, call["day"], {"holds": 1}, call["agent_id"], {"holds": 1})
+    outbox.enqueue(ctx, "call.hold", call_id=call_id, agent_id=call["agent_id"], args=_sid(call))
     return {"status": "on_hold"}
 
 
@@ -399,7 +426,25 @@ def resume(ctx, call_id):
     row = core.active_row(ctx, call_id)
     if row is not None:
         ctx.db.patch(row["_id"], {"state": "talking"})
+    outbox.enqueue(ctx, "call.resume", call_id=call_id, agent_id=call["agent_id"], args=_sid(call))
     return {"status": "in_progress", "hold_ms": call["hold_ms"] + held}
+
+
+@mutation(args={"call_id": v.id("calls"), "recording": v.boolean()})
+def set_recording(ctx, call_id, recording):
+    """Pause (``False``, e.g. while a card number is read out) or resume the recording."""
+    call = _own_connected_call(ctx, call_id)
+    if call["status"] not in ("in_progress", "on_hold"):
+        raise UserError({"code": "not_in_progress", "status": call["status"]})
+    kind = "recording.start" if recording else "recording.stop"
+    outbox.enqueue(
+        ctx,
+        kind,
+        call_id=call_id,
+        agent_id=call["agent_id"],
+        args={**_sid(call), "reason": "agent"},
+    )
+    return {"recording": recording}
 
 
 @mutation(
@@ -417,6 +462,13 @@ def join(ctx, call_id, mode):
     parts = [p for p in call["participants"] if p["agent_id"] != supervisor]
     parts.append({"agent_id": supervisor, "role": "supervisor", "mode": mode, "joined_at": ctx.now})
     ctx.db.patch(call_id, {"participants": parts})
+    outbox.enqueue(
+        ctx,
+        "call.monitor",
+        call_id=call_id,
+        agent_id=supervisor,
+        args={**_sid(call), "mode": MONITOR_MODE[mode], "coach_agent_id": call["agent_id"]},
+    )
     return {"participants": parts}
 
 
@@ -425,8 +477,17 @@ def leave(ctx, call_id):
     """A supervisor leaves a conference."""
     supervisor = require_supervisor(ctx)
     call = core.get_call(ctx, call_id)
+    was_in = any(p["agent_id"] == supervisor for p in call["participants"])
     parts = [p for p in call["participants"] if p["agent_id"] != supervisor]
     ctx.db.patch(call_id, {"participants": parts})
+    if was_in and call["status"] not in core.TERMINAL_CALL:
+        outbox.enqueue(
+            ctx,
+            "call.monitor",
+            call_id=call_id,
+            agent_id=supervisor,
+            args={**_sid(call), "mode": "leave"},
+        )
     return {"participants": parts}
 
 
@@ -450,6 +511,12 @@ def to_voicemail(ctx, call_id):
             "status": "new",
             "created_at": ctx.now,
         },
+    )
+    outbox.enqueue(
+        ctx,
+        "call.voicemail",
+        call_id=call_id,
+        args={**_sid(call), "voicemail_id": vm, "queue": call["queue"]},
     )
     return {"voicemail_id": vm, "offers": offers}
 

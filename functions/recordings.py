@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from reactor import internal_mutation, query, v
 
+from .lib import outbox
 from .lib.auth import me
 
 
@@ -52,6 +53,16 @@ def attach(
         },
     )
     ctx.db.patch(call["_id"], {"recording_ids": [*call["recording_ids"], rec]})
+    if storage_key is None and url is not None and status == "completed":
+        # Copy the media to our own storage (the provider's copy is deleted later).
+        outbox.enqueue(
+            ctx,
+            "recording.fetch",
+            call_id=call["_id"],
+            agent_id=call["agent_id"],
+            args={"recording_id": rec, "recording_sid": recording_sid, "url": url},
+            idempotency_key=f"recording.fetch:{recording_sid}",
+        )
     if call["status"] == "voicemail":
         vm = (
             ctx.db.query("voicemails")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from reactor import UserError, mutation, query, v
 
-from .lib import core, stats
+from .lib import core, outbox, stats
 from .lib.auth import me
 
 SKILLS = v.record(v.string(), v.number())
@@ -88,7 +88,36 @@ def request(ctx, call_id, mode, to_agent_id=None, required_skills=None):
     row = core.active_row(ctx, call_id)
     if row is not None:
         ctx.db.patch(row["_id"], {"state": "transferring"})
+    core.ring_offer(
+        ctx,
+        target["agent_id"],
+        call,
+        "transfer",
+        expires,
+        transfer_id=transfer_id,
+        mode=mode,
+        from_agent_id=agent_id,
+    )
     return {"transfer_id": transfer_id, "to_agent_id": target["agent_id"], "expires_at": expires}
+
+
+def _transfer_command(ctx, call, transfer, step: str) -> None:
+    """``call.transfer``: ``accept`` (the target's leg is connected; cold also drops the
+    transferring agent's leg) or ``complete`` (warm: drop the transferring agent's leg)."""
+    outbox.enqueue(
+        ctx,
+        "call.transfer",
+        call_id=call["_id"],
+        agent_id=transfer["to_agent_id"],
+        args={
+            "call_sid": call["call_sid"],
+            "transfer_id": transfer["_id"],
+            "mode": transfer["mode"],
+            "step": step,
+            "from_agent_id": transfer["from_agent_id"],
+            "to_agent_id": transfer["to_agent_id"],
+        },
+    )
 
 
 def _move_call(ctx, call, from_agent_id: str, to_agent_id: str) -> None:
@@ -126,6 +155,7 @@ def accept(ctx, transfer_id):
     call["participants"] = [*call["participants"], joined]
     ctx.db.patch(call["_id"], {"participants": call["participants"]})
     core.open_tab(ctx, agent_id, "call", call["_id"], call["phone"])
+    _transfer_command(ctx, call, transfer, "accept")
     if transfer["mode"] == "cold":
         _move_call(ctx, call, transfer["from_agent_id"], agent_id)
         ctx.db.patch(transfer_id, {"status": "done", "resolved_at": ctx.now})
@@ -153,6 +183,7 @@ def complete(ctx, transfer_id):
         raise UserError({"code": "call_ended", "call_id": call["_id"]})
     _move_call(ctx, call, agent_id, transfer["to_agent_id"])
     ctx.db.patch(transfer_id, {"status": "done"})
+    _transfer_command(ctx, call, transfer, "complete")
     return {"call_id": call["_id"]}
 
 

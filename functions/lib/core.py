@@ -8,9 +8,11 @@ Agent states: ``offline | available | reserved | on_call | wrap_up | away``.
 Call states: ``queued | ringing | in_progress | on_hold | completed | abandoned |
 no_answer | busy | failed | canceled | voicemail``.
 
-Functions that may hand work to agents return the *offers* they made
-(``{"agent_id", "call_id", "kind", "expires_at"}``) so the telephony layer can ring the
-agent's browser.
+Every offer made or withdrawn here also writes an outbox command in the same
+transaction (``offer.ring`` / ``offer.cancel``, see ``outbox.py``): telephony rings the
+agent because the command exists, never because a caller relayed a return value. The
+functions still return the offers they made (``{"agent_id", "call_id", "kind",
+"expires_at"}``) for callers that want to show them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from reactor import UserError
 
-from . import stats
+from . import outbox, stats
 from .clock import day_of
 from .tabs import open_tab
 
@@ -165,12 +167,45 @@ def reserve(ctx: Any, agent: Doc, call: Doc, entry: Doc | None) -> Offer:
         ctx.db.patch(row["_id"], {"agent_id": agent["agent_id"], "state": "ringing"})
     if entry is not None:
         ctx.db.patch(entry["_id"], {"state": "offered", "offered_agent_id": agent["agent_id"]})
+    ring_offer(ctx, agent["agent_id"], call, "call", expires)
     return {
         "agent_id": agent["agent_id"],
         "call_id": call["_id"],
         "kind": "call",
         "expires_at": expires,
     }
+
+
+def ring_offer(
+    ctx: Any, agent_id: str, call: Doc, offer_kind: str, expires: float, **extra: Any
+) -> str:
+    """The ``offer.ring`` command: add the agent's leg to the call's conference."""
+    return outbox.enqueue(
+        ctx,
+        "offer.ring",
+        call_id=call["_id"],
+        agent_id=agent_id,
+        args={
+            "offer_kind": offer_kind,
+            "ring_timeout_s": max(1.0, (expires - ctx.now) / 1000.0),
+            "expires_at": expires,
+            "call_sid": call["call_sid"],
+            "phone": call["phone"],
+            "queue": call["queue"],
+            **extra,
+        },
+    )
+
+
+def cancel_offer(ctx: Any, agent_id: str, call_id: str, offer_kind: str, reason: str) -> str:
+    """The ``offer.cancel`` command: stop ringing the agent's leg."""
+    return outbox.enqueue(
+        ctx,
+        "offer.cancel",
+        call_id=call_id,
+        agent_id=agent_id,
+        args={"offer_kind": offer_kind, "reason": reason},
+    )
 
 
 def effective_skills(entry: Doc, now: float) -> dict[str, float]:
@@ -306,6 +341,8 @@ def release_call_reservation(ctx: Any, agent: Doc, reason: str) -> list[Offer]:
     offers: list[Offer] = []
     agent_call_id = agent["call_id"]
     call = ctx.db.get(agent_call_id) if agent_call_id is not None else None
+    if agent_call_id is not None:
+        cancel_offer(ctx, agent["agent_id"], agent_call_id, "call", reason)
     missed = reason in ("declined", "timeout")
     if missed:
         agent["missed_in_row"] = agent["missed_in_row"] + 1
@@ -362,6 +399,7 @@ def release_transfer_reservation(ctx: Any, agent: Doc, status: str) -> list[Offe
     )
     if transfer is not None:
         ctx.db.patch(transfer["_id"], {"status": status, "resolved_at": ctx.now})
+        cancel_offer(ctx, agent["agent_id"], transfer["call_id"], "transfer", status)
         row = active_row(ctx, transfer["call_id"])
         call = ctx.db.get(transfer["call_id"])
         if row is not None and call is not None:
@@ -433,10 +471,23 @@ def answer(ctx: Any, agent: Doc, call_id: str) -> Doc:
         ctx.db.patch(
             row["_id"], {"state": "talking", "answered_at": now, "agent_id": agent["agent_id"]}
         )
+    start_recording(ctx, call, agent["agent_id"])
     _touch_customer(ctx, call, agent["agent_id"])
     _open_call_tab(ctx, agent["agent_id"], call)
     call.update(status="in_progress", answered_at=now)
     return call
+
+
+def start_recording(ctx: Any, call: Doc, agent_id: str | None) -> None:
+    """Connected calls are recorded from the moment they connect (once per call)."""
+    outbox.enqueue(
+        ctx,
+        "recording.start",
+        call_id=call["_id"],
+        agent_id=agent_id,
+        args={"call_sid": call["call_sid"], "reason": "connected"},
+        idempotency_key=f"recording.start:{call['_id']}",
+    )
 
 
 def _touch_customer(ctx: Any, call: Doc, agent_id: str | None) -> None:

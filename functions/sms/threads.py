@@ -15,7 +15,7 @@ from typing import Any
 from reactor import UserError, internal_mutation, mutation, query, v
 
 from .. import canned
-from ..lib import compliance, stats
+from ..lib import compliance, outbox, stats
 from ..lib.auth import me
 from ..lib.clock import day_of
 from ..lib.phone import normalize_e164
@@ -189,6 +189,31 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
     }
 
 
+def send_command(
+    ctx: Any,
+    thread: dict[str, Any],
+    message_id: str,
+    body: str,
+    agent_id: str | None,
+    media_urls: list[str] | None = None,
+) -> str:
+    """The ``sms.send`` command of a queued outbound message (one per message)."""
+    return outbox.enqueue(
+        ctx,
+        "sms.send",
+        agent_id=agent_id,
+        args={
+            "to": thread["phone"],
+            "from": thread["our_number"],
+            "body": body,
+            "media_urls": media_urls or [],
+            "message_id": message_id,
+            "thread_id": thread["_id"],
+        },
+        idempotency_key=f"sms.send:{message_id}",
+    )
+
+
 def _send(
     ctx: Any, thread: dict[str, Any], agent_id: str, body: str, release: bool
 ) -> dict[str, Any]:
@@ -209,6 +234,7 @@ def _send(
         )
         return {"ok": False, "code": "opted_out", "phone": thread["phone"], "audit_id": audit_id}
     msg_id = _append(ctx, thread, "outbound", body, "queued", agent_id=agent_id)
+    send_command(ctx, thread, msg_id, body, agent_id)
     stats.bump(
         ctx, day_of(ctx.now), {"sms_out": 1}, agent_id, {"sms_out": 1}, scope=stats.SMS_SCOPE
     )
