@@ -536,3 +536,26 @@ test("contact tabs: keyboard reorder and close, the same in the agent's second b
   for (const page of [one, two]) assert.deepEqual(page.problems, []);
   await Promise.all([one, two].map((p) => p.context().close()));
 });
+
+test("an unanswered ring times out: the card goes, 'Missed call' shows, the call waits again", { skip: SKIP }, async () => {
+  // Only this agent is available (earlier tests may have left others available).
+  for (const id of ["agent-1", "agent-2", "agent-3", "agent-4", "agent-5"]) {
+    await call(server.url, "mutation", "agents:force_status", { agent_id: id, status: "offline" }, { as: SUPERVISOR }).catch(() => {});
+  }
+  const page = await openPage(browser, server.url);
+  await signIn(page, "agent-6", "Noor Slow");
+  await page.waitForSelector("[data-testid=status-select]:enabled");
+  await page.selectOption("[data-testid=status-select]", "available");
+  await page.waitForFunction(() => document.querySelector("[data-testid=status-select]")?.value === "available");
+  const decision = await incomingCall("+14155550177");
+  assert.equal(decision.agent_id, "agent-6");
+  await page.waitForSelector("[data-testid=ring-card]");
+  // The ring timeout (20 s) passes; the routing cron (every 5 s) releases the offer.
+  await page.waitForSelector("[data-testid=ring-card]", { state: "detached", timeout: 45_000 });
+  await page.waitForSelector("[data-testid=work-notice] >> text=Missed call");
+  const queue = await call(server.url, "query", "dashboard:queue", {}, { as: SUPERVISOR });
+  assert.ok(queue.waiting + queue.ringing >= 1);
+  await call(server.url, "mutation", "calls:on_status", { call_id: decision.call_id, status: "completed" });
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
