@@ -43,6 +43,8 @@ PARTICIPANT = v.object(
         "role": _enum("agent", "transfer_target", "supervisor"),
         "mode": v.optional(_enum("monitor", "whisper", "barge")),
         "joined_at": v.number(),
+        # cc-domain: the call's hold total when this leg joined (its own hold = now - this).
+        "hold_ms_at_join": v.optional(v.number()),
     }
 )
 
@@ -72,7 +74,10 @@ schema = define_schema(
         )
         .index("by_agent", ["agent_id"])
         .index("by_status_idle", ["status", "available_since"])
-        .index("by_status_expiry", ["status", "reservation_expires_at"]),
+        .index("by_status_expiry", ["status", "reservation_expires_at"])
+        # cc-domain: after-call-work timeout and presence expiry.
+        .index("by_status_since", ["status", "status_since"])
+        .index("by_status_heartbeat", ["status", "heartbeat_at"]),
         "agent_skills": define_table(
             {"agent_id": v.string(), "skill": v.string(), "level": v.number()}
         ).index("by_agent_skill", ["agent_id", "skill"]),
@@ -98,6 +103,8 @@ schema = define_schema(
         )
         .index("by_state_escalation", ["state", "escalate_at"])
         .index("by_state_rank", ["state", "rank", "enqueued_at"])
+        # cc-domain: a caller's position within their own queue.
+        .index("by_state_queue_rank", ["state", "queue", "rank", "enqueued_at"])
         .index("by_state_enqueued", ["state", "enqueued_at"])
         .index("by_call", ["call_id"])
         .index("by_phone", ["phone"]),
@@ -116,7 +123,9 @@ schema = define_schema(
         .index("by_call", ["call_id"])
         .index("by_phone", ["phone"])
         .index("by_agent", ["agent_id"])
-        .index("by_started", ["started_at"]),
+        .index("by_started", ["started_at"])
+        # cc-domain: dials that never connect.
+        .index("by_state_started", ["state", "started_at"]),
         "user_contact_tabs": define_table(
             {
                 "agent_id": v.string(),
@@ -174,6 +183,8 @@ schema = define_schema(
                 "at": v.number(),
                 "error_code": v.nullable(v.number()),
                 "archived": v.boolean(),
+                # cc-domain: "possible_opt_out" when an agent should confirm a revocation.
+                "flag": v.optional(v.string()),
             }
         )
         .index("by_thread", ["thread_id", "at"])
@@ -407,6 +418,18 @@ schema = define_schema(
                 "received_at": v.number(),
             }
         ).index("by_sid_kind_seq", ["call_sid", "kind", "sequence"]),
+        # -- cc-domain: centre configuration (functions/lib/settings.py) ----------------
+        "center_settings": define_table(
+            {
+                "key": v.string(),
+                "time_zone": v.optional(v.string()),
+                "acw_timeout_s": v.optional(v.number()),
+                "dial_timeout_s": v.optional(v.number()),
+                "quiet_start": v.optional(v.string()),
+                "quiet_end": v.optional(v.string()),
+            }
+        ).index("by_key", ["key"]),
+        # -- end centre configuration -----------------------------------------------------
         # -- outbox (side effects as commands; see functions/lib/outbox.py) ------------
         "commands": define_table(
             {

@@ -16,7 +16,7 @@ from reactor import UserError, internal_mutation, internal_query, mutation, quer
 from .lib import compliance, core, outbox, stats
 from .lib.auth import is_supervisor, me, require_supervisor
 from .lib.clock import day_of
-from .lib.phone import normalize_e164
+from .lib.phone import caller_key, normalize_e164
 
 SKILLS = v.record(v.string(), v.number())
 DEFAULT_QUEUE = "general"
@@ -49,7 +49,7 @@ def new_call(ctx: Any, **fields: Any) -> dict[str, Any]:
         "agent_id": None,
         "participants": [],
         "created_at": ctx.now,
-        "day": day_of(ctx.now),
+        "day": day_of(ctx, ctx.now),
         "enqueued_at": None,
         "answered_at": None,
         "ended_at": None,
@@ -107,7 +107,8 @@ def on_incoming(
     existing = _call_by_sid(ctx, call_sid)
     if existing is not None:
         return _decision(ctx, existing, offers)
-    phone = normalize_e164(from_number)
+    # A withheld caller id is routed like any call (it is never refused at intake).
+    phone = caller_key(from_number, call_sid)
     our = normalize_e164(to_number)
     qdoc = None
     if queue is not None:
@@ -119,7 +120,7 @@ def on_incoming(
     prio = (
         float(priority) if priority is not None else (qdoc["priority"] if qdoc is not None else 0.0)
     )
-    customer = _customer_by_phone(ctx, phone)
+    customer = _customer_by_phone(ctx, phone) if phone.startswith("+") else None
     if customer is not None:
         if customer["tier"] == "vip" and priority is None:
             prio += 1.0
@@ -274,7 +275,7 @@ def on_status(ctx, status, call_sid=None, call_id=None, sequence_number=None, pa
     if status in ("in-progress", "answered"):
         if call["direction"] == "outbound" and call["status"] == "ringing":
             now = ctx.now
-            parts = [{"agent_id": call["agent_id"], "role": "agent", "joined_at": now}]
+            parts = [core.leg(call["agent_id"], "agent", call, now)]
             ctx.db.patch(
                 call["_id"], {"status": "in_progress", "answered_at": now, "participants": parts}
             )

@@ -99,7 +99,7 @@ def queue(ctx):
 def today(ctx, day=None, sl_seconds=stats.DEFAULT_SL_SECONDS):
     """Center metrics for one UTC day (default today): service level, abandonment, ASA, AHT..."""
     require_supervisor(ctx)
-    day = day or day_of(ctx.now)
+    day = day or day_of(ctx, ctx.now)
     doc = stats.get(ctx, "all", day)
     return {"day": day, **stats.metrics(doc["counters"] if doc else {}, int(sl_seconds))}
 
@@ -108,7 +108,7 @@ def today(ctx, day=None, sl_seconds=stats.DEFAULT_SL_SECONDS):
 def agent_day(ctx, agent_id=None, day=None):
     """One agent's metrics for a day (agents: their own; supervisors: anyone)."""
     agent_id = self_or_supervisor(ctx, agent_id)
-    day = day or day_of(ctx.now)
+    day = day or day_of(ctx, ctx.now)
     doc = stats.get(ctx, stats.scope_of(agent_id), day)
     return {"agent_id": agent_id, "day": day, **stats.metrics(doc["counters"] if doc else {})}
 
@@ -142,7 +142,7 @@ def history(ctx, from_day, to_day, agent_id=None, sl_seconds=stats.DEFAULT_SL_SE
 def agents_day(ctx, day=None):
     """Every agent's metrics for one day (supervisor leaderboard)."""
     require_supervisor(ctx)
-    day = day or day_of(ctx.now)
+    day = day or day_of(ctx, ctx.now)
     docs = (
         ctx.db.query("daily_stats")
         .with_index(
@@ -157,7 +157,7 @@ def agents_day(ctx, day=None):
 def sms_day(ctx, day=None):
     """Center-wide messaging for one day: received, sent, blocked sends, opt-outs/ins."""
     require_supervisor(ctx)
-    day = day or day_of(ctx.now)
+    day = day or day_of(ctx, ctx.now)
     doc = stats.get(ctx, stats.SMS_SCOPE, day)
     return {"day": day, **stats.sms_metrics(doc["counters"] if doc else {})}
 

@@ -121,6 +121,9 @@ def _transfer_command(ctx, call, transfer, step: str) -> None:
 
 
 def _move_call(ctx, call, from_agent_id: str, to_agent_id: str) -> None:
+    for p in call["participants"]:
+        if p["agent_id"] == from_agent_id and p["role"] != "supervisor":
+            core.credit_leg(ctx, call, p)  # the transferring agent's segment ends here
     parts = [p for p in call["participants"] if p["agent_id"] != from_agent_id]
     ctx.db.patch(
         call["_id"],
@@ -151,7 +154,7 @@ def accept(ctx, transfer_id):
     if call["status"] not in ("in_progress", "on_hold"):
         raise UserError({"code": "call_ended", "call_id": call["_id"]})
     core.set_status(ctx, agent, "on_call", call_id=call["_id"], missed_in_row=0.0)
-    joined = {"agent_id": agent_id, "role": "transfer_target", "joined_at": ctx.now}
+    joined = core.leg(agent_id, "transfer_target", call, ctx.now)
     call["participants"] = [*call["participants"], joined]
     ctx.db.patch(call["_id"], {"participants": call["participants"]})
     core.open_tab(ctx, agent_id, "call", call["_id"], call["phone"])

@@ -21,8 +21,8 @@ from typing import Any
 
 from reactor import UserError
 
-from . import outbox, stats
-from .clock import day_of
+from . import outbox, settings, stats
+from .clock import day_of, split_by_day
 from .tabs import open_tab
 
 RING_TIMEOUT_MS = 20_000.0
@@ -95,8 +95,10 @@ def set_status(ctx: Any, agent: Doc, to: str, *, reason: str | None = None, **fi
         },
     )
     if spent > 0 and frm != "offline":
-        key = {f"status_ms_{frm}": spent}
-        stats.bump(ctx, day_of(agent["status_since"]), key, agent["agent_id"], key)
+        # A status that spans midnight is credited to each day it covered.
+        for day, part in split_by_day(ctx, agent["status_since"], now):
+            key = {f"status_ms_{frm}": part}
+            stats.bump(ctx, day, key, agent["agent_id"], key)
     agent.update(patch)
     return agent
 
@@ -216,9 +218,11 @@ def effective_skills(entry: Doc, now: float) -> dict[str, float]:
     return dict(entry["required_skills"])
 
 
-def route_call(ctx: Any, call: Doc, entry: Doc) -> Offer | None:
+def route_call(ctx: Any, call: Doc, entry: Doc, also_exclude: tuple[str, ...] = ()) -> Offer | None:
     """Offer a queued call to the best agent, or leave it waiting."""
-    agent = find_agent(ctx, effective_skills(entry, ctx.now), entry["skipped_agents"])
+    agent = find_agent(
+        ctx, effective_skills(entry, ctx.now), [*entry["skipped_agents"], *also_exclude]
+    )
     if agent is not None:
         return reserve(ctx, agent, call, entry)
     if entry["state"] != "waiting":
@@ -279,24 +283,30 @@ def offer_next_for_agent(ctx: Any, agent: Doc, exclude_call: str | None = None) 
 
 
 def queue_position(ctx: Any, entry: Doc) -> int:
-    """1-based position among waiting calls (priority first, then arrival).
+    """1-based position among the calls waiting in the same queue (priority, then arrival).
 
-    Reads only the entries ahead: higher-priority waiting calls, and same-priority calls
+    Callers of other queues are served by other agents and do not count. Reads only the
+    entries ahead: higher-priority waiting calls of the queue, and same-priority calls
     that arrived no later, so arrivals behind this caller do not change what it read.
     """
     if entry["state"] != "waiting":
         return 0
+    queue = entry["queue"]
     higher = (
         ctx.db.query("incoming_call_queue")
-        .with_index("by_state_rank", lambda q: q.eq("state", "waiting").lt("rank", entry["rank"]))
+        .with_index(
+            "by_state_queue_rank",
+            lambda q: q.eq("state", "waiting").eq("queue", queue).lt("rank", entry["rank"]),
+        )
         .take(QUEUE_SCAN_LIMIT)
     )
     same = (
         ctx.db.query("incoming_call_queue")
         .with_index(
-            "by_state_rank",
+            "by_state_queue_rank",
             lambda q: (
                 q.eq("state", "waiting")
+                .eq("queue", queue)
                 .eq("rank", entry["rank"])
                 .lte("enqueued_at", entry["enqueued_at"])
             ),
@@ -336,7 +346,9 @@ def escalate_waiting(ctx: Any, limit: int = 50) -> list[Offer]:
 # -- reservations: answer, decline, expire --------------------------------------------------
 
 
-def release_call_reservation(ctx: Any, agent: Doc, reason: str) -> list[Offer]:
+def release_call_reservation(
+    ctx: Any, agent: Doc, reason: str, *, reoffer: bool = True
+) -> list[Offer]:
     """Undo an agent's call reservation: ``declined``/``timeout`` (a miss) or ``canceled``."""
     offers: list[Offer] = []
     agent_call_id = agent["call_id"]
@@ -346,7 +358,7 @@ def release_call_reservation(ctx: Any, agent: Doc, reason: str) -> list[Offer]:
     missed = reason in ("declined", "timeout")
     if missed:
         agent["missed_in_row"] = agent["missed_in_row"] + 1
-        day = call["day"] if call is not None else day_of(ctx.now)
+        day = call["day"] if call is not None else day_of(ctx, ctx.now)
         stats.bump(ctx, day, {"missed_offers": 1}, agent["agent_id"], {"missed_offers": 1})
     if missed and agent["missed_in_row"] >= MAX_MISSED_IN_ROW:
         set_status(
@@ -379,16 +391,20 @@ def release_call_reservation(ctx: Any, agent: Doc, reason: str) -> list[Offer]:
             )
             call = {**call, "status": "queued", "agent_id": None}
             ctx.db.patch(call["_id"], {"status": "queued", "agent_id": None})
-            offer = route_call(ctx, call, entry)
+            # A released agent (not reoffer) is not offered the same call right back.
+            keep_out = () if reoffer else (agent["agent_id"],)
+            offer = route_call(ctx, call, entry, keep_out)
             if offer is not None:
                 offers.append(offer)
-    offer = offer_next_for_agent(ctx, agent, exclude_call=agent_call_id)
+    offer = offer_next_for_agent(ctx, agent, exclude_call=agent_call_id) if reoffer else None
     if offer is not None:
         offers.append(offer)
     return offers
 
 
-def release_transfer_reservation(ctx: Any, agent: Doc, status: str) -> list[Offer]:
+def release_transfer_reservation(
+    ctx: Any, agent: Doc, status: str, *, reoffer: bool = True
+) -> list[Offer]:
     """Undo a transfer reservation (``declined``, ``canceled`` or ``expired``)."""
     transfer = (
         ctx.db.query("transfer_queue")
@@ -406,7 +422,7 @@ def release_transfer_reservation(ctx: Any, agent: Doc, status: str) -> list[Offe
             state = "on_hold" if call["status"] == "on_hold" else "talking"
             ctx.db.patch(row["_id"], {"state": state})
     set_status(ctx, agent, "available", reason=None, call_id=None)
-    offer = offer_next_for_agent(ctx, agent)
+    offer = offer_next_for_agent(ctx, agent) if reoffer else None
     return [offer] if offer is not None else []
 
 
@@ -451,7 +467,7 @@ def answer(ctx: Any, agent: Doc, call_id: str) -> Doc:
         {
             "status": "in_progress",
             "answered_at": now,
-            "participants": [{"agent_id": agent["agent_id"], "role": "agent", "joined_at": now}],
+            "participants": [leg(agent["agent_id"], "agent", call, now)],
         },
     )
     entry = queue_entry(ctx, call_id)
@@ -488,6 +504,37 @@ def start_recording(ctx: Any, call: Doc, agent_id: str | None) -> None:
         args={"call_sid": call["call_sid"], "reason": "connected"},
         idempotency_key=f"recording.start:{call['_id']}",
     )
+
+
+def hold_so_far(call: Doc, now: float) -> float:
+    held = call["hold_ms"]
+    if call["hold_started_at"] is not None:
+        held += max(0.0, now - call["hold_started_at"])
+    return float(held)
+
+
+def leg(agent_id: str, role: str, call: Doc, now: float) -> Doc:
+    """A participant entry; remembers the call's hold total so the leg's own is known."""
+    return {
+        "agent_id": agent_id,
+        "role": role,
+        "joined_at": now,
+        "hold_ms_at_join": hold_so_far(call, now),
+    }
+
+
+def credit_leg(ctx: Any, call: Doc, participant: Doc) -> None:
+    """Credit one agent's segment of a connected call: handled, their talk and hold.
+
+    With transfers every agent who was connected handled the contact (as in Amazon
+    Connect's "contacts handled ... including transferred contacts"), and talk and hold
+    time go to whoever was on the call at the time.
+    """
+    now = ctx.now
+    hold = max(0.0, hold_so_far(call, now) - participant.get("hold_ms_at_join", 0.0))
+    talk = max(0.0, now - participant["joined_at"] - hold)
+    counters = {"handled": 1.0, "talk_ms": talk, "hold_ms": hold}
+    stats.bump(ctx, call["day"], None, participant["agent_id"], counters)
 
 
 def _touch_customer(ctx: Any, call: Doc, agent_id: str | None) -> None:
@@ -536,7 +583,11 @@ def end_call(ctx: Any, call: Doc, status: str = "completed") -> list[Offer]:
         talk = max(0.0, now - answered - hold_ms)
         patch.update(status="completed", hold_ms=hold_ms, hold_started_at=None)
         counters = {"handled": 1, "talk_ms": talk, "hold_ms": hold_ms}
-        stats.bump(ctx, call["day"], counters, call["agent_id"], counters)
+        stats.bump(ctx, call["day"], counters)
+        # Each agent still connected is credited their own leg (transfers: see credit_leg).
+        for p in call["participants"]:
+            if p["role"] != "supervisor":
+                credit_leg(ctx, call, p)
         # Pending transfers die with the call; their targets are released.
         for transfer in (
             ctx.db.query("transfer_queue")
@@ -625,6 +676,8 @@ def finish_wrap_up(
     notes: str | None,
     next_status: str = "available",
     reason: str | None = None,
+    *,
+    reoffer: bool = True,
 ) -> list[Offer]:
     """End after-call work; the agent becomes available (and is offered waiting work)."""
     if agent["status"] != "wrap_up":
@@ -643,8 +696,120 @@ def finish_wrap_up(
                 lead = ctx.db.get(call["lead_id"])
                 if lead is not None and lead["status"] == "done":
                     ctx.db.patch(lead["_id"], {"outcome": disposition})
-        counters = {"wrap_ms": spent, "wrapups": 1}
+        if call["answered_at"] is not None:
+            counters = {"wrap_ms": spent, "wrapups": 1}
+        else:
+            # After-call work of a contact that never connected (an unanswered dial) is
+            # reported on its own: it is not part of AHT, whose denominator is handled.
+            counters = {"attempt_wrap_ms": spent, "attempt_wrapups": 1}
         stats.bump(ctx, call["day"], counters, agent["agent_id"], counters)
     set_status(ctx, agent, next_status, reason=reason, call_id=None)
-    offer = offer_next_for_agent(ctx, agent)
+    offer = offer_next_for_agent(ctx, agent) if reoffer else None
     return [offer] if offer is not None else []
+
+
+# -- recovery: nothing stays stuck ----------------------------------------------------------
+
+
+def expire_dials(ctx: Any, limit: int = 50) -> list[Offer]:
+    """Fail outbound calls that never connected within the dial timeout.
+
+    The agent goes to wrap-up (and on from there), the number is free to dial again, and
+    a ``call.hangup`` command tears down any leg that telephony did create.
+    """
+    now = ctx.now
+    cutoff = now - settings.current(ctx)["dial_timeout_s"] * 1000.0
+    stuck = (
+        ctx.db.query("active_calls")
+        .with_index("by_state_started", lambda q: q.eq("state", "ringing").lt("started_at", cutoff))
+        .take(limit)
+    )
+    offers: list[Offer] = []
+    for row in stuck:
+        if row["direction"] != "outbound":
+            continue  # inbound offers are released by their ring timeout
+        call = ctx.db.get(row["call_id"])
+        if call is None:
+            ctx.db.delete(row["_id"])
+            continue
+        offers.extend(end_call(ctx, call, "failed"))
+        outbox.enqueue(
+            ctx,
+            "call.hangup",
+            call_id=call["_id"],
+            agent_id=call["agent_id"],
+            args={"call_sid": call["call_sid"], "reason": "dial_timeout"},
+        )
+    return offers
+
+
+def expire_wrap_ups(ctx: Any, limit: int = 50) -> list[Offer]:
+    """End after-call work that outlived the centre's ACW timeout (disposition ``auto``)."""
+    cutoff = ctx.now - settings.current(ctx)["acw_timeout_s"] * 1000.0
+    due = (
+        ctx.db.query("agent_status")
+        .with_index(
+            "by_status_since", lambda q: q.eq("status", "wrap_up").lt("status_since", cutoff)
+        )
+        .take(limit)
+    )
+    offers: list[Offer] = []
+    for agent in due:
+        call = ctx.db.get(agent["call_id"]) if agent["call_id"] is not None else None
+        disposition = None if call is not None and call["disposition"] else "auto"
+        offers.extend(finish_wrap_up(ctx, agent, disposition, None, reason="acw_timeout"))
+    return offers
+
+
+def expire_presence(ctx: Any, limit: int = 50) -> int:
+    """Sign out idle agents whose softphone stopped sending heartbeats (browser closed)."""
+    cutoff = ctx.now - PRESENCE_TIMEOUT_MS
+    count = 0
+    for status in ("available", "away"):
+        stale = (
+            ctx.db.query("agent_status")
+            .with_index(
+                "by_status_heartbeat",
+                lambda q, s=status: q.eq("status", s).lt("heartbeat_at", cutoff),
+            )
+            .take(limit)
+        )
+        for agent in stale:
+            set_status(ctx, agent, "offline", reason="presence_lost")
+            count += 1
+    return count
+
+
+def force_release(ctx: Any, agent: Doc, supervisor: str) -> list[Offer]:
+    """Supervisor rescue: end whatever holds the agent (reservation, call, wrap-up).
+
+    The agent ends up ``available`` without being offered new work (the caller sets the
+    status the supervisor chose, then offers work if that is ``available``).
+    """
+    offers: list[Offer] = []
+    reason = f"forced_by:{supervisor}"
+    if agent["status"] == "reserved":
+        if agent["reservation_kind"] == "transfer":
+            offers.extend(release_transfer_reservation(ctx, agent, "canceled", reoffer=False))
+        else:
+            offers.extend(release_call_reservation(ctx, agent, "canceled", reoffer=False))
+    agent = get_agent(ctx, agent["agent_id"]) or agent
+    if agent["status"] == "on_call":
+        call = ctx.db.get(agent["call_id"]) if agent["call_id"] is not None else None
+        if call is not None and call["status"] not in TERMINAL_CALL:
+            offers.extend(end_call(ctx, call, "completed"))
+            outbox.enqueue(
+                ctx,
+                "call.hangup",
+                call_id=call["_id"],
+                agent_id=agent["agent_id"],
+                args={"call_sid": call["call_sid"], "reason": reason},
+            )
+        agent = get_agent(ctx, agent["agent_id"]) or agent
+        if agent["status"] == "on_call":  # the call was already gone
+            set_status(ctx, agent, "wrap_up", reason=reason)
+    if agent["status"] == "wrap_up":
+        call = ctx.db.get(agent["call_id"]) if agent["call_id"] is not None else None
+        disposition = None if call is not None and call["disposition"] else "forced"
+        offers.extend(finish_wrap_up(ctx, agent, disposition, None, reason=reason, reoffer=False))
+    return offers

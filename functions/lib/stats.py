@@ -118,6 +118,7 @@ def metrics(counters: dict[str, float], sl_seconds: int = DEFAULT_SL_SECONDS) ->
         "avg_talk_ms": ratio(c.get("talk_ms", 0.0), handled),
         "avg_hold_ms": ratio(c.get("hold_ms", 0.0), handled),
         "avg_wrap_ms": ratio(c.get("wrap_ms", 0.0), c.get("wrapups", 0.0)),
+        "attempt_wrap_ms": c.get("attempt_wrap_ms", 0.0),
         "occupancy": None if on_contact + idle <= 0 else on_contact / (on_contact + idle) * 100.0,
         "sms_out": c.get("sms_out", 0.0),
         "sms_blocked": c.get("sms_blocked", 0.0),

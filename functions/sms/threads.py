@@ -18,7 +18,7 @@ from .. import canned
 from ..lib import compliance, outbox, stats
 from ..lib.auth import me
 from ..lib.clock import day_of
-from ..lib.phone import normalize_e164
+from ..lib.phone import caller_key, is_dialable, normalize_e164
 from ..lib.tabs import open_tab
 from . import locks
 
@@ -132,11 +132,11 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
             "message_id": dup["_id"],
             "keyword": None,
         }
-    phone = normalize_e164(from_number)
+    phone = caller_key(from_number, message_sid)  # short codes text us too
     our = normalize_e164(to_number)
     thread = _get_or_create_thread(ctx, phone, our)
     msg_id = _append(ctx, thread, "inbound", body, "received", message_sid=message_sid)
-    day = day_of(ctx.now)
+    day = day_of(ctx, ctx.now)
     counters = {"sms_in": 1.0}
     matched = compliance.classify(body)
     keyword = None
@@ -155,7 +155,9 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
                 ref_sid=message_sid,
             )
             counters["opt_outs"] = 1.0
-        elif kind == "opt_in":
+        elif kind == "opt_in" and compliance.is_blocked(ctx, phone, "sms"):
+            # Only an opted-out number opts back in: "yes" in a conversation is not an
+            # opt-in event and must not fill the audit trail or the opt-in metric.
             compliance.set_dnc(
                 ctx,
                 phone,
@@ -168,7 +170,7 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
                 ref_sid=message_sid,
             )
             counters["opt_ins"] = 1.0
-        else:
+        elif kind == "help":
             compliance.audit(
                 ctx,
                 phone,
@@ -179,7 +181,13 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
                 raw_body=body,
                 ref_sid=message_sid,
             )
-        keyword = kind
+        else:
+            kind = "none"  # an opt-in keyword from a number that never opted out
+        keyword = kind if kind != "none" else None
+    elif compliance.possible_opt_out(body):
+        keyword = "possible_opt_out"
+        ctx.db.patch(msg_id, {"flag": "possible_opt_out"})
+        counters["possible_opt_outs"] = 1.0
     stats.bump(ctx, day, counters, scope=stats.SMS_SCOPE)
     return {
         "duplicate": False,
@@ -219,6 +227,10 @@ def _send(
 ) -> dict[str, Any]:
     if not body.strip():
         raise UserError({"code": "empty_message"})
+    if not is_dialable(thread["phone"]):
+        raise UserError(
+            {"code": "not_dialable", "phone": thread["phone"], "message": "cannot reply here"}
+        )
     locks.require(ctx, thread["_id"], agent_id)
     if compliance.is_blocked(ctx, thread["phone"], "sms"):
         audit_id = compliance.audit(
@@ -226,7 +238,7 @@ def _send(
         )
         stats.bump(
             ctx,
-            day_of(ctx.now),
+            day_of(ctx, ctx.now),
             {"sms_blocked": 1},
             agent_id,
             {"sms_blocked": 1},
@@ -236,7 +248,7 @@ def _send(
     msg_id = _append(ctx, thread, "outbound", body, "queued", agent_id=agent_id)
     send_command(ctx, thread, msg_id, body, agent_id)
     stats.bump(
-        ctx, day_of(ctx.now), {"sms_out": 1}, agent_id, {"sms_out": 1}, scope=stats.SMS_SCOPE
+        ctx, day_of(ctx, ctx.now), {"sms_out": 1}, agent_id, {"sms_out": 1}, scope=stats.SMS_SCOPE
     )
     if release:
         lock = locks.current(ctx, thread["_id"])
@@ -321,7 +333,7 @@ def on_status(ctx, message_sid, status, error_code=None):
 
 @mutation(args={"thread_id": v.id("sms_threads")})
 def mark_read(ctx, thread_id):
-    me(ctx)
+    locks.require_free_or_mine(ctx, thread_id)
     thread = ctx.db.get(thread_id)
     if thread is not None and thread["unread_count"] != 0:
         ctx.db.patch(thread_id, {"unread_count": 0.0})
@@ -329,8 +341,14 @@ def mark_read(ctx, thread_id):
 
 @mutation(args={"thread_id": v.id("sms_threads")})
 def close(ctx, thread_id):
-    """Close a conversation (it reopens on the next message) and release its lock."""
-    me(ctx)
+    """Close a conversation (it reopens on the next message) and release its lock.
+
+    Only the lock holder, anyone while the thread is free, or a supervisor may close it:
+    closing must never take a conversation away from the agent answering it.
+    """
+    locks.require_free_or_mine(ctx, thread_id)
+    if ctx.db.get(thread_id) is None:
+        raise UserError({"code": "thread_not_found", "thread_id": thread_id})
     ctx.db.patch(thread_id, {"status": "closed", "unread_count": 0.0})
     lock = locks.current(ctx, thread_id)
     if lock is not None:

@@ -107,8 +107,8 @@ async def test_dnc_number_refused_and_audited(cc: Engine, clock: Clock) -> None:
     assert r == {"ok": False, "code": "dnc", "phone": "+12125550100", "audit_id": r["audit_id"]}
     events = await cc.query("sms/compliance:events", {"phone": "+12125550100"}, identity=SUPERVISOR)
     assert [(e["action"], e["source"], e["actor_id"]) for e in events] == [
-        ("manual_dnc_add", "agent", "agent-1"),
         ("blocked_send", "agent", "agent-1"),
+        ("manual_dnc_add", "agent", "agent-1"),
     ]
     me = await cc.query("agents:me_status", {}, identity=agent(1))
     assert me["status"] == "available"
@@ -223,7 +223,7 @@ async def test_campaign_next_call(cc: Engine, clock: Clock) -> None:
     r3 = await cc.mutation("campaigns:next_call", {"campaign_id": cid}, identity=agent(1))
     assert r3["phone"] == "+12125550003"
     events = await cc.query("sms/compliance:events", {"phone": "+12125550001"}, identity=SUPERVISOR)
-    assert [e["action"] for e in events] == ["manual_dnc_add", "blocked_send"]
+    assert [e["action"] for e in events] == ["blocked_send", "manual_dnc_add"]
 
 
 async def test_transcripts_are_searchable(cc: Engine, clock: Clock) -> None:
