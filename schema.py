@@ -183,6 +183,10 @@ schema = define_schema(
                 "at": v.number(),
                 "error_code": v.nullable(v.number()),
                 "archived": v.boolean(),
+                # MMS: Twilio's media URLs (fetching them needs the account's credentials).
+                "media": v.optional(
+                    v.array(v.object({"url": v.string(), "content_type": v.string()}))
+                ),
                 # cc-domain: "possible_opt_out" when an agent should confirm a revocation.
                 "flag": v.optional(v.string()),
             }
@@ -260,6 +264,40 @@ schema = define_schema(
                 "text": v.string(),
             }
         ).index("by_call", ["call_id"]),
+        # -- Twilio: the legs and conference of each call (functions/twilio/) -----------
+        # One row per Twilio call leg (CallSid): the customer's, each agent's ring leg,
+        # transfer targets, supervisors, the dialled number of an outbound call and the
+        # browser leg that placed it. Status callbacks resolve to the call through it.
+        "call_legs": define_table(
+            {
+                "call_sid": v.string(),
+                "call_id": v.id("calls"),
+                "role": _enum(
+                    "customer", "agent", "transfer_target", "supervisor", "outside", "browser"
+                ),
+                "agent_id": v.nullable(v.string()),
+                # The outbox command that created the leg (offer.ring, call.transfer, ...).
+                "command_id": v.nullable(v.string()),
+                "status": v.string(),
+                "sequence": v.number(),
+                "answered_at": v.nullable(v.number()),
+                "ended_at": v.nullable(v.number()),
+                "created_at": v.number(),
+            }
+        )
+        .index("by_sid", ["call_sid"])
+        .index("by_call_role", ["call_id", "role"]),
+        "call_conferences": define_table(
+            {
+                "call_id": v.id("calls"),
+                "name": v.string(),
+                "conference_sid": v.nullable(v.string()),
+                "status": _enum("pending", "in_progress", "completed"),
+                "updated_at": v.number(),
+            }
+        )
+        .index("by_call", ["call_id"])
+        .index("by_sid", ["conference_sid"]),
         "customers": define_table(
             {
                 "name": v.string(),
