@@ -44,7 +44,7 @@ def handled_calls(ctx, days=7, limit=100):
     out: list[dict] = []
     span = max(1, min(int(days), 31))
     for back in range(span):
-        day = day_of(ctx.now - back * DAY_MS)
+        day = day_of(ctx, ctx.now - back * DAY_MS)
         rows = ctx.db.query("calls").with_index("by_day", lambda q, d=day: q.eq("day", d)).take(500)
         handled = [c for c in rows if c["answered_at"] is not None and c["agent_id"] is not None]
         out.extend(sorted(handled, key=lambda c: -c["created_at"]))

@@ -170,7 +170,7 @@ def _seed_history(ctx: Any) -> None:
     agents = [a for a in AGENTS if a["role"] == "agent"]
     for back in range(HISTORY_DAYS, 0, -1):
         at = ctx.now - back * DAY_MS
-        day = day_of(at)
+        day = day_of(ctx, at)
         weekday = datetime.fromtimestamp(at / 1000.0, tz=UTC).weekday()
         center = history_counters(day, weekday)
         _put_stats(ctx, "all", day, None, center)
@@ -216,7 +216,7 @@ def _seed_handled(ctx: Any) -> None:
             participants=[{"agent_id": agent_id, "role": "agent", "joined_at": answered}],
             status="completed",
             created_at=at,
-            day=day_of(at),
+            day=day_of(ctx, at),
             enqueued_at=at,
             answered_at=answered,
             ended_at=answered + talk_s * 1000.0,
@@ -240,7 +240,7 @@ def _seed_handled(ctx: Any) -> None:
                 "feedback": "Good discovery questions; summarise the next steps before closing.",
                 "coaching_notes": "Practise the closing script.",
                 "created_at": ctx.now - (back - 0.5) * DAY_MS,
-                "day": day_of(at),
+                "day": day_of(ctx, at),
             },
         )
 
@@ -266,7 +266,7 @@ def _blank_call(ctx: Any, **fields: Any) -> dict[str, Any]:
         "participants": [],
         "status": "completed",
         "created_at": ctx.now,
-        "day": day_of(ctx.now),
+        "day": day_of(ctx, ctx.now),
         "enqueued_at": None,
         "answered_at": None,
         "ended_at": None,
@@ -398,7 +398,7 @@ def _seed_records(ctx: Any) -> None:
             customer_id=customer,
             status="voicemail",
             created_at=at,
-            day=day_of(at),
+            day=day_of(ctx, at),
             enqueued_at=at,
             ended_at=at + 90_000.0,
         )
