@@ -3,7 +3,7 @@
 // Twilio's webhooks drive it, screenshots of every screen in console/test-results/.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { call, dataValue, launch, openPage, screenshot, signIn, startServer, token, waitForValue } from "./helpers.mjs";
+import { TWILIO_AUTH_TOKEN, call, dataValue, launch, openPage, postWebhook, screenshot, setEnv, signIn, startServer, token, waitForValue } from "./helpers.mjs";
 
 const SKIP = process.env.REACTOR_NEED_BROWSER === "0" && "REACTOR_NEED_BROWSER=0";
 const SUPERVISOR = token("sup-1", { role: "supervisor", name: "Sam Rivera" });
@@ -12,16 +12,42 @@ let browser;
 let sid = 0;
 const nextSid = (prefix) => `${prefix}${Date.now().toString(16)}${(sid++).toString(16).padStart(6, "0")}`;
 
-/** A caller rings the center (what the incoming-call webhook runs). */
-const incomingCall = (from, to = "+15550001000") =>
-  call(server.url, "mutation", "calls:on_incoming", { call_sid: nextSid("CA"), from_number: from, to_number: to });
-/** A text arrives (what the incoming-message webhook runs). */
-const incomingText = (from, body) =>
-  call(server.url, "mutation", "sms/threads:on_incoming", { message_sid: nextSid("SM"), from_number: from, to_number: "+15550000000", body });
+const customerLegs = new Map(); // call id -> the customer leg's CallSid
+
+/**
+ * A caller rings the center: Twilio's signed incoming-call webhook. Returns the call id
+ * (from the TwiML's conference callbacks) and who it rang, from the live calls.
+ */
+async function incomingCall(from, to = "+15550001000") {
+  const callSid = nextSid("CA");
+  const res = await postWebhook(server.url, "/twilio/voice/incoming", { AccountSid: "AC" + "0".repeat(32), CallSid: callSid, From: from, To: to, CallStatus: "ringing", Direction: "inbound" });
+  assert.equal(res.status, 200, res.body);
+  const callId = /callId=([A-Za-z0-9_-]+)/.exec(res.body)?.[1];
+  assert.ok(callId, `no call id in the TwiML: ${res.body}`);
+  customerLegs.set(callId, callSid);
+  const rows = await call(server.url, "query", "dashboard:active_calls", {}, { as: SUPERVISOR });
+  const row = rows.find((r) => r.call_id === callId);
+  return { call_id: callId, agent_id: row?.agent_id ?? null, state: row?.state };
+}
+
+/** The caller hangs up: Twilio's signed status callback for the customer leg. */
+async function callerHangsUp(callId) {
+  const res = await postWebhook(server.url, "/twilio/voice/status", { CallSid: customerLegs.get(callId), CallStatus: "completed", SequenceNumber: "9" });
+  assert.equal(res.status, 204, res.body);
+}
+
+/** A text arrives: Twilio's signed incoming-message webhook. */
+async function incomingText(from, body) {
+  const res = await postWebhook(server.url, "/twilio/sms/incoming", { AccountSid: "AC" + "0".repeat(32), MessageSid: nextSid("SM"), From: from, To: "+15550000000", Body: body, NumMedia: "0" });
+  assert.equal(res.status, 200, res.body);
+}
 
 before(async () => {
   if (SKIP) return;
   server = await startServer({ REACTOR_DEMO: "1" });
+  // What the webhooks need: the URL Twilio signs and the account's auth token.
+  await setEnv(server.url, "PUBLIC_WEBHOOK_BASE", `${server.url}/http`);
+  await setEnv(server.url, "TWILIO_AUTH_TOKEN", TWILIO_AUTH_TOKEN);
   browser = await launch();
 });
 
@@ -61,9 +87,9 @@ test("a queued call shows on the supervisor's tiles, rings the agent who frees u
   // Nobody is available: the call waits, and the supervisor's Waiting tile goes 0 -> 1.
   const started = Date.now();
   const decision = await incomingCall("+14155550103");
-  assert.equal(decision.action, "enqueue");
+  assert.equal(decision.state, "queued");
   await waitForValue(sup, "[data-testid=tile-waiting]", 1);
-  t.diagnostic(`Waiting tile showed the queued call ${Date.now() - started} ms after the webhook's mutation`);
+  t.diagnostic(`Waiting tile showed the queued call ${Date.now() - started} ms after the signed webhook was posted`);
   // Longest wait ticks in the browser, from the call's start time.
   const before = Number(await dataValue(sup, "[data-testid=tile-longest-wait]"));
   await sup.waitForFunction((w) => Number(document.querySelector("[data-testid=tile-longest-wait]").dataset.value) > w, before);
@@ -190,8 +216,7 @@ test("an SMS thread: one of two agents types, the other sees who; a STOP disable
   // The customer texts STOP while the holder's composer is open: it is disabled at once.
   await holder.type("[data-testid=composer]", "One more thing");
   const stopped = Date.now();
-  const result = await incomingText("+14155550102", "STOP");
-  assert.equal(result.keyword, "opt_out");
+  await incomingText("+14155550102", "STOP");
   await holder.waitForSelector("[data-testid=opted-out]");
   t.diagnostic(`the open composer was disabled ${Date.now() - stopped} ms after the STOP arrived`);
   assert.equal(await holder.isDisabled("[data-testid=composer]"), true);
@@ -273,6 +298,15 @@ test("roles are enforced by the functions: an agent's token cannot read the supe
   const agentToken = token("agent-1", { role: "agent" });
   await assert.rejects(call(server.url, "query", "dashboard:queue", {}, { as: agentToken }), /forbidden|supervisors only/);
   await assert.rejects(call(server.url, "mutation", "agents:force_status", { agent_id: "agent-2", status: "offline" }, { as: agentToken }), /forbidden|supervisors only/);
+  // A webhook with a wrong signature is refused and changes nothing.
+  const before = await call(server.url, "query", "dashboard:queue", {}, { as: SUPERVISOR });
+  const forged = await fetch(`${server.url}/http/twilio/voice/incoming`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": "bm90IGEgc2lnbmF0dXJl" },
+    body: new URLSearchParams({ CallSid: "CA" + "f".repeat(32), From: "+14155550100", To: "+15550001000" }).toString(),
+  });
+  assert.equal(forged.status, 403);
+  assert.deepEqual(await call(server.url, "query", "dashboard:queue", {}, { as: SUPERVISOR }), before);
   // A page that signs in as an agent and asks anyway gets the same refusal.
   const page = await openPage(browser, server.url);
   await signIn(page, "agent-9", "Pat Agent");
@@ -397,7 +431,7 @@ test("ringing: the caller hangs up, a decline goes to the next agent, a warm tra
   const first = await incomingCall("+14155550105");
   assert.equal(first.agent_id, "agent-3");
   await chloe.waitForSelector("[data-testid=ring-card]");
-  await call(server.url, "mutation", "calls:on_status", { call_id: first.call_id, status: "completed" });
+  await callerHangsUp(first.call_id);
   await chloe.waitForSelector("[data-testid=ring-card]", { state: "detached" });
   await chloe.waitForSelector("[data-testid=work-notice] >> text=Caller hung up.");
 
@@ -555,7 +589,7 @@ test("an unanswered ring times out: the card goes, 'Missed call' shows, the call
   await page.waitForSelector("[data-testid=work-notice] >> text=Missed call");
   const queue = await call(server.url, "query", "dashboard:queue", {}, { as: SUPERVISOR });
   assert.ok(queue.waiting + queue.ringing >= 1);
-  await call(server.url, "mutation", "calls:on_status", { call_id: decision.call_id, status: "completed" });
+  await callerHangsUp(decision.call_id);
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
