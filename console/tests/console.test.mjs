@@ -593,3 +593,38 @@ test("an unanswered ring times out: the card goes, 'Missed call' shows, the call
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
+
+test("with Twilio configured, softphone:token's token goes to the Device and is refreshed on tokenWillExpire", { skip: SKIP }, async () => {
+  const twilio = await startServer({ REACTOR_DEMO: "0" });
+  try {
+    const settings = {
+      PUBLIC_WEBHOOK_BASE: `${twilio.url}/http`,
+      TWILIO_AUTH_TOKEN,
+      TWILIO_ACCOUNT_SID: "AC" + "a1".repeat(16),
+      TWILIO_API_KEY_SID: "SK" + "b2".repeat(16),
+      TWILIO_API_KEY_SECRET: "console-test-api-key-secret-0123456789",
+      TWILIO_TWIML_APP_SID: "AP" + "c3".repeat(16),
+      TWILIO_CALLER_ID: "+15550001111",
+      // REST calls (none expected here) would go to a closed loopback port, never out.
+      TWILIO_API_BASE: "http://127.0.0.1:9",
+    };
+    for (const [name, value] of Object.entries(settings)) await setEnv(twilio.url, name, value);
+    const page = await openPage(browser, twilio.url);
+    await signIn(page, "agent-1", "Ava Thompson");
+    await page.waitForFunction(() => document.querySelector("[data-testid=softphone-state]")?.textContent === "softphone: registered");
+    const tokens = () => page.evaluate(() => window.__softphoneLog.filter((e) => e[0] === "updateToken").map((e) => e[1]));
+    const [first] = await tokens();
+    const claims = JSON.parse(Buffer.from(first.split(".")[1], "base64url").toString());
+    assert.equal(claims.grants.identity, "agent-1");
+    assert.equal(claims.grants.voice.outgoing.application_sid, settings.TWILIO_TWIML_APP_SID);
+    assert.equal(claims.iss, settings.TWILIO_API_KEY_SID);
+    // The Device warns that its token will expire: the page fetches another, no re-register.
+    await page.evaluate(() => window.__softphoneEmit("tokenWillExpire"));
+    await page.waitForFunction(() => window.__softphoneLog.filter((e) => e[0] === "updateToken").length === 2);
+    assert.equal((await page.evaluate(() => window.__softphoneLog.filter((e) => e[0] === "register"))).length, 1);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  } finally {
+    await twilio.stop();
+  }
+});
