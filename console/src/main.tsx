@@ -6,7 +6,11 @@ import { App } from "./App.js";
 import { ToastProvider } from "./ui/toast.js";
 
 const client = new ReactorClient(window.location.origin);
-createRoot(document.getElementById("root")!).render(
+// A panel's ErrorBoundary shows what went wrong in place; that is not a page error.
+const root = createRoot(document.getElementById("root")!, {
+  onCaughtError: (error) => console.warn("a panel could not render:", error),
+});
+root.render(
   <ReactorProvider client={client}>
     <ToastProvider>
       <App client={client} />

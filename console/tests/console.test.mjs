@@ -260,6 +260,13 @@ test("supervisor history charts show the query's numbers; compliance audit; a sc
   await sup.click("[data-testid=compliance] button[type=submit]");
   await sup.waitForSelector("[data-testid=compliance-row][data-action=opt_out]");
   assert.match(await text(sup, "[data-testid=compliance-row][data-action=opt_out]"), /STOP.*sms_keyword|sms_keyword.*STOP/);
+  // A number that is not one: the panel says so, the page stays up.
+  await sup.fill("[data-testid=compliance-phone]", "not a phone");
+  await sup.click("[data-testid=compliance] button[type=submit]");
+  await sup.waitForSelector("[data-testid=panel-error]");
+  await sup.fill("[data-testid=compliance-phone]", "(415) 555-0102");
+  await sup.click("[data-testid=compliance] button[type=submit]");
+  await sup.waitForSelector("[data-testid=compliance-row][data-action=opt_out]");
   await screenshot(sup, "supervisor-compliance");
 
   await sup.click("[data-testid=view-quality]");

@@ -162,6 +162,9 @@ function WrapUp() {
   const now = useNow();
   const call = useLive(api.calls.get, me?.call_id ? { call_id: me.call_id } : "skip").data;
   const finish = useMutation(api.agents.finish_wrap_up);
+  // The centre ends after-call work on its own after acw_timeout_s (disposition "auto").
+  const settings = useLive(api.settings.get, {}).data as { acw_timeout_s?: number } | undefined;
+  const acwLeft = settings?.acw_timeout_s && me ? me.status_since + settings.acw_timeout_s * 1000 - now : null;
   const [disposition, setDisposition] = useState("");
   const [notes, setNotes] = useState("");
   const [reason, setReason] = useState("");
@@ -191,7 +194,12 @@ function WrapUp() {
   };
 
   return (
-    <Panel title="Wrap-up" testid="wrap-up" actions={<span className="num muted" data-testid="acw-timer">ACW {formatDuration(me ? now - me.status_since : 0)}</span>}>
+    <Panel title="Wrap-up" testid="wrap-up" actions={
+        <span className="num muted" data-testid="acw-timer">
+          ACW {formatDuration(me ? now - me.status_since : 0)}
+          {acwLeft !== null ? <span data-testid="acw-left"> · ends in {formatDuration(Math.max(0, acwLeft))}</span> : null}
+        </span>
+      }>
       <form className="panel-body stack" onSubmit={(e) => { e.preventDefault(); void submit("available"); }}>
         {call ? (
           <div className="muted small">

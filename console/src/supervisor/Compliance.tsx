@@ -1,8 +1,10 @@
 /** The compliance audit (`data-testid=compliance`): a number's DNC/DNT trail, newest first, paginated. */
 import { useState, type FormEvent } from "react";
+import { usePaginatedQuery } from "reactor-client/react";
 import { api, type Doc } from "../model.js";
 import { formatPhone } from "../time.js";
 import { Panel } from "../ui/common.js";
+import { ErrorBoundary } from "../ui/ErrorBoundary.js";
 import { useLive } from "../ui/live.js";
 
 const PAGE = 20;
@@ -10,15 +12,10 @@ const PAGE = 20;
 export function Compliance() {
   const [input, setInput] = useState("+14155550102");
   const [phone, setPhone] = useState<string | null>(null);
-  const [page, setPage] = useState(0);
-  const events = useLive(api.sms.compliance.events, phone ? { phone, limit: 500 } : "skip");
   const status = useLive(api.sms.compliance.status, phone ? { phone } : "skip").data;
-  const rows = [...((events.data ?? []) as Doc<"compliance_events">[])].sort((a, b) => b.occurred_at - a.occurred_at);
-  const pages = Math.max(1, Math.ceil(rows.length / PAGE));
   const search = (e: FormEvent) => {
     e.preventDefault();
     setPhone(input.trim() || null);
-    setPage(0);
   };
   return (
     <div className="stack" style={{ gap: 14 }} data-testid="compliance">
@@ -37,64 +34,68 @@ export function Compliance() {
           </span>
         ) : null}
       </form>
-      {events.error ? <div className="notice danger">{events.error.message}</div> : null}
-      <Panel
-        title={phone ? `Audit trail · ${formatPhone(phone)}` : "Audit trail"}
-        actions={
-          rows.length > PAGE ? (
-            <>
-              <button className="btn small" disabled={page === 0} onClick={() => setPage(page - 1)}>
-                Newer
-              </button>
-              <span className="small muted">
-                {page + 1} / {pages}
-              </span>
-              <button className="btn small" disabled={page >= pages - 1} onClick={() => setPage(page + 1)}>
-                Older
-              </button>
-            </>
-          ) : null
-        }
-      >
-        {!phone ? <div className="empty">Search a number to see every opt-out, opt-in, blocked send and manual change.</div> : null}
-        {phone && rows.length === 0 && !events.loading ? <div className="empty">No compliance events for this number.</div> : null}
-        {rows.length > 0 ? (
-          <table className="grid">
-            <thead>
-              <tr>
-                <th>Time</th>
-                <th>Channel</th>
-                <th>Action</th>
-                <th>Source</th>
-                <th>Keyword</th>
-                <th>Actor</th>
-                <th>Raw body</th>
-                <th>Ref SID</th>
-                <th>Prev → new</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.slice(page * PAGE, page * PAGE + PAGE).map((r) => (
-                <tr key={r._id} data-testid="compliance-row" data-action={r.action}>
-                  <td className="num">{new Date(r.occurred_at).toLocaleString()}</td>
-                  <td>{r.channel}</td>
-                  <td>
-                    <span className={`badge ${r.action === "opt_out" || r.action === "blocked_send" || r.action === "manual_dnc_add" ? "danger" : "ok"}`}>{r.action.replace(/_/g, " ")}</span>
-                  </td>
-                  <td>{r.source}</td>
-                  <td>{r.keyword ?? "–"}</td>
-                  <td>{r.actor_id ?? "–"}</td>
-                  <td className="small">{r.raw_body ?? "–"}</td>
-                  <td className="small">{r.ref_sid ?? "–"}</td>
-                  <td className="small">
-                    {r.prev_state === null ? "–" : String(r.prev_state)} → {r.new_state === null ? "–" : String(r.new_state)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        ) : null}
-      </Panel>
+      <ErrorBoundary resetKey={phone}>
+        <Trail phone={phone} />
+      </ErrorBoundary>
     </div>
+  );
+}
+
+function Trail({ phone }: { phone: string | null }) {
+  // The server pages the trail newest first (`events_page`); each loaded page stays live.
+  const events = usePaginatedQuery(api.sms.compliance.events_page, phone ? { phone } : "skip", { initialNumItems: PAGE });
+  const rows = events.results as Doc<"compliance_events">[];
+  return (
+    <Panel
+      title={phone ? `Audit trail · ${formatPhone(phone)}` : "Audit trail"}
+      actions={
+        events.status === "CanLoadMore" ? (
+          <button className="btn small" onClick={() => events.loadMore(PAGE)} data-testid="compliance-more">
+            Load older
+          </button>
+        ) : phone && events.status === "Exhausted" ? (
+          <span className="muted small">{rows.length} events</span>
+        ) : null
+      }
+    >
+      {!phone ? <div className="empty">Search a number to see every opt-out, opt-in, blocked send and manual change.</div> : null}
+       {phone && rows.length === 0 && !events.isLoading ? <div className="empty">No compliance events for this number.</div> : null}
+      {rows.length > 0 ? (
+        <table className="grid">
+          <thead>
+            <tr>
+              <th>Time</th>
+              <th>Channel</th>
+              <th>Action</th>
+              <th>Source</th>
+              <th>Keyword</th>
+              <th>Actor</th>
+              <th>Raw body</th>
+              <th>Ref SID</th>
+              <th>Prev → new</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={r._id} data-testid="compliance-row" data-action={r.action}>
+                <td className="num">{new Date(r.occurred_at).toLocaleString()}</td>
+                <td>{r.channel}</td>
+                <td>
+                  <span className={`badge ${r.action === "opt_out" || r.action === "blocked_send" || r.action === "manual_dnc_add" ? "danger" : "ok"}`}>{r.action.replace(/_/g, " ")}</span>
+                </td>
+                <td>{r.source}</td>
+                <td>{r.keyword ?? "–"}</td>
+                <td>{r.actor_id ?? "–"}</td>
+                <td className="small">{r.raw_body ?? "–"}</td>
+                <td className="small">{r.ref_sid ?? "–"}</td>
+                <td className="small">
+                  {r.prev_state === null ? "–" : String(r.prev_state)} → {r.new_state === null ? "–" : String(r.new_state)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </Panel>
   );
 }
