@@ -43,7 +43,10 @@ export function Compliance() {
 
 function Trail({ phone }: { phone: string | null }) {
   // The server pages the trail newest first (`events_page`); each loaded page stays live.
-  const events = usePaginatedQuery(api.sms.compliance.events_page, phone ? { phone } : "skip", { initialNumItems: PAGE });
+  const events = usePaginatedQuery(api.sms.compliance.events_page, phone ? { phone } : "skip", {
+    initialNumItems: PAGE,
+    paginationArgs: (args, p) => ({ ...args, cursor: p.cursor, num_items: p.numItems }),
+  });
   const rows = events.results as Doc<"compliance_events">[];
   return (
     <Panel

@@ -1,7 +1,7 @@
 /**
  * `useQuery` for the console: a failed query is reported as a value instead of thrown
- * into React, and 64-bit integers (which arrive as BigInt when a function returns a
- * Python `int`) are shown as plain numbers, since every count here is small.
+ * into React, and 64-bit integers (`v.int64()` values arrive as BigInt) are shown as plain
+ * numbers, since every count here is small.
  */
 import type { ArgsOf, FunctionReference, ResultOf } from "reactor-client";
 import { useQuery } from "reactor-client/react";
