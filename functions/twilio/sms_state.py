@@ -59,7 +59,7 @@ def incoming(ctx, message_sid, from_number, to_number, body, media=None, opt_out
                 ref_sid=message_sid,
             )
             key = "opt_outs" if theirs == "opt_out" else "opt_ins"
-            stats.bump(ctx, day_of(ctx.now), {key: 1.0}, scope=stats.SMS_SCOPE)
+            stats.bump(ctx, day_of(ctx, ctx.now), {key: 1.0}, scope=stats.SMS_SCOPE)
         else:
             compliance.audit(
                 ctx,

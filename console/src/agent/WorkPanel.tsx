@@ -208,7 +208,10 @@ function WrapUp() {
         ) : null}
         <label className="field">
           <span>Disposition (required)</span>
-          <select className="input" value={disposition} onChange={(e) => setDisposition(e.target.value)} aria-required="true" data-testid="disposition">
+          <select className="input" value={disposition} onChange={(e) => {
+              setDisposition(e.target.value);
+              setError(null);
+            }} aria-required="true" data-testid="disposition">
             <option value="">Choose…</option>
             {DISPOSITIONS.map((d) => (
               <option key={d} value={d}>
