@@ -366,7 +366,8 @@ schema = define_schema(
         # -- Twilio: the legs and conference of each call (functions/twilio/) -----------
         # One row per Twilio call leg (CallSid): the customer's, each agent's ring leg,
         # transfer targets, supervisors, the dialled number of an outbound call, the
-        # browser leg that placed it and an outside number a call is transferred to. Status callbacks resolve to the call through it.
+        # browser leg that placed it and an outside number a call is transferred to.
+        # Status callbacks resolve to the call through it.
         "call_legs": define_table(
             {
                 "call_sid": v.string(),

@@ -37,7 +37,8 @@ export class ReactorHttpClient {
     this.address = address.replace(/\/+$/, "");
     const f = options.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
     if (f === undefined) throw new Error("no fetch implementation: pass options.fetch");
-    this.fetchFn = f;
+    // Browsers refuse `fetch` called as a method of another object ("Illegal invocation").
+    this.fetchFn = options.fetch ?? f.bind(globalThis);
   }
 
   /** Send this JWT as `Authorization: Bearer` from now on. */
