@@ -17,7 +17,9 @@ Routes:
   API (:mod:`reactor.server.api`);
 - ``/http/{path}``, any method: the project's HTTP actions
   (:mod:`reactor.server.http_actions`);
-- ``GET /version``: the server version as plain text.
+- ``GET /version``: the server version as plain text;
+- ``/dashboard`` and ``/api/dashboard/...``: the admin dashboard
+  (:mod:`reactor.server.dashboard`), before the static folder.
 
 The engine's lifetime belongs to the caller: ``create_app``/``serve`` never close it.
 """
@@ -39,6 +41,7 @@ from reactor.auth import AuthConfig, Authenticator
 from reactor.engine import Engine
 from reactor.server.admin import admin_routes
 from reactor.server.api import FunctionApi
+from reactor.server.dashboard import dashboard_routes
 from reactor.server.files import storage_routes
 from reactor.server.http_actions import HttpActions
 from reactor.sync.worker import SyncLimits, SyncWorker
@@ -97,6 +100,7 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
         *http_actions.routes(),
         *storage_routes(engine),
         *admin_routes(engine, authenticator, config.max_request_bytes),
+        *dashboard_routes(engine, authenticator, config.max_request_bytes),
     ]
     if config.static_dir is not None:
         routes.append(Mount("/", app=StaticFiles(directory=config.static_dir, html=True)))
