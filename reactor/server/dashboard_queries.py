@@ -71,7 +71,11 @@ def tables(ctx: QueryCtx) -> list[dict[str, Any]]:
         # Any insert or delete in the table changes its by_id index: read all of it.
         txn.record_range(info.by_id.id, KEY_MIN, KEY_MAX)
         out.append(
-            {"name": info.name, "count": db.table_size(info.name), "system": info.name[0] == "_"}
+            {
+                "name": info.name,
+                "count": float(db.table_size(info.name)),
+                "system": info.name[0] == "_",
+            }
         )
     out.sort(key=lambda t: (t["system"], t["name"]))
     return out
