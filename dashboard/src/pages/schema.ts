@@ -1,0 +1,82 @@
+// Schema and indexes: each table's document type, indexes (with their build state) and
+// search indexes, and the last push.
+import type { Page } from "../app.js";
+import { badge, clear, h } from "../dom.js";
+import { fieldsOf, typeText } from "../validators.js";
+
+export const schemaPage: Page = (app, root) => {
+  const body = h("div", { class: "stack" });
+  root.appendChild(body);
+  const render = () => {
+    clear(body);
+    const overview = app.overview;
+    const push = overview.lastPush;
+    body.appendChild(
+      h(
+        "div",
+        { class: "card" },
+        h("div", { class: "card-head" }, h("div", { class: "card-title" }, "Last push"), h("span", { class: "spacer" }), overview.schema ? badge("schema enforced", "ok") : badge("no schema", "muted")),
+        push === null
+          ? h("div", { class: "muted" }, "No push since the server started.")
+          : push.changes.length
+            ? h("ul", { class: "changes" }, push.changes.map((c) => h("li", c)))
+            : h("div", { class: "muted" }, "No index or table changes: the schema was already in place."),
+        h(
+          "div",
+          { class: "hint" },
+          "A push validates existing documents and backfills new indexes in one step before it takes effect, so every index listed here is complete and in use.",
+        ),
+      ),
+    );
+    for (const table of overview.tables.filter((t) => !t.system)) {
+      const fields = fieldsOf(table.document);
+      body.appendChild(
+        h(
+          "div",
+          { class: "card schema-table", "data-table": table.name },
+          h("div", { class: "card-head" }, h("h3", { class: "mono" }, table.name), h("span", { class: "muted" }, `${table.count.toLocaleString()} documents`), h("span", { class: "spacer" }), table.inSchema ? null : badge("not in schema", "warn")),
+          h(
+            "div",
+            { class: "schema-cols" },
+            h(
+              "div",
+              h("div", { class: "label" }, "Fields"),
+              fields.length
+                ? h(
+                    "table",
+                    { class: "grid grid-compact" },
+                    h("tbody", fields.map((f) => h("tr", h("td", { class: "mono" }, f.name, f.optional ? h("span", { class: "muted" }, "?") : null), h("td", { class: "mono type" }, typeText(f.type))))),
+                  )
+                : h("div", { class: "muted" }, "Any document (no validator)."),
+            ),
+            h(
+              "div",
+              h("div", { class: "label" }, "Indexes"),
+              h(
+                "table",
+                { class: "grid grid-compact" },
+                h(
+                  "tbody",
+                  table.indexes.map((i) =>
+                    h(
+                      "tr",
+                      { "data-index": i.name },
+                      h("td", { class: "mono" }, i.name, i.system ? h("span", { class: "tag" }, "built-in") : null),
+                      h("td", { class: "mono muted" }, i.fields.join(", ")),
+                      h("td", badge(i.state, i.state === "ready" ? "ok" : "warn")),
+                    ),
+                  ),
+                  table.searchIndexes.map((s) =>
+                    h("tr", h("td", { class: "mono" }, s.name, h("span", { class: "tag" }, "search")), h("td", { class: "mono muted" }, [s.searchField, ...(s.filterFields ?? [])].join(", ")), h("td", badge("ready", "ok"))),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+    }
+  };
+  render();
+  void app.refresh().then(render, () => undefined);
+};
