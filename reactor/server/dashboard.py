@@ -36,7 +36,7 @@ ASSETS = Path(__file__).parent / "dashboard_assets"
 # The page loads only its own files and talks only to its own origin.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; "
+        "default-src 'self'; connect-src 'self'; img-src 'self' data: blob:; "
         "style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "Referrer-Policy": "no-referrer",

@@ -52,9 +52,11 @@ try {
   page.on("console", (m) => m.type() === "error" && !/status of 40[01]/.test(m.text()) && problems.push(`console: ${m.text()}`));
   page.on("request", (r) => urls.push(r.url()));
   page.on("websocket", (ws) => urls.push(ws.url()));
-  const shot = async (name, fullPage = false) => {
+  const shot = async (name, height = 900) => {
     await page.evaluate(() => document.querySelector(".toasts")?.replaceChildren());
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+    if (height !== 900) await page.setViewportSize({ width: 1440, height });
+    await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+    if (height !== 900) await page.setViewportSize({ width: 1440, height: 900 });
   };
 
   // -- no access without the admin key ---------------------------------------------------
@@ -171,7 +173,7 @@ try {
   await page.waitForSelector("#log-stream .log-line >> text=opened");
   await page.waitForSelector("#timings >> text=tickets:open_ticket");
   await sleep(1200);
-  await shot("dashboard-live", true);
+  await shot("dashboard-live", 1160);
 
   // -- schedules: cancel a pending job ---------------------------------------------------
   await page.click("a[data-page=schedules]");
