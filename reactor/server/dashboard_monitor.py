@@ -30,6 +30,8 @@ RECENT_TIMINGS = 256
 MAX_LOG_LINES = 1000
 MAX_LINES_PER_EXECUTION = 50
 MAX_FUNCTIONS = 10_000
+MAX_LOG_CHARS = 1000
+MAX_SUBSCRIPTIONS_SHOWN = 200
 
 
 @dataclass(slots=True)
@@ -117,7 +119,7 @@ class Monitor:
                 "path": run.path,
                 "kind": run.kind.value,
                 "level": level,
-                "text": text,
+                "text": text if len(text) <= MAX_LOG_CHARS else text[: MAX_LOG_CHARS - 1] + "…",
             }
         )
         self._next_seq += 1
@@ -170,18 +172,20 @@ class Monitor:
                 }
             )
         logs = [line for line in self._logs if line["seq"] > since]
+        subscriptions = self.subscriptions()
         return {
             "now": time.time() * 1000.0,
             "series": series,
             "totalCommits": self.total_commits,
             "functions": functions,
-            "subscriptions": self.subscriptions(),
+            "subscriptions": subscriptions[:MAX_SUBSCRIPTIONS_SHOWN],
+            "subscriptionCount": len(subscriptions),
             "logs": logs,
             "nextSeq": self._next_seq - 1,
         }
 
     def subscriptions(self) -> list[dict[str, Any]]:
-        """The live queries open now, most subscribed first."""
+        """The live queries open now, most subscribed first (the dashboard's own last)."""
         out = []
         for live in self.live.all():
             path = live.fn.path or ""

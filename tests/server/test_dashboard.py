@@ -188,6 +188,51 @@ async def test_monitor_reports_calls_logs_commits_and_subscriptions(served: Serv
     assert bad.status_code == 400 and "since" in bad.json()["message"]
 
 
+async def test_monitor_output_is_bounded(served: Served) -> None:
+    from reactor.server.dashboard_monitor import MAX_LOG_CHARS, MAX_SUBSCRIPTIONS_SHOWN
+
+    statuses = ["open", "pending", "closed"]
+    subscriptions = [
+        served.engine.subscribe("tickets:by_status", {"status": statuses[i % 3]})
+        for i in range(MAX_SUBSCRIPTIONS_SHOWN + 10)
+    ]
+    for sub in subscriptions:
+        await sub.__aenter__()
+    try:
+        await _open_ticket(served, "long", customer="x" * 5000)
+        snapshot = (await served.get("/api/dashboard/monitor")).json()
+    finally:
+        for sub in subscriptions:
+            sub.close()
+    # Identical subscriptions share one live query: three of them, with many subscribers.
+    shared = {s["args"]["status"]: s["subscribers"] for s in snapshot["subscriptions"]}
+    assert sum(shared.values()) == MAX_SUBSCRIPTIONS_SHOWN + 10
+    assert snapshot["subscriptionCount"] == 3
+    [opened] = [line for line in snapshot["logs"] if line["text"].startswith("opened")]
+    assert len(opened["text"]) == MAX_LOG_CHARS and opened["text"].endswith("x…")
+
+
+async def test_monitor_shows_at_most_some_subscriptions(served: Served) -> None:
+    from reactor.server.dashboard_monitor import MAX_SUBSCRIPTIONS_SHOWN
+
+    subscriptions = [
+        served.engine.subscribe("tickets:by_status", {"status": "open"}, identity={"sub": f"u{i}"})
+        for i in range(MAX_SUBSCRIPTIONS_SHOWN + 5)
+    ]
+    for sub in subscriptions:
+        await sub.__aenter__()
+    try:
+        snapshot = (await served.get("/api/dashboard/monitor")).json()
+    finally:
+        for sub in subscriptions:
+            sub.close()
+    assert snapshot["subscriptionCount"] == MAX_SUBSCRIPTIONS_SHOWN + 5
+    assert len(snapshot["subscriptions"]) == MAX_SUBSCRIPTIONS_SHOWN
+    assert {s["identity"] for s in snapshot["subscriptions"]} <= {
+        f"u{i}" for i in range(MAX_SUBSCRIPTIONS_SHOWN + 5)
+    }
+
+
 # -- documents ------------------------------------------------------------------------------
 
 

@@ -50,6 +50,7 @@ interface Snapshot {
   totalCommits: number;
   functions: FunctionStats[];
   subscriptions: Subscription[];
+  subscriptionCount: number;
   logs: LogLine[];
   nextSeq: number;
 }
@@ -142,6 +143,9 @@ export const livePage: Page = (app, root) => {
     if (subs.length === 0) {
       subsBody.appendChild(empty("No open subscriptions", "Clients subscribed to queries appear here."));
       return;
+    }
+    if (s.subscriptionCount > s.subscriptions.length) {
+      subsBody.appendChild(h("div", { class: "hint" }, `The ${s.subscriptions.length} most subscribed of ${s.subscriptionCount.toLocaleString()} live queries.`));
     }
     subsBody.appendChild(
       h(
