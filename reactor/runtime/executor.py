@@ -74,7 +74,7 @@ class Execution:
     started: float  # time.time()
     duration_ms: float
     error: BaseException | None
-    log_lines: list[str]
+    log_lines: tuple[str, ...]
 
 
 class Executor:
@@ -116,9 +116,9 @@ class Executor:
             started,
             (time.perf_counter() - clock) * 1000.0,
             error,
-            list(log_lines),
+            tuple(log_lines),
         )
-        for observer in list(self.observers):
+        for observer in self.observers:
             try:
                 observer(record)
             except Exception:  # monitoring must never break a function call

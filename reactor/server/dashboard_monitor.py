@@ -96,16 +96,24 @@ class Monitor:
             if len(self._functions) >= MAX_FUNCTIONS:
                 return
             stats = self._functions[run.path] = _FunctionStats(run.kind.value)
+        duration = run.duration_ms
         stats.calls += 1
-        stats.total_ms += run.duration_ms
+        stats.total_ms += duration
         stats.last_run = run.started
-        stats.recent.append(run.duration_ms)
-        bucket = self._bucket(time.time())
+        stats.recent.append(duration)
+        seconds = self._seconds
+        second = int(run.started + duration / 1000.0)
+        if seconds and seconds[-1].second == second:
+            bucket = seconds[-1]
+        else:
+            bucket = self._bucket(second)
         bucket.calls += 1
-        bucket.total_ms += run.duration_ms
-        bucket.max_ms = max(bucket.max_ms, run.duration_ms)
-        for line in run.log_lines[:MAX_LINES_PER_EXECUTION]:
-            self._log(run, "log", line)
+        bucket.total_ms += duration
+        if duration > bucket.max_ms:
+            bucket.max_ms = duration
+        if run.log_lines:
+            for line in run.log_lines[:MAX_LINES_PER_EXECUTION]:
+                self._log(run, "log", line)
         if run.error is not None:
             stats.errors += 1
             bucket.errors += 1
