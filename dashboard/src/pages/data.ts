@@ -71,8 +71,21 @@ export const dataPage: Page = (app, root, params) => {
   }
   const info = app.overview.tables.find((t) => t.name === current);
   if (info === undefined) {
-    view.appendChild(h("div", { class: "alert alert-error" }, `There is no table named "${current}".`));
-    return () => stops.forEach((s) => s());
+    // Maybe a push added it since the overview was read: look again once.
+    view.appendChild(h("div", { class: "muted pad" }, "Loading…"));
+    let active = true;
+    void app.refresh().then((overview) => {
+      if (!active) return;
+      if (overview.tables.some((t) => t.name === current)) app.navigate(location.hash);
+      else {
+        clear(view);
+        view.appendChild(h("div", { class: "alert alert-error" }, `There is no table named "${current}".`));
+      }
+    });
+    return () => {
+      active = false;
+      stops.forEach((s) => s());
+    };
   }
   stops.push(tableView(app, view, info));
   return () => stops.forEach((s) => s());
@@ -306,6 +319,7 @@ function tableView(app: App, view: HTMLElement, info: TableInfo): () => void {
       h("label", { class: "label" }, "Document (Convex JSON)"),
       editor,
       fieldsHint,
+      h("div", { class: "hint" }, "Ctrl+Enter saves, Esc closes. The server validates against the schema; nothing is written unless it passes."),
       error,
       h(
         "div",
@@ -317,6 +331,10 @@ function tableView(app: App, view: HTMLElement, info: TableInfo): () => void {
       ),
     );
     if (info.system) editor.readOnly = true;
+    drawer.addEventListener("keydown", (e: KeyboardEvent) => {
+      if (e.key === "Escape") closeDrawer();
+      if (e.key === "Enter" && (e.metaKey || e.ctrlKey) && !info.system) void save();
+    });
     document.body.appendChild(drawer);
     editor.focus();
   }

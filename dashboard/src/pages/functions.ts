@@ -50,6 +50,14 @@ export const functionsPage: Page = (app, root, params) => {
     return;
   }
   renderDetail(fn);
+  // The project may have been reloaded (reactor dev) since the overview was read.
+  let active = true;
+  void app.refresh().then((overview) => {
+    if (active && JSON.stringify(overview.functions) !== JSON.stringify(functions)) app.navigate(location.hash);
+  }, () => undefined);
+  return () => {
+    active = false;
+  };
 
   function renderDetail(fn: FunctionInfo): void {
     const fields = fieldsOf(fn.args);
