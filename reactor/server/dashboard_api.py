@@ -68,6 +68,13 @@ class DashboardApi:
     def _guard(self, handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
             try:
+                if self.admin.auth.admin_key is None:
+                    raise ApiError(
+                        403,
+                        "AdminDisabled",
+                        "this server has no admin key, so the dashboard is disabled (start it "
+                        "with REACTOR_ADMIN_KEY set, or with reactor dev/serve, which make one)",
+                    )
                 self.admin.check_admin(request)
                 return await handler(request)
             except ApiError as exc:

@@ -121,6 +121,14 @@ async def test_every_endpoint_needs_the_admin_key(served: Served, method: str, p
     assert _count(served, "tickets") == 0
 
 
+async def test_a_server_without_admin_key_says_so(tmp_path: Path) -> None:
+    async for s in _serve(tmp_path, admin_key=None):
+        reply = await s.get("/api/dashboard/overview")
+        assert reply.status_code == 403
+        assert reply.json()["code"] == "AdminDisabled"
+        assert "no admin key" in reply.json()["message"]
+
+
 # -- overview and monitor -----------------------------------------------------------------
 
 
