@@ -187,6 +187,10 @@ try {
   await until("the canceled job to leave the pending list", async () => !(await page.locator(`#jobs tr[data-id='${jobId}']`).count()));
   assert.equal(await page.locator("#jobs tbody tr").count(), pending - 1);
   findings.canceledJob = jobId;
+  await page.click("a[data-state=canceled]");
+  await page.waitForSelector(`#jobs tr[data-id='${jobId}']`);
+  await page.click("a[data-state=failed]");
+  await page.waitForSelector("#jobs tbody tr >> text=this mutation always fails");
 
   // -- files, environment, schema -----------------------------------------------------------
   await page.click("a[data-page=files]");

@@ -56,6 +56,15 @@ async def _seed(engine: Engine) -> None:
             await engine.db.write(lambda txn, t=ticket, s=status: txn.patch(t, {"status": s}))
     await engine.action("files:store_text", {"name": "transcript.txt", "text": "Hello! " * 300})
     await engine.action("files:store_text", {"name": "notes.txt", "text": "call back at 3pm"})
+    # A job that fails, for the Failed tab.
+    await engine.scheduler.for_action().run_after(0, "tickets:fail", {})
+    for _ in range(500):
+        states = [j["state"] for j in engine.db.table_documents("_scheduled_functions")]
+        if "failed" in states:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the failing job never ran")
     await engine.set_env("OPENAI_API_KEY", "sk-test-4f2a9c1e7b")
     await engine.set_env("SUPPORT_EMAIL", "help@example.com")
     await engine.set_env("TWILIO_AUTH_TOKEN", "a1b2c3d4e5f6")
