@@ -93,14 +93,14 @@ try {
   await page.click("#add-document");
   await page.waitForSelector(".drawer textarea");
   // Bad input: a status the schema does not allow. A clear message, nothing written.
-  await page.fill(".drawer textarea", JSON.stringify({ title: "Broken", customer: "acme", status: "lost", priority: 1, tags: [] }));
+  await page.fill(".drawer textarea", JSON.stringify({ title: "Broken", customer: "acme", status: "lost", priority: 1, tags: [] }, null, 2));
   await page.click("#save-document");
   const error = await page.waitForSelector(".drawer .alert-error:not(.hidden)");
   const message = await error.textContent();
   assert.match(message, /\$\.status/, message);
   findings.insertError = message;
-  await page.fill(".drawer textarea", JSON.stringify({ title: "Checkout button does nothing", customer: "Initech", status: "open", priority: 5, tags: ["web", "payments"] }, null, 2));
   await shot("dashboard-insert");
+  await page.fill(".drawer textarea", JSON.stringify({ title: "Checkout button does nothing", customer: "Initech", status: "open", priority: 5, tags: ["web", "payments"] }, null, 2));
   await page.click("#save-document");
   await page.waitForSelector(".drawer", { state: "detached" });
   await until("the subscribed client to receive the new ticket", () => seen.at(-1)?.includes("Checkout button does nothing"));

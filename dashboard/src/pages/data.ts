@@ -267,6 +267,7 @@ function tableView(app: App, view: HTMLElement, info: TableInfo): () => void {
     const text = isNew ? JSON.stringify(template(info.document) ?? {}, null, 2) : editable(doc as Value);
     const editor = h("textarea", { class: "editor", spellcheck: "false", "aria-label": "Document JSON", rows: 18 });
     editor.value = text;
+    editor.addEventListener("input", () => error.classList.add("hidden"));
     const error = h("div", { class: "alert alert-error hidden", role: "alert" });
     const fail = (message: string) => {
       error.textContent = message;
