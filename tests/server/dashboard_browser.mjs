@@ -196,6 +196,14 @@ try {
   await page.click("a[data-page=files]");
   await page.waitForSelector("#files tbody tr");
   await shot("dashboard-files");
+  const files = await page.locator("#files tbody tr").count();
+  const fileId = await page.locator("#files tbody tr").first().getAttribute("data-id");
+  const href = await page.locator("#files tbody tr").first().locator("a").getAttribute("href");
+  assert.equal((await page.evaluate(async (url) => (await fetch(url)).status, href)), 200);
+  await page.locator("#files tbody tr").first().locator("button").click();
+  await page.click(".dialog .btn-danger");
+  await until("the deleted file to leave the list", async () => (await page.locator("#files tbody tr").count()) === files - 1);
+  findings.deletedFile = fileId;
   await page.click("a[data-page=env]");
   await page.waitForSelector("#env tr[data-name=OPENAI_API_KEY]");
   const masked = await page.textContent("#env tr[data-name=OPENAI_API_KEY] .env-value");
@@ -222,6 +230,9 @@ try {
   await other.waitForSelector("#admin-key");
   assert.equal(await other.locator("table.grid").count(), 0);
   await fresh.close();
+  await page.click(".sidebar-foot button");
+  await page.waitForSelector("#admin-key");
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("reactor.dashboard.adminKey")), null);
   assert.deepEqual(problems, []);
   console.log(JSON.stringify(findings));
 } finally {

@@ -61,7 +61,7 @@ export const filesPage: Page = (app, root) => {
               "tr",
               { "data-id": id },
               h("td", { class: "cell-id" }, id),
-              h("td", h("span", { class: "tag" }, String(f["content_type"] ?? ""))),
+              h("td", h("span", { class: "tag tag-flush" }, String(f["content_type"] ?? ""))),
               h("td", { class: "num" }, bytes(Number(f["size"] ?? 0))),
               h("td", { class: "mono muted", title: String(f["sha256"] ?? "") }, String(f["sha256"] ?? "").slice(0, 12) + "…"),
               h("td", { title: dateTime(created) }, relative(created)),

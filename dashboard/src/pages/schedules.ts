@@ -62,7 +62,7 @@ export const schedulesPage: Page = (app, root, params) => {
               h("td", { class: "mono" }, String(job["name"])),
               h("td", { class: "mono muted" }, display(job["args"])),
               h("td", { title: dateTime(when) }, dateTime(when), h("div", { class: "muted small" }, relative(when))),
-              h("td", job["cron"] ? h("span", { class: "tag" }, `cron: ${String(job["cron"])}`) : h("span", { class: "muted" }, "scheduler")),
+              h("td", job["cron"] ? h("span", { class: "tag tag-flush" }, `cron: ${String(job["cron"])}`) : h("span", { class: "muted" }, "scheduler")),
               h("td", state === "failed" ? h("span", { class: "text-error" }, String(job["error"] ?? "failed")) : badge(String(job["state"]), String(job["state"]))),
               h(
                 "td",

@@ -11,6 +11,7 @@ export const schemaPage: Page = (app, root) => {
     clear(body);
     const overview = app.overview;
     const push = overview.lastPush;
+    const added = new Set<string>((push?.plan?.addedIndexes ?? []).map((i: { table: string; name: string }) => `${i.table}.${i.name}`));
     body.appendChild(
       h(
         "div",
@@ -21,6 +22,16 @@ export const schemaPage: Page = (app, root) => {
           : push.changes.length
             ? h("ul", { class: "changes" }, push.changes.map((c) => h("li", c)))
             : h("div", { class: "muted" }, "No index or table changes: the schema was already in place."),
+        push === null
+          ? null
+          : h(
+              "div",
+              { class: "push-figures" },
+              h("span", h("strong", Number(push.plan.documentsChecked).toLocaleString()), " documents validated"),
+              h("span", h("strong", Number(push.plan.backfillDocuments).toLocaleString()), " documents indexed into new indexes"),
+              h("span", h("strong", String(push.plan.addedIndexes.length)), " indexes added"),
+              h("span", h("strong", String(push.plan.removedIndexes.length)), " removed"),
+            ),
         h(
           "div",
           { class: "hint" },
@@ -63,7 +74,7 @@ export const schemaPage: Page = (app, root) => {
                       { "data-index": i.name },
                       h("td", { class: "mono" }, i.name, i.system ? h("span", { class: "tag" }, "built-in") : null),
                       h("td", { class: "mono muted" }, i.fields.join(", ")),
-                      h("td", badge(i.state, i.state === "ready" ? "ok" : "warn")),
+                      h("td", added.has(`${table.name}.${i.name}`) ? h("span", { class: "tag", title: "backfilled by the last push" }, "new") : null, " ", badge(i.state, i.state === "ready" ? "ok" : "warn")),
                     ),
                   ),
                   table.searchIndexes.map((s) =>
