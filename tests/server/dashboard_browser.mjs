@@ -115,7 +115,7 @@ try {
   await page.fill("input[data-field=status]", "pending");
   await page.click("#apply-filter");
   await until("the filtered rows", async () => {
-    const statuses = await page.locator("table.grid[data-table=tickets] tbody tr td:nth-child(4)").allTextContents();
+    const statuses = await page.locator("table.grid[data-table=tickets] tbody tr td:nth-child(5)").allTextContents();
     return statuses.length > 0 && statuses.every((s) => s === "pending");
   });
   findings.filtered = await page.locator("table.grid[data-table=tickets] tbody tr").count();
@@ -230,6 +230,23 @@ try {
   await other.waitForSelector("#admin-key");
   assert.equal(await other.locator("table.grid").count(), 0);
   await fresh.close();
+  // Bulk delete: two of Umbrella's tickets, in one transaction.
+  await page.click("a[data-page=data]");
+  await page.click("a[data-table=tickets]");
+  await page.selectOption("select[aria-label=Index]", "by_customer");
+  await page.fill("input[data-field=customer]", "Umbrella");
+  await page.click("#apply-filter");
+  await until("only Umbrella's tickets", async () => {
+    const customers = await page.locator("table.grid[data-table=tickets] tbody tr td:nth-child(4)").allTextContents();
+    return customers.length > 2 && customers.every((c) => c === "Umbrella");
+  });
+  const umbrella = await page.locator("table.grid[data-table=tickets] tbody tr").count();
+  const picked = await page.locator("input.row-check").evaluateAll((boxes) => boxes.slice(0, 2).map((b) => b.value));
+  for (const id of picked) await page.check(`input.row-check[value='${id}']`);
+  await page.click("#delete-selected");
+  await page.click(".dialog .btn-danger");
+  await until("the two deleted rows to go", async () => (await page.locator("table.grid[data-table=tickets] tbody tr").count()) === umbrella - 2);
+  findings.bulkDeleted = picked;
   await page.click(".sidebar-foot button");
   await page.waitForSelector("#admin-key");
   assert.equal(await page.evaluate(() => sessionStorage.getItem("reactor.dashboard.adminKey")), null);

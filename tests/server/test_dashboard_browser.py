@@ -136,6 +136,8 @@ async def test_the_dashboard_in_a_browser(tmp_path: Path) -> None:
         )
         assert job["state"] == "canceled"
         assert findings["filtered"] == 3  # the three pending tickets
+        assert len(findings["bulkDeleted"]) == 2
+        assert not set(findings["bulkDeleted"]) & set(docs)
         files = [d["_id"] for d in engine.db.table_documents("_storage")]
         assert findings["deletedFile"] not in files and len(files) == 1
         for name in ("signin", "data", "functions", "live", "schedules", "env", "schema"):

@@ -114,6 +114,36 @@ function tableView(app: App, view: HTMLElement, info: TableInfo): () => void {
   let rows: Record<string, Value>[] = [];
 
   const countPill = h("span", { class: "table-count" }, `${info.count.toLocaleString()} documents`);
+  const selected = new Set<string>();
+  const deleteSelected = h(
+    "button",
+    {
+      class: "btn btn-danger-ghost hidden",
+      id: "delete-selected",
+      on: {
+        click: async () => {
+          const ids = [...selected];
+          const what = ids.length === 1 ? "1 document" : `${ids.length} documents`;
+          if (!(await confirmDialog(`Delete ${what}?`, `They will be deleted from ${info.name} in one transaction. This cannot be undone.`))) return;
+          try {
+            const { deleted } = await app.session.post("/api/dashboard/documents/delete", { ids });
+            toast(`Deleted ${deleted} document${deleted === 1 ? "" : "s"}`);
+            selected.clear();
+            updateSelection();
+          } catch (e) {
+            toast((e as Error).message, "error");
+          }
+        },
+      },
+    },
+    icon("trash"),
+    h("span", "Delete selected"),
+  );
+  function updateSelection(): void {
+    deleteSelected.classList.toggle("hidden", selected.size === 0);
+    deleteSelected.lastChild!.textContent = `Delete ${selected.size} selected`;
+    for (const box of grid.querySelectorAll<HTMLInputElement>("input.row-check")) box.checked = selected.has(box.value);
+  }
   const addButton = info.system
     ? h("span", { class: "badge badge-muted" }, "read-only")
     : h("button", { class: "btn btn-primary", id: "add-document", on: { click: () => openDrawer(null) } }, icon("plus"), "Add document");
@@ -209,7 +239,7 @@ function tableView(app: App, view: HTMLElement, info: TableInfo): () => void {
       const table = h(
         "table",
         { class: "grid", "data-table": info.name },
-        h("thead", h("tr", cols.map((c) => h("th", c)))),
+        h("thead", h("tr", info.system ? null : h("th", { class: "check-cell" }), cols.map((c) => h("th", c)))),
         h(
           "tbody",
           rows.map((doc) => {
@@ -217,6 +247,26 @@ function tableView(app: App, view: HTMLElement, info: TableInfo): () => void {
             const tr = h(
               "tr",
               { "data-id": id, class: !firstResult && !seen.has(id) ? "flash" : undefined, on: { click: () => openDrawer(doc) } },
+              info.system
+                ? null
+                : h(
+                    "td",
+                    { class: "check-cell", on: { click: (e: Event) => e.stopPropagation() } },
+                    h("input", {
+                      type: "checkbox",
+                      class: "row-check",
+                      value: id,
+                      "aria-label": `Select ${id}`,
+                      checked: selected.has(id),
+                      on: {
+                        change: (e: Event) => {
+                          if ((e.target as HTMLInputElement).checked) selected.add(id);
+                          else selected.delete(id);
+                          updateSelection();
+                        },
+                      },
+                    }),
+                  ),
               cols.map((c) => {
                 const value = doc[c];
                 if (c === "_creation_time") return h("td", { class: "cell-time", title: dateTime(Number(value)) }, relative(Number(value)));
@@ -231,6 +281,9 @@ function tableView(app: App, view: HTMLElement, info: TableInfo): () => void {
       grid.appendChild(table);
     }
     seen = new Set(rows.map((d) => String(d["_id"])));
+    // Selections of rows that left the page (deleted, or paged away) are dropped.
+    for (const id of [...selected]) if (!seen.has(id)) selected.delete(id);
+    updateSelection();
     firstResult = false;
     clear(pager);
     const prev = h("button", { class: "btn btn-small", disabled: pageNumber === 0, on: { click: () => { pageNumber -= 1; subscribe(); } } }, icon("chevronLeft"), "Previous");
@@ -346,6 +399,7 @@ function tableView(app: App, view: HTMLElement, info: TableInfo): () => void {
       { class: "view-head" },
       h("div", h("h3", { class: "view-title" }, info.name), countPill),
       h("span", { class: "spacer" }),
+      deleteSelected,
       addButton,
     ),
     h(
