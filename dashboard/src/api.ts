@@ -31,6 +31,7 @@ export interface Overview {
   functions: FunctionInfo[];
   schema: any;
   lastPush: { changes: string[]; plan: any; report: string } | null;
+  push: { phase: string; dryRun: boolean; started: number; pendingIndexes: { table: string; name: string; fields: string[] }[] } | null;
   crons: { name: string; function: string | null; args: JSONValue; schedule: string; nextRun: number | null }[];
   storage: string | null;
 }

@@ -29,10 +29,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from reactor.database.database import Database
 from reactor.database.transaction import Transaction
 from reactor.engine import Engine
 from reactor.errors import NotFound, ReactorError, ValidationError
+from reactor.push import push_in_progress
 from reactor.scheduler import JOBS_TABLE
+from reactor.schema import Schema
 from reactor.server.admin import AdminApi, Handler
 from reactor.server.api import ApiError, read_json_body
 from reactor.server.dashboard_monitor import monitor_for
@@ -104,6 +107,8 @@ class DashboardApi:
         engine = self.engine
         db = engine.db
         schema = db.schema
+        push = push_in_progress(db)
+        pending = _pending_indexes(db, push.schema) if push is not None else []
         tables = []
         for info in sorted(db.tables(), key=lambda t: (t.name.startswith("_"), t.name)):
             definition = info.definition
@@ -123,6 +128,16 @@ class DashboardApi:
                             "state": "ready",
                         }
                         for spec in info.specs
+                    ]
+                    + [
+                        {
+                            "name": i["name"],
+                            "fields": i["fields"],
+                            "system": False,
+                            "state": "pending",
+                        }
+                        for i in pending
+                        if i["table"] == info.name
                     ],
                     "searchIndexes": [
                         {"name": name, **index.to_json()}
@@ -169,6 +184,14 @@ class DashboardApi:
                 "tables": tables,
                 "functions": functions,
                 "schema": schema.to_json() if schema is not None else None,
+                "push": None
+                if push is None
+                else {
+                    "phase": push.phase,
+                    "dryRun": push.dry_run,
+                    "started": push.started * 1000.0,
+                    "pendingIndexes": pending,
+                },
                 "lastPush": None
                 if plan is None
                 else {"changes": plan.changes, "plan": plan.to_json(), "report": plan.report()},
@@ -302,6 +325,21 @@ class DashboardApi:
         except ReactorError as exc:
             raise ApiError(400, "BadRequest", str(exc)) from None
         return JSONResponse({"id": body["id"]})
+
+
+def _pending_indexes(db: Database, schema: Schema | None) -> list[dict[str, Any]]:
+    """Indexes of ``schema`` that the database does not have (yet): a push will build them."""
+    if schema is None:
+        return []
+    current = {info.name: info for info in db.tables()}
+    out = []
+    for table, definition in schema.tables.items():
+        info = current.get(table)
+        existing = {s.name: s.user_fields for s in info.specs} if info is not None else {}
+        for index in definition.indexes.values():
+            if existing.get(index.name) != tuple(index.fields):
+                out.append({"table": table, "name": index.name, "fields": list(index.fields)})
+    return out
 
 
 def _encoded(value: Any) -> Any:

@@ -6,6 +6,7 @@ real SQLite file; HTTP goes through httpx, live queries through a real WebSocket
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -239,6 +240,52 @@ async def test_monitor_shows_at_most_some_subscriptions(served: Served) -> None:
     assert {s["identity"] for s in snapshot["subscriptions"]} <= {
         f"u{i}" for i in range(MAX_SUBSCRIPTIONS_SHOWN + 5)
     }
+
+
+async def test_overview_shows_a_push_in_progress_and_its_pending_indexes(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reactor.schema import Schema
+
+    db = served.engine.db
+    await _open_ticket(served, "index me")
+    # The push's first step waits for in-flight commits to settle; hold it there.
+    release = asyncio.Event()
+    original = db.wait_quiescent
+
+    async def held(timeout: float = 30.0) -> None:
+        await release.wait()
+        await original(timeout)
+
+    monkeypatch.setattr(db, "wait_quiescent", held)
+    assert db.schema is not None
+    target = db.schema.to_json()
+    for table in target["tables"]:
+        if table["tableName"] == "tickets":
+            table["indexes"].append({"indexDescriptor": "by_title", "fields": ["title"]})
+    push = asyncio.create_task(
+        served.post("/api/admin/push", {"schema": Schema.from_json(target).to_json()})
+    )
+    for _ in range(500):
+        body = (await served.get("/api/dashboard/overview")).json()
+        if body["push"] is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert body["push"]["phase"] == "waiting" and body["push"]["dryRun"] is False
+    assert body["push"]["pendingIndexes"] == [
+        {"table": "tickets", "name": "by_title", "fields": ["title"]}
+    ]
+    tickets = next(t for t in body["tables"] if t["name"] == "tickets")
+    states = {i["name"]: i["state"] for i in tickets["indexes"]}
+    assert states["by_title"] == "pending" and states["by_status"] == "ready"
+    release.set()
+    reply = await push
+    assert reply.status_code == 200, reply.text
+    body = (await served.get("/api/dashboard/overview")).json()
+    assert body["push"] is None
+    tickets = next(t for t in body["tables"] if t["name"] == "tickets")
+    assert {i["name"]: i["state"] for i in tickets["indexes"]}["by_title"] == "ready"
+    assert body["lastPush"]["plan"]["backfillDocuments"] == 1
 
 
 # -- documents ------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from reactor import Engine
 from support.projects import PROJECTS, ROOT
 
 SCRIPT = Path(__file__).with_name("dashboard_browser.mjs")
+PUSH_SCRIPT = Path(__file__).with_name("dashboard_push_browser.mjs")
 CHROMIUM = os.environ.get("REACTOR_CHROMIUM", "/usr/bin/chromium")
 
 pytestmark = pytest.mark.skipif(
@@ -142,5 +143,70 @@ async def test_the_dashboard_in_a_browser(tmp_path: Path) -> None:
         assert findings["deletedFile"] not in files and len(files) == 1
         for name in ("signin", "data", "functions", "live", "schedules", "env", "schema"):
             assert (shots / f"dashboard-{name}.png").stat().st_size > 10_000
+    finally:
+        await engine.close()
+
+
+async def _run_node(node: str, script: Path, url: str, shots: Path) -> tuple[int, str, str]:
+    env = {
+        **os.environ,
+        "REACTOR_URL": url,
+        "REACTOR_ADMIN_KEY": ADMIN_KEY,
+        "REACTOR_SCREENSHOTS": str(shots),
+        "REACTOR_CHROMIUM": CHROMIUM,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        node, str(script), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), 240)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_the_schema_page_during_a_push(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reactor.push import push_schema
+    from reactor.schema import Schema
+
+    node = _node()
+    root = tmp_path / "helpdesk"
+    shutil.copytree(PROJECTS / "helpdesk", root)
+    shots = Path(os.environ.get("REACTOR_DASHBOARD_SCREENSHOTS") or tmp_path / "screenshots")
+    engine = await Engine.open_pushed(root, f"sqlite:///{tmp_path / 'data.db'}")
+    try:
+        await _seed(engine)
+        db = engine.db
+        # A push's first step waits for in-flight commits to settle: hold it there while
+        # the browser looks.
+        release = asyncio.Event()
+        original = db.wait_quiescent
+
+        async def held(timeout: float = 30.0) -> None:
+            await release.wait()
+            await original(timeout)
+
+        monkeypatch.setattr(db, "wait_quiescent", held)
+        assert db.schema is not None
+        target = db.schema.to_json()
+        for table in target["tables"]:
+            if table["tableName"] == "tickets":
+                table["indexes"].append({"indexDescriptor": "by_title", "fields": ["title"]})
+        async with running_server(engine, server_config()) as url:
+            push = asyncio.create_task(push_schema(db, Schema.from_json(target)))
+            try:
+                code, out, err = await _run_node(node, PUSH_SCRIPT, url, shots)
+            finally:
+                release.set()
+                plan = await push
+        assert code == 0, err[-4000:]
+        assert "tickets.by_title" in json.loads(out.strip().splitlines()[-1])["banner"]
+        assert plan.backfill_documents == len(TICKETS)
+        assert (shots / "dashboard-push.png").stat().st_size > 10_000
     finally:
         await engine.close()

@@ -1,7 +1,7 @@
 // Schema and indexes: each table's document type, indexes (with their build state) and
 // search indexes, and the last push.
 import type { Page } from "../app.js";
-import { badge, clear, h } from "../dom.js";
+import { badge, clear, h, relative } from "../dom.js";
 import { fieldsOf, typeText } from "../validators.js";
 
 export const schemaPage: Page = (app, root) => {
@@ -11,6 +11,21 @@ export const schemaPage: Page = (app, root) => {
     clear(body);
     const overview = app.overview;
     const push = overview.lastPush;
+    const running = overview.push;
+    if (running !== null) {
+      const phase = running.phase === "waiting" ? "waiting for in-flight commits to settle" : "recording the new schema";
+      body.appendChild(
+        h(
+          "div",
+          { class: "card push-banner", id: "push-in-progress" },
+          h("div", { class: "card-head" }, h("span", { class: "spinner" }), h("div", { class: "card-title" }, running.dryRun ? "A dry-run push is in progress" : "A push is in progress"), h("span", { class: "muted" }, `started ${relative(running.started)}`)),
+          h("div", `Now ${phase}. `, running.pendingIndexes.length
+            ? `${running.pendingIndexes.length === 1 ? "1 index" : `${running.pendingIndexes.length} indexes`} will be backfilled before the new schema takes effect:`
+            : "No new index to backfill."),
+          running.pendingIndexes.length ? h("ul", { class: "changes" }, running.pendingIndexes.map((i) => h("li", `${i.table}.${i.name} [${i.fields.join(", ")}]`))) : null,
+        ),
+      );
+    }
     const added = new Set<string>((push?.plan?.addedIndexes ?? []).map((i: { table: string; name: string }) => `${i.table}.${i.name}`));
     body.appendChild(
       h(
@@ -35,7 +50,7 @@ export const schemaPage: Page = (app, root) => {
         h(
           "div",
           { class: "hint" },
-          "A push validates existing documents and backfills new indexes in one step before it takes effect, so every index listed here is complete and in use.",
+          "A push validates existing documents and backfills new indexes in one step before it takes effect: an index marked ready is complete and in use; a pending one is built by the push in progress.",
         ),
       ),
     );
@@ -89,5 +104,25 @@ export const schemaPage: Page = (app, root) => {
     }
   };
   render();
-  void app.refresh().then(render, () => undefined);
+  // Poll while the page is open: a push (from the CLI or reactor dev) shows up here.
+  let stopped = false;
+  let last = "";
+  const poll = async () => {
+    try {
+      const overview = await app.refresh();
+      const now = JSON.stringify([overview.push, overview.lastPush, overview.tables]);
+      if (!stopped && now !== last) {
+        last = now;
+        render();
+      }
+    } catch {
+      // the connection pill shows the server is unreachable; try again
+    }
+    if (!stopped) timer = setTimeout(poll, 1000);
+  };
+  let timer = setTimeout(poll, 0);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 };
