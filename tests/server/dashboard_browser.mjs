@@ -161,6 +161,12 @@ try {
   await page.waitForSelector("pre[data-result=error]");
   findings.runError = await page.textContent("pre[data-result=error]");
   assert.match(findings.runError, /\$\.priority/);
+  // The earlier run of summarize is listed; clicking it fills the form again.
+  await page.click("a[data-function='tickets:summarize']");
+  await page.waitForSelector(".history-item >> text=customer=Initech");
+  assert.equal(await page.inputValue("input[data-arg=customer]"), "");
+  await page.click(".history-item");
+  assert.equal(await page.inputValue("input[data-arg=customer]"), "Initech");
 
   // -- live: traffic for the charts, subscriptions, streaming logs ------------------------
   for (let i = 0; i < 24; i++) {

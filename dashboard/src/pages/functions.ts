@@ -3,10 +3,16 @@
 import type { Value } from "../../../client-js/dist/index.js";
 import type { FunctionInfo } from "../api.js";
 import type { Page } from "../app.js";
-import { badge, clear, empty, h, icon, ms, pretty } from "../dom.js";
+import { badge, clear, clock, empty, h, icon, ms, pretty } from "../dom.js";
+
+const clockTime = (at: number) => clock(at).slice(0, 8);
 import { fieldsOf, isText, template, typeText } from "../validators.js";
 
 const KIND_LETTER: Record<string, string> = { query: "Q", mutation: "M", action: "A" };
+const MAX_HISTORY = 10;
+
+/** Runs from this page, per function, newest first (kept while the tab is open). */
+const history = new Map<string, { at: number; inputs: Record<string, string>; ok: boolean; durationMs: number }[]>();
 
 export const functionsPage: Page = (app, root, params) => {
   const functions = app.overview.functions;
@@ -93,6 +99,12 @@ export const functionsPage: Page = (app, root, params) => {
       );
     }
     const output = h("div", { class: "run-output" });
+    form.addEventListener("keydown", (e: KeyboardEvent) => {
+      if (e.key === "Enter" && (e.metaKey || e.ctrlKey || e.target instanceof HTMLInputElement)) {
+        e.preventDefault();
+        void run();
+      }
+    });
     const runButton = h("button", { class: "btn btn-primary", id: "run-function", on: { click: () => run() } }, icon("play"), `Run ${fn.kind}`);
 
     async function run(): Promise<void> {
@@ -123,12 +135,52 @@ export const functionsPage: Page = (app, root, params) => {
       try {
         const result = await app.session.run(fn.path, args);
         showOutput(result.ok, result.ok ? pretty(result.value) : result.error!, result.logLines, result.durationMs);
+        const inputsNow: Record<string, string> = {};
+        for (const [name, input] of inputs) inputsNow[name] = input.value;
+        if (rawArgs !== null) inputsNow[""] = rawArgs.value;
+        const runs = history.get(fn.path) ?? [];
+        runs.unshift({ at: Date.now(), inputs: inputsNow, ok: result.ok, durationMs: result.durationMs });
+        history.set(fn.path, runs.slice(0, MAX_HISTORY));
+        renderHistory();
       } catch (e) {
         showOutput(false, (e as Error).message, [], null);
       } finally {
         runButton.disabled = false;
       }
     }
+
+    const historyBox = h("div", { class: "history" });
+    function renderHistory(): void {
+      clear(historyBox);
+      const runs = history.get(fn.path) ?? [];
+      if (runs.length === 0) return;
+      historyBox.append(
+        h("div", { class: "label" }, "Earlier runs in this tab"),
+        h(
+          "div",
+          { class: "history-list" },
+          runs.map((r) =>
+            h(
+              "button",
+              {
+                class: "history-item",
+                title: "Fill the form with these arguments",
+                on: {
+                  click: () => {
+                    for (const [name, input] of inputs) input.value = r.inputs[name] ?? "";
+                    if (rawArgs !== null) rawArgs.value = r.inputs[""] ?? "{}";
+                  },
+                },
+              },
+              badge(r.ok ? "ok" : "error", r.ok ? "ok" : "error"),
+              h("span", { class: "mono history-args" }, Object.entries(r.inputs).filter(([, v]) => v !== "").map(([k, v]) => (k ? `${k}=${v}` : v)).join("  ") || "no arguments"),
+              h("span", { class: "muted" }, `${clockTime(r.at)} · ${ms(r.durationMs)}`),
+            ),
+          ),
+        ),
+      );
+    }
+    renderHistory();
 
     function showOutput(ok: boolean, text: string, logs: string[], duration: number | null): void {
       clear(output);
@@ -173,6 +225,7 @@ export const functionsPage: Page = (app, root, params) => {
       ),
       h("div", { class: "card" }, h("div", { class: "card-title" }, "Run as admin"), form, h("div", { class: "form-actions" }, runButton)),
       output,
+      historyBox,
       ),
     );
   }

@@ -111,7 +111,8 @@ export const livePage: Page = (app, root) => {
     const value = h("div", { class: "stat-value" }, "—");
     const sub = h("div", { class: "stat-sub" });
     const chart = h("div", { class: "stat-chart" });
-    const el = h("div", { class: "card stat", id: `stat-${id}` }, h("div", { class: "stat-title" }, title), value, sub, chart);
+    const axis = h("div", { class: "chart-labels" }, h("span", "60 s ago"), h("span", "now"));
+    const el = h("div", { class: "card stat", id: `stat-${id}` }, h("div", { class: "stat-title" }, title), value, sub, chart, axis);
     return { el, value, sub, chart };
   }
 
