@@ -30,7 +30,8 @@ from reactor.runtime.registry import (
     query,
 )
 from reactor.schema import define_schema, define_table
-from reactor.validators import v
+from reactor.validators import pagination_opts_validator, v
+from reactor.values import Int64
 
 __version__ = "0.1.0"
 
@@ -43,6 +44,7 @@ __all__ = [
     "Forbidden",
     "FunctionNotFound",
     "HttpRouter",
+    "Int64",
     "LimitExceeded",
     "NotFound",
     "ProtocolError",
@@ -59,6 +61,7 @@ __all__ = [
     "internal_mutation",
     "internal_query",
     "mutation",
+    "pagination_opts_validator",
     "query",
     "v",
 ]

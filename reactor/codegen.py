@@ -51,7 +51,9 @@ def _literal(raw: Any) -> str:
     if isinstance(value, int):
         return f"{value}n"
     if isinstance(value, float):
-        return repr(value) if value == value and abs(value) != float("inf") else "number"
+        if value != value or abs(value) == float("inf"):
+            return "number"
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
     return json.dumps(value)
 
 
@@ -102,7 +104,8 @@ def _object_type(fields: dict[str, Any], indent: str, extra: list[str] | None = 
 
 
 def _document_type(table: str, document: dict[str, Any], indent: str) -> str:
-    system = [f"_id: Id<{json.dumps(table)}>;", "_creation_time: number;"]
+    # The names clients see on the wire (Convex's): ``_creation_time`` is ``_creationTime``.
+    system = [f"_id: Id<{json.dumps(table)}>;", "_creationTime: number;"]
     if document.get("type") == "object":
         return _object_type(document["value"], indent, system)
     if document.get("type") == "union":
@@ -137,7 +140,7 @@ def render_data_model(schema: Schema | None) -> str:
         out.append(
             "/** No schema.py: documents are untyped. */\n"
             "export type Doc<T extends TableNames> = {\n"
-            "  _id: Id<T>;\n  _creation_time: number;\n  [field: string]: any;\n};\n"
+            "  _id: Id<T>;\n  _creationTime: number;\n  [field: string]: any;\n};\n"
             "export type DataModel = Record<string, { document: any; indexes: {} }>;\n"
         )
         return "\n".join(out)
@@ -147,9 +150,9 @@ def render_data_model(schema: Schema | None) -> str:
         doc = _document_type(name, table.document.to_json(), "    ")
         out.append(f"  {_key(name)}: {{")
         out.append(f"    document: {doc};")
-        indexes = ['by_id: ["_id"];', 'by_creation_time: ["_creation_time", "_id"];']
+        indexes = ['by_id: ["_id"];', 'by_creation_time: ["_creationTime", "_id"];']
         for index in table.indexes.values():
-            fields = ", ".join(json.dumps(f) for f in (*index.fields, "_creation_time", "_id"))
+            fields = ", ".join(json.dumps(f) for f in (*index.fields, "_creationTime", "_id"))
             indexes.append(f"{_key(index.name)}: [{fields}];")
         out.append("    indexes: {" + "".join(f"\n      {i}" for i in indexes) + "\n    };")
         out.append("  };")
@@ -272,6 +275,8 @@ def render_api_dts(project: Project) -> str:
         + "  readonly _args: Args;\n"
         + "  /** Type-level only: the result. */\n"
         + "  readonly _returnType: Returns;\n"
+        + "  /** Always undefined here (Convex components); lets `convex` clients take it. */\n"
+        + "  readonly _componentPath: string | undefined;\n"
         + "};\n\n"
         + "export type FunctionArgs<F> = F extends FunctionReference<any, any, infer A, any> "
         + "? A : never;\n"

@@ -28,6 +28,8 @@ from reactor.database.transaction import Limits
 from reactor.errors import FunctionNotFound, ValidationError
 from reactor.file_storage import FileStorage
 from reactor.persistence import open_persistence
+from reactor.persistence.lease import LeaseHolder
+from reactor.retention import Retention, RetentionSweeper
 from reactor.runtime.context import normalize_identity
 from reactor.runtime.executor import Executor
 from reactor.runtime.live_queries import LiveQueries, LiveQuery
@@ -50,7 +52,9 @@ def default_database_url(project: Path) -> str:
 class Engine:
     """A running reactor deployment: one project, one database."""
 
-    def __init__(self, project: Project, db: Database) -> None:
+    def __init__(
+        self, project: Project, db: Database, *, retention: Retention | None = None
+    ) -> None:
         self.project = project
         self.db = db
         self.executor = Executor(db, project)
@@ -73,6 +77,9 @@ class Engine:
         self.scheduler = Scheduler(self.executor)
         self.executor.scheduler = self.scheduler
         self.scheduler.start()
+        # Bookkeeping rows (exactly-once records, finished jobs) expire (reactor.retention).
+        self.sweeper = RetentionSweeper(db, retention)
+        self.sweeper.start()
 
     @classmethod
     def open(
@@ -81,19 +88,30 @@ class Engine:
         database: str | None = None,
         *,
         limits: Limits | None = None,
+        retention: Retention | None = None,
     ) -> _EngineOpener:
-        """Open a project folder on a database URL (``async with`` or ``await``)."""
-        return _EngineOpener(Path(project), database, limits)
+        """Open a project folder on a database URL (``async with`` or ``await``).
+
+        ``retention``: how long bookkeeping rows are kept (default: ``REACTOR_RETAIN_*``
+        or :class:`~reactor.retention.Retention`'s defaults).
+        """
+        return _EngineOpener(Path(project), database, limits, retention)
 
     @classmethod
-    async def _open(cls, root: Path, database: str | None, limits: Limits | None) -> Engine:
+    async def _open(
+        cls,
+        root: Path,
+        database: str | None,
+        limits: Limits | None,
+        retention: Retention | None = None,
+    ) -> Engine:
         project = load_project(root)
         url = database or default_database_url(project.root)
         persistence = await asyncio.to_thread(open_persistence, url)
         db = Database(persistence, project.schema, limits)
         await asyncio.to_thread(db.load)
         db.start()
-        return cls(project, db)
+        return cls(project, db, retention=retention)
 
     @classmethod
     async def open_pushed(
@@ -103,23 +121,30 @@ class Engine:
         *,
         limits: Limits | None = None,
         progress: ProgressCallback | None = None,
+        lease: LeaseHolder | None = None,
+        retention: Retention | None = None,
     ) -> Engine:
         """Open a project's database at its last pushed schema, then push the project's.
 
         What servers and the CLI use: unlike :meth:`open`, existing documents are checked
         against the project's schema first (:class:`reactor.push.PushRefused` if they do
         not match; the database is closed again). The push is in :attr:`last_push`.
+
+        Servers pass ``lease`` (:meth:`LeaseHolder.this_process`): the database's lease is
+        claimed before anything is loaded, so a second server on the same database
+        refuses to start (:class:`~reactor.persistence.errors.DatabaseInUse`).
         """
         from reactor.push import open_database, push_schema
 
         loaded = load_project(Path(project))
-        db = await open_database(database or default_database_url(loaded.root), limits=limits)
+        url = database or default_database_url(loaded.root)
+        db = await open_database(url, limits=limits, lease=lease)
         try:
             plan = await push_schema(db, loaded.schema, progress=progress)
         except BaseException:
             await db.close()
             raise
-        engine = cls(loaded, db)
+        engine = cls(loaded, db, retention=retention)
         engine.last_push = plan
         return engine
 
@@ -247,6 +272,7 @@ class Engine:
         if not self._closed:
             self._closed = True
             await self.scheduler.close()
+            await self.sweeper.close()
             await self.db.close()
 
     async def __aenter__(self) -> Engine:
@@ -302,8 +328,14 @@ class Engine:
 class _EngineOpener:
     """What :meth:`Engine.open` returns: awaitable, or an async context manager."""
 
-    def __init__(self, root: Path, database: str | None, limits: Limits | None) -> None:
-        self._args = (root, database, limits)
+    def __init__(
+        self,
+        root: Path,
+        database: str | None,
+        limits: Limits | None,
+        retention: Retention | None = None,
+    ) -> None:
+        self._args = (root, database, limits, retention)
         self._engine: Engine | None = None
 
     def __await__(self) -> Generator[Any, None, Engine]:

@@ -76,9 +76,18 @@ class UserError(ReactorError):
     code = "UserError"
 
     def __init__(self, data: Any = None) -> None:
-        message = data if isinstance(data, str) else f"UserError: {data!r}"
-        super().__init__(message)
+        super().__init__(data if isinstance(data, str) else _json_text(data))
         self.data = data
+
+
+def _json_text(data: Any) -> str:
+    """``data`` as compact JSON text (how Convex shows a ConvexError's data), not a repr."""
+    import json
+
+    try:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
+    except (TypeError, ValueError):  # circular or otherwise not JSON-like
+        return str(data)
 
 
 class ConflictError(ReactorError):

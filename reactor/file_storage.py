@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from reactor.database.transaction import Transaction
 from reactor.errors import LimitExceeded, NotFound, ReactorError, ValidationError
+from reactor.owner_only import make_dirs, open_new
 
 if TYPE_CHECKING:
     from reactor.database.database import Database
@@ -107,9 +108,9 @@ class LocalBackend:
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
         tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
+        with os.fdopen(open_new(tmp), "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

@@ -21,6 +21,7 @@ new schema governs has been checked against it. A dry run plans and reports only
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import weakref
 from collections.abc import Callable
@@ -30,7 +31,8 @@ from typing import Any
 from reactor.database.database import Database, ProgressCallback
 from reactor.database.transaction import Limits
 from reactor.errors import SchemaError, ValidationError
-from reactor.persistence import open_persistence
+from reactor.persistence import describe_url, open_persistence
+from reactor.persistence.lease import LeaseHolder, lease_timeout, release_lease
 from reactor.schema import Schema
 
 __all__ = [
@@ -192,14 +194,28 @@ class PushRefused(SchemaError):
         self.plan = plan
 
 
-async def open_database(url: str, *, limits: Limits | None = None) -> Database:
-    """Open and start a database at its last pushed schema (the state a push starts from)."""
+async def open_database(
+    url: str, *, limits: Limits | None = None, lease: LeaseHolder | None = None
+) -> Database:
+    """Open and start a database at its last pushed schema (the state a push starts from).
+
+    With ``lease``, the database's lease is claimed first (before anything is loaded):
+    :class:`~reactor.persistence.errors.DatabaseInUse` if another server holds it.
+    """
     persistence = await asyncio.to_thread(open_persistence, url)
+    db: Database | None = None
     try:
         db = Database(persistence, None, limits)
+        if lease is not None:
+            await asyncio.to_thread(
+                db.claim_lease, lease, stale_after=lease_timeout(), what=describe_url(url)
+            )
         db.schema = stored_schema(db)
         await asyncio.to_thread(db.load)
     except BaseException:
+        if db is not None and db.lease is not None:
+            with contextlib.suppress(Exception):  # best effort: it goes stale otherwise
+                release_lease(persistence, db.lease)
         persistence.close()
         raise
     db.start()

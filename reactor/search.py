@@ -48,10 +48,11 @@ from typing import TYPE_CHECKING, Any
 
 from reactor.database.indexes import field_value, point_interval
 from reactor.database.layers import DocEntry, Overlay
+from reactor.database.query import page_options
 from reactor.database.sorted_keys import SortedKeys
 from reactor.errors import ValidationError
 from reactor.schema import SearchIndexDefinition
-from reactor.values import check_value, encode_key, loads
+from reactor.values import check_value, encode_key, loads, whole_number
 
 if TYPE_CHECKING:
     from reactor.database.database import Database, TableInfo
@@ -480,17 +481,17 @@ class SearchQuery:
                     break
         return out
 
-    def paginate(self, num_items: int = 20, cursor: str | None = None) -> dict[str, Any]:
+    def paginate(
+        self, num_items: int | dict[str, Any] = 20, cursor: str | None = None
+    ) -> dict[str, Any]:
         """One page of results by relevance: ``{"page", "is_done", "continue_cursor"}``.
 
         The cursor is a position in the ranking (score, creation time, id): the next page
         holds the results ranked after it when it runs. Unlike index pagination, pages are
-        not pinned while subscribed: a re-ranking can move a result across pages.
+        not pinned while subscribed: a re-ranking can move a result across pages. Takes
+        Convex's ``paginationOpts`` object too (its ``endCursor`` is not used here).
         """
-        if not isinstance(num_items, int) or isinstance(num_items, bool) or num_items < 1:
-            raise ValidationError(
-                f"paginate num_items must be a positive integer, got {num_items!r}", ""
-            )
+        num_items, cursor, _ = page_options(num_items, cursor)
         after = _decode_rank(cursor) if cursor is not None else None
         ranked = self._ranked(num_items + 1, after)
         page = [doc for _, doc in ranked[:num_items]]
@@ -505,9 +506,10 @@ class SearchQuery:
 
     def take(self, n: int) -> list[Document]:
         """The ``n`` best matches."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        count = whole_number(n)
+        if count is None or count < 0:
             raise ValidationError(f"take expects a non-negative integer, got {n!r}", "")
-        return self._run(n)
+        return self._run(count)
 
     def first(self) -> Document | None:
         """The best match, or None."""

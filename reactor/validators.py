@@ -41,8 +41,10 @@ from reactor.values import (
     describe_type,
     field_path,
     from_json,
+    normalize,
     to_json,
 )
+from reactor.values import Int64 as Int64Value
 
 __all__ = [
     "AnyValidator",
@@ -62,6 +64,7 @@ __all__ = [
     "UnionValidator",
     "Validator",
     "args_validator",
+    "pagination_opts_validator",
     "v",
     "validator_from_json",
 ]
@@ -93,7 +96,7 @@ def _actual(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return f"{kind} {value!r}"
+        return f"{kind} {int.__repr__(value) if isinstance(value, int) else repr(value)}"
     return kind
 
 
@@ -211,7 +214,8 @@ class StringValidator(Validator):
 
 
 class NumberValidator(Validator):
-    """Accepts a float64; a Python ``int`` (never a ``bool``) is converted to ``float``."""
+    """Accepts a float64; a plain Python ``int`` (never a ``bool`` or an ``Int64``) becomes
+    a ``float``."""
 
     __slots__ = ()
     kind = "number"
@@ -223,7 +227,7 @@ class NumberValidator(Validator):
         t = type(value)
         if t is float:
             return value
-        if t is bool:
+        if t is bool or t is Int64Value:
             self._fail(value)
         if isinstance(value, int | float):
             try:
@@ -234,7 +238,8 @@ class NumberValidator(Validator):
 
 
 class Int64Validator(Validator):
-    """Accepts a Python ``int`` (never a ``bool``) in the signed 64-bit range."""
+    """Accepts an ``Int64``, or a plain ``int`` in the signed 64-bit range (made an
+    ``Int64``); never a ``bool`` or a ``float``."""
 
     __slots__ = ()
     kind = "int64"
@@ -243,9 +248,11 @@ class Int64Validator(Validator):
         self._init()
 
     def _check(self, value: object, ids: IdResolver | None, depth: int) -> Value:
+        if type(value) is Int64Value:
+            return value
         if type(value) is int:
             if INT64_MIN <= value <= INT64_MAX:
-                return value
+                return Int64Value(value)
             raise _Fail(f"expected int64, got integer {value} out of int64 range", "int64")
         if isinstance(value, int) and not isinstance(value, bool):
             return self._check(int(value), ids, depth)
@@ -313,10 +320,9 @@ class AnyValidator(Validator):
 
     def _check(self, value: object, ids: IdResolver | None, depth: int) -> Value:
         try:
-            check_value(value, "", depth)
+            return normalize(value, "", depth)
         except ValidationError as e:
             raise _Fail(e.reason, e.expected, [e.path] if e.path else []) from None
-        return value
 
 
 class IdValidator(Validator):
@@ -360,6 +366,8 @@ class IdValidator(Validator):
 def _literal_text(x: object) -> str:
     if isinstance(x, bool):
         return "true" if x else "false"
+    if type(x) is Int64Value:
+        return f"{int(x)}n"
     return repr(x)
 
 
@@ -371,12 +379,12 @@ class LiteralValidator(Validator):
     value: str | int | float | bool
 
     def __init__(self, value: str | int | float | bool) -> None:
-        if type(value) not in (str, int, float, bool):
+        if type(value) not in (str, int, float, bool, Int64Value):
             raise SchemaError(
                 f"v.literal() expects a str, int, float or bool, got {type(value).__name__}"
             )
         try:
-            check_value(value)
+            value = normalize(value)  # a plain int is a number literal
         except ValidationError as e:
             raise SchemaError(f"invalid literal: {e.reason}") from None
         self._init(value=value)
@@ -387,17 +395,25 @@ class LiteralValidator(Validator):
     def _check(self, value: object, ids: IdResolver | None, depth: int) -> Value:
         x = self.value
         tx = type(x)
-        if type(value) is tx:
-            if tx is float:
+        t = type(value)
+        if tx is float:
+            if t is float:
                 if compare_values(value, x) == 0:
                     return value
-            elif value == x:
+            elif t is int:
+                try:
+                    f = float(value)  # type: ignore[arg-type]
+                except OverflowError:
+                    self._fail(value)
+                if compare_values(f, x) == 0:
+                    return f
+        elif tx is Int64Value:
+            if (t is Int64Value or t is int) and value == x:
+                return x
+        elif t is tx:
+            if value == x:
                 return value
-        elif tx is float and type(value) is int:
-            f = float(value)
-            if compare_values(f, x) == 0:
-                return f
-        elif tx is not float and type(value) is not bool and isinstance(value, tx) and value == x:
+        elif t is not bool and isinstance(value, tx) and value == x:
             return x
         self._fail(value)
 
@@ -843,3 +859,17 @@ def args_validator(args: Mapping[str, Validator] | Validator | None) -> Validato
     if isinstance(args, Mapping):
         return ObjectValidator(args)
     raise SchemaError(f"args must be a dict of validators or a validator, got {type(args)}")
+
+
+pagination_opts_validator: Final = ObjectValidator(
+    {
+        "numItems": NumberValidator(),
+        "cursor": UnionValidator(StringValidator(), NullValidator()),
+        "endCursor": OptionalValidator(UnionValidator(StringValidator(), NullValidator())),
+        "id": OptionalValidator(NumberValidator()),
+        "maximumRowsRead": OptionalValidator(NumberValidator()),
+        "maximumBytesRead": OptionalValidator(NumberValidator()),
+    }
+)
+"""The ``paginationOpts`` argument the official clients' paginated queries send (Convex's
+``paginationOptsValidator``); pass it on as ``.paginate(paginationOpts)``."""

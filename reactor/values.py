@@ -1,10 +1,16 @@
 """The reactor value model: checking, JSON encoding, total order, index keys, ids.
 
-A *value* is exactly one of ``None``, ``bool``, ``int`` (int64), ``float`` (float64,
-including NaN, ±inf and -0.0), ``str`` (valid Unicode, no lone surrogates), ``bytes``,
-``list`` of values, or ``dict`` mapping field names to values. ``bool`` is never an
-``int`` here: ``True`` is a boolean, ``1`` is an int64 and ``1.0`` is a float64; all three
-are distinct values.
+A *value* is exactly one of ``None``, ``bool``, ``float`` (a Convex number: float64,
+including NaN, ±inf and -0.0), :class:`Int64` (a Convex int64), ``str`` (valid Unicode, no
+lone surrogates), ``bytes``, ``list`` of values, or ``dict`` mapping field names to values.
+
+Numbers follow the official Convex Python client: a plain Python ``int`` is a *number*
+(float64), so ``return len(rows)`` reaches every client as a number and comes back as a
+``float``; 64-bit integers are explicit, as :class:`Int64` (or a ``v.int64()`` field,
+argument or return value) and always come back as :class:`Int64`. :func:`normalize`
+turns plain ints into floats; values read back (storage, wire, index keys) never hold a
+plain ``int``. ``bool`` is never a number: ``True``, ``Int64(1)`` and ``1.0`` are three
+distinct values.
 
 Invariants kept by this module:
 
@@ -24,8 +30,10 @@ Invariants kept by this module:
 * :func:`to_json` / :func:`from_json` are inverse (Convex encoded JSON): int64, bytes and
   the non-finite/negative-zero floats travel as one-key ``$``-objects, plain JSON numbers
   are float64.
-* :func:`dumps` / :func:`loads` are a lossless storage codec (MessagePack), and
-  :func:`loads` always returns fresh objects.
+* :func:`dumps` / :func:`loads` are a lossless storage codec (MessagePack, :class:`Int64`
+  as an extension type), and :func:`loads` always returns fresh objects. Rows written
+  before numbers and int64 were told apart by type hold int64 as plain MessagePack
+  integers; :func:`loads` reads those as :class:`Int64`, so old data keeps its meaning.
 * Document ids are ``base32(varint(table_number) || internal[16] || fletcher16 footer)``;
   :func:`decode_id` accepts exactly the strings :func:`encode_id` produces.
 """
@@ -49,6 +57,7 @@ from reactor.errors import ValidationError
 
 __all__ = [
     "INT64_MAX",
+    "Int64",
     "INT64_MIN",
     "MAX_ARRAY_LEN",
     "MAX_DEPTH",
@@ -67,20 +76,132 @@ __all__ = [
     "encode_key",
     "field_path",
     "from_json",
+    "from_wire",
     "index_path",
     "loads",
     "new_internal_id",
+    "normalize",
+    "whole_number",
     "to_json",
+    "to_wire",
     "ts_from_wire",
     "ts_to_wire",
     "value_size",
 ]
 
 Value: TypeAlias = Any
-"""A reactor value: ``None | bool | int | float | str | bytes | list[Value] | dict[str, Value]``."""
+"""A reactor value: ``None | bool | float | Int64 | str | bytes | list[Value] | dict[str, Value]``.
+
+A plain ``int`` is accepted wherever a value is given and means a number (float64).
+"""
 
 INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1
+
+
+def _int64_result(value: Any) -> Any:
+    # Arithmetic on an Int64 stays an Int64 (int64 math); mixing in a float gives a float.
+    if type(value) is int:
+        return Int64(value)
+    return value
+
+
+class Int64(int):
+    """A Convex int64: a Python ``int`` that travels and is stored as a 64-bit integer.
+
+    A plain ``int`` is a Convex number (float64); wrap it as ``Int64(n)`` where a 64-bit
+    integer is meant in a schemaless value (``v.int64()`` fields and arguments convert
+    plain ints themselves). Integer arithmetic with ints or Int64s gives an Int64 (and
+    raises ``OverflowError`` outside the signed 64-bit range); with a float, a float.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, value: Any = 0) -> Int64:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise TypeError(f"Int64() takes an integer, got {type(value).__name__}")
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise OverflowError(f"{value} is outside the int64 range")
+        return super().__new__(cls, value)
+
+    def __repr__(self) -> str:
+        return f"Int64({int.__repr__(self)})"
+
+    __str__ = int.__repr__
+
+    def __reduce__(self) -> tuple[type[Int64], tuple[int]]:
+        return (Int64, (int(self),))
+
+    def __copy__(self) -> Int64:
+        return self
+
+    def __deepcopy__(self, memo: object) -> Int64:
+        return self
+
+    def __add__(self, other: Any) -> Any:
+        return _int64_result(int.__add__(self, other))
+
+    def __radd__(self, other: Any) -> Any:
+        return _int64_result(int.__radd__(self, other))
+
+    def __sub__(self, other: Any) -> Any:
+        return _int64_result(int.__sub__(self, other))
+
+    def __rsub__(self, other: Any) -> Any:
+        return _int64_result(int.__rsub__(self, other))
+
+    def __mul__(self, other: Any) -> Any:
+        return _int64_result(int.__mul__(self, other))
+
+    def __rmul__(self, other: Any) -> Any:
+        return _int64_result(int.__rmul__(self, other))
+
+    def __floordiv__(self, other: Any) -> Any:
+        return _int64_result(int.__floordiv__(self, other))
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return _int64_result(int.__rfloordiv__(self, other))
+
+    def __mod__(self, other: Any) -> Any:
+        return _int64_result(int.__mod__(self, other))
+
+    def __rmod__(self, other: Any) -> Any:
+        return _int64_result(int.__rmod__(self, other))
+
+    def __pow__(self, other: Any, modulo: Any = None) -> Any:
+        return _int64_result(int.__pow__(self, other, modulo))
+
+    def __neg__(self) -> Int64:
+        return Int64(-int(self))
+
+    def __pos__(self) -> Int64:
+        return self
+
+    def __abs__(self) -> Int64:
+        return Int64(abs(int(self)))
+
+    def __and__(self, other: Any) -> Any:
+        return _int64_result(int.__and__(self, other))
+
+    def __or__(self, other: Any) -> Any:
+        return _int64_result(int.__or__(self, other))
+
+    def __xor__(self, other: Any) -> Any:
+        return _int64_result(int.__xor__(self, other))
+
+    def __lshift__(self, other: Any) -> Any:
+        return _int64_result(int.__lshift__(self, other))
+
+    def __rshift__(self, other: Any) -> Any:
+        return _int64_result(int.__rshift__(self, other))
+
+    def __invert__(self) -> Int64:
+        return Int64(~int(self))
+
+
 MAX_DEPTH: Final = 16
 MAX_ARRAY_LEN: Final = 8192
 MAX_FIELD_NAME: Final = 1024
@@ -166,9 +287,9 @@ def describe_type(value: object) -> str:
     t = type(value)
     if t is bool:
         return "boolean"
-    if t is int:
+    if t is Int64:
         return "int64"
-    if t is float:
+    if t is int or t is float:
         return "float64"
     if t is str:
         return "string"
@@ -224,11 +345,10 @@ def _check(value: object, depth: int) -> None:
         if not _str_ok(value):  # type: ignore[arg-type]
             raise _Bad("string contains a lone surrogate", "string")
         return
-    if value is None or t is bool or t is float or t is bytes:
+    if value is None or t is bool or t is float or t is bytes or t is Int64:
         return
     if t is int:
-        if not INT64_MIN <= value <= INT64_MAX:  # type: ignore[operator]
-            raise _Bad("integer out of int64 range", "int64")
+        _int_as_number(value)  # type: ignore[arg-type]
         return
     if t is list:
         if depth >= MAX_DEPTH:
@@ -256,6 +376,18 @@ def _check(value: object, depth: int) -> None:
                 raise e.at(_seg_field(k)) from None
         return
     _check_slow(value, depth)
+
+
+def _int_as_number(value: int) -> float:
+    """A plain ``int`` as the Convex number it stands for."""
+    try:
+        number = float(value)
+    except OverflowError:
+        raise _Bad(
+            "integer too large for a number (float64); use reactor.Int64 for an int64",
+            "number",
+        ) from None
+    return number
 
 
 _BASE_TYPES: Final = (int, float, str, bytes, list, dict)
@@ -293,6 +425,96 @@ def check_value(value: object, path: str = "$", depth: int = 0) -> None:
         raise e.error(path) from None
 
 
+def _normalize(value: Any, depth: int) -> Any:
+    t = type(value)
+    if t is str:
+        if not _str_ok(value):
+            raise _Bad("string contains a lone surrogate", "string")
+        return value
+    if value is None or t is bool or t is float or t is bytes or t is Int64:
+        return value
+    if t is int:
+        return _int_as_number(value)
+    if t is list:
+        if depth >= MAX_DEPTH:
+            raise _too_deep()
+        if len(value) > MAX_ARRAY_LEN:
+            raise _Bad(f"array longer than {MAX_ARRAY_LEN} elements", "shorter array")
+        out_list: list[Any] | None = None
+        for i, item in enumerate(value):
+            try:
+                new = _normalize(item, depth + 1)
+            except _Bad as e:
+                raise e.at(_seg_index(i)) from None
+            if new is not item:
+                if out_list is None:
+                    out_list = list(value[:i])
+                out_list.append(new)
+            elif out_list is not None:
+                out_list.append(item)
+        return value if out_list is None else out_list
+    if t is dict:
+        if depth >= MAX_DEPTH:
+            raise _too_deep()
+        out: dict[str, Any] | None = None
+        for k, item in value.items():
+            if type(k) is not str or not k or k[0] == "$" or not k.isascii() or len(k) > 1024:
+                problem = _field_name_problem(k)
+                if problem is not None:
+                    raise _Bad(problem, "field name").at(_seg_field(k) if type(k) is str else "")
+            ti = type(item)
+            if ti is float or ti is bool or item is None or (ti is str and item.isascii()):
+                new = item  # the common scalars, without a call
+            else:
+                try:
+                    new = _normalize(item, depth + 1)
+                except _Bad as e:
+                    raise e.at(_seg_field(k)) from None
+            if new is not item or type(k) is not str:
+                if out is None:
+                    out = {}
+                    for k0, v0 in value.items():
+                        if k0 is k:
+                            break
+                        out[k0] = v0
+                out[str(k)] = new
+            elif out is not None:
+                out[k] = item
+        return value if out is None else out
+    base = _as_base(value)
+    if base is MISSING:
+        if value is MISSING:
+            raise _Bad("MISSING is not a storable value", "value")
+        raise _Bad(f"{describe_type(value)} is not a valid value", "value")
+    return _normalize(base, depth)
+
+
+def whole_number(value: object) -> int | None:
+    """``value`` as an ``int`` if it is a whole number (an int, Int64 or integral float).
+
+    For counts and sizes passed by clients: every JS number arrives as a float.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def normalize(value: object, path: str = "$", depth: int = 0) -> Value:
+    """``value`` checked (as :func:`check_value`) with every plain ``int`` made a ``float``.
+
+    Subclasses of value types (``IntEnum``, ``StrEnum``, ...) become their base type;
+    :class:`Int64` stays. Containers are copied only when something inside changed.
+    """
+    try:
+        return _normalize(value, depth)
+    except _Bad as e:
+        raise e.error(path) from None
+
+
 # --------------------------------------------------------------------------- JSON
 
 _INT_LE: Final = struct.Struct("<q")
@@ -321,22 +543,48 @@ def _too_deep() -> _Bad:
     return _Bad(f"value nested deeper than the maximum depth of {MAX_DEPTH}", "shallower value")
 
 
-def _convert_list(convert: Callable[[Any, int], Any], items: list[Any], depth: int) -> list[Any]:
+_Names: TypeAlias = "dict[str, str] | None"
+
+# What clients see (see :func:`to_wire`): the system field under its Convex name, and a
+# page of ``paginate`` under Convex's field names.
+_WIRE_FIELDS: Final = {"_creation_time": "_creationTime"}
+_FROM_WIRE_FIELDS: Final = {"_creationTime": "_creation_time"}
+_PAGE_FIELDS: Final = {
+    "page": "page",
+    "is_done": "isDone",
+    "continue_cursor": "continueCursor",
+    "split_cursor": "splitCursor",
+    "page_status": "pageStatus",
+}
+
+
+def _is_page(out: dict[str, Any]) -> bool:
+    return (
+        "is_done" in out
+        and "continue_cursor" in out
+        and "page" in out
+        and out.keys() <= _PAGE_FIELDS.keys()
+    )
+
+
+def _convert_list(
+    convert: Callable[[Any, int, _Names], Any], items: list[Any], depth: int, names: _Names
+) -> list[Any]:
     """Convert each element (fast path); on failure, find and name the bad index."""
     if len(items) > MAX_ARRAY_LEN:
         raise _Bad(f"array longer than {MAX_ARRAY_LEN} elements", "shorter array")
     try:
-        return [convert(item, depth + 1) for item in items]
+        return [convert(item, depth + 1, names) for item in items]
     except _Bad:
         for i, item in enumerate(items):
             try:
-                convert(item, depth + 1)
+                convert(item, depth + 1, names)
             except _Bad as e:
                 raise e.at(_seg_index(i)) from None
         raise  # pragma: no cover - the loop re-raises
 
 
-def _to_json(value: Any, depth: int) -> Any:
+def _to_json(value: Any, depth: int, names: _Names = None) -> Any:
     t = type(value)
     if t is str:
         if not _str_ok(value):
@@ -348,14 +596,14 @@ def _to_json(value: Any, depth: int) -> Any:
         if _is_special_float(value):
             return {"$float": _b64(_F64_LE.pack(value))}
         return value
-    if t is int:
-        if not INT64_MIN <= value <= INT64_MAX:
-            raise _Bad("integer out of int64 range", "int64")
+    if t is Int64:
         return {"$integer": _b64(_INT_LE.pack(value))}
+    if t is int:
+        return _int_as_number(value)
     if t is list:
         if depth >= MAX_DEPTH:
             raise _too_deep()
-        return _convert_list(_to_json, value, depth)
+        return _convert_list(_to_json, value, depth, names)
     if t is dict:
         if depth >= MAX_DEPTH:
             raise _too_deep()
@@ -366,21 +614,24 @@ def _to_json(value: Any, depth: int) -> Any:
                 if problem is not None:
                     raise _Bad(problem, "field name").at(_seg_field(k) if type(k) is str else "")
             try:
-                out[k] = _to_json(item, depth + 1)
+                out[names.get(k, k) if names else k] = _to_json(item, depth + 1, names)
             except _Bad as e:
                 raise e.at(_seg_field(k)) from None
+        if names is not None and _is_page(out):
+            return {_PAGE_FIELDS[k]: item for k, item in out.items()}
         return out
     if t is bytes:
         return {"$bytes": _b64(value)}
     _check_slow(value, depth)  # raises for non-values
-    return _to_json(_as_base(value), depth)
+    return _to_json(_as_base(value), depth, names)
 
 
 def to_json(value: Value) -> Any:
     """Encode ``value`` as Convex encoded JSON (plain JSON-serialisable Python objects).
 
-    int64 becomes ``{"$integer": base64(8 bytes LE)}``, bytes ``{"$bytes": base64}``,
-    NaN/±inf/-0.0 ``{"$float": base64(8 bytes LE)}``; dict key order is kept.
+    :class:`Int64` becomes ``{"$integer": base64(8 bytes LE)}``, a plain ``int`` a JSON
+    number (float64), bytes ``{"$bytes": base64}``, NaN/±inf/-0.0
+    ``{"$float": base64(8 bytes LE)}``; dict key order is kept.
     Raises :class:`ValidationError` if ``value`` is not a valid value.
     """
     try:
@@ -389,7 +640,21 @@ def to_json(value: Value) -> Any:
         raise e.error("$") from None
 
 
-def _from_json(obj: Any, depth: int) -> Value:
+def to_wire(value: Value) -> Any:
+    """:func:`to_json` for clients: Convex's names where reactor's Python side differs.
+
+    The system field ``_creation_time`` is ``_creationTime``, and a page as
+    ``paginate`` returns it (an object of exactly ``page``, ``is_done``,
+    ``continue_cursor`` and optionally ``split_cursor``/``page_status``) has
+    ``isDone``/``continueCursor``, so the official clients' pagination reads it.
+    """
+    try:
+        return _to_json(value, 0, _WIRE_FIELDS)
+    except _Bad as e:
+        raise e.error("$") from None
+
+
+def _from_json(obj: Any, depth: int, names: _Names = None) -> Value:
     t = type(obj)
     if t is str:
         if not _str_ok(obj):
@@ -405,7 +670,7 @@ def _from_json(obj: Any, depth: int) -> Value:
     if t is list:
         if depth >= MAX_DEPTH:
             raise _too_deep()
-        return _convert_list(_from_json, obj, depth)
+        return _convert_list(_from_json, obj, depth, names)
     if t is dict:
         if len(obj) == 1:
             ((k, payload),) = obj.items()
@@ -419,7 +684,7 @@ def _from_json(obj: Any, depth: int) -> Value:
             if problem is not None:
                 raise _Bad(problem, "field name").at(_seg_field(k) if type(k) is str else "")
             try:
-                out[k] = _from_json(item, depth + 1)
+                out[names.get(k, k) if names else k] = _from_json(item, depth + 1, names)
             except _Bad as e:
                 raise e.at(_seg_field(k)) from None
         return out
@@ -431,7 +696,7 @@ def _from_special(key: str, payload: object) -> Value:
         raw = _unb64(payload, "$integer")
         if len(raw) != 8:
             raise _Bad("$integer payload must encode exactly 8 bytes", "8-byte base64")
-        return _INT_LE.unpack(raw)[0]
+        return Int64(_INT_LE.unpack(raw)[0])
     if key == "$float":
         raw = _unb64(payload, "$float")
         if len(raw) != 8:
@@ -451,11 +716,20 @@ def _from_special(key: str, payload: object) -> Value:
 def from_json(obj: Any, path: str = "$") -> Value:
     """Decode Convex encoded JSON (as produced by a JSON parser) into a value.
 
-    Plain JSON numbers, including Python ``int`` from the parser, become float64.
+    Plain JSON numbers, including Python ``int`` from the parser, become float64;
+    ``{"$integer": ...}`` becomes :class:`Int64`.
     Raises :class:`ValidationError` naming the path of malformed input.
     """
     try:
         return _from_json(obj, 0)
+    except _Bad as e:
+        raise e.error(path) from None
+
+
+def from_wire(obj: Any, path: str = "$") -> Value:
+    """:func:`from_json` for what clients send: ``_creationTime`` is ``_creation_time``."""
+    try:
+        return _from_json(obj, 0, _FROM_WIRE_FIELDS)
     except _Bad as e:
         raise e.error(path) from None
 
@@ -470,23 +744,54 @@ def canonical_json(value: Value) -> bytes:
 
 # --------------------------------------------------------------------------- storage codec
 
-_MSGPACK_ENCODER: Final = msgspec.msgpack.Encoder()
-_MSGPACK_DECODER: Final = msgspec.msgpack.Decoder()
+_EXT_INT64: Final = 1
+# Rows written since int64 is a type of its own start with this byte, which MessagePack
+# never uses; older rows hold int64 as plain MessagePack integers.
+_ROW_FORMAT_2: Final = b"\xc1"
+
+
+def _encode_ext(obj: Any) -> Any:
+    if type(obj) is Int64:
+        return msgspec.msgpack.Ext(_EXT_INT64, _INT_LE.pack(obj))
+    raise TypeError(f"{describe_type(obj)} is not a storable value")
+
+
+def _decode_ext(code: int, data: memoryview) -> Any:
+    if code == _EXT_INT64 and len(data) == 8:
+        return Int64(_INT_LE.unpack(data)[0])
+    raise ValueError(f"unknown stored extension type {code}")
+
+
+_MSGPACK_ENCODER: Final = msgspec.msgpack.Encoder(enc_hook=_encode_ext)
+_MSGPACK_DECODER: Final = msgspec.msgpack.Decoder(ext_hook=_decode_ext)
 
 
 def dumps(value: Value) -> bytes:
-    """Serialise a (valid, unchecked) value to compact MessagePack bytes, types preserved."""
-    return _MSGPACK_ENCODER.encode(value)
+    """Serialise a (valid, normalized, unchecked) value to compact MessagePack bytes."""
+    return _ROW_FORMAT_2 + _MSGPACK_ENCODER.encode(value)
+
+
+def _legacy_ints(value: Any) -> Any:
+    t = type(value)
+    if t is int:
+        return Int64(value)
+    if t is list:
+        return [_legacy_ints(item) for item in value]
+    if t is dict:
+        return {k: _legacy_ints(item) for k, item in value.items()}
+    return value
 
 
 def loads(data: bytes) -> Value:
-    """Deserialise bytes produced by :func:`dumps` into a fresh value."""
-    return _MSGPACK_DECODER.decode(data)
+    """Deserialise bytes produced by :func:`dumps` (or by older versions) into a fresh value."""
+    if data and data[0] == _ROW_FORMAT_2[0]:
+        return _MSGPACK_DECODER.decode(memoryview(data)[1:])
+    return _legacy_ints(_MSGPACK_DECODER.decode(data))
 
 
 def value_size(value: Value) -> int:
-    """Return the approximate encoded size of ``value`` in bytes."""
-    return len(_MSGPACK_ENCODER.encode(value))
+    """Return the encoded (stored) size of ``value`` in bytes."""
+    return len(_ROW_FORMAT_2) + len(_MSGPACK_ENCODER.encode(value))
 
 
 # --------------------------------------------------------------------------- total order
@@ -495,7 +800,8 @@ _R_MISSING, _R_NULL, _R_INT, _R_FLOAT, _R_BOOL, _R_STR, _R_BYTES, _R_LIST, _R_DI
 _RANKS: Final[dict[type, int]] = {
     _Missing: _R_MISSING,
     type(None): _R_NULL,
-    int: _R_INT,
+    Int64: _R_INT,
+    int: _R_FLOAT,
     float: _R_FLOAT,
     bool: _R_BOOL,
     str: _R_STR,
@@ -510,7 +816,8 @@ def _rank(value: object) -> int:
     if r is not None:
         return r
     for base, rank in (
-        (int, _R_INT),
+        (Int64, _R_INT),
+        (int, _R_FLOAT),
         (float, _R_FLOAT),
         (str, _R_STR),
         (bytes, _R_BYTES),
@@ -545,7 +852,7 @@ def compare_values(a: Value, b: Value) -> int:
     if ra != rb:
         return -1 if ra < rb else 1
     if ra == _R_FLOAT:
-        return _cmp_float(a, b)
+        return _cmp_float(float(a), float(b))
     if ra <= _R_NULL:
         return 0
     if ra <= _R_BYTES:
@@ -607,15 +914,19 @@ def _encode_into(out: bytearray, value: Any) -> None:
         out.append(0)
     elif value is None:
         out += _B_NULL
-    elif t is int:
+    elif t is Int64:
         out.append(TAG_INT64)
-        try:
-            out += _U64_BE.pack(value + _SIGN)
-        except struct.error:
-            raise ValidationError("integer out of int64 range", "$", "int64") from None
+        out += _U64_BE.pack(int(value) + _SIGN)
     elif t is float:
         out.append(TAG_FLOAT64)
         out += _U64_BE.pack(_float_sort_bits(value))
+    elif t is int:
+        try:
+            number = _int_as_number(value)
+        except _Bad as e:
+            raise e.error("$") from None
+        out.append(TAG_FLOAT64)
+        out += _U64_BE.pack(_float_sort_bits(number))
     elif t is bool:
         out += _B_TRUE if value else _B_FALSE
     elif t is bytes:
@@ -685,7 +996,7 @@ def _decode_one(data: bytes, pos: int) -> tuple[Value, int]:
             _malformed("truncated number")
         bits: int = _U64_BE.unpack_from(data, pos)[0]
         if tag == TAG_INT64:
-            return bits - _SIGN, pos + 8
+            return Int64(bits - _SIGN), pos + 8
         bits = bits ^ _SIGN if bits & _SIGN else bits ^ _MASK64
         return _F64_BE.unpack(_U64_BE.pack(bits))[0], pos + 8
     if tag == TAG_NULL:

@@ -12,6 +12,7 @@ import pytest
 from reactor.codegen import generate, render_api_js, render_data_model, ts_type
 from reactor.runtime.registry import load_project
 from reactor.validators import v
+from reactor.values import Int64
 
 ROOT = Path(__file__).parent.parent
 CHAT = Path(__file__).parent / "projects" / "chat"
@@ -30,7 +31,8 @@ def test_ts_types_of_validators() -> None:
         (v.any(), "any"),
         (v.id("calls"), 'Id<"calls">'),
         (v.literal("a"), '"a"'),
-        (v.literal(3), "3n"),
+        (v.literal(3), "3"),
+        (v.literal(Int64(3)), "3n"),
         (v.literal(2.5), "2.5"),
         (v.literal(True), "true"),
         (v.array(v.union(v.string(), v.null())), "Array<string | null>"),
@@ -68,11 +70,11 @@ def test_data_model(generated: Path) -> None:
     assert (
         'export type TableNames = "calls" | "messages" | "counters" | "items" | "profiles";' in text
     )
-    assert '_id: Id<"messages">;' in text and "_creation_time: number;" in text
+    assert '_id: Id<"messages">;' in text and "_creationTime: number;" in text
     assert 'call_id: Id<"calls">;' in text
     assert 'role: "user" | "assistant";' in text
     assert "tokens?: bigint;" in text
-    assert 'by_call: ["call_id", "_creation_time", "_id"];' in text
+    assert 'by_call: ["call_id", "_creationTime", "_id"];' in text
     assert 'export type Doc<T extends TableNames> = DataModel[T]["document"];' in text
 
 
@@ -159,7 +161,7 @@ import type { FunctionArgs, FunctionReturnType } from "./api";
 const args: FunctionArgs<typeof api.messages.list> = { call_id: "x" as Id<"calls"> };
 const message: Doc<"messages"> = {
   _id: "m" as Id<"messages">,
-  _creation_time: 1,
+  _creationTime: 1,
   call_id: args.call_id,
   role: "assistant",
   text: "hi",
@@ -201,4 +203,64 @@ def test_types_check_with_tsc(generated: Path) -> None:
         )
     finally:
         check.unlink()
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+CONVEX_CHECK = """
+import { ConvexClient, ConvexHttpClient } from "convex/browser";
+import { useMutation, usePaginatedQuery, useQuery } from "convex/react";
+import type { FunctionReference } from "convex/server";
+import type { Id } from "./dataModel";
+import { api } from "./api";
+
+declare const client: ConvexClient;
+declare const http: ConvexHttpClient;
+const call = "c" as Id<"calls">;
+const later: Promise<unknown[]> = client.query(api.messages.list, { call_id: call });
+const sent = http.mutation(api.calls.start, { user_id: "u", started_at: 1 });
+export function Messages() {
+  const rows = useQuery(api.messages.list, { call_id: call });
+  const start = useMutation(api.calls.start);
+  const { results } = usePaginatedQuery(api.items.paged, {}, { initialNumItems: 5 });
+  return [rows, start, results];
+}
+const ref: FunctionReference<"query"> = api.messages.list;
+// @ts-expect-error the arguments are typed for the official client too
+client.query(api.messages.list, { call_id: 5 });
+export { later, sent, ref };
+"""
+
+
+@pytest.mark.skipif(not TSC.exists(), reason="client-js dev dependencies are not installed")
+def test_types_check_with_the_official_convex_client(generated: Path) -> None:
+    """The generated ``api`` goes straight into ``convex/react`` and ``convex/browser``."""
+    check = generated / "convex_check.ts"
+    check.write_text(CONVEX_CHECK)
+    modules = generated / "node_modules"
+    modules.symlink_to(CLIENT_JS / "node_modules", target_is_directory=True)
+    try:
+        done = subprocess.run(
+            [
+                str(TSC),
+                "--noEmit",
+                "--strict",
+                "--target",
+                "es2020",
+                "--module",
+                "esnext",
+                "--moduleResolution",
+                "bundler",
+                "--jsx",
+                "react-jsx",
+                "--skipLibCheck",
+                str(check),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            cwd=generated,
+        )
+    finally:
+        check.unlink()
+        modules.unlink()
     assert done.returncode == 0, done.stdout + done.stderr

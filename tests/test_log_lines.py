@@ -56,10 +56,14 @@ async def test_http_api_returns_log_lines(engine: Engine) -> None:
         reply = await client.post(
             "/api/query", json={"path": "printing:greet", "args": {"name": "bo"}}
         )
-        assert reply.json()["logLines"] == ["greeting bo", "two words"]
+        # On the wire each line carries Convex's level tag, which the official clients
+        # need to print it.
+        assert reply.json()["logLines"] == ["[LOG] greeting bo", "[LOG] two words"]
         failed = await client.post("/api/mutation", json={"path": "printing:fails_loudly"})
         assert failed.json()["status"] == "error"
-        assert failed.json()["logLines"] == ["about to fail"]
+        assert failed.json()["logLines"] == ["[LOG] about to fail"]
+        flood = await client.post("/api/query", json={"path": "printing:flood"})
+        assert flood.json()["logLines"][-1] == f"[WARN] {300 - MAX_LINES} more log lines not shown"
 
 
 async def test_subscription_outcome_carries_log_lines(engine: Engine) -> None:

@@ -169,7 +169,7 @@ def test_validate_document_any_table() -> None:
     table = app_schema().table("blobs")
     assert table.validate_document({"x": [1, 2]}) == {"x": [1, 2]}
     with pytest.raises(ValidationError) as exc:
-        table.validate_document({"x": [1, 2**70]})
+        table.validate_document({"x": [1, 10**400]})
     assert exc.value.path == "$.x[1]"
     with pytest.raises(ValidationError):
         table.validate_document({"_x": 1})

@@ -29,8 +29,10 @@ from reactor.values import (
     INT64_MAX,
     INT64_MIN,
     MAX_DEPTH,
+    Int64,
     check_value,
     decode_id,
+    dumps,
     encode_id,
     new_internal_id,
 )
@@ -68,15 +70,18 @@ def test_scalars_accept_and_reject() -> None:
     assert v.int64().validate(INT64_MIN) == INT64_MIN
     assert v.int64().validate(INT64_MAX) == INT64_MAX
     cases: list[tuple[Validator, object, str]] = [
-        (v.string(), 1, "expected string, got int64 1"),
+        (v.string(), 1, "expected string, got float64 1"),
+        (v.string(), Int64(1), "expected string, got int64 1"),
         (v.string(), b"x", "expected string, got bytes"),
-        (v.boolean(), 0, "expected boolean, got int64 0"),
+        (v.boolean(), 0, "expected boolean, got float64 0"),
         (v.null(), False, "expected null, got false"),
         (v.bytes(), "x", "expected bytes, got string 'x'"),
         (v.int64(), 1.0, "expected int64, got float64 1.0"),
         (v.int64(), True, "expected int64, got true"),
         (v.number(), True, "expected number, got true"),
         (v.number(), "1", "expected number"),
+        # An int64 is not silently turned into a number (it would change type).
+        (v.number(), Int64(6), "expected number, got int64 6"),
         (v.int64(), INT64_MAX + 1, "out of int64 range"),
         (v.int64(), INT64_MIN - 1, "out of int64 range"),
         (v.string(), "\ud800", "lone surrogate"),
@@ -104,8 +109,16 @@ def test_number_normalises_int() -> None:
         v.number().validate(10**400)
 
 
+def test_int64_takes_int64_and_plain_ints() -> None:
+    assert type(v.int64().validate(Int64(7))) is Int64
+    out = v.int64().validate(7)  # a v.int64() field or argument makes a plain int an Int64
+    assert out == 7 and type(out) is Int64
+    out_doc = v.object({"n": v.int64(), "m": v.any()}).validate({"n": 1, "m": [2]})
+    assert type(out_doc["n"]) is Int64 and type(out_doc["m"][0]) is float
+
+
 def test_unchanged_values_are_returned_as_is() -> None:
-    doc = {"a": "x", "b": [1, 2], "c": {"d": None}}
+    doc = {"a": "x", "b": [Int64(1), Int64(2)], "c": {"d": None}}
     validator = v.object({"a": v.string(), "b": v.array(v.int64()), "c": v.object({"d": v.null()})})
     assert validator.validate(doc) is doc
 
@@ -119,7 +132,7 @@ def test_enum_members_become_base_values() -> None:
 
     out = v.string().validate(Role.USER)
     assert out == "user" and type(out) is str
-    assert type(v.int64().validate(Level.HIGH)) is int
+    assert type(v.int64().validate(Level.HIGH)) is Int64
     assert type(v.number().validate(Level.HIGH)) is float
     assert type(v.literal("user").validate(Role.USER)) is str
 
@@ -143,16 +156,19 @@ def test_ids() -> None:
 def test_literals() -> None:
     assert v.literal("user").validate("user") == "user"
     assert v.literal(3).validate(3) == 3
+    assert type(v.literal(3).validate(3)) is float  # a plain int literal is a number
+    assert type(v.literal(Int64(3)).validate(3)) is Int64
     assert v.literal(True).validate(True) is True
     out = v.literal(2.0).validate(2)
     assert out == 2.0 and type(out) is float
     assert "expected 'user', got string 'bot'" in error_of(v.literal("user"), "bot").reason
     error_of(v.literal(1), True)
     error_of(v.literal(True), 1)
-    error_of(v.literal(1), 1.0)
+    error_of(v.literal(Int64(1)), 1.0)
+    error_of(v.literal(1), Int64(1))
     error_of(v.literal(0.0), -0.0)
     assert v.literal(math.nan).validate(math.nan) != 0  # NaN literal matches NaN
-    for bad in (None, [1], b"x", 2**64):
+    for bad in (None, [1], b"x", 10**400):
         with pytest.raises(SchemaError):
             v.literal(bad)  # type: ignore[arg-type]
     assert v.literal(True).describe() == "true"
@@ -187,12 +203,12 @@ def test_nested_paths() -> None:
             }
         ),
     )
-    good = {"k": {"caller": {"phone": "1"}, "items": [{"qty": 1}]}}
+    good = {"k": {"caller": {"phone": "1"}, "items": [{"qty": Int64(1)}]}}
     assert validator.validate(good) is good
     bad: dict[str, Any] = {"k": {"caller": {"phone": 5}, "items": []}}
     err = error_of(validator, bad)
     assert err.path == "$.k.caller.phone"
-    assert str(err) == "expected string, got int64 5 at $.k.caller.phone"
+    assert str(err) == "expected string, got float64 5 at $.k.caller.phone"
     assert err.expected == "string"
     items: list[Any] = [{"qty": 1}] * 3 + [{"qty": "x"}]
     bad = {"k": {"caller": {"phone": "1"}, "items": items}}
@@ -311,7 +327,11 @@ def test_to_json_shapes() -> None:
     assert v.number().to_json() == {"type": "number"}
     assert v.int64().to_json() == {"type": "bigint"}
     assert v.id("calls").to_json() == {"type": "id", "tableName": "calls"}
-    assert v.literal(1).to_json() == {"type": "literal", "value": {"$integer": "AQAAAAAAAAA="}}
+    assert v.literal(1).to_json() == {"type": "literal", "value": 1.0}
+    assert v.literal(Int64(1)).to_json() == {
+        "type": "literal",
+        "value": {"$integer": "AQAAAAAAAAA="},
+    }
     assert v.literal("a").to_json() == {"type": "literal", "value": "a"}
     assert v.array(v.null()).to_json() == {"type": "array", "value": {"type": "null"}}
     assert v.object({"a": v.optional(v.boolean())}).to_json() == {
@@ -448,7 +468,7 @@ def test_generated_values_validate(validator: Validator, data: st.DataObject) ->
     out = validator.validate(value, ids=resolve)
     check_value(out)
     again = validator.validate(out, ids=resolve)
-    assert msgspec.msgpack.encode(again) == msgspec.msgpack.encode(out)  # idempotent
+    assert dumps(again) == dumps(out)  # idempotent
     assert validator.validate(value) is not None or value is None  # no resolver: still valid
 
 

@@ -21,6 +21,7 @@ from reactor.values import (
     MAX_ARRAY_LEN,
     MAX_DEPTH,
     MISSING,
+    Int64,
     canonical_json,
     check_value,
     compare_values,
@@ -32,6 +33,7 @@ from reactor.values import (
     from_json,
     loads,
     new_internal_id,
+    normalize,
     to_json,
     ts_from_wire,
     ts_to_wire,
@@ -46,7 +48,7 @@ field_names = st.text(
 scalars = st.one_of(
     st.none(),
     st.booleans(),
-    st.integers(min_value=INT64_MIN, max_value=INT64_MAX),
+    st.builds(Int64, st.integers(min_value=INT64_MIN, max_value=INT64_MAX)),
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([0.0, -0.0, math.inf, -math.inf, math.nan, 1.0, -1.0]),
     st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12),
@@ -200,19 +202,63 @@ def test_mutated_ids_are_rejected(table: int, internal: bytes, data: st.DataObje
 
 def test_int64_bounds() -> None:
     for n in (INT64_MIN, INT64_MAX, 0, -1, 1):
-        check_value(n)
-        assert from_json(to_json(n)) == n
-        assert decode_key(encode_key([n])) == [n]
+        check_value(Int64(n))
+        assert from_json(to_json(Int64(n))) == n and type(from_json(to_json(Int64(n)))) is Int64
+        assert decode_key(encode_key([Int64(n)])) == [n]
+        assert type(decode_key(encode_key([Int64(n)]))[0]) is Int64
     for n in (INT64_MIN - 1, INT64_MAX + 1):
-        with pytest.raises(ValidationError, match="int64"):
-            check_value(n)
-        with pytest.raises(ValidationError):
-            to_json(n)
-        with pytest.raises(ValidationError):
-            encode_key([n])
-    assert to_json(1) == {"$integer": "AQAAAAAAAAA="}
-    assert to_json(-1) == {"$integer": "//////////8="}
-    assert encode_key([INT64_MIN]) < encode_key([-1]) < encode_key([0]) < encode_key([INT64_MAX])
+        with pytest.raises(OverflowError, match="int64"):
+            Int64(n)
+    assert to_json(Int64(1)) == {"$integer": "AQAAAAAAAAA="}
+    assert to_json(Int64(-1)) == {"$integer": "//////////8="}
+    assert encode_key([Int64(INT64_MIN)]) < encode_key([Int64(-1)]) < encode_key([Int64(0)])
+    assert encode_key([Int64(0)]) < encode_key([Int64(INT64_MAX)])
+
+
+def test_plain_int_is_a_number() -> None:
+    # The convention of the official Convex Python client: int means float64.
+    assert to_json(3) == 3.0 and type(to_json(3)) is float
+    assert to_json({"n": [2]}) == {"n": [2.0]}
+    assert normalize({"n": [2, Int64(2)]}) == {"n": [2.0, Int64(2)]}
+    assert type(normalize(2)) is float and type(normalize(Int64(2))) is Int64
+    assert encode_key([3]) == encode_key([3.0]) != encode_key([Int64(3)])
+    assert compare_values(3, 3.0) == 0 and compare_values(Int64(3), 3.0) == -1
+    check_value(2**64)  # a (large) number
+    with pytest.raises(ValidationError, match="Int64"):
+        check_value(10**400)
+    with pytest.raises(ValidationError, match="Int64"):
+        to_json([10**400])
+    kept = {"a": [1.5, "x"]}
+    assert normalize(kept) is kept  # nothing to change: no copy
+
+
+def test_int64_arithmetic_stays_int64() -> None:
+    n = Int64(5)
+    for result in (n + 1, 1 + n, n - 2, n * 3, n // 2, n % 3, -n, abs(-n), n**2, n & 3, ~n):
+        assert type(result) is Int64
+    assert type(n / 2) is float and type(n + 0.5) is float
+    assert n == 5 and f"{n}" == "5" and str(n) == "5" and repr(n) == "Int64(5)"
+    assert int(n) == 5 and list(range(n)) == [0, 1, 2, 3, 4]
+    assert pickle.loads(pickle.dumps(n)) == n and type(pickle.loads(pickle.dumps(n))) is Int64
+    with pytest.raises(OverflowError):
+        Int64(INT64_MAX) + 1
+    with pytest.raises(TypeError):
+        Int64("5")  # type: ignore[arg-type]
+    assert Int64(5.0) == 5
+    with pytest.raises(TypeError):
+        Int64(5.5)
+
+
+def test_rows_written_before_int64_was_a_type_read_as_int64() -> None:
+    # Old rows: plain MessagePack integers meant int64.
+    legacy = msgspec.msgpack.encode({"count": 3, "xs": [1, 2.5], "ok": True})
+    doc = loads(legacy)
+    assert doc == {"count": 3, "xs": [1, 2.5], "ok": True}
+    assert type(doc["count"]) is Int64 and type(doc["xs"][0]) is Int64
+    assert type(doc["xs"][1]) is float and type(doc["ok"]) is bool
+    # New rows keep the type without a second pass.
+    assert type(loads(dumps({"count": Int64(3)}))["count"]) is Int64
+    assert type(loads(dumps({"count": 3.0}))["count"]) is float
 
 
 def test_float_order_and_negative_zero() -> None:
@@ -232,12 +278,12 @@ def test_float_order_and_negative_zero() -> None:
 
 
 def test_cross_type_order() -> None:
-    ordered: list[Any] = [MISSING, None, INT64_MAX, -math.inf, False, True, "", b"", [], {}]
+    ordered: list[Any] = [MISSING, None, Int64(INT64_MAX), -math.inf, False, True, "", b"", [], {}]
     for a, b in zip(ordered, ordered[1:], strict=False):
         assert compare_values(a, b) == -1, (a, b)
         assert encode_key([a]) < encode_key([b])
-    assert compare_values(1, 1.0) == -1
-    assert compare_values(True, 1) == 1
+    assert compare_values(Int64(1), 1.0) == -1
+    assert compare_values(True, Int64(1)) == 1
 
 
 def test_strings_bytes_with_nul() -> None:
@@ -246,7 +292,7 @@ def test_strings_bytes_with_nul() -> None:
         assert encode_key([a]) < encode_key([b])
         assert encode_key([a, "zzz"]) < encode_key([b, ""])
     for s in strs:
-        assert decode_key(encode_key([s, 1])) == [s, 1]
+        assert decode_key(encode_key([s, 1.0])) == [s, 1.0]
         assert decode_key(encode_key([s.encode(), None])) == [s.encode(), None]
     assert encode_key(["a"]) == b"\x10a\x00"
     assert encode_key([b"\x00"]) == b"\x11\x00\xff\x00"
@@ -339,24 +385,24 @@ def test_invalid_python_types() -> None:
 
 def test_check_value_path_formats() -> None:
     with pytest.raises(ValidationError) as exc:
-        check_value({"caller": {"phone number": [None, 2**64]}})
+        check_value({"caller": {"phone number": [None, 10**400]}})
     assert exc.value.path == '$.caller["phone number"][1]'
     with pytest.raises(ValidationError) as exc:
-        check_value([2**64], path="$.doc")
+        check_value([10**400], path="$.doc")
     assert exc.value.path == "$.doc[0]"
 
 
 def test_loads_returns_fresh_objects() -> None:
-    data = dumps({"a": [1, 2.0, b"x", "s", None, True]})
+    data = dumps({"a": [Int64(1), 2.0, b"x", "s", None, True]})
     one, two = loads(data), loads(data)
     assert one == two and one is not two and one["a"] is not two["a"]
-    assert type(one["a"][0]) is int and type(one["a"][1]) is float
+    assert type(one["a"][0]) is Int64 and type(one["a"][1]) is float
     assert type(one["a"][5]) is bool
 
 
 def test_canonical_json_sorted_and_compact() -> None:
-    assert canonical_json({"b": 1, "a": [1.5, "x"]}) == (
-        b'{"a":[1.5,"x"],"b":{"$integer":"AQAAAAAAAAA="}}'
+    assert canonical_json({"b": Int64(1), "a": [1.5, "x"], "c": 2}) == (
+        b'{"a":[1.5,"x"],"b":{"$integer":"AQAAAAAAAAA="},"c":2.0}'
     )
 
 

@@ -69,18 +69,18 @@ function Chat({ callId }) {
 }
 
 function Items() {
-  const { results, status, loadMore } = usePaginatedQuery(api.items.page, {}, { initialNumItems: 5 });
+  const { results, status, loadMore } = usePaginatedQuery(api.items.paged, {}, { initialNumItems: 5 });
   const addAndCount = useAction(api.items.add_and_count);
   const [count, setCount] = useState(null);
   const addTwo = () => {
-    const n = results.length ? Math.max(...results) + 1 : 1;
+    const n = results.length ? Math.max(...results.map((doc) => doc.n)) + 1 : 1;
     void addAndCount({ tag: "demo", n }).then(setCount);
   };
   return h(
     "section",
     { className: "items" },
     h("h2", null, "Items (paginated)"),
-    h("div", { id: "items" }, results.map((n, i) => h("span", { key: i }, String(n)))),
+    h("div", { id: "items" }, results.map((doc) => h("span", { key: doc._id }, String(doc.n)))),
     h("p", { id: "items-status" }, status),
     h("button", { id: "more", disabled: status !== "CanLoadMore", onClick: () => loadMore(5) }, "Load more"),
     " ",

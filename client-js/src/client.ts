@@ -73,13 +73,20 @@ export interface MutationOptions<Args> {
   optimisticUpdate?: OptimisticUpdate<Args>;
 }
 
+/**
+ * This client's name and version as it announces itself in the sync URL
+ * (`/api/reactor-js-X.Y.Z/sync`): browsers cannot set headers on a WebSocket, and the
+ * server sends chunked Transitions only to clients that say they reassemble them.
+ */
+export const CLIENT_ID = "reactor-js-0.1.0";
+
 /** The URL of the sync endpoint for a deployment address (http(s) or ws(s)). */
 export function syncUrl(address: string): string {
   const url = new URL(address);
   if (url.protocol === "http:") url.protocol = "ws:";
   else if (url.protocol === "https:") url.protocol = "wss:";
   else if (url.protocol !== "ws:" && url.protocol !== "wss:") throw new Error(`unsupported address ${address}`);
-  if (!url.pathname.endsWith("/sync")) url.pathname = `${url.pathname.replace(/\/+$/, "")}/api/sync`;
+  if (!url.pathname.endsWith("/sync")) url.pathname = `${url.pathname.replace(/\/+$/, "")}/api/${CLIENT_ID}/sync`;
   return url.toString();
 }
 

@@ -105,6 +105,11 @@ def _listen_options(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="also serve the static files in DIR at / (a built frontend), after the API",
     )
+    parser.add_argument(
+        "--schema-diff",
+        action="store_true",
+        help="print every schema change a push makes (default: a summary when there are many)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reactor.errors import ReactorError
+from reactor.owner_only import make_dirs, tighten, write_text
 from reactor.push import PushPlan, PushRefused
 
 PROG = "reactor"
@@ -56,18 +57,19 @@ class ProgressBar:
 
 
 def display_json(value: Any) -> Any:
-    """A function result as plain JSON: int64 as a JSON integer; bytes, NaN and infinities
-    in Convex JSON (``{"$bytes": ...}``, ``{"$float": ...}``)."""
+    """A function result as plain JSON: int64 as a JSON integer, numbers as JavaScript
+    prints them (``3``, ``2.5``); bytes, NaN and infinities in Convex JSON
+    (``{"$bytes": ...}``, ``{"$float": ...}``)."""
     from reactor.values import to_json
 
-    if value is None or isinstance(value, bool | str | int):
+    if value is None or isinstance(value, bool | str):
         return value
+    if isinstance(value, int):
+        return int(value)
     if isinstance(value, float):
-        return (
-            value
-            if math.isfinite(value) and not (value == 0 and math.copysign(1, value) < 0)
-            else to_json(value)
-        )
+        if not math.isfinite(value) or (value == 0 and math.copysign(1, value) < 0):
+            return to_json(value)
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
     if isinstance(value, list):
         return [display_json(x) for x in value]
     if isinstance(value, dict):
@@ -120,7 +122,8 @@ def admin_key(root: Path) -> tuple[str, bool]:
         stored = path.read_text(encoding="utf-8").strip()
         if stored:
             return stored, False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
+    tighten(path.parent)
     key = "reactor-admin-" + secrets.token_hex(24)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -135,9 +138,10 @@ def _server_file(root: Path) -> Path:
 def record_server(root: Path, url: str, database: str) -> None:
     """Note in ``<project>/.reactor/server.json`` that this process serves ``database``."""
     path = _server_file(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
+    tighten(path.parent)
     info = {"pid": os.getpid(), "url": url, "database": database}
-    path.write_text(json.dumps(info) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(info) + "\n")
 
 
 def clear_server(root: Path) -> None:
@@ -273,8 +277,32 @@ def stored_admin_key(args: argparse.Namespace) -> str | None:
         return None
 
 
-def push_summary(plan: PushPlan | None) -> str:
+# A start-up report longer than this many changes is summarised as counts.
+SUMMARY_MAX_CHANGES = 4
+
+
+def push_summary(plan: PushPlan | None, full: bool = False) -> str:
+    """One readable line about a push; with ``full`` (or only a few changes), every change.
+
+    A first start of a large app adds dozens of tables and indexes: that is reported as
+    counts (``18 tables added, 60 indexes added``), with the hint how to see the list.
+    """
     if plan is None or not (plan.changes or plan.schema_changed):
         return "schema unchanged"
     changes = plan.changes
-    return "schema pushed: " + ("; ".join(changes) if changes else "validators changed")
+    if not changes:
+        return "schema pushed: validators changed"
+    if full:
+        return "schema pushed:\n" + "\n".join(f"  {change}" for change in changes)
+    if len(changes) <= SUMMARY_MAX_CHANGES:
+        return "schema pushed: " + "; ".join(changes)
+    counts = [
+        (len(plan.added_tables), "table", "tables", "added"),
+        (len(plan.removed_tables), "table", "tables", "removed"),
+        (len(plan.added_indexes), "index", "indexes", "added"),
+        (len(plan.removed_indexes), "index", "indexes", "removed"),
+        (len(plan.added_search_indexes), "search index", "search indexes", "added"),
+        (len(plan.removed_search_indexes), "search index", "search indexes", "removed"),
+    ]
+    parts = [f"{n} {one if n == 1 else many} {verb}" for n, one, many, verb in counts if n]
+    return f"schema pushed: {', '.join(parts)} (--schema-diff lists every change)"

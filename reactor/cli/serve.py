@@ -24,6 +24,8 @@ from reactor.cli.common import (
     run_async,
     say,
 )
+from reactor.persistence.errors import DatabaseInUse
+from reactor.persistence.lease import LeaseHolder
 from reactor.push import PushRefused
 
 
@@ -75,9 +77,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         started = asyncio.Event()
         handle_sigterm(started)
-        engine = await Engine.open_pushed(root, url, progress=ProgressBar())
+        engine = await Engine.open_pushed(
+            root, url, progress=ProgressBar(), lease=LeaseHolder.this_process()
+        )
         try:
-            say(push_summary(engine.last_push))
+            say(push_summary(engine.last_push, args.schema_diff))
             server = await _start(engine, key, args, port, started, "reactor", root, url)
             await server
         finally:
@@ -187,7 +191,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
         engine: Engine | None = None
         while engine is None:
             try:
-                engine = await Engine.open_pushed(root, url, progress=progress)
+                engine = await Engine.open_pushed(
+                    root, url, progress=progress, lease=LeaseHolder.this_process()
+                )
+            except DatabaseInUse:
+                raise  # waiting for a code change would not help
             except Exception as exc:
                 message = describe_error(exc, root)
                 if message is None:
@@ -196,13 +204,14 @@ def cmd_dev(args: argparse.Namespace) -> int:
                 say("waiting for changes to schema.py or functions/ ...")
                 snapshot = await wait_for_change(root, snapshot, poll)
         try:
-            say(f"✔ {push_summary(engine.last_push)}; {len(engine.project.functions)} functions")
+            functions = len(engine.project.functions)
+            say(f"✔ {functions} functions; {push_summary(engine.last_push, args.schema_diff)}")
             problem = _codegen_quietly(engine.project)
             if problem:
                 say(f"✖ {problem}")
             server = await _start(engine, key, args, port, started, "reactor dev", root, url)
             say("watching schema.py and functions/ for changes")
-            watcher = asyncio.create_task(_watch(engine, root, snapshot, poll))
+            watcher = asyncio.create_task(_watch(engine, root, snapshot, poll, args.schema_diff))
             try:
                 await server
             finally:
@@ -218,7 +227,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 async def _watch(
-    engine: Any, root: Path, snapshot: dict[str, tuple[int, int]], poll: float
+    engine: Any, root: Path, snapshot: dict[str, tuple[int, int]], poll: float, full: bool
 ) -> None:
     progress = ProgressBar()
     while True:
@@ -238,7 +247,7 @@ async def _watch(
         elapsed = (time.monotonic() - started) * 1000
         say(
             f"✔ reloaded in {elapsed:.0f} ms: {len(engine.project.functions)} functions; "
-            f"{push_summary(plan)}"
+            f"{push_summary(plan, full)}"
         )
         problem = _codegen_quietly(engine.project)
         if problem:

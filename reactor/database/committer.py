@@ -34,6 +34,7 @@ from reactor.database.layers import DocEntry, Overlay
 from reactor.database.write_log import LogEntry
 from reactor.errors import ConflictError, ReactorError
 from reactor.persistence import DocumentRecord
+from reactor.persistence.errors import StorageUnavailable
 
 if TYPE_CHECKING:
     from reactor.database.database import Database
@@ -227,7 +228,10 @@ class Committer:
         self._staged = []
         db.write_log.discard_after(db.published_ts)
         db.pending = Overlay(db.base)
-        error = ReactorError(f"commit failed to persist: {exc}")
+        # Storage failures keep their kind (DiskFull, StorageUnavailable, LeaseLost) so
+        # clients see a stable code naming the cause.
+        kind = type(exc) if isinstance(exc, StorageUnavailable) else ReactorError
+        error = kind(f"commit failed to persist: {exc}")
         for commit in failed:
             if not commit.future.done():
                 commit.future.set_exception(error)

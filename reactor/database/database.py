@@ -13,12 +13,14 @@ Table numbers (encoded in document ids) are assigned once and persisted in the
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from reactor.database.committer import Committer, PublishListener, WriteConflict
+from reactor.database.health import StorageMonitor, storage_problem
 from reactor.database.indexes import KEY_MAX, KEY_MIN, IndexSpec
 from reactor.database.layers import BaseState, DocEntry, Overlay
 from reactor.database.subscriptions import SubscriptionIndex
@@ -26,8 +28,9 @@ from reactor.database.transaction import Limits, Transaction
 from reactor.database.write_log import WriteLog
 from reactor.errors import ConflictError, ReactorError, ValidationError
 from reactor.persistence import Persistence
+from reactor.persistence.lease import DEFAULT_STALE_AFTER, LeaseHolder, claim_lease, release_lease
 from reactor.schema import Schema, TableDefinition
-from reactor.values import decode_id, loads
+from reactor.values import INT64_MAX, INT64_MIN, Int64, decode_id, loads, normalize
 
 ProgressCallback = Callable[[str, int, int], None]
 """``progress(table, done, total)``: called while a schema change rebuilds a table."""
@@ -36,10 +39,17 @@ T = TypeVar("T")
 
 __all__ = ["SYSTEM_TABLES", "Database", "TableInfo"]
 
+logger = logging.getLogger("reactor.database")
+
 # System tables every database has. Functions may read them; only reactor writes them.
 SYSTEM_TABLES: dict[str, dict[str, tuple[str, ...]]] = {
     "_session_requests": {"by_session_request": ("session_id", "request_id")},
-    "_scheduled_functions": {"by_state_and_time": ("state", "scheduled_time")},
+    "_scheduled_functions": {
+        "by_state_and_time": ("state", "scheduled_time"),
+        # Finished jobs in completion order (pending ones have no completed_time), for
+        # removing them once their retention window has passed (reactor.retention).
+        "by_completed_time": ("completed_time",),
+    },
     "_storage": {"by_sha256": ("sha256",)},
     "_env": {"by_name": ("name",)},
 }
@@ -82,12 +92,16 @@ class TableInfo:
         return spec
 
     def coerce_field(self, path: str, value: Any) -> Any:
-        """Normalise a value compared against a field (an int for a float64 field)."""
-        if isinstance(value, int) and not isinstance(value, bool) and self.definition is not None:
-            if self.definition.field_type(path) == "number":
-                return float(value)
-        if path == "_creation_time" and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
+        """Normalise a value compared against a field.
+
+        A plain ``int`` is a number, except against a field the schema declares
+        ``v.int64()``, where it stands for that int64 (as it would when written there).
+        """
+        if type(value) is int:
+            if self.definition is not None and self.definition.field_type(path) == "int64":
+                if INT64_MIN <= value <= INT64_MAX:
+                    return Int64(value)
+            return normalize(value)
         return value
 
 
@@ -112,6 +126,8 @@ class Database:
         self._numbers: dict[int, TableInfo] = {}
         self._last_creation_time = 0.0
         self.committer = Committer(self)
+        self.monitor = StorageMonitor(persistence)
+        self.lease: LeaseHolder | None = None
         from reactor.search import SearchIndexes  # here: reactor.search imports this package
 
         self.search = SearchIndexes(self)
@@ -160,10 +176,35 @@ class Database:
 
     def start(self) -> None:
         self.committer.start()
+        self.monitor.start()
 
     async def close(self) -> None:
+        await self.monitor.close()
         await self.committer.close()
+        if self.lease is not None:
+            try:
+                await asyncio.to_thread(release_lease, self.persistence, self.lease)
+            except ReactorError as exc:  # the database is down: the lease goes stale instead
+                logger.warning("could not release the database lease: %s", exc)
+            self.lease = None
         self.persistence.close()
+
+    def claim_lease(
+        self, holder: LeaseHolder, *, stale_after: float = DEFAULT_STALE_AFTER, what: str = ""
+    ) -> None:
+        """Become the database's only server (before :meth:`load`; synchronous).
+
+        Raises :class:`~reactor.persistence.errors.DatabaseInUse` naming the holder when
+        another live server has it (:mod:`reactor.persistence.lease`).
+        """
+        claim_lease(self.persistence, holder, stale_after=stale_after, what=what or "the database")
+        self.lease = holder
+        # Heartbeats well within the staleness limit, so a live server never looks gone.
+        self.monitor.interval = min(self.monitor.interval, stale_after / 4)
+
+    def storage_problem(self) -> str | None:
+        """What is wrong with the database right now (None when healthy)."""
+        return storage_problem(self.persistence)
 
     # -- tables --------------------------------------------------------------------------
 

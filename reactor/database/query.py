@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from reactor.database.indexes import KEY_MAX, KEY_MIN, IndexSpec, prefix_end
 from reactor.errors import ValidationError
-from reactor.values import check_value, encode_key
+from reactor.values import check_value, encode_key, whole_number
 
 if TYPE_CHECKING:
     from reactor.database.database import TableInfo
@@ -35,6 +35,27 @@ Document = dict[str, Any]
 def encode_cursor(key: bytes) -> str:
     """An opaque pagination cursor for a position in an index."""
     return "c" + base64.urlsafe_b64encode(key).decode("ascii").rstrip("=")
+
+
+def page_options(
+    num_items: object, cursor: object, end_cursor: object = None
+) -> tuple[int, str | None, str | None]:
+    """``(num_items, cursor, end_cursor)`` of a paginate call, checked.
+
+    ``num_items`` may be Convex's ``paginationOpts`` object (``numItems``, ``cursor``,
+    optional ``endCursor``; other fields such as ``id`` are the client's own).
+    """
+    if isinstance(num_items, dict):
+        opts = num_items
+        num_items = opts.get("numItems")
+        cursor, end_cursor = opts.get("cursor"), opts.get("endCursor")
+    count = whole_number(num_items)
+    if count is None or count < 1:
+        raise ValidationError(f"paginate num_items must be a positive integer, got {num_items!r}")
+    for name, given in (("cursor", cursor), ("endCursor", end_cursor)):
+        if given is not None and not isinstance(given, str):
+            raise ValidationError(f"paginate {name} must be a string or null, got {given!r}")
+    return count, cursor, end_cursor  # type: ignore[return-value]
 
 
 def decode_cursor(cursor: object) -> bytes:
@@ -226,10 +247,11 @@ class Query:
 
     def take(self, n: int) -> list[Document]:
         """The first ``n`` matching documents."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        count = whole_number(n)
+        if count is None or count < 0:
             raise ValidationError(f"take expects a non-negative integer, got {n!r}")
         lo, hi = self._interval
-        return self._run(lo, hi, n)[0]
+        return self._run(lo, hi, count)[0]
 
     def first(self) -> Document | None:
         """The first matching document, or None."""
@@ -245,12 +267,21 @@ class Query:
             )
         return docs[0] if docs else None
 
-    def paginate(self, num_items: int = 20, cursor: str | None = None) -> dict[str, Any]:
-        """One page: ``{"page", "is_done", "continue_cursor"}``; stable while subscribed."""
-        if not isinstance(num_items, int) or isinstance(num_items, bool) or num_items < 1:
-            raise ValidationError(
-                f"paginate num_items must be a positive integer, got {num_items!r}"
-            )
+    def paginate(
+        self,
+        num_items: int | dict[str, Any] = 20,
+        cursor: str | None = None,
+        *,
+        end_cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """One page: ``{"page", "is_done", "continue_cursor"}``; stable while subscribed.
+
+        Takes Convex's ``paginationOpts`` object in place of ``num_items``/``cursor``
+        (``.paginate(paginationOpts)``), as the official clients send it. With
+        ``end_cursor`` (``endCursor``) the page ends exactly there instead of after
+        ``num_items``. Clients see the result as ``{page, isDone, continueCursor}``.
+        """
+        num_items, cursor, end_cursor = page_options(num_items, cursor, end_cursor)
         lo, hi = self._interval
         if cursor is not None:
             position = decode_cursor(cursor)
@@ -262,7 +293,9 @@ class Query:
         slot = txn.next_paginate_slot()
         journal = txn.journal
         end: bytes | None = None
-        if journal is not None and slot < len(journal) and journal[slot] is not None:
+        if end_cursor is not None:
+            end = decode_cursor(end_cursor)
+        elif journal is not None and slot < len(journal) and journal[slot] is not None:
             end = decode_cursor(journal[slot])
         if end is not None:
             page, _, _ = self._run(lo, hi, None, until=end)

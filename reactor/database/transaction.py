@@ -19,7 +19,7 @@ from reactor.database.indexes import IndexSpec, point_interval
 from reactor.database.layers import DocEntry, Overlay, View
 from reactor.database.reads import ReadSet
 from reactor.errors import LimitExceeded, NotFound, ValidationError
-from reactor.values import MISSING, check_value, decode_id, dumps, encode_id, loads, new_internal_id
+from reactor.values import MISSING, decode_id, dumps, encode_id, loads, new_internal_id, normalize
 
 if TYPE_CHECKING:
     from reactor.database.database import Database, TableInfo
@@ -160,10 +160,11 @@ class Transaction:
         overlay = self._writable()
         if table.name.startswith("_") and not system:
             raise ValidationError(f"system table {table.name!r} is read-only for functions")
-        check_value(doc)
         fields = {k: v for k, v in doc.items() if k not in ("_id", "_creation_time")}
+        # The schema first (a v.int64() field makes a plain int an Int64), then every
+        # other plain int becomes a number.
         fields = self.db.validate_document(table, fields)
-        full = {"_id": doc_id, "_creation_time": doc["_creation_time"], **fields}
+        full = normalize({"_id": doc_id, "_creation_time": doc["_creation_time"], **fields})
         value = dumps(full)
         if len(value) > self.limits.max_document_size:
             raise LimitExceeded(

@@ -6,8 +6,10 @@ a timestamp above the transaction's snapshot (optimistic concurrency control). E
 are appended when a commit is validated, before it is durable, so later transactions
 conflict with it even while its batch is being written ("false positives are safe").
 
-Retention is bounded by count and age; a transaction whose snapshot is older than the
-oldest retained entry cannot be validated and is treated as conflicting.
+Retention is bounded by count (20,000 entries) and age (60 s: no mutation runs that
+long, and so a quiet deployment does not keep a busy minute's keys forever); a
+transaction whose snapshot is older than the oldest retained entry cannot be validated
+and is treated as conflicting, and a query at such a timestamp is refused.
 """
 
 from __future__ import annotations
@@ -33,15 +35,22 @@ class LogEntry:
 class WriteLog:
     """Recent commits, in timestamp order."""
 
-    def __init__(self, max_entries: int = 20_000) -> None:
+    def __init__(self, max_entries: int = 20_000, max_age_s: float = 60.0) -> None:
         self._entries: deque[LogEntry] = deque()
         self._max_entries = max_entries
+        self._max_age_ns = int(max_age_s * 1e9)
         self.purged_ts = 0
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def append(self, entry: LogEntry) -> None:
-        self._entries.append(entry)
-        while len(self._entries) > self._max_entries:
-            self.purged_ts = self._entries.popleft().ts
+        entries = self._entries
+        entries.append(entry)
+        # Commit timestamps are nanoseconds of the wall clock (or just above the last).
+        oldest = entry.ts - self._max_age_ns
+        while len(entries) > self._max_entries or entries[0].ts < oldest:
+            self.purged_ts = entries.popleft().ts
 
     def after(self, ts: int) -> Iterator[LogEntry]:
         """Entries with a timestamp greater than ``ts``, oldest first."""

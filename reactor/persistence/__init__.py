@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["DocumentRecord", "Persistence", "open_persistence"]
+__all__ = ["DocumentRecord", "Persistence", "describe_url", "open_persistence"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,15 @@ class DocumentRecord:
 
 
 class Persistence(Protocol):
-    """The narrow interface every backend (SQLite, PostgreSQL) implements."""
+    """The narrow interface every backend (SQLite, PostgreSQL) implements.
+
+    Storage failures raise :class:`reactor.persistence.errors.StorageUnavailable` (or
+    its kinds ``DiskFull`` and ``LeaseLost``); ``problem`` describes the current one in a
+    few words (None while healthy), for the health endpoint.
+    """
+
+    problem: str | None
+    lease_holder: str | None
 
     def load_documents(self) -> Iterator[DocumentRecord]:
         """Yield every live document (latest version, not deleted)."""
@@ -45,6 +53,18 @@ class Persistence(Protocol):
 
     def delete_table(self, table: str) -> None:
         """Remove every document of a table (used when a schema push drops a table)."""
+        ...
+
+    def check(self) -> None:
+        """Touch the database (renewing the lease's heartbeat if held); raises if it fails."""
+        ...
+
+    def lease_read(self) -> tuple[str, float] | None:
+        """The lease's holder and seconds since its heartbeat (:mod:`.lease`)."""
+        ...
+
+    def lease_swap(self, expected: str | None, new: str | None) -> bool:
+        """Compare-and-swap the lease's holder (:mod:`.lease`)."""
         ...
 
     def close(self) -> None:
@@ -77,3 +97,17 @@ def open_persistence(url: str) -> Persistence:
     raise ValueError(
         f"unsupported database URL {url!r}: use sqlite:///FILE, sqlite://:memory: or postgresql://..."
     )
+
+
+def describe_url(url: str) -> str:
+    """A database URL as messages name it: without its password."""
+    if url.startswith(("postgresql://", "postgres://")):
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        host = parts.hostname or "localhost"
+        port = f":{parts.port}" if parts.port else ""
+        return f"the PostgreSQL database {parts.path.lstrip('/') or '?'!r} at {host}{port}"
+    if url.startswith("sqlite://"):
+        return f"the SQLite database {url[len('sqlite:///') :] or url!r}"
+    return "the database"

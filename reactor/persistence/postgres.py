@@ -4,18 +4,76 @@ Same shape as the SQLite backend: latest document versions plus globals, one dat
 transaction per batch; a batch is durable when :meth:`PostgresPersistence.write` returns
 (``synchronous_commit`` as configured on the server, ``on`` by default). Requires the
 ``psycopg`` package (``pip install 'reactor[postgres]'``).
+
+The connection heals: when it is lost (a PostgreSQL restart or failover, a dropped TCP
+connection, an administrator terminating the backend), the next operation reconnects.
+Reconnect attempts are spaced by a jittered exponential backoff (:class:`Backoff`);
+while the server is unreachable operations fail at once with
+:class:`~reactor.persistence.errors.StorageUnavailable` instead of piling up, and
+:attr:`PostgresPersistence.problem` says what is wrong (the health endpoint reports it).
+
+A write whose connection broke *before* COMMIT was sent is retried once on a new
+connection: nothing of it was stored. If the connection broke *during* COMMIT the outcome
+is unknown; every batch stores a marker (the ``last_batch`` global) in its own
+transaction, so after reconnecting the write looks the marker up and reports success
+only if the batch really committed.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import random
 import threading
-from collections.abc import Iterator, Sequence
-from typing import Any
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NoReturn, TypeVar
 
-from reactor.persistence import DocumentRecord
+from reactor.persistence import DocumentRecord, describe_url
+from reactor.persistence.errors import DiskFull, LeaseLost, StorageUnavailable
 
-__all__ = ["PostgresPersistence"]
+__all__ = ["Backoff", "PostgresPersistence"]
+
+logger = logging.getLogger("reactor.postgres")
+
+T = TypeVar("T")
+
+LEASE_NAME = "server"
+CONNECT_TIMEOUT = 5
+_DISK_FULL = "53100"
+_BATCH_MARKER = "last_batch"
+
+
+class Backoff:
+    """When the next reconnect attempt may be made: jittered, doubling, bounded.
+
+    The first attempt after a healthy period is immediate (a single dropped connection
+    heals without delay); after each failed attempt the wait doubles from ``first`` up to
+    ``cap`` seconds, each wait drawn uniformly from 50-100 % of its nominal value so
+    that many servers do not reconnect in lockstep.
+    """
+
+    def __init__(self, first: float = 0.05, cap: float = 5.0) -> None:
+        self.first = first
+        self.cap = cap
+        self.failures = 0
+        self._next = 0.0
+
+    def ready(self) -> bool:
+        return time.monotonic() >= self._next
+
+    def wait(self) -> float:
+        """Seconds until the next attempt is allowed (0 when it is now)."""
+        return max(0.0, self._next - time.monotonic())
+
+    def failed(self) -> None:
+        nominal = min(self.cap, self.first * 2**self.failures)
+        self.failures += 1
+        self._next = time.monotonic() + random.uniform(nominal / 2, nominal)
+
+    def succeeded(self) -> None:
+        self.failures = 0
+        self._next = 0.0
 
 
 class PostgresPersistence:
@@ -28,18 +86,105 @@ class PostgresPersistence:
             raise RuntimeError(
                 "PostgreSQL support needs psycopg: pip install 'reactor[postgres]'"
             ) from exc
+        self._psycopg = psycopg
         self.url = url
+        self.problem: str | None = None
+        self.lease_holder: str | None = None
+        self.backoff = Backoff()
+        self.reconnects = 0
         self._lock = threading.Lock()
-        self._conn: Any = psycopg.connect(url, autocommit=True)
-        with self._conn.transaction():
+        self._conn: Any = None
+        try:
+            conn = self._connection()
+        except StorageUnavailable as exc:
+            # At start there is nothing to heal yet: say why the first connection failed.
+            cause = exc.__cause__ if exc.__cause__ is not None else exc
+            raise StorageUnavailable(
+                f"cannot connect to {describe_url(url)}: {_first_line(cause)}"
+            ) from exc
+        with conn.transaction():
             for statement in _SCHEMA:
-                self._conn.execute(statement)
+                conn.execute(statement)
+
+    # -- the connection ------------------------------------------------------------------
+
+    def _connection(self) -> Any:
+        """The open connection, reconnecting if it was lost (caller holds the lock)."""
+        conn = self._conn
+        if conn is not None and not conn.closed and not conn.broken:
+            return conn
+        if not self.backoff.ready():
+            raise StorageUnavailable(
+                f"the PostgreSQL database is unavailable ({self.problem}); reconnecting, next "
+                f"attempt in {self.backoff.wait():.1f}s"
+            )
+        try:
+            conn = self._psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+        except self._psycopg.OperationalError as exc:
+            self._lost(exc)
+            raise StorageUnavailable(
+                f"the PostgreSQL database is unavailable ({self.problem}); reconnecting"
+            ) from exc
+        if self._conn is not None:
+            self.reconnects += 1
+            logger.warning("reconnected to PostgreSQL")
+        self._conn = conn
+        self.backoff.succeeded()
+        self.problem = None
+        return conn
+
+    def _lost(self, exc: BaseException) -> None:
+        if self.problem is None and self._conn is not None:  # once per outage
+            logger.error("PostgreSQL connection lost: %s", _first_line(exc))
+        # Coarse on purpose: the health endpoint shows it; the driver's text is logged.
+        self.problem = "database connection lost"
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # pragma: no cover - closing a broken connection
+                pass
+        self.backoff.failed()
+
+    def _is_connection_error(self, conn: Any, exc: BaseException) -> bool:
+        return isinstance(exc, self._psycopg.OperationalError) and (
+            conn.closed or conn.broken or isinstance(exc, self._psycopg.errors.AdminShutdown)
+        )
+
+    def _fail(self, exc: BaseException) -> NoReturn:
+        if getattr(exc, "sqlstate", None) == _DISK_FULL:
+            self.problem = "disk full"
+            raise DiskFull(
+                "disk full: the PostgreSQL server could not store this write (no space left "
+                "on its disk); nothing of it was stored. Free space, then retry."
+            ) from exc
+        raise exc
+
+    def _run(self, op: Callable[[Any], T]) -> T:
+        """Run a read-only or idempotent ``op(conn)``, reconnecting once if needed."""
+        with self._lock:
+            for attempt in range(2):
+                conn = self._connection()
+                try:
+                    return op(conn)
+                except self._psycopg.Error as exc:
+                    if not self._is_connection_error(conn, exc):
+                        self._fail(exc)
+                    self._lost(exc)
+                    self.backoff.succeeded()  # the first reconnect is immediate
+                    if attempt == 1:
+                        raise StorageUnavailable(
+                            f"the PostgreSQL database is unavailable ({self.problem})"
+                        ) from exc
+            raise AssertionError("unreachable")
+
+    # -- the Persistence interface -------------------------------------------------------
 
     def load_documents(self) -> Iterator[DocumentRecord]:
-        with self._lock:
-            rows = self._conn.execute(
+        rows = self._run(
+            lambda conn: conn.execute(
                 "SELECT table_name, id, ts, value FROM reactor_documents"
             ).fetchall()
+        )
         for table, id_, ts, value in rows:
             yield DocumentRecord(table, id_, ts, bytes(value))
 
@@ -48,29 +193,161 @@ class PostgresPersistence:
     ) -> None:
         upserts = [(r.table, r.id, r.ts, r.value) for r in records if r.value is not None]
         deletes = [(r.id,) for r in records if r.value is None]
-        with self._lock, self._conn.transaction():
-            with self._conn.cursor() as cur:
-                if upserts:
-                    cur.executemany(_UPSERT, upserts)
-                if deletes:
-                    cur.executemany("DELETE FROM reactor_documents WHERE id = %s", deletes)
-                for key, value in (globals_ or {}).items():
-                    cur.execute(_SET_GLOBAL, (key, json.dumps(value)))
+        marker = max((r.ts for r in records), default=0)
+        all_globals = dict(globals_ or {})
+        marker = max(marker, int(all_globals.get("ts") or 0))
+        all_globals[_BATCH_MARKER] = marker
+        with self._lock:
+            for attempt in range(2):
+                conn = self._connection()
+                committing = False
+                try:
+                    with conn.transaction():
+                        with conn.cursor() as cur:
+                            if self.lease_holder is not None:
+                                self._check_lease(cur, self.lease_holder)
+                            if upserts:
+                                cur.executemany(_UPSERT, upserts)
+                            if deletes:
+                                cur.executemany(
+                                    "DELETE FROM reactor_documents WHERE id = %s", deletes
+                                )
+                            for key, value in all_globals.items():
+                                cur.execute(_SET_GLOBAL, (key, json.dumps(value)))
+                        committing = True
+                    self.problem = None  # e.g. a full disk has room again
+                    return
+                except self._psycopg.Error as exc:
+                    if not self._is_connection_error(conn, exc):
+                        self._fail(exc)
+                    self._lost(exc)
+                    self.backoff.succeeded()  # the first reconnect is immediate
+                    if committing:
+                        if self._batch_landed(marker):
+                            self.problem = None
+                            return
+                        raise StorageUnavailable(
+                            "the connection to PostgreSQL was lost while committing and the "
+                            f"outcome could not be checked ({self.problem}); the write is "
+                            "reported as failed"
+                        ) from exc
+                    if attempt == 1:
+                        raise StorageUnavailable(
+                            f"the PostgreSQL database is unavailable ({self.problem}); "
+                            "nothing of this write was stored"
+                        ) from exc
+
+    def _batch_landed(self, marker: int) -> bool:
+        """After a lost COMMIT: whether the batch with ``marker`` is in the database."""
+        try:
+            conn = self._connection()
+            row = conn.execute(
+                "SELECT value FROM reactor_globals WHERE key = %s", (_BATCH_MARKER,)
+            ).fetchone()
+        except (StorageUnavailable, self._psycopg.Error) as exc:
+            if isinstance(exc, self._psycopg.Error):
+                self._lost(exc)
+            return False
+        landed = row is not None and json.loads(row[0]) == marker
+        outcome = "committed" if landed else "did not commit"
+        logger.warning("a COMMIT lost its connection; the batch %s", outcome)
+        return landed
 
     def get_global(self, key: str) -> Any:
-        with self._lock:
-            row = self._conn.execute(
+        row = self._run(
+            lambda conn: conn.execute(
                 "SELECT value FROM reactor_globals WHERE key = %s", (key,)
             ).fetchone()
+        )
         return None if row is None else json.loads(row[0])
 
     def delete_table(self, table: str) -> None:
-        with self._lock:
-            self._conn.execute("DELETE FROM reactor_documents WHERE table_name = %s", (table,))
+        self._run(
+            lambda conn: conn.execute(
+                "DELETE FROM reactor_documents WHERE table_name = %s", (table,)
+            )
+        )
+
+    def check(self) -> None:
+        """Renew the lease's heartbeat (if held) or ping; reconnects as any operation does."""
+
+        def ping(conn: Any) -> None:
+            if self.lease_holder is None:
+                conn.execute("SELECT 1").fetchone()
+                return
+            with conn.transaction(), conn.cursor() as cur:
+                self._check_lease(cur, self.lease_holder)
+
+        self._run(ping)
+
+    def _check_lease(self, cur: Any, holder: str) -> None:
+        cur.execute(
+            "UPDATE reactor_lease SET heartbeat = extract(epoch FROM clock_timestamp()) "
+            "WHERE name = %s AND holder = %s",
+            (LEASE_NAME, holder),
+        )
+        if cur.rowcount != 1:
+            self.problem = "lease lost"
+            raise LeaseLost(
+                "another reactor server took over this database's lease; this server must "
+                "not write any more: restart it once the other one has stopped"
+            )
+
+    # -- the lease (reactor.persistence.lease) ----------------------------------------------
+
+    def lease_read(self) -> tuple[str, float] | None:
+        row = self._run(
+            lambda conn: conn.execute(
+                "SELECT holder, extract(epoch FROM clock_timestamp()) - heartbeat "
+                "FROM reactor_lease WHERE name = %s",
+                (LEASE_NAME,),
+            ).fetchone()
+        )
+        return None if row is None else (str(row[0]), max(0.0, float(row[1])))
+
+    def lease_swap(self, expected: str | None, new: str | None) -> bool:
+        def swap(conn: Any) -> bool:
+            with conn.transaction():
+                row = conn.execute(
+                    "SELECT holder FROM reactor_lease WHERE name = %s FOR UPDATE", (LEASE_NAME,)
+                ).fetchone()
+                current = None if row is None else str(row[0])
+                if current != expected:
+                    return False
+                if new is None:
+                    conn.execute("DELETE FROM reactor_lease WHERE name = %s", (LEASE_NAME,))
+                elif row is None:
+                    # Two claimants inserting at once: the loser's INSERT fails (unique key).
+                    conn.execute(
+                        "INSERT INTO reactor_lease (name, holder, heartbeat) VALUES "
+                        "(%s, %s, extract(epoch FROM clock_timestamp()))",
+                        (LEASE_NAME, new),
+                    )
+                else:
+                    conn.execute(
+                        "UPDATE reactor_lease SET holder = %s, "
+                        "heartbeat = extract(epoch FROM clock_timestamp()) WHERE name = %s",
+                        (new, LEASE_NAME),
+                    )
+            return True
+
+        try:
+            swapped = self._run(swap)
+        except self._psycopg.errors.UniqueViolation:
+            return False
+        if swapped:
+            self.lease_holder = new
+        return swapped
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 _SCHEMA = (
@@ -84,6 +361,11 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS reactor_globals (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS reactor_lease (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        heartbeat DOUBLE PRECISION NOT NULL
     )""",
 )
 

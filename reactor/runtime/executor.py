@@ -31,7 +31,7 @@ from reactor.errors import ConflictError, FunctionNotFound, ValidationError
 from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from reactor.runtime.logs import capture
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, canonical_path
-from reactor.values import check_value
+from reactor.values import normalize
 
 if TYPE_CHECKING:
     from reactor.file_storage import FileStorage
@@ -156,23 +156,23 @@ class Executor:
                 validated = fn.args.validate(args, "$", self.db.id_table)
                 assert isinstance(validated, dict)
                 return validated
-            check_value(args)
+            normalized: dict[str, Any] = normalize(args)
         except ValidationError as exc:
             raise ValidationError(
                 f"invalid arguments for {fn.path}: {exc.reason}", exc.path
             ) from None
-        return args
+        return normalized
 
     def check_result(self, fn: RegisteredFunction, value: Any) -> Any:
         try:
             if fn.returns is not None:
                 return fn.returns.validate(value, "$", self.db.id_table)
-            check_value(value)
+            # A plain int result is a number (float64), as in every Convex client.
+            return normalize(value)
         except ValidationError as exc:
             raise ValidationError(
                 f"invalid return value of {fn.path}: {exc.reason}", exc.path
             ) from None
-        return value
 
     # -- queries -------------------------------------------------------------------------
 

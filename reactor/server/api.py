@@ -48,9 +48,10 @@ from starlette.routing import Route
 from reactor.auth import Authenticator, parse_authorization
 from reactor.engine import Engine
 from reactor.errors import AuthenticationError, ReactorError, ValidationError
+from reactor.runtime.logs import wire_log_lines
 from reactor.runtime.registry import FunctionKind
 from reactor.sync.state import error_fields
-from reactor.values import from_json, to_json, ts_from_wire, ts_to_wire
+from reactor.values import from_json, from_wire, to_json, to_wire, ts_from_wire, ts_to_wire
 
 __all__ = ["ApiError", "FunctionApi", "clean_json", "encode_value", "read_json_body"]
 
@@ -88,7 +89,8 @@ def clean_json(value: Any) -> Any:
             return "NaN"
         if math.isinf(value):
             return "Infinity" if value > 0 else "-Infinity"
-        return value
+        # Written as JavaScript writes numbers (`3`, not `3.0`); int64 are strings here.
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, list):
@@ -101,9 +103,8 @@ def clean_json(value: Any) -> Any:
 def encode_value(value: Any, fmt: str) -> Any:
     """Encode a (valid) value in a response format."""
     if fmt == "json":
-        to_json(value)  # validates
-        return clean_json(value)
-    return to_json(value)
+        return clean_json(from_json(to_wire(value)))
+    return to_wire(value)
 
 
 async def read_body(request: Request, limit: int) -> bytes | None:
@@ -144,7 +145,7 @@ def _args(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ApiError(400, "BadRequest", "args must be an object or [object]")
     try:
-        value = from_json(raw, "$.args")
+        value = from_wire(raw, "$.args")
     except ValidationError as exc:
         raise ApiError(400, "BadRequest", f"invalid args: {exc.message}") from None
     if not isinstance(value, dict):
@@ -382,7 +383,11 @@ MAX_BATCH = 1000
 
 
 def _success(value: Any, fmt: str, logs: list[str] | None = None) -> dict[str, Any]:
-    return {"status": "success", "value": encode_value(value, fmt), "logLines": logs or []}
+    return {
+        "status": "success",
+        "value": encode_value(value, fmt),
+        "logLines": wire_log_lines(logs or []),
+    }
 
 
 def _failure(exc: BaseException, fmt: str, logs: list[str] | None = None) -> dict[str, Any]:
@@ -390,7 +395,7 @@ def _failure(exc: BaseException, fmt: str, logs: list[str] | None = None) -> dic
     body: dict[str, Any] = {
         "status": "error",
         "errorMessage": message,
-        "logLines": logs or [],
+        "logLines": wire_log_lines(logs or []),
     }
     if data is not None:
         body["errorData"] = encode_value(from_json(data), fmt)

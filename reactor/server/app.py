@@ -18,6 +18,8 @@ Routes:
 - ``/http/{path}``, any method: the project's HTTP actions
   (:mod:`reactor.server.http_actions`);
 - ``GET /version``: the server version as plain text;
+- ``GET /health``: ``{"status": "ok"}``, or 503 ``{"status": "unavailable", "problem":
+  "database connection lost" | "disk full" | ...}`` while the database is unusable;
 - ``/dashboard`` and ``/api/dashboard/...``: the admin dashboard
   (:mod:`reactor.server.dashboard`), before the static folder.
 
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
@@ -92,10 +94,19 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
     async def version(request: Request) -> Response:
         return PlainTextResponse(VERSION)
 
+    async def health(request: Request) -> Response:
+        # The last check's verdict (the storage monitor re-checks every few seconds), so
+        # a burst of health probes never queues behind a hung database.
+        problem = engine.db.storage_problem()
+        if problem is None:
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "unavailable", "problem": problem}, status_code=503)
+
     routes: list[BaseRoute] = [
         WebSocketRoute("/api/sync", sync),
         WebSocketRoute("/api/{client_version}/sync", sync),
         Route("/version", version, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
         *api.routes(),
         *http_actions.routes(),
         *storage_routes(engine),

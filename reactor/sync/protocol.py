@@ -184,7 +184,7 @@ class Transition(_Server, tag="Transition"):
     start_version: StateVersion
     end_version: StateVersion
     modifications: list[StateModification]
-    client_clock_skew: float | UnsetType = UNSET
+    client_clock_skew: int | UnsetType = UNSET
     server_ts: int | UnsetType = UNSET
 
 

@@ -26,7 +26,6 @@ it dirty and calls ``wake`` (a cheap, synchronous callback).
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +35,7 @@ import msgspec
 from reactor.engine import Engine
 from reactor.errors import ProtocolError, ReactorError, UserError, ValidationError
 from reactor.runtime.live_queries import LiveQuery
+from reactor.runtime.logs import wire_log_lines
 from reactor.runtime.registry import FunctionKind
 from reactor.sync.protocol import (
     Add,
@@ -48,7 +48,8 @@ from reactor.sync.protocol import (
     StateVersion,
     Transition,
 )
-from reactor.values import from_json, to_json, ts_to_wire
+from reactor.sync.result_cache import EncodedResults
+from reactor.values import from_wire, to_wire, ts_to_wire
 
 __all__ = ["SyncSession", "decode_args", "error_fields", "error_message"]
 
@@ -56,7 +57,14 @@ MAX_QUERIES = 10_000
 
 
 def error_message(exc: BaseException) -> str:
-    """The message a client sees for a failed function."""
+    """The message a client sees for a failed function.
+
+    As Convex words it: ``Uncaught ConvexError: {"code":"nope"}`` for a UserError (its
+    data as JSON), ``Uncaught ValueError: ...`` for an exception the function did not
+    catch; reactor's own errors (validation, not found, ...) as their message.
+    """
+    if isinstance(exc, UserError):
+        return f"Uncaught ConvexError: {exc.message}"
     if isinstance(exc, ReactorError):
         return exc.message
     return f"Uncaught {type(exc).__name__}: {exc}"
@@ -66,9 +74,9 @@ def error_fields(exc: BaseException) -> tuple[str, Any | None]:
     """``(errorMessage, errorData or None)``; ``errorData`` only for a UserError."""
     if isinstance(exc, UserError):
         try:
-            return error_message(exc), to_json(exc.data)
+            return error_message(exc), to_wire(exc.data)
         except ValidationError:
-            return error_message(exc), to_json(repr(exc.data))
+            return error_message(exc), to_wire(repr(exc.data))
     return error_message(exc), None
 
 
@@ -78,7 +86,7 @@ def decode_args(args: list[Any]) -> dict[str, Any]:
         return {}
     if len(args) != 1 or not isinstance(args[0], dict):
         raise ValidationError("args must be an array holding one argument object")
-    value = from_json(args[0], "$.args[0]")
+    value = from_wire(args[0], "$.args[0]")
     if not isinstance(value, dict):
         raise ValidationError("args must be an array holding one argument object")
     return value
@@ -240,11 +248,16 @@ class SyncSession:
             )
 
     def mutation_done(self, ts: int | None) -> None:
-        """A MutationResponse went out: owe a Transition reaching its commit ``ts``."""
+        """A MutationResponse went out: owe a Transition reaching its commit ``ts``.
+
+        A failed mutation (``ts`` None) is followed by a Transition too: the Rust client
+        under the official Python one completes a failure carrying ``errorData`` only when
+        the next Transition arrives.
+        """
         if ts is not None:
             self._min_ts = max(self._min_ts, ts)
-            self._force = True
-            self.wake()
+        self._force = True
+        self.wake()
 
     def code_reloaded(self) -> None:
         """The engine switched to new code (:attr:`Engine.reload_listeners`).
@@ -323,7 +336,7 @@ class SyncSession:
         journal = encode_journal(live.journal)
         outcome = live.outcome
         assert outcome is not None
-        lines = outcome.log_lines
+        lines = wire_log_lines(outcome.log_lines)
         if outcome.error is not None:
             return _failed(query.query_id, outcome.error, journal, lines)
         try:
@@ -333,8 +346,8 @@ class SyncSession:
         return QueryUpdated(query_id=query.query_id, value=value, log_lines=lines, journal=journal)
 
 
-_ENCODED: OrderedDict[bytes, msgspec.Raw] = OrderedDict()
-ENCODED_CACHE_SIZE = 512
+ENCODED_RESULTS = EncodedResults()
+"""The process-wide cache of encoded query results (bounded by bytes)."""
 
 
 def encoded_result(digest: bytes, value: Any) -> msgspec.Raw:
@@ -342,14 +355,10 @@ def encoded_result(digest: bytes, value: Any) -> msgspec.Raw:
 
     Keyed by the live query's result digest, which identifies the value.
     """
-    raw = _ENCODED.get(digest)
+    raw = ENCODED_RESULTS.get(digest)
     if raw is None:
-        raw = msgspec.Raw(_json_encoder.encode(to_json(value)))
-        _ENCODED[digest] = raw
-        if len(_ENCODED) > ENCODED_CACHE_SIZE:
-            _ENCODED.popitem(last=False)
-    else:
-        _ENCODED.move_to_end(digest)
+        raw = msgspec.Raw(_json_encoder.encode(to_wire(value)))
+        ENCODED_RESULTS.put(digest, raw)
     return raw
 
 

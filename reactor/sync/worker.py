@@ -39,6 +39,7 @@ from reactor.auth import Authenticator
 from reactor.engine import Engine
 from reactor.errors import AuthenticationError, ProtocolError, ReactorError
 from reactor.runtime.context import normalize_identity
+from reactor.runtime.logs import wire_log_lines
 from reactor.sync.protocol import (
     Action,
     ActionResponse,
@@ -59,14 +60,16 @@ from reactor.sync.protocol import (
     encode_server_message,
 )
 from reactor.sync.state import SyncSession, decode_args, error_fields
-from reactor.values import from_json, to_json, ts_from_wire, ts_to_wire
+from reactor.values import from_json, to_wire, ts_from_wire, ts_to_wire
 
 __all__ = ["SyncLimits", "SyncWorker"]
 
 logger = logging.getLogger("reactor.sync")
 
-# Convex clients older than this cannot reassemble TransitionChunks.
-MIN_CLIENT_VERSION_FOR_CHUNKS = (1, 28, 0)
+# npm `convex` clients older than this cannot reassemble TransitionChunks.
+MIN_NPM_VERSION_FOR_CHUNKS = (1, 28, 0)
+# The bundled client (client-js) announces itself in the sync URL as ``reactor-js-X.Y.Z``.
+REACTOR_JS_CLIENT = "reactor-js"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,14 +101,37 @@ def _fatal(error: str, code: int = 1008, reason: str = "BadRequest") -> _Close:
     return _Close(FatalError(error=error), code, reason)
 
 
-def _supports_chunks(client_version: str | None) -> bool:
-    if client_version is None:
-        return True
+def _version_tuple(text: str) -> tuple[int, ...] | None:
     try:
-        parts = tuple(int(p) for p in client_version.split("-")[0].split(".")[:3])
+        return tuple(int(p) for p in text.split("-")[0].split(".")[:3])
     except ValueError:
+        return None
+
+
+def _supports_chunks(client_version: str | None, client_header: str | None = None) -> bool:
+    """Whether the client announced that it reassembles TransitionChunks.
+
+    A client says who it is in the ``Convex-Client`` header (``npm-1.48.0``,
+    ``python-0.8.1``, ``rust-0.10.4``) or, where it cannot set headers (browsers), in the
+    sync URL (``/api/1.48.0/sync`` is the npm client, ``/api/reactor-js-0.1.0/sync`` the
+    bundled one). Only npm clients from 1.28 on and the bundled client reassemble
+    chunks; the Rust engine under the Python client treats a chunk as a protocol error,
+    so anything unknown gets one large frame instead.
+    """
+    if client_header:
+        name, _, version = client_header.strip().partition("-")
+        if name == "npm":
+            parsed = _version_tuple(version)
+            return parsed is not None and parsed >= MIN_NPM_VERSION_FOR_CHUNKS
+        if client_header.startswith(REACTOR_JS_CLIENT + "-"):
+            return True
+        return False
+    if client_version is None:
+        return False
+    if client_version.startswith(REACTOR_JS_CLIENT + "-"):
         return True
-    return parts >= MIN_CLIENT_VERSION_FOR_CHUNKS
+    parsed = _version_tuple(client_version)
+    return parsed is not None and parsed >= MIN_NPM_VERSION_FOR_CHUNKS
 
 
 class SyncWorker:
@@ -123,7 +149,7 @@ class SyncWorker:
         self.engine = engine
         self.auth = authenticator
         self.limits = limits or SyncLimits()
-        self.chunks = _supports_chunks(client_version)
+        self.chunks = _supports_chunks(client_version, websocket.headers.get("convex-client"))
         self._wake = asyncio.Event()
         self.session = SyncSession(engine, self._wake.set)
         self._outbox: deque[ServerMessage] = deque()
@@ -131,7 +157,7 @@ class SyncWorker:
             asyncio.Queue()
         )
         self._actions: set[asyncio.Task[None]] = set()
-        self._clock_skew: float | None = None
+        self._clock_skew: int | None = None
         self._token_exp: float | None = None
 
     async def run(self) -> None:
@@ -197,8 +223,10 @@ class SyncWorker:
                 except ValueError as exc:
                     raise ProtocolError(f"maxObservedTimestamp: {exc}") from None
             session.connect(message.session_id, max_ts)
-            if message.client_ts is not None:
-                self._clock_skew = time.time() * 1000.0 - message.client_ts
+            # Whole milliseconds: the Rust client (under the Python one) rejects a Transition
+            # whose skew is not an integer. It sends no clock (or 0), so there is no skew.
+            if message.client_ts:
+                self._clock_skew = round(time.time() * 1000.0 - message.client_ts)
             return
         if session.session_id is None:
             raise ProtocolError("the first message on a socket must be Connect")
@@ -297,7 +325,7 @@ class SyncWorker:
             )
             # A repeated request may report a commit that is staged but not yet visible.
             await self.engine.db.committer.wait_published(ts)
-            result = to_json(value)
+            result = to_wire(value)
         except Exception as exc:  # any failure of the function is the client's answer
             message_text, data = error_fields(exc)
             failed = MutationResponse(
@@ -305,7 +333,7 @@ class SyncWorker:
                 success=False,
                 result=message_text,
                 ts=None,
-                log_lines=logs,
+                log_lines=wire_log_lines(logs),
             )
             if data is not None:
                 failed.error_data = data
@@ -315,7 +343,7 @@ class SyncWorker:
             success=True,
             result=result,
             ts=ts_to_wire(ts),
-            log_lines=logs,
+            log_lines=wire_log_lines(logs),
         )
 
     async def _run_action(
@@ -328,12 +356,18 @@ class SyncWorker:
                 message.udf_path, args, identity, public_only=not admin, logs=logs
             )
             response = ActionResponse(
-                request_id=message.request_id, success=True, result=to_json(value), log_lines=logs
+                request_id=message.request_id,
+                success=True,
+                result=to_wire(value),
+                log_lines=wire_log_lines(logs),
             )
         except Exception as exc:
             text, data = error_fields(exc)
             response = ActionResponse(
-                request_id=message.request_id, success=False, result=text, log_lines=logs
+                request_id=message.request_id,
+                success=False,
+                result=text,
+                log_lines=wire_log_lines(logs),
             )
             if data is not None:
                 response.error_data = data

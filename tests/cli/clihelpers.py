@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,15 @@ class Result:
 
 
 def run_subprocess(*args: str, cwd: Path | None = None, timeout: float = 60) -> Result:
-    """Run ``python -m reactor ARGS...`` in a child process."""
+    """Run ``python -m reactor ARGS...`` in a child process.
+
+    Without ``cwd`` it runs in an empty folder: the CLI's default project is the current
+    directory, and a test must never pick up the repository's own ``.reactor/`` (its
+    admin key, its database).
+    """
+    if cwd is None:
+        with tempfile.TemporaryDirectory(prefix="reactor-cli-") as empty:
+            return run_subprocess(*args, cwd=Path(empty), timeout=timeout)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("REACTOR_ADMIN_KEY", None)
     done = subprocess.run(

@@ -31,10 +31,14 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def cli(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Callable[..., Result]:
-    """Run ``reactor ARGS...`` in this process."""
+    """Run ``reactor ARGS...`` in this process, in an empty working directory (never the
+    repository's own project and its ``.reactor/``)."""
     monkeypatch.delenv("REACTOR_ADMIN_KEY", raising=False)
+    empty = tmp_path / "cwd"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
 
     def run(*args: str) -> Result:
         capsys.readouterr()

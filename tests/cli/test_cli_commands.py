@@ -314,5 +314,5 @@ def test_run_pushes_the_schema_first(cli: Cli, project: Path) -> None:
         "from reactor import query\n\n\n@query\ndef first(ctx):\n"
         "    return ctx.db.query('items').with_index('t').first()['n']\n"
     )
-    assert cli("run", "bytag:first", "--dir", d).out == "3.0\n"
+    assert cli("run", "bytag:first", "--dir", d).out == "3\n"
     assert "+ index items.t [tag]" not in cli("push", "--dir", d, "--dry-run").out

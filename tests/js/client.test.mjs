@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
 import { ConvexClient, ConvexHttpClient } from "convex/browser";
+import { ConvexError } from "convex/values";
 import { anyApi } from "convex/server";
 import WebSocket from "ws";
 
@@ -108,5 +109,69 @@ test("ConvexClient: setAuth makes the identity visible to queries", { skip: !TOK
     await waitFor(() => authenticated === true, "the auth callback");
   } finally {
     await authed.close();
+  }
+});
+
+test("Convex names on the wire: _creationTime, numbers, error messages", async () => {
+  const http = new ConvexHttpClient(URL, { skipConvexDeploymentUrlCheck: true });
+  const call = await http.mutation(api.calls.start, { user_id: "u", started_at: 1 });
+  const doc = await http.query(api.calls.get, { call_id: call });
+  assert.equal(typeof doc._creationTime, "number");
+  assert.equal(doc._creation_time, undefined);
+  // A count made with len() in Python is a number, so arithmetic on it works.
+  const count = await http.action(api.items.add_and_count, { tag: "names", n: 1 });
+  assert.equal(typeof count, "number");
+  assert.ok(Number.isInteger(count + 1));
+  const failed = await http.mutation(api.clientjs.increment_then_fail, { name: "e" }).catch((e) => e);
+  assert.ok(failed instanceof ConvexError);
+  assert.deepEqual(failed.data, { code: "on_purpose", name: "e" });
+  assert.doesNotMatch(String(failed.message), /\{'/, "no Python repr in the message");
+});
+
+test("ConvexClient: log lines print as the function's text", async () => {
+  const printed = [];
+  const logger = {
+    logVerbose: () => {},
+    log: (...args) => printed.push(["log", args.join(" ")]),
+    warn: (...args) => printed.push(["warn", args.join(" ")]),
+    error: (...args) => printed.push(["error", args.join(" ")]),
+  };
+  const logging = new ConvexClient(URL, {
+    webSocketConstructor: WebSocket,
+    skipConvexDeploymentUrlCheck: true,
+    unsavedChangesWarning: false,
+    logger,
+  });
+  try {
+    assert.equal(await logging.query(api.printing.greet, { name: "ann" }), "hello ann");
+    await waitFor(() => printed.some(([, text]) => text.includes("greeting ann")), "the log line");
+    assert.ok(!printed.some(([, text]) => text.includes("Could not parse")), JSON.stringify(printed));
+  } finally {
+    await logging.close();
+  }
+});
+
+test("ConvexClient: onPaginatedUpdate_experimental over a reactor page function", async () => {
+  const http = new ConvexHttpClient(URL, { skipConvexDeploymentUrlCheck: true });
+  for (const n of [1, 2, 3, 4, 5]) await http.mutation(api.items.add, { n: 1000 + n, tag: "pg" });
+  const seen = [];
+  const unsubscribe = client.onPaginatedUpdate_experimental(api.items.paged, {}, { initialNumItems: 2 }, (r) =>
+    seen.push(r),
+  );
+  try {
+    await waitFor(() => seen.at(-1)?.status === "CanLoadMore", "the first page");
+    const first = seen.at(-1);
+    assert.equal(first.results.length, 2);
+    assert.equal(typeof first.results[0]._creationTime, "number");
+    first.loadMore(100);
+    await waitFor(() => seen.at(-1)?.status === "Exhausted", "the last page");
+    const all = seen.at(-1).results.map((d) => d.n);
+    assert.ok(all.length >= 5, all.join(","));
+    assert.deepEqual(all.filter((n) => n > 1000), [1001, 1002, 1003, 1004, 1005]);
+    // Live: an insert shows up in the loaded pages.
+    await http.mutation(api.items.add, { n: 1006, tag: "pg" });
+    await waitFor(() => seen.at(-1).results.some((d) => d.n === 1006), "the live insert");
+  } finally {
+    unsubscribe();
   }
 });

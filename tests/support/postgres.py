@@ -179,6 +179,39 @@ class PostgresServer:
         _stop_cluster(self._bindir, directory, self._run_as)
         shutil.rmtree(directory, ignore_errors=True)
 
+    def halt(self, mode: str = "immediate") -> None:
+        """Stop the server but keep its data (``immediate``: like a crash), to `resume()`.
+
+        Only for a server this object started.
+        """
+        if self._directory is None or self._bindir is None:
+            raise PostgresUnavailable("only a server started by start_postgres() can be halted")
+        command: list[str | Path] = [self._bindir / "pg_ctl", "--pgdata", self._directory / "data"]
+        _run([*command, "--mode", mode, "--wait", "stop"], self._run_as, self._directory, 40)
+
+    def resume(self, timeout: float = 30.0) -> None:
+        """Start a halted server again on the same port."""
+        if self._directory is None or self._bindir is None:
+            raise PostgresUnavailable("only a server started by start_postgres() can resume")
+        _run(
+            [
+                self._bindir / "pg_ctl",
+                "--pgdata",
+                self._directory / "data",
+                "--log",
+                self._directory / "server.log",
+                "--wait",
+                "--timeout",
+                str(int(timeout)),
+                "-o",
+                f"-p {self.port}",
+                "start",
+            ],
+            self._run_as,
+            self._directory,
+            timeout + 5,
+        )
+
     def __enter__(self) -> PostgresServer:
         return self
 

@@ -485,10 +485,10 @@ async def test_log_lines_reach_the_client(engine: Engine) -> None:
         await c.add(0, "printing:greet", {"name": "dee"})
         transition = await c.recv_type("Transition")
         (update,) = transition["modifications"]
-        assert update["logLines"] == ["greeting dee", "two words"]
+        assert update["logLines"] == ["[LOG] greeting dee", "[LOG] two words"]
         await c.mutation("printing:noisy_add", {"n": 2})
         response = await c.recv_type("MutationResponse")
-        assert response["logLines"] == ["adding 2.0"]
+        assert response["logLines"] == ["[LOG] adding 2.0"]
         await c.mutation("printing:fails_loudly", {})
         failed = await c.recv_type("MutationResponse")
-        assert failed["success"] is False and failed["logLines"] == ["about to fail"]
+        assert failed["success"] is False and failed["logLines"] == ["[LOG] about to fail"]

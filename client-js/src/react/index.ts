@@ -155,9 +155,10 @@ export interface PaginatedQueryOptions {
   /** Size of the first page. */
   initialNumItems: number;
   /**
-   * The arguments of one page's query. Default: `{...args, cursor, num_items}`, matching
-   * a function that calls `.paginate(num_items=num_items, cursor=cursor)`. For functions
-   * written Convex-style pass `(args, p) => ({...args, paginationOpts: p})`.
+   * The arguments of one page's query. Default: `{...args, paginationOpts: {numItems,
+   * cursor}}`, as the official Convex clients send it, matching a function that takes
+   * `paginationOpts` and calls `.paginate(paginationOpts)`. For a function with other
+   * arguments pass e.g. `(args, p) => ({...args, cursor: p.cursor, num_items: p.numItems})`.
    */
   paginationArgs?: (args: Record<string, any>, page: { cursor: string | null; numItems: number }) => Record<string, any>;
 }
@@ -170,7 +171,7 @@ interface PageResult {
 
 function pageOf(value: any): PageResult {
   if (value === null || typeof value !== "object" || !Array.isArray(value.page)) {
-    throw new Error("usePaginatedQuery: the query must return {page, is_done, continue_cursor}");
+    throw new Error("usePaginatedQuery: the query must return {page, isDone, continueCursor}");
   }
   return {
     page: value.page,
@@ -181,8 +182,7 @@ function pageOf(value: any): PageResult {
 
 const defaultPaginationArgs = (args: Record<string, any>, p: { cursor: string | null; numItems: number }) => ({
   ...args,
-  cursor: p.cursor,
-  num_items: p.numItems,
+  paginationOpts: { numItems: p.numItems, cursor: p.cursor },
 });
 
 /**

@@ -1,12 +1,12 @@
-from reactor import mutation, query, v
+from reactor import Int64, mutation, query, v
 
 
 @mutation(args={"name": v.string()})
 def increment(ctx, name):
     doc = ctx.db.query("counters").with_index("by_name", lambda q: q.eq("name", name)).unique()
     if doc is None:
-        ctx.db.insert("counters", {"name": name, "value": 1})
-        return 1
+        ctx.db.insert("counters", {"name": name, "value": 1})  # v.int64(): stored as Int64
+        return Int64(1)
     ctx.db.patch(doc["_id"], {"value": doc["value"] + 1})
     return doc["value"] + 1
 

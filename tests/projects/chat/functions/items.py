@@ -1,4 +1,4 @@
-from reactor import UNSET, action, internal_query, mutation, query, v
+from reactor import UNSET, action, internal_query, mutation, pagination_opts_validator, query, v
 
 
 @mutation(args={"n": v.number(), "tag": v.string()})
@@ -38,6 +38,12 @@ def page(ctx, num_items, cursor):
         ctx.db.query("items").with_index("by_n").paginate(num_items=int(num_items), cursor=cursor)
     )
     return {**result, "page": [d["n"] for d in result["page"]]}
+
+
+@query(args={"paginationOpts": pagination_opts_validator})
+def paged(ctx, paginationOpts):
+    """A page function written as in Convex: the official clients paginate it."""
+    return ctx.db.query("items").with_index("by_n").paginate(paginationOpts)
 
 
 @query(args={"min": v.number()})
