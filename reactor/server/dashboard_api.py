@@ -39,12 +39,13 @@ from reactor.schema import Schema
 from reactor.server.admin import AdminApi, Handler
 from reactor.server.api import ApiError, read_json_body
 from reactor.server.dashboard_monitor import monitor_for
-from reactor.values import from_json, to_json
+from reactor.values import from_wire, to_wire
 
 __all__ = ["DashboardApi", "MAX_DELETE"]
 
 MAX_DELETE = 500
 SYSTEM_FIELDS = ("_id", "_creation_time")
+WIRE_NAMES = {"_creation_time": "_creationTime"}  # what clients (and the editor) call them
 
 
 class DashboardApi:
@@ -212,7 +213,7 @@ class DashboardApi:
         if not isinstance(raw, dict):
             raise ApiError(400, "BadDocument", f"{what} must be a JSON object")
         try:
-            value = from_json(raw, "$")
+            value = from_wire(raw, "$")
         except ValidationError as exc:
             raise ApiError(400, "BadDocument", str(exc)) from None
         assert isinstance(value, dict)
@@ -250,9 +251,8 @@ class DashboardApi:
         doc = self._document(body["document"], "document")
         present = [f for f in SYSTEM_FIELDS if f in doc]
         if present:
-            raise ApiError(
-                400, "BadDocument", f"a new document cannot set {', '.join(present)}: reactor does"
-            )
+            shown = ", ".join(WIRE_NAMES.get(f, f) for f in present)
+            raise ApiError(400, "BadDocument", f"a new document cannot set {shown}: reactor does")
         doc_id = await self._write(lambda txn: txn.insert(table, doc), f"insert into {table}")
         return JSONResponse({"id": doc_id})
 
@@ -268,7 +268,8 @@ class DashboardApi:
                 raise NotFound(f"no document {doc_id!r} (it may have been deleted)")
             for name in SYSTEM_FIELDS:
                 if name in doc and doc[name] != current[name]:
-                    raise ValidationError(f"{name} cannot be changed", f"$.{name}")
+                    shown = WIRE_NAMES.get(name, name)
+                    raise ValidationError(f"{shown} cannot be changed", f"$.{shown}")
             txn.replace(doc_id, {k: val for k, val in doc.items() if k not in SYSTEM_FIELDS})
 
         await self._write(write, "replace")
@@ -344,7 +345,7 @@ def _pending_indexes(db: Database, schema: Schema | None) -> list[dict[str, Any]
 
 def _encoded(value: Any) -> Any:
     try:
-        return to_json(value)
+        return to_wire(value)
     except ReactorError:
         return None
 

@@ -21,7 +21,7 @@ from reactor.engine import Engine
 from reactor.errors import ReactorError
 from reactor.runtime.executor import Execution, Executor
 from reactor.runtime.live_queries import LiveQueries
-from reactor.values import to_json
+from reactor.values import to_wire
 
 __all__ = ["Monitor", "monitor_for"]
 
@@ -198,7 +198,7 @@ class Monitor:
         for live in self.live.all():
             path = live.fn.path or ""
             try:
-                args = to_json(live.args)
+                args = to_wire(live.args)
             except ReactorError:
                 args = None
             identity = live.identity.get("subject") if live.identity else None

@@ -343,10 +343,10 @@ async def test_replace_validates_and_keeps_system_fields(served: Served) -> None
     assert reply.status_code == 200, reply.text
     after = (await served.run("tickets:by_status", {"status": "open"}))[0]
     assert after["priority"] == 5 and after["assignee"] == "sam"
-    assert after["_creation_time"] == doc["_creation_time"]
+    assert after["_creationTime"] == doc["_creationTime"]
     for bad, needle in [
         ({**doc, "priority": "high"}, "$.priority"),
-        ({**doc, "_creation_time": 1.0}, "_creation_time cannot be changed"),
+        ({**doc, "_creationTime": 1.0}, "_creationTime cannot be changed"),
         ({k: val for k, val in doc.items() if k != "title"}, "title"),
     ]:
         reply = await served.post(
@@ -501,7 +501,7 @@ async def test_files_are_listed_live_and_deleted(served: Served) -> None:
         await admin.add(0, "_system/dashboard:files", {})
         await admin.until(lambda c: 0 in c.results)
         [listed] = admin.results[0][1]["page"]
-        assert listed["_id"] == file_id and listed["size"] == {"$integer": "BQAAAAAAAAA="}
+        assert listed["_id"] == file_id and listed["size"] == 5.0
         download = await served.http.get(listed["url"])
         assert download.content == b"hello"
         reply = await served.post("/api/dashboard/files/delete", {"id": file_id})

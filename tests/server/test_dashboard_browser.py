@@ -129,7 +129,7 @@ async def test_the_dashboard_in_a_browser(tmp_path: Path) -> None:
         assert "Checkout button does nothing" in findings["clientReceived"]
         assert "$.status" in findings["insertError"]
         assert findings["refusedWithoutKey"] is True
-        assert int(findings["stats"]["open"].removesuffix("n")) >= 1  # an int64, shown as 5n
+        assert findings["stats"]["open"] >= 1
         job = next(
             j
             for j in engine.db.table_documents("_scheduled_functions")

@@ -226,7 +226,7 @@ function tableView(app: App, view: HTMLElement, info: TableInfo): () => void {
   function columns(docs: Record<string, Value>[]): string[] {
     const names = schemaFields.map((f) => f.name);
     for (const doc of docs) for (const key of Object.keys(doc)) if (!key.startsWith("_") && !names.includes(key)) names.push(key);
-    return ["_id", ...names, "_creation_time"];
+    return ["_id", ...names, "_creationTime"];
   }
 
   function renderRows(result: PageResult): void {
@@ -269,7 +269,7 @@ function tableView(app: App, view: HTMLElement, info: TableInfo): () => void {
                   ),
               cols.map((c) => {
                 const value = doc[c];
-                if (c === "_creation_time") return h("td", { class: "cell-time", title: dateTime(Number(value)) }, relative(Number(value)));
+                if (c === "_creationTime") return h("td", { class: "cell-time", title: dateTime(Number(value)) }, relative(Number(value)));
                 if (c === "_id") return h("td", { class: "cell-id" }, id);
                 return h("td", { class: typeClass(value) }, value === undefined ? h("span", { class: "v-missing" }, "unset") : short(value, 60));
               }),
@@ -369,7 +369,7 @@ function tableView(app: App, view: HTMLElement, info: TableInfo): () => void {
         h("div", h("div", { class: "drawer-kicker" }, info.name), h("h3", isNew ? "New document" : String(doc!["_id"]))),
         h("button", { class: "btn btn-ghost btn-icon", title: "Close", on: { click: closeDrawer } }, icon("x")),
       ),
-      isNew ? null : h("div", { class: "meta" }, `Created ${dateTime(Number(doc!["_creation_time"]))}`),
+      isNew ? null : h("div", { class: "meta" }, `Created ${dateTime(Number(doc!["_creationTime"]))}`),
       h("label", { class: "label" }, "Document (Convex JSON)"),
       editor,
       fieldsHint,

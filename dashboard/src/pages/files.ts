@@ -56,7 +56,7 @@ export const filesPage: Page = (app, root) => {
           "tbody",
           result.page.map((f) => {
             const id = String(f["_id"]);
-            const created = Number(f["_creation_time"]);
+            const created = Number(f["_creationTime"]);
             return h(
               "tr",
               { "data-id": id },

@@ -194,7 +194,17 @@ export const functionsPage: Page = (app, root, params) => {
         h("pre", { class: `code${ok ? "" : " code-error"}`, "data-result": ok ? "success" : "error" }, text),
         h("div", { class: "label" }, `Log lines (${logs.length})`),
         logs.length
-          ? h("div", { class: "logs logs-static" }, logs.map((line) => h("div", { class: "log-line" }, h("span", { class: "log-text" }, line))))
+          ? h("div", { class: "logs logs-static" }, logs.map((line) => {
+              // The HTTP API tags lines as Convex does ("[LOG] text"); show the tag apart.
+              const tagged = /^\[(LOG|INFO|WARN|ERROR|DEBUG)\] ([\s\S]*)$/.exec(line);
+              const level = tagged ? tagged[1]! : "LOG";
+              return h(
+                "div",
+                { class: `log-line${level === "ERROR" || level === "WARN" ? " log-error" : ""}` },
+                h("span", { class: "log-level" }, level.toLowerCase()),
+                h("span", { class: "log-text" }, tagged ? tagged[2]! : line),
+              );
+            }))
           : h("div", { class: "muted" }, "Nothing printed."),
       );
     }

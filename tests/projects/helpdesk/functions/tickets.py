@@ -62,7 +62,7 @@ def escalate_stale(ctx):
             ctx.db.patch(ticket["_id"], {"priority": ticket["priority"] + 1})
             count += 1
     print(f"escalated {count} ticket(s)")
-    return float(count)
+    return count
 
 
 @internal_query(args={})
@@ -82,7 +82,7 @@ async def summarize(ctx, customer):
     print(f"{customer}: {len(mine)} open ticket(s)")
     for t in mine:
         print(f"- {t['title']} (priority {t['priority']:g})")
-    return {"customer": customer, "open": float(len(mine))}
+    return {"customer": customer, "open": len(mine)}
 
 
 @mutation(args={})
