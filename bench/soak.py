@@ -1,20 +1,22 @@
-"""Soak: 1,000 WebSocket subscribers and steady writes for 3 minutes; does memory stay flat?
+"""Soak: 1,000 WebSocket subscribers and steady writes; does the server's memory stay flat?
 
-After a warm-up of steady writes (70 s: long enough for every bounded structure to
-reach its steady state), memory is measured over ``seconds`` (180) more. A ``reactor serve`` process (its own process, so its RSS is the server's alone) serves
+A ``reactor serve`` process (its own process, so its RSS is the server's alone) serves
 the bench project on SQLite. One load-generator child holds ``subscribers`` sync-protocol
-clients, client ``i`` subscribed to ``net:latest_in_group`` of group ``i``; another
-sends WebSocket mutations (``soak:set_latest``, one group after another) at ``rate`` per second
-for ``seconds``. Every WebSocket mutation leaves an exactly-once record, which is what
+clients, client ``i`` subscribed to ``net:latest_in_group`` of group ``i``; another sends
+WebSocket mutations (``soak:set_latest``, one group after another, updating in place) at
+``rate`` per second. Every WebSocket mutation leaves an exactly-once record, which is what
 used to grow without bound; the server runs with ``REACTOR_RETAIN_SESSION_REQUESTS``
-(default here 60 s, so that the records' steady state is reached within the run; the
-server's own default is 600 s) and prints the server's RSS at the start of the writes,
-in the middle and at the end.
+(60 s here; the server's own default is 600 s).
 
-    .venv/bin/python -m bench.soak            # 180 s (REACTOR_SOAK_SECONDS to change)
-    REACTOR_BENCH_QUICK=1 .venv/bin/python -m bench.soak    # 30 s, 200 subscribers
+After a warm-up of steady writes (450 s, ``REACTOR_SOAK_WARMUP``: long enough for every
+bounded structure to reach its steady state), memory is measured over 3 more minutes
+(``REACTOR_SOAK_SECONDS``): the server's RSS at the start, middle and end of that window
+is printed, and every 5 s sample is in ``bench/results/soak.json``.
 
-Not part of ``bench/run`` (it takes over three minutes): ``bench/run soak`` runs it.
+    .venv/bin/python -m bench.soak            # about 11 minutes in all
+    REACTOR_BENCH_QUICK=1 .venv/bin/python -m bench.soak    # 45 s, 200 subscribers
+
+Not part of the default ``bench/run`` (it takes 11 minutes): ``bench/run soak`` runs it.
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ def sizes() -> dict[str, Any]:
         "rate": 150,
         "seconds": float(os.environ.get("REACTOR_SOAK_SECONDS", 30 if quick else 180)),
         # Writes before the measured window, long enough for every bounded structure to
-        # fill (exactly-once records: their retention; the write log: 60 s).
-        "warmup": float(os.environ.get("REACTOR_SOAK_WARMUP", 15 if quick else 70)),
+        # fill: exactly-once records (their retention), the write log (60 s), and the
+        # 65,536-entry cache of decoded ids, which 150 new ids a second fill in ~440 s.
+        "warmup": float(os.environ.get("REACTOR_SOAK_WARMUP", 15 if quick else 450)),
         "retain_session_requests_s": float(
             os.environ.get("REACTOR_RETAIN_SESSION_REQUESTS", 60)
         ),
