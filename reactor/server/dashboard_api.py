@@ -122,7 +122,9 @@ class DashboardApi:
                     "indexes": [
                         {
                             "name": spec.name,
-                            "fields": list(spec.user_fields or spec.fields[:1]),
+                            "fields": [
+                                WIRE_NAMES.get(f, f) for f in spec.user_fields or spec.fields[:1]
+                            ],
                             "system": not spec.user_fields or info.name.startswith("_"),
                             # Backfills run inside the push's single synchronous step:
                             # an index the server can report on is always complete.

@@ -145,6 +145,7 @@ async def test_overview_lists_tables_functions_schema_and_crons(served: Served) 
     assert indexes["by_status"]["fields"] == ["status", "priority"]
     assert indexes["by_status"]["state"] == "ready" and not indexes["by_status"]["system"]
     assert indexes["by_id"]["system"]
+    assert indexes["by_creation_time"]["fields"] == ["_creationTime"]  # as clients name it
     functions = {f["path"]: f for f in body["functions"]}
     assert functions["tickets:by_status"]["kind"] == "query"
     assert not functions["tickets:by_status"]["internal"]
