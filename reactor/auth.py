@@ -7,10 +7,13 @@ User tokens are JSON Web Tokens, verified here without third-party libraries:
   most every 30 s) when a token names an unknown one;
 - ``HS256`` with a shared secret (``REACTOR_AUTH_SECRET``), convenient in development.
 
-Checks: signature, ``exp``/``nbf`` (with a small leeway), ``iss`` equal to
-``REACTOR_AUTH_ISSUER`` and ``aud`` containing ``REACTOR_AUTH_AUDIENCE`` when those are
-set, and a non-empty ``sub``. Claims become the identity functions see via
-``ctx.auth.get_user_identity()`` (JSON numbers become floats, as everywhere in reactor).
+Checks: signature, ``exp`` present (unless ``REACTOR_AUTH_ALLOW_NO_EXP=1``) and
+``exp``/``nbf`` (with a small leeway), ``iss`` equal to ``REACTOR_AUTH_ISSUER`` and
+``aud`` containing ``REACTOR_AUTH_AUDIENCE`` when those are set, and a non-empty string
+``sub``. Claims become the identity functions see via ``ctx.auth.get_user_identity()``
+(JSON numbers become floats, as everywhere in reactor); ``subject``, ``issuer`` and
+``token_identifier`` are always derived from the verified ``sub`` and ``iss``, never
+taken from claims of those names.
 
 Admin callers present the deployment's admin key (``Authorization: Convex <key>`` over
 HTTP, ``Authenticate{tokenType:"Admin"}`` on the socket); it is compared in constant time.
@@ -34,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from reactor.errors import AuthenticationError, ReactorError
-from reactor.runtime.context import normalize_identity
 from reactor.values import from_json
 
 __all__ = ["AuthConfig", "Authenticator", "check_admin_key", "parse_authorization"]
@@ -58,6 +60,8 @@ class AuthConfig:
     audience: str | None = None
     jwks: str | None = None
     secret: str | None = None
+    # Tokens without ``exp`` never expire; they are refused unless this is set.
+    allow_no_exp: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AuthConfig:
@@ -68,6 +72,7 @@ class AuthConfig:
             audience=env.get("REACTOR_AUTH_AUDIENCE") or None,
             jwks=env.get("REACTOR_AUTH_JWKS") or None,
             secret=env.get("REACTOR_AUTH_SECRET") or None,
+            allow_no_exp=env.get("REACTOR_AUTH_ALLOW_NO_EXP", "") in ("1", "true", "yes"),
         )
 
     @property
@@ -109,7 +114,7 @@ def _b64url(segment: str) -> bytes:
 def _json_part(segment: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(_b64url(segment))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise AuthenticationError(f"malformed token: {what} is not JSON") from None
     if not isinstance(value, dict):
         raise AuthenticationError(f"malformed token: {what} is not an object")
@@ -175,6 +180,11 @@ class Authenticator:
     def _check_claims(self, claims: dict[str, Any]) -> dict[str, Any]:
         now = time.time()
         exp = claims.get("exp")
+        if exp is None and not self.config.allow_no_exp:
+            raise AuthenticationError(
+                "token has no exp claim (tokens must expire; REACTOR_AUTH_ALLOW_NO_EXP=1 "
+                "accepts such tokens)"
+            )
         if exp is not None and (not isinstance(exp, int | float) or now > exp + LEEWAY_SECONDS):
             raise AuthenticationError("token expired")
         nbf = claims.get("nbf")
@@ -188,12 +198,25 @@ class Authenticator:
             auds = aud if isinstance(aud, list) else [aud]
             if cfg.audience not in auds:
                 raise AuthenticationError(f"token audience {aud!r} does not include ours")
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub:
+            raise AuthenticationError(
+                "token has no sub claim: the subject must be a non-empty string"
+            )
+        iss = claims.get("iss")
+        if iss is not None and not isinstance(iss, str):
+            raise AuthenticationError("token iss claim must be a string")
         try:
-            identity = normalize_identity(from_json(claims, "$.claims"))
-        except (ReactorError, ValueError, TypeError) as exc:
+            identity = from_json(claims, "$.claims")
+        except ReactorError as exc:
             raise AuthenticationError(f"unusable token claims: {exc}") from None
-        if identity is None:
-            raise AuthenticationError("unusable token claims")
+        assert isinstance(identity, dict)
+        # Derived from what was verified only: a claim named "subject" or "issuer" must not
+        # make a token issued to one user act as another.
+        issuer = iss if iss is not None else "reactor"
+        identity["subject"] = sub
+        identity["issuer"] = issuer
+        identity["token_identifier"] = f"{issuer}|{sub}"
         return identity
 
     # -- keys ------------------------------------------------------------------------------

@@ -14,10 +14,18 @@ Every error raised by reactor derives from :class:`ReactorError` and carries a s
     ├── AuthenticationError          Unauthenticated      a token could not be verified
     ├── Forbidden                    Forbidden            the caller may not do this
     └── ProtocolError                BadRequest           a malformed request or frame
+
+What a client is told about a failure is decided in one place, :func:`public_message`:
+the message of a ``ReactorError`` meant for callers (every class above); for anything
+else (a bare ``ReactorError`` such as a failed commit, whose text may hold a database
+driver's message, or an exception no one caught) a fixed text with the code and a
+request id, which the server log repeats next to the details.
 """
 
 from __future__ import annotations
 
+import logging
+import secrets
 from typing import Any
 
 __all__ = [
@@ -32,7 +40,10 @@ __all__ = [
     "SchemaError",
     "UserError",
     "ValidationError",
+    "public_message",
 ]
+
+logger = logging.getLogger("reactor.errors")
 
 
 class ReactorError(Exception):
@@ -124,3 +135,31 @@ class ProtocolError(ReactorError):
     """A malformed request, frame or protocol state violation."""
 
     code = "BadRequest"
+
+
+def _request_id(exc: BaseException) -> str:
+    """One id per failure, logged with its details the first time it is needed."""
+    found = getattr(exc, "_reactor_request_id", None)
+    if isinstance(found, str):
+        return found
+    request_id = secrets.token_hex(6)
+    try:
+        exc._reactor_request_id = request_id  # type: ignore[attr-defined]
+    except AttributeError:  # pragma: no cover - exceptions with __slots__
+        pass
+    logger.warning("request %s failed: %s", request_id, type(exc).__name__, exc_info=exc)
+    return request_id
+
+
+def public_message(exc: BaseException, expose_uncaught: bool = False) -> str:
+    """The message a client sees for a failed call.
+
+    ``expose_uncaught`` (development) shows uncaught exceptions of user code as
+    ``Uncaught T: message``; reactor's own internal errors are never shown.
+    """
+    if isinstance(exc, ReactorError) and exc.code != ReactorError.code:
+        return exc.message
+    if expose_uncaught and not isinstance(exc, ReactorError):
+        return f"Uncaught {type(exc).__name__}: {exc}"
+    code = "InternalError" if isinstance(exc, ReactorError) else "UncaughtError"
+    return f"Server Error: {code} (request id {_request_id(exc)}; details in the server log)"

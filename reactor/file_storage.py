@@ -33,9 +33,11 @@ import hmac
 import logging
 import os
 import secrets
+import shutil
+import tempfile
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -84,6 +86,10 @@ class StorageBackend(Protocol):
 
     def put(self, key: str, data: bytes, content_type: str) -> None: ...
 
+    def put_file(self, key: str, source: Path, content_type: str) -> None:
+        """Store the contents of a (spooled) file, without reading it into memory."""
+        ...
+
     def get(self, key: str) -> bytes | None: ...
 
     def delete(self, key: str) -> None: ...
@@ -114,6 +120,30 @@ class LocalBackend:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where uploads are spooled: beside the blobs (the same file system, so storing
+        one is a rename) but not among them."""
+        folder = self.root.with_name(self.root.name + ".uploading")
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def put_file(self, key: str, source: Path, content_type: str) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if source.parent.parent == self.spool_dir:  # spooled here: sync, then rename
+            with open(source, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(source, path)
+            return
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "wb") as out, open(source, "rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(tmp, path)
 
     def get(self, key: str) -> bytes | None:
@@ -193,6 +223,11 @@ class S3Backend:
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self.client.put_object(
             Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type
+        )
+
+    def put_file(self, key: str, source: Path, content_type: str) -> None:
+        self.client.upload_file(
+            str(source), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type}
         )
 
     def get(self, key: str) -> bytes | None:
@@ -396,6 +431,39 @@ class FileStorage:
         sha256 = hashlib.sha256(blob).hexdigest()
         await asyncio.to_thread(self.backend.put, key, blob, ctype)
         doc = {"sha256": sha256, "size": len(blob), "content_type": ctype, "key": key}
+        try:
+            storage_id: str = await self.db.write(
+                lambda txn: txn.insert(STORAGE_TABLE, doc, system=True)
+            )
+        except BaseException:
+            await asyncio.to_thread(self.backend.delete, key)
+            raise
+        return storage_id
+
+    async def store_stream(self, chunks: AsyncIterator[bytes], content_type: object = None) -> str:
+        """Store an upload as it arrives: spooled to a temporary file, never all in memory.
+
+        Raises :class:`LimitExceeded` as soon as it grows past :attr:`max_upload_bytes`.
+        """
+        _, ctype = self.check_content(b"", content_type)
+        digest = hashlib.sha256()
+        size = 0
+        spool = await asyncio.to_thread(lambda: getattr(self.backend, "spool_dir", None))
+        with tempfile.TemporaryDirectory(prefix="reactor-upload-", dir=spool) as folder:
+            spooled = Path(folder) / "upload"
+            fd = os.open(spooled, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with open(fd, "wb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > self.max_upload_bytes:
+                        raise LimitExceeded(
+                            f"the file is larger than the limit of {self.max_upload_bytes} bytes"
+                        )
+                    digest.update(chunk)
+                    out.write(chunk)
+            key = uuid.uuid4().hex
+            await asyncio.to_thread(self.backend.put_file, key, spooled, ctype)
+        doc = {"sha256": digest.hexdigest(), "size": size, "content_type": ctype, "key": key}
         try:
             storage_id: str = await self.db.write(
                 lambda txn: txn.insert(STORAGE_TABLE, doc, system=True)

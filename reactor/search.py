@@ -41,6 +41,7 @@ import binascii
 import json
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -99,7 +100,7 @@ def _decode_rank(cursor: object) -> Rank | None:
     try:
         score, created, doc_id = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         return (float(score), float(created), str(doc_id))
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, binascii.Error, RecursionError):
         raise ValidationError(f"invalid search pagination cursor {cursor!r}", "") from None
 
 
@@ -232,6 +233,8 @@ class SearchIndexes:
         self.db = db
         self._built: dict[str, SearchIndex] = {}
         self._by_table: dict[str, list[SearchIndex]] = {}
+        # Queries in worker threads may build an index on first use concurrently.
+        self._building = threading.Lock()
         db.base.on_apply = self.on_apply
 
     def definitions(self, table: str) -> tuple[SearchIndexDefinition, ...]:
@@ -282,14 +285,18 @@ class SearchIndexes:
         index = self._built.get(index_id)
         if index is not None and index.definition == definition:
             return index
-        if index is not None:
-            self._drop(index)
-        index = SearchIndex(table.name, definition)
-        for doc in self.db.table_documents(table.name):
-            index.add(doc["_id"], doc)
-        self._built[index_id] = index
-        self._by_table.setdefault(table.name, []).append(index)
-        return index
+        with self._building:
+            index = self._built.get(index_id)
+            if index is not None and index.definition == definition:
+                return index
+            if index is not None:
+                self._drop(index)
+            index = SearchIndex(table.name, definition)
+            for doc in self.db.table_documents(table.name):
+                index.add(doc["_id"], doc)
+            self._built[index_id] = index
+            self._by_table.setdefault(table.name, []).append(index)
+            return index
 
     def write_keys(
         self,

@@ -117,7 +117,7 @@ def _parse_lines(lines: Iterable[str], where: str) -> list[dict[str, Any]]:
             continue
         try:
             value = from_json(json.loads(line))
-        except (json.JSONDecodeError, ValidationError) as exc:
+        except (json.JSONDecodeError, ValidationError, RecursionError) as exc:
             raise ValidationError(
                 f"{where} line {number}: not a JSON document ({exc})", ""
             ) from None

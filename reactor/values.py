@@ -570,18 +570,21 @@ def _is_page(out: dict[str, Any]) -> bool:
 def _convert_list(
     convert: Callable[[Any, int, _Names], Any], items: list[Any], depth: int, names: _Names
 ) -> list[Any]:
-    """Convert each element (fast path); on failure, find and name the bad index."""
+    """Convert each element, naming the index of a bad one.
+
+    Each element is converted exactly once: converting again to locate a failure would
+    double the work at every level of nesting (2**depth for nested lists).
+    """
     if len(items) > MAX_ARRAY_LEN:
         raise _Bad(f"array longer than {MAX_ARRAY_LEN} elements", "shorter array")
-    try:
-        return [convert(item, depth + 1, names) for item in items]
-    except _Bad:
-        for i, item in enumerate(items):
-            try:
-                convert(item, depth + 1, names)
-            except _Bad as e:
-                raise e.at(_seg_index(i)) from None
-        raise  # pragma: no cover - the loop re-raises
+    out: list[Any] = []
+    append = out.append
+    for i, item in enumerate(items):
+        try:
+            append(convert(item, depth + 1, names))
+        except _Bad as e:
+            raise e.at(_seg_index(i)) from None
+    return out
 
 
 def _to_json(value: Any, depth: int, names: _Names = None) -> Any:

@@ -106,6 +106,32 @@ def _listen_options(parser: argparse.ArgumentParser) -> None:
         help="also serve the static files in DIR at / (a built frontend), after the API",
     )
     parser.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="also allow browser calls from ORIGIN, e.g. http://localhost:5173 (repeatable; "
+        "* allows any; default: the server's own origin and $REACTOR_CORS_ORIGINS)",
+    )
+    parser.add_argument(
+        "--function-timeout",
+        type=float,
+        metavar="S",
+        help="time limit of a query or mutation in seconds "
+        "(default: $REACTOR_FUNCTION_TIMEOUT or 1)",
+    )
+    parser.add_argument(
+        "--action-timeout",
+        type=float,
+        metavar="S",
+        help="time limit of an action in seconds (default: $REACTOR_ACTION_TIMEOUT or 600)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="open connections at most; more are refused with 503 (default: 1000)",
+    )
+    parser.add_argument(
         "--schema-diff",
         action="store_true",
         help="print every schema change a push makes (default: a summary when there are many)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,53 @@ from reactor.push import PushRefused
 
 def _server_config(key: str, args: argparse.Namespace) -> Any:
     from reactor.server.app import ServerConfig
+    from reactor.server.connections import ConnectionLimits
+    from reactor.server.origins import OriginPolicy
 
     static = getattr(args, "static", None)
     if static is not None and not Path(static).is_dir():
         raise CliError(f"--static {static}: not a folder")
-    return ServerConfig(admin_key=key, static_dir=static)
+    try:
+        origins = OriginPolicy.from_env(tuple(getattr(args, "cors_origin", None) or ()))
+        connections = ConnectionLimits(
+            max_connections=getattr(args, "max_connections", None) or 1000
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    return ServerConfig(
+        admin_key=key,
+        static_dir=static,
+        origins=origins,
+        connections=connections,
+        expose_errors=getattr(args, "handler", None) is cmd_dev,
+    )
+
+
+def _apply_time_limits(engine: Any, args: argparse.Namespace) -> None:
+    """``--function-timeout`` / ``--action-timeout`` over the environment's defaults."""
+    from reactor.runtime import time_limits
+
+    current = engine.executor.time_limits
+    try:
+        engine.executor.time_limits = time_limits.TimeLimits(
+            function=getattr(args, "function_timeout", None) or current.function,
+            action=getattr(args, "action_timeout", None) or current.action,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    time_limits.on_stuck(_exit_stuck)
+
+
+def _exit_stuck(what: str) -> None:
+    # Runs in the watchdog thread while the event loop is held by code that keeps
+    # swallowing its interrupt: nothing else can run, so the process ends (a supervisor
+    # restarts it; acknowledged writes are durable already).
+    say(
+        f"✖ {what} keeps running past its time limit and ignores being stopped; "
+        "reactor exits so it can be restarted",
+        sys.stderr,
+    )
+    os._exit(70)
 
 
 def _local_url(host: str, port: int) -> str:
@@ -61,8 +104,11 @@ def _pick_port(host: str, port: int) -> int:
 def _announce_key(root: Path) -> str:
     key, created = admin_key(root)
     if created:
-        say(f"generated an admin key in {root / '.reactor' / 'admin_key'}:")
-        say(f"  {key}")
+        # Only a prefix: output ends up in logs (journald, CI), the key stays in its file.
+        say(
+            f"generated an admin key in {root / '.reactor' / 'admin_key'} "
+            f"({key[:18]}…; read it from that file)"
+        )
     return key
 
 
@@ -107,6 +153,7 @@ async def _start(
     from reactor.server.app import serve
 
     config = _server_config(key, args)
+    _apply_time_limits(engine, args)
     server = asyncio.create_task(
         serve(engine, config, args.host, port, site_port=args.site_port, started=started)
     )

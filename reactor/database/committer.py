@@ -191,6 +191,11 @@ class Committer:
             self._publish(batch)
 
     def _publish(self, batch: list[Commit]) -> None:
+        # Worker-thread queries must not read while the published state changes.
+        with self.db.gate.exclusive():
+            self._publish_batch(batch)
+
+    def _publish_batch(self, batch: list[Commit]) -> None:
         db = self.db
         base = db.base
         written: dict[str, list[bytes]] = {}

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from reactor.database.committer import Committer, PublishListener, WriteConflict
+from reactor.database.gate import ReadersGate
 from reactor.database.health import StorageMonitor, storage_problem
 from reactor.database.indexes import KEY_MAX, KEY_MIN, IndexSpec
 from reactor.database.layers import BaseState, DocEntry, Overlay
@@ -126,6 +127,7 @@ class Database:
         self._numbers: dict[int, TableInfo] = {}
         self._last_creation_time = 0.0
         self.committer = Committer(self)
+        self.gate = ReadersGate()
         self.monitor = StorageMonitor(persistence)
         self.lease: LeaseHolder | None = None
         from reactor.search import SearchIndexes  # here: reactor.search imports this package
@@ -168,10 +170,10 @@ class Database:
         if self.schema is not None and name in self.schema.tables:
             definition = self.schema.tables[name]
         info = TableInfo(name, number, definition)
+        for spec in info.specs:  # indexes first: a reader that finds the table finds them
+            self.base.add_index(spec)
         self._tables[name] = info
         self._numbers[number] = info
-        for spec in info.specs:
-            self.base.add_index(spec)
         return info
 
     def start(self) -> None:
@@ -371,6 +373,10 @@ class Database:
         """
         if not self.quiescent():
             raise ReactorError("cannot change the schema while commits are pending")
+        with self.gate.exclusive():
+            self._apply_schema(schema, progress)
+
+    def _apply_schema(self, schema: Schema | None, progress: ProgressCallback | None) -> None:
         self.schema = schema
         for info in list(self._tables.values()):
             if info.name.startswith("_"):

@@ -14,6 +14,7 @@ from typing import Any
 
 from reactor.database.query import Query
 from reactor.database.transaction import Transaction
+from reactor.errors import Forbidden
 from reactor.values import decode_id
 
 __all__ = [
@@ -57,6 +58,19 @@ class Auth:
         return copy.deepcopy(self._identity) if self._identity is not None else None
 
 
+# The system tables functions may read (documented: jobs and file metadata). The others
+# hold secrets (``_env``) or other callers' results (``_session_requests``).
+READABLE_SYSTEM_TABLES = frozenset({"_scheduled_functions", "_storage"})
+
+
+def _check_readable(table: str) -> None:
+    if table.startswith("_") and table not in READABLE_SYSTEM_TABLES:
+        readable = ", ".join(sorted(READABLE_SYSTEM_TABLES))
+        raise Forbidden(
+            f"system table {table!r} is not readable from functions (readable: {readable})"
+        )
+
+
 class DatabaseReader:
     """``ctx.db`` in a query."""
 
@@ -67,10 +81,20 @@ class DatabaseReader:
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
         """The document with this id, or None."""
+        if isinstance(doc_id, str):
+            try:
+                number, _ = decode_id(doc_id)
+            except ValueError:
+                number = -1
+            info = self._txn.db.table_by_number(number) if number >= 0 else None
+            if info is not None:
+                _check_readable(info.name)
         return self._txn.get(doc_id)
 
     def query(self, table: str) -> Query:
         """Start a query over a table (a full scan in creation order unless indexed)."""
+        if isinstance(table, str):
+            _check_readable(table)
         return Query(self._txn, self._txn.db.table(table))
 
     def normalize_id(self, table: str, doc_id: str) -> str | None:

@@ -1,14 +1,27 @@
 """The executor: runs a registered function in the right kind of transaction.
 
 - A **query** runs synchronously against the published state and returns its value
-  together with the read set it recorded (for subscriptions).
+  together with the read set it recorded (for subscriptions). A client's one-off query
+  (``run_query(..., in_thread=True)``: the HTTP API) runs in a worker thread inside the
+  database's :class:`~reactor.database.gate.ReadersGate`, so a slow one does not hold the
+  event loop; the others (``engine.query``, ``ctx.run_query``, subscribed queries) run on
+  the event loop, so an ``await engine.query(...)`` lets nothing else run meanwhile.
 - A **mutation** runs against the latest staged state, then commits; an optimistic
   concurrency conflict re-runs it in a fresh transaction (bounded retries with jittered
   backoff, after waiting for the conflicting commit to publish). With a session request
   id it is exactly-once: the id and the result are written in the same transaction, and
-  a repeat returns the recorded result without running again.
+  a repeat returns the recorded result without running again. A record answers only a
+  repeat by the same caller of the same function with the same arguments (the session id
+  is chosen by the client, so it is no secret); the result is kept as encoded JSON, so
+  a result as large or as deep as HTTP allows works too (one too large to keep in a
+  document is not kept: a repeat then learns that the mutation ran, not its value).
 - An **action** is awaited on the event loop and reaches the database only through
   ``ctx.run_query`` / ``run_mutation`` / ``run_action``.
+
+Every execution runs under :attr:`Executor.time_limits` (:mod:`reactor.runtime.time_limits`):
+a query or mutation that runs too long is stopped with ``TimeLimitExceeded`` (a mutation
+then commits nothing), as is an action that runs too long in total or holds the event
+loop too long between two awaits.
 
 Arguments are validated before a handler runs and ``returns`` after; errors name the
 function and the path of the bad value.
@@ -17,21 +30,27 @@ function and the path of the bad value.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
+import hashlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import msgspec
 
 from reactor.database.committer import WriteConflict
 from reactor.database.database import Database
 from reactor.database.reads import ReadSet
 from reactor.database.transaction import Transaction
-from reactor.errors import ConflictError, FunctionNotFound, ValidationError
+from reactor.errors import ConflictError, FunctionNotFound, LimitExceeded, ValidationError
 from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from reactor.runtime.logs import capture
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, canonical_path
-from reactor.values import normalize
+from reactor.runtime.time_limits import TimeLimits, limited, limited_coroutine
+from reactor.values import canonical_json, from_json, normalize, to_json
 
 if TYPE_CHECKING:
     from reactor.file_storage import FileStorage
@@ -40,6 +59,18 @@ if TYPE_CHECKING:
 __all__ = ["Execution", "Executor", "MutationHooks", "QueryOutcome"]
 
 MAX_MUTATION_RETRIES = 6
+QUERY_THREADS = 8
+
+T = TypeVar("T")
+_POOL: list[concurrent.futures.ThreadPoolExecutor] = []
+
+
+def _query_threads() -> concurrent.futures.ThreadPoolExecutor:
+    if not _POOL:
+        _POOL.append(
+            concurrent.futures.ThreadPoolExecutor(QUERY_THREADS, thread_name_prefix="reactor-query")
+        )
+    return _POOL[0]
 
 
 class MutationHooks(Protocol):
@@ -84,6 +115,9 @@ class Executor:
         self.db = db
         self.project = project
         self.env: dict[str, str] = {}
+        self.time_limits = TimeLimits.from_env()
+        # Whether clients see the text of uncaught exceptions (development servers).
+        self.expose_errors = False
         # Platform services, attached by the engine (ctx.scheduler, ctx.storage).
         self.scheduler: Scheduler | None = None
         self.storage: FileStorage | None = None
@@ -182,8 +216,14 @@ class Executor:
         args: dict[str, Any],
         identity: dict[str, Any] | None,
         journal: list[str | None] | None = None,
+        *,
+        seconds: float | None = None,
     ) -> QueryOutcome:
-        """Run a query now at the published state; errors are captured in the outcome."""
+        """Run a query now at the published state; errors are captured in the outcome.
+
+        ``seconds`` (at most the function time limit) shortens its time limit.
+        """
+        limit = self.time_limits.function if seconds is None else seconds
         txn = self.db.begin_read(journal)
         self.query_executions += 1
         started, clock = time.time(), time.perf_counter()
@@ -192,8 +232,7 @@ class Executor:
                 ctx = QueryCtx(txn, identity, started * 1000.0)
                 if self.storage is not None:
                     ctx.storage = self.storage.for_query(txn)
-                value = fn.handler(ctx, **args)
-                value = self.check_result(fn, value)
+                value = limited(limit, f"query {fn.path}", _run_checked, self, fn, ctx, args)
             except Exception as exc:
                 outcome = QueryOutcome(None, exc, txn.reads, txn.snapshot_ts, logs.finish())
             else:
@@ -210,15 +249,38 @@ class Executor:
         *,
         public_only: bool = False,
         logs: list[str] | None = None,
+        in_thread: bool = False,
     ) -> Any:
-        """Run a query; what it printed is appended to ``logs`` when given."""
+        """Run a query; what it printed is appended to ``logs`` when given.
+
+        ``in_thread`` runs it in a worker thread (:meth:`off_loop`).
+        """
         found = self.resolve(fn, FunctionKind.QUERY, public_only=public_only)
-        outcome = self.execute_query(found, self.validate_args(found, args), identity)
+        validated = self.validate_args(found, args)
+        if in_thread:
+            outcome = await self.off_loop(self.execute_query, found, validated, identity)
+        else:
+            outcome = self.execute_query(found, validated, identity)
         if logs is not None:
             logs.extend(outcome.log_lines)
         if outcome.error is not None:
             raise outcome.error
         return outcome.value
+
+    async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in a query worker thread, reading inside the database's gate.
+
+        ``fn`` may only read the published state (queries): changes of it wait for it.
+        """
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        gate = self.db.gate
+
+        def run() -> T:
+            with gate.reading():
+                return context.run(fn, *args)
+
+        return await loop.run_in_executor(_query_threads(), run)
 
     # -- mutations -----------------------------------------------------------------------
 
@@ -263,7 +325,12 @@ class Executor:
         attempt = 0
         while True:
             txn = self.db.begin_write()
-            recorded = _recorded_result(txn, session_request)
+            request = (
+                None
+                if session_request is None
+                else _SessionRequest(session_request, found, validated, identity, public_only)
+            )
+            recorded = request.recorded(txn) if request is not None else None
             if recorded is not None:
                 return recorded[0], max(self.db.published_ts, txn.snapshot_ts)
             if hooks is not None and not hooks.before(txn):
@@ -276,23 +343,21 @@ class Executor:
                 ctx.storage = self.storage.for_mutation(txn, after_commit)
             with capture() as printed:
                 try:
-                    value = found.handler(ctx, **validated)
+                    value = limited(
+                        self.time_limits.function,
+                        f"mutation {found.path}",
+                        found.handler,
+                        ctx,
+                        **validated,
+                    )
                 finally:
                     if logs is not None:
                         logs[:] = printed.finish()
             value = self.check_result(found, value)
             if hooks is not None:
                 hooks.after(txn, value)
-            if session_request is not None:
-                txn.insert(
-                    "_session_requests",
-                    {
-                        "session_id": session_request[0],
-                        "request_id": session_request[1],
-                        "result": value,
-                    },
-                    system=True,
-                )
+            if request is not None:
+                txn.insert("_session_requests", request.record(value), system=True)
             try:
                 ts = await self.db.commit(txn)
             except WriteConflict as conflict:
@@ -348,11 +413,18 @@ class Executor:
     ) -> Any:
         with capture() as printed:
             try:
-                value = await found.handler(self.action_ctx(identity), **validated)
+                value = await self.limit_action(
+                    found.handler(self.action_ctx(identity), **validated), f"action {found.path}"
+                )
             finally:
                 if logs is not None:
                     logs.extend(printed.finish())
         return self.check_result(found, value)
+
+    async def limit_action(self, coro: Coroutine[Any, Any, Any], what: str) -> Any:
+        """Await an action's (or HTTP action's) coroutine under the action time limits."""
+        limits = self.time_limits
+        return await limited_coroutine(coro, limits.function, limits.action, what)
 
     def action_ctx(self, identity: dict[str, Any] | None) -> ActionCtx:
         """The ``ctx`` of an action (or HTTP action) running as ``identity``."""
@@ -376,20 +448,80 @@ class Executor:
         return ctx
 
 
-def _recorded_result(
-    txn: Transaction, session_request: tuple[str, int] | None
-) -> tuple[Any] | None:
-    if session_request is None:
-        return None
-    table = txn.db.table("_session_requests")
-    from reactor.database.query import Query
+def _run_checked(
+    executor: Executor, fn: RegisteredFunction, ctx: QueryCtx, args: dict[str, Any]
+) -> Any:
+    return executor.check_result(fn, fn.handler(ctx, **args))
 
-    doc = (
-        Query(txn, table)
-        .with_index(
-            "by_session_request",
-            lambda q: q.eq("session_id", session_request[0]).eq("request_id", session_request[1]),
+
+# A kept result leaves room in its 1 MiB document for the other fields.
+MAX_KEPT_RESULT_BYTES = 1_000_000
+
+
+class ResultNotKept(LimitExceeded):
+    """A repeated mutation request whose (too large) result was not kept."""
+
+
+class _SessionRequest:
+    """One exactly-once mutation request: its key, who sent it, and what it calls."""
+
+    __slots__ = ("args_digest", "caller", "key", "path")
+
+    def __init__(
+        self,
+        key: tuple[str, int],
+        fn: RegisteredFunction,
+        args: dict[str, Any],
+        identity: dict[str, Any] | None,
+        public_only: bool,
+    ) -> None:
+        self.key = key
+        self.path = fn.path or ""
+        self.args_digest = hashlib.blake2b(canonical_json(args), digest_size=16).digest()
+        subject = "" if identity is None else str(identity.get("token_identifier", ""))
+        self.caller = ("user|" if public_only else "admin|") + subject
+
+    def _matches(self, doc: dict[str, Any]) -> bool:
+        return (
+            doc.get("caller") == self.caller
+            and doc.get("path") == self.path
+            and doc.get("args_digest") == self.args_digest
         )
-        .first()
-    )
-    return None if doc is None else (doc.get("result"),)
+
+    def recorded(self, txn: Transaction) -> tuple[Any] | None:
+        """``(result,)`` of this same request, if it ran before."""
+        from reactor.database.query import Query
+
+        session_id, request_id = self.key
+        docs = (
+            Query(txn, txn.db.table("_session_requests"))
+            .with_index(
+                "by_session_request",
+                lambda q: q.eq("session_id", session_id).eq("request_id", request_id),
+            )
+            .take(16)
+        )
+        for doc in docs:
+            if self._matches(doc):
+                encoded = doc.get("result_json")
+                if not isinstance(encoded, bytes):
+                    raise ResultNotKept(
+                        f"{self.path} already ran for this request; its result was larger than "
+                        f"{MAX_KEPT_RESULT_BYTES} bytes and was not kept for a repeat"
+                    )
+                return (from_json(msgspec.json.decode(encoded)),)
+        return None
+
+    def record(self, value: Any) -> dict[str, Any]:
+        """The ``_session_requests`` document recording this request's result."""
+        doc: dict[str, Any] = {
+            "session_id": self.key[0],
+            "request_id": self.key[1],
+            "caller": self.caller,
+            "path": self.path,
+            "args_digest": self.args_digest,
+        }
+        encoded = msgspec.json.encode(to_json(value))
+        if len(encoded) <= MAX_KEPT_RESULT_BYTES:
+            doc["result_json"] = encoded
+        return doc

@@ -27,8 +27,10 @@ string, bytes as base64, NaN/Infinity as strings; the default otherwise and for
 
 Request-level failures are non-2xx with ``{"code": ..., "message": ...}``: 400
 ``BadJsonBody``/``BadRequest``, 401 ``Unauthenticated``/``BadAdminKey``, 413
-``RequestTooLarge``. ``Authorization: Bearer <JWT>`` calls as a user; ``Authorization:
-Convex <admin key>`` calls as admin, which may also call internal functions.
+``RequestTooLarge``, 415 ``UnsupportedContentType`` (a POST without an ``Authorization``
+header must send ``Content-Type: application/json``). ``Authorization: Bearer <JWT>``
+calls as a user; ``Authorization: Convex <admin key>`` calls as admin, which may also
+call internal functions.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import base64
 import json
 import logging
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +53,7 @@ from reactor.engine import Engine
 from reactor.errors import AuthenticationError, ReactorError, ValidationError
 from reactor.runtime.logs import wire_log_lines
 from reactor.runtime.registry import FunctionKind
+from reactor.runtime.time_limits import TimeLimitExceeded
 from reactor.sync.state import error_fields
 from reactor.values import from_json, from_wire, to_json, to_wire, ts_from_wire, ts_to_wire
 
@@ -131,6 +135,29 @@ async def read_json_body(request: Request, limit: int) -> Any:
         return msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
         raise ApiError(400, "BadJsonBody", f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "BadJsonBody", "request body is nested too deeply") from None
+
+
+def _check_content_type(request: Request) -> None:
+    """Function calls need a JSON body type or an Authorization header.
+
+    A cross-site HTML form (or a ``text/plain`` fetch, which a browser sends without a
+    CORS preflight) can send neither, so it cannot run a mutation.
+    """
+    if request.headers.get("authorization"):
+        return
+    essence = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if essence == "application/json" or (
+        essence.startswith("application/") and essence.endswith("+json")
+    ):
+        return
+    raise ApiError(
+        415,
+        "UnsupportedContentType",
+        "send the request body with Content-Type: application/json (or an Authorization "
+        f"header); got {essence or 'no content type'!r}",
+    )
 
 
 def _args(raw: Any) -> dict[str, Any]:
@@ -227,7 +254,7 @@ class FunctionApi:
             if "args" in params:
                 try:
                     raw_args = json.loads(params["args"])
-                except ValueError:
+                except (ValueError, RecursionError):
                     raise ApiError(400, "BadRequest", "args is not valid JSON") from None
             fmt = _format(request, params.get("format"))
             return await self._call(
@@ -241,6 +268,7 @@ class FunctionApi:
             ident = request.path_params["path"].strip("/")
             module, _, name = ident.rpartition("/")
             path = f"{module}:{name}" if module else ident
+            _check_content_type(request)
             body = await read_json_body(request, self.limit)
             if not isinstance(body, dict):
                 raise ApiError(400, "BadJsonBody", "request body must be a JSON object")
@@ -251,6 +279,7 @@ class FunctionApi:
 
     async def _body_call(self, request: Request, kind: FunctionKind | None) -> Response:
         try:
+            _check_content_type(request)
             body = await read_json_body(request, self.limit)
             if not isinstance(body, dict):
                 raise ApiError(400, "BadJsonBody", "request body must be a JSON object")
@@ -278,7 +307,7 @@ class FunctionApi:
                 kind = executor.resolve(path, None, public_only=public_only).kind
             if kind is FunctionKind.QUERY:
                 value = await executor.run_query(
-                    path, args, caller.identity, public_only=public_only, logs=logs
+                    path, args, caller.identity, public_only=public_only, logs=logs, in_thread=True
                 )
             elif kind is FunctionKind.MUTATION:
                 value, _ = await executor.run_mutation(
@@ -292,8 +321,11 @@ class FunctionApi:
         except Exception as exc:  # the function failed: that is the answer
             if not isinstance(exc, ReactorError):
                 logger.info("function %s failed", path, exc_info=exc)
-            body = _failure(exc, fmt, logs)
+            body = self._fail(exc, fmt, logs)
         return JSONResponse(body)
+
+    def _fail(self, exc: BaseException, fmt: str, logs: list[str] | None = None) -> dict[str, Any]:
+        return _failure(exc, fmt, logs, self.engine.executor.expose_errors)
 
     # -- reads at one timestamp ------------------------------------------------------------
 
@@ -304,6 +336,7 @@ class FunctionApi:
     async def query_batch(self, request: Request) -> Response:
         """``{"queries": [{path, args, format?}, ...]}`` → ``{"results": [...]}``, one snapshot."""
         try:
+            _check_content_type(request)
             body = await read_json_body(request, self.limit)
             queries = body.get("queries") if isinstance(body, dict) else None
             if not isinstance(queries, list) or len(queries) > MAX_BATCH:
@@ -319,9 +352,23 @@ class FunctionApi:
             caller = await self.caller(request)
         except ApiError as exc:
             return exc.response()
-        # No await from here on: every query sees the same published state.
-        results = [self._query_now(path, args, fmt, caller) for path, args, fmt in parsed]
+        results = await self.engine.executor.off_loop(self._batch, parsed, caller)
         return JSONResponse({"results": results})
+
+    def _batch(
+        self, parsed: list[tuple[str, dict[str, Any], str]], caller: Caller
+    ) -> list[dict[str, Any]]:
+        # In one worker thread inside the gate: every query sees the same published state,
+        # so the whole batch shares one function time limit; queries left then fail.
+        deadline = time.monotonic() + self.engine.executor.time_limits.function
+        results = []
+        for path, args, fmt in parsed:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                results.append(self._fail(_batch_overran(self.engine), fmt))
+            else:
+                results.append(self._query_now(path, args, fmt, caller, left))
+        return results
 
     async def query_at_ts(self, request: Request) -> Response:
         """A query whose result is valid at ``ts`` (``ConvexHttpClient.consistentQuery``).
@@ -331,6 +378,7 @@ class FunctionApi:
         is 409 ``QueryAtTsUnavailable``.
         """
         try:
+            _check_content_type(request)
             body = await read_json_body(request, self.limit)
             if not isinstance(body, dict) or not isinstance(body.get("path"), str):
                 raise ApiError(400, "BadJsonBody", "body must be {path, args, ts}")
@@ -353,7 +401,7 @@ class FunctionApi:
             fn = executor.resolve(body["path"], FunctionKind.QUERY, public_only=not caller.admin)
             outcome = executor.execute_query(fn, executor.validate_args(fn, args), caller.identity)
         except Exception as exc:
-            return JSONResponse(_failure(exc, fmt))
+            return JSONResponse(self._fail(exc, fmt))
         if ts < db.write_log.purged_ts or any(
             entry.ts <= published and outcome.reads.overlaps(entry.keys) is not None
             for entry in db.write_log.after(ts)
@@ -362,24 +410,33 @@ class FunctionApi:
                 409, "QueryAtTsUnavailable", "the data this query reads changed after ts"
             ).response()
         if outcome.error is not None:
-            return JSONResponse(_failure(outcome.error, fmt, outcome.log_lines))
+            return JSONResponse(self._fail(outcome.error, fmt, outcome.log_lines))
         return JSONResponse(_encoded_or_failure(outcome.value, fmt, outcome.log_lines))
 
     def _query_now(
-        self, path: str, args: dict[str, Any], fmt: str, caller: Caller
+        self, path: str, args: dict[str, Any], fmt: str, caller: Caller, seconds: float
     ) -> dict[str, Any]:
         executor = self.engine.executor
         try:
             fn = executor.resolve(path, FunctionKind.QUERY, public_only=not caller.admin)
-            outcome = executor.execute_query(fn, executor.validate_args(fn, args), caller.identity)
+            outcome = executor.execute_query(
+                fn, executor.validate_args(fn, args), caller.identity, seconds=seconds
+            )
         except Exception as exc:
-            return _failure(exc, fmt)
+            return self._fail(exc, fmt)
         if outcome.error is not None:
-            return _failure(outcome.error, fmt, outcome.log_lines)
+            return self._fail(outcome.error, fmt, outcome.log_lines)
         return _encoded_or_failure(outcome.value, fmt, outcome.log_lines)
 
 
 MAX_BATCH = 1000
+
+
+def _batch_overran(engine: Engine) -> TimeLimitExceeded:
+    seconds = engine.executor.time_limits.function
+    return TimeLimitExceeded(
+        f"the query batch ran longer than the limit of {seconds:g} s; this query did not run"
+    )
 
 
 def _success(value: Any, fmt: str, logs: list[str] | None = None) -> dict[str, Any]:
@@ -390,8 +447,10 @@ def _success(value: Any, fmt: str, logs: list[str] | None = None) -> dict[str, A
     }
 
 
-def _failure(exc: BaseException, fmt: str, logs: list[str] | None = None) -> dict[str, Any]:
-    message, data = error_fields(exc)
+def _failure(
+    exc: BaseException, fmt: str, logs: list[str] | None = None, expose: bool = False
+) -> dict[str, Any]:
+    message, data = error_fields(exc, expose)
     body: dict[str, Any] = {
         "status": "error",
         "errorMessage": message,

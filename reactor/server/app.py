@@ -29,10 +29,12 @@ The engine's lifetime belongs to the caller: ``create_app``/``serve`` never clos
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass, field
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -43,9 +45,17 @@ from reactor.auth import AuthConfig, Authenticator
 from reactor.engine import Engine
 from reactor.server.admin import admin_routes
 from reactor.server.api import FunctionApi
+from reactor.server.connections import (
+    ConnectionLimits,
+    connection_cap,
+    protocol_classes,
+    quiet_accept_errors,
+    raise_open_file_limit,
+)
 from reactor.server.dashboard import dashboard_routes
 from reactor.server.files import storage_routes
 from reactor.server.http_actions import HttpActions
+from reactor.server.origins import OriginMiddleware, OriginPolicy
 from reactor.sync.worker import SyncLimits, SyncWorker
 
 __all__ = ["ServerConfig", "create_app", "create_site_app", "serve"]
@@ -62,11 +72,20 @@ class ServerConfig:
     - ``auth``: user-token verification; by default read from ``REACTOR_AUTH_*``.
     - ``static_dir``: a folder of static files (a built frontend) served at ``/`` after
       every other route, ``index.html`` for directories; None serves none.
-    - ``max_request_bytes``: largest HTTP request body (413 beyond).
+    - ``max_request_bytes``: largest HTTP request body on every route but uploads,
+      HTTP actions included (413 beyond); uploads have the file-storage limit.
+    - ``origins``: the browser origins allowed besides the server's own (CORS and the
+      WebSocket Origin check, :mod:`reactor.server.origins`); by default
+      ``REACTOR_CORS_ORIGINS``.
+    - ``connections``: timeouts, header size and the connection cap
+      (:mod:`reactor.server.connections`).
     - ``sync``: WebSocket limits (frame size, chunking threshold, ping interval, ...).
     - ``ws_ping_interval`` / ``ws_ping_timeout``: WebSocket-level keepalive; a client that
       does not answer a ping within the timeout is disconnected.
     - ``shutdown_timeout``: how long :func:`serve` waits for open requests on shutdown.
+    - ``expose_errors``: show clients the text of uncaught exceptions of user code
+      (``reactor dev``); otherwise they get ``Server Error`` with a request id that the
+      server log repeats with the details. reactor's internal errors are never shown.
     """
 
     admin_key: str | None = None
@@ -77,14 +96,18 @@ class ServerConfig:
     ws_ping_timeout: float = 60.0
     shutdown_timeout: float = 5.0
     static_dir: str | None = None
+    expose_errors: bool = False
+    origins: OriginPolicy = field(default_factory=OriginPolicy.from_env)
+    connections: ConnectionLimits = field(default_factory=ConnectionLimits)
 
 
 def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
     """The ASGI app serving ``engine`` (see the module docstring for routes)."""
     config = config or ServerConfig()
+    engine.executor.expose_errors = config.expose_errors
     authenticator = Authenticator(config.auth, config.admin_key)
     api = FunctionApi(engine, authenticator, config.max_request_bytes)
-    http_actions = HttpActions(engine, authenticator)
+    http_actions = HttpActions(engine, authenticator, config.max_request_bytes)
 
     async def sync(websocket: WebSocket) -> None:
         client_version = websocket.path_params.get("client_version")
@@ -115,7 +138,16 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
     ]
     if config.static_dir is not None:
         routes.append(Mount("/", app=StaticFiles(directory=config.static_dir, html=True)))
-    app = Starlette(routes=routes)
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(
+                OriginMiddleware,
+                policy=config.origins,
+                owns_options=http_actions.owns_options,
+            )
+        ],
+    )
     app.state.engine = engine
     app.state.config = config
     return app
@@ -124,7 +156,9 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
 def create_site_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
     """The site origin: the project's HTTP actions at ``/`` (``/hook`` ≙ ``/http/hook``)."""
     config = config or ServerConfig()
-    http_actions = HttpActions(engine, Authenticator(config.auth, config.admin_key))
+    http_actions = HttpActions(
+        engine, Authenticator(config.auth, config.admin_key), config.max_request_bytes
+    )
     app = Starlette(routes=http_actions.site_routes())
     app.state.engine = engine
     return app
@@ -139,17 +173,19 @@ def uvicorn_config(
     app: Starlette | None = None,
 ) -> uvicorn.Config:
     """The uvicorn configuration :func:`serve` uses (``port=0`` picks a free port)."""
+    http_protocol, ws_protocol = protocol_classes(config.connections)
     return uvicorn.Config(
         app if app is not None else create_app(engine, config),
         host=host,
         port=port,
         log_level="warning",
         lifespan="off",
-        ws="websockets-sansio",
-        ws_max_size=config.sync.max_frame_bytes + 1024 * 1024,
+        http=http_protocol,
+        ws=ws_protocol,
+        ws_max_size=config.sync.max_frame_bytes,
         ws_ping_interval=config.ws_ping_interval,
         ws_ping_timeout=config.ws_ping_timeout,
-        h11_max_incomplete_event_size=64 * 1024,
+        timeout_keep_alive=max(1, round(config.connections.keep_alive_timeout)),
         timeout_graceful_shutdown=max(1, round(config.shutdown_timeout)),
     )
 
@@ -169,6 +205,13 @@ async def serve(
     port (the "site" origin). ``started`` (optional) is set once every socket listens.
     """
     config = config or ServerConfig()
+    # Client connections alone must not use up the file descriptors.
+    limit = raise_open_file_limit()
+    cap = connection_cap(config.connections.max_connections, limit[0] if limit else None)
+    if cap != config.connections.max_connections:
+        connections = dataclasses.replace(config.connections, max_connections=cap)
+        config = dataclasses.replace(config, connections=connections)
+    quiet_accept_errors(asyncio.get_running_loop())
     servers = [uvicorn.Server(uvicorn_config(engine, config, host, port))]
     if site_port is not None:
         site = create_site_app(engine, config)

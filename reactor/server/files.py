@@ -6,6 +6,12 @@
 ``GET  /api/storage/{storage_id}``        the file's bytes with its content type
 ========================================  ================================================
 
+Uploads are streamed to the backend through a temporary file, never held in memory.
+Downloads carry ``X-Content-Type-Options: nosniff`` and a CSP that forbids everything
+(``default-src 'none'; sandbox``), and types a browser would run (HTML, SVG, XML,
+JavaScript) are sent as ``Content-Disposition: attachment``: an uploaded page cannot
+run script on the server's origin.
+
 Upload URLs come from ``ctx.storage.generate_upload_url()`` in a mutation; the token is
 signed and expires (an hour by default). Failures answer ``{"code", "message"}``: 400
 ``BadUploadToken``/``UploadUrlExpired``/``BadStorageId``, 404 ``NotFound``, 413
@@ -23,11 +29,35 @@ from starlette.routing import Route
 from reactor.engine import Engine
 from reactor.errors import LimitExceeded, ValidationError
 from reactor.file_storage import UploadError
-from reactor.server.api import read_body
 
 __all__ = ["storage_routes"]
 
 logger = logging.getLogger("reactor.server")
+
+
+# Types a browser renders and runs script in when shown inline.
+_ACTIVE_TYPES = frozenset(
+    {
+        "text/html",
+        "application/xhtml+xml",
+        "image/svg+xml",
+        "text/xml",
+        "application/xml",
+        "text/javascript",
+        "application/javascript",
+        "application/x-javascript",
+        "text/ecmascript",
+        "application/ecmascript",
+        "text/xsl",
+        "application/pdf",
+    }
+)
+
+
+def is_active_type(content_type: str) -> bool:
+    """Whether a stored type is served as an attachment (not shown inline)."""
+    essence = content_type.split(";", 1)[0].strip().lower()
+    return essence in _ACTIVE_TYPES or essence.endswith("+xml") or "/" not in essence
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -47,14 +77,14 @@ def storage_routes(engine: Engine) -> list[Route]:
         too_large = _error(
             413, "FileTooLarge", f"the file is larger than the limit of {limit} bytes"
         )
-        body = await read_body(request, limit)
-        if body is None:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
             return too_large
         content_type = request.headers.get("content-type") or None
         try:
-            storage_id = await storage.store(body, content_type)
-        except LimitExceeded as exc:
-            return _error(413, "FileTooLarge", str(exc))
+            storage_id = await storage.store_stream(request.stream(), content_type)
+        except LimitExceeded:
+            return too_large
         except ValidationError as exc:
             return _error(400, "BadUpload", str(exc))
         return JSONResponse({"storageId": storage_id})
@@ -68,11 +98,15 @@ def storage_routes(engine: Engine) -> list[Route]:
         if found is None:
             return _error(404, "NotFound", f"no file with storage id {storage_id!r}")
         stored, data = found
-        return Response(
-            data,
-            media_type=stored.content_type,
-            headers={"ETag": f'"{stored.sha256}"', "Cache-Control": "private, max-age=3600"},
-        )
+        headers = {
+            "ETag": f'"{stored.sha256}"',
+            "Cache-Control": "private, max-age=3600",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        }
+        if is_active_type(stored.content_type):
+            headers["Content-Disposition"] = "attachment"
+        return Response(data, media_type=stored.content_type, headers=headers)
 
     return [
         Route("/api/storage/upload", upload, methods=["POST"]),

@@ -5,7 +5,13 @@ The router is looked up on every request (``http = HttpRouter()`` in the project
 action context and a Starlette ``Request`` whose path is the route path (``/http``
 stripped). A ``Bearer`` token is verified opportunistically: a valid one becomes
 ``ctx.auth``'s identity, anything else is left to the handler. A handler that raises or
-returns something that is not a ``Response`` produces a 500 with the error message.
+returns something that is not a ``Response`` produces a 500 (with the exception's text
+only on a development server, :func:`reactor.errors.public_message`).
+
+The request body is capped at the server's ``max_request_bytes``: a larger
+``Content-Length`` is refused with 413 before the handler runs, and a body that turns
+out larger while the handler reads it ends the handler and answers 413. The handler runs
+under the action time limits (in total, and between two awaits).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import logging
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from reactor.auth import Authenticator, parse_authorization
@@ -22,6 +28,7 @@ from reactor.engine import Engine
 from reactor.errors import AuthenticationError
 from reactor.http_router import HttpRouter
 from reactor.runtime.context import ActionCtx
+from reactor.server.bodies import BodyTooLarge, capped_receive
 from reactor.sync.state import error_message
 
 __all__ = ["HttpActions"]
@@ -34,9 +41,12 @@ ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]
 class HttpActions:
     """The ``/http/{path}`` endpoint of one engine."""
 
-    def __init__(self, engine: Engine, auth: Authenticator) -> None:
+    def __init__(
+        self, engine: Engine, auth: Authenticator, max_body_bytes: int = 8 * 1024 * 1024
+    ) -> None:
         self.engine = engine
         self.auth = auth
+        self.max_body_bytes = max_body_bytes
 
     def routes(self) -> list[Route]:
         return [
@@ -52,6 +62,13 @@ class HttpActions:
         router = self.engine.project.module_attr("http", "http")
         return router if isinstance(router, HttpRouter) else None
 
+    def owns_options(self, path: str) -> bool:
+        """Whether the project routes ``OPTIONS`` for ``/http/...`` ``path`` itself."""
+        router = self.router()
+        return (
+            router is not None and router.lookup(path.removeprefix("/http"), "OPTIONS") is not None
+        )
+
     async def handle(self, request: Request) -> Response:
         path = "/" + request.path_params.get("path", "")
         head = request.method == "HEAD"
@@ -60,17 +77,25 @@ class HttpActions:
         action = router.lookup(path, method) if router is not None else None
         if action is None:
             return PlainTextResponse("No matching routes found", 404)
+        limit = self.max_body_bytes
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            return _too_large(limit)
         scope = dict(request.scope)
         scope["path"] = path
         scope["raw_path"] = path.encode()
         scope["method"] = method
-        inner = Request(scope, request.receive)
+        inner = Request(scope, capped_receive(request.receive, limit))
         ctx = self._ctx(await self._identity(request))
         try:
-            response = await action(ctx, inner)
+            response = await self.engine.executor.limit_action(
+                action(ctx, inner), f"HTTP action {method} {path}"
+            )
+        except BodyTooLarge:
+            return _too_large(limit)
         except Exception as exc:
             logger.info("HTTP action %s %s failed", method, path, exc_info=exc)
-            return PlainTextResponse(error_message(exc), 500)
+            return PlainTextResponse(error_message(exc, self.engine.executor.expose_errors), 500)
         if not isinstance(response, Response):
             return PlainTextResponse(
                 f"HTTP action for {method} {path} returned {type(response).__name__}, "
@@ -93,3 +118,9 @@ class HttpActions:
 
     def _ctx(self, identity: dict[str, Any] | None) -> ActionCtx:
         return self.engine.executor.action_ctx(identity)
+
+
+def _too_large(limit: int) -> Response:
+    return JSONResponse(
+        {"code": "RequestTooLarge", "message": f"request body larger than {limit} bytes"}, 413
+    )

@@ -138,6 +138,8 @@ def decode_client_message(frame: str | bytes) -> ClientMessage:
         raise ProtocolError(f"invalid client message: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"client message is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError("client message is nested too deeply") from None
     return message
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import msgspec
 
 from reactor.engine import Engine
-from reactor.errors import ProtocolError, ReactorError, UserError, ValidationError
+from reactor.errors import ProtocolError, ReactorError, UserError, ValidationError, public_message
 from reactor.runtime.live_queries import LiveQuery
 from reactor.runtime.logs import wire_log_lines
 from reactor.runtime.registry import FunctionKind
@@ -54,30 +54,31 @@ from reactor.values import from_wire, to_wire, ts_to_wire
 __all__ = ["SyncSession", "decode_args", "error_fields", "error_message"]
 
 MAX_QUERIES = 10_000
+# A journal is one cursor per page of a paginated query; it must stay a valid value.
+MAX_JOURNAL_CURSORS = 8192
 
 
-def error_message(exc: BaseException) -> str:
+def error_message(exc: BaseException, expose: bool = False) -> str:
     """The message a client sees for a failed function.
 
     As Convex words it: ``Uncaught ConvexError: {"code":"nope"}`` for a UserError (its
-    data as JSON), ``Uncaught ValueError: ...`` for an exception the function did not
-    catch; reactor's own errors (validation, not found, ...) as their message.
+    data as JSON); reactor's errors meant for callers (validation, not found, ...) as
+    their message; anything else as :func:`reactor.errors.public_message` decides (no
+    internal text; uncaught exceptions only on a development server).
     """
     if isinstance(exc, UserError):
         return f"Uncaught ConvexError: {exc.message}"
-    if isinstance(exc, ReactorError):
-        return exc.message
-    return f"Uncaught {type(exc).__name__}: {exc}"
+    return public_message(exc, expose)
 
 
-def error_fields(exc: BaseException) -> tuple[str, Any | None]:
+def error_fields(exc: BaseException, expose: bool = False) -> tuple[str, Any | None]:
     """``(errorMessage, errorData or None)``; ``errorData`` only for a UserError."""
     if isinstance(exc, UserError):
         try:
             return error_message(exc), to_wire(exc.data)
         except ValidationError:
             return error_message(exc), to_wire(repr(exc.data))
-    return error_message(exc), None
+    return error_message(exc, expose), None
 
 
 def decode_args(args: list[Any]) -> dict[str, Any]:
@@ -97,10 +98,14 @@ def decode_journal(journal: str | None) -> list[str | None] | None:
         return None
     try:
         parsed = json.loads(journal)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ProtocolError("invalid query journal") from None
     if not isinstance(parsed, list) or not all(c is None or isinstance(c, str) for c in parsed):
         raise ProtocolError("invalid query journal")
+    if len(parsed) > MAX_JOURNAL_CURSORS:
+        raise ProtocolError(
+            f"query journal holds {len(parsed)} cursors; the limit is {MAX_JOURNAL_CURSORS}"
+        )
     return parsed
 
 
@@ -323,12 +328,16 @@ class SyncSession:
         start, self.sent, self.sent_ts = self.sent, end, ts
         return Transition(start_version=start, end_version=end, modifications=mods)
 
+    @property
+    def _expose(self) -> bool:
+        return self.engine.executor.expose_errors
+
     def _modification(self, query: _Query) -> StateModification | None:
         if query.live is None:
             if query.sent_digest == b"static-error" or query.error is None:
                 return None
             query.sent_digest = b"static-error"
-            return _failed(query.query_id, query.error, None)
+            return _failed(query.query_id, query.error, None, expose=self._expose)
         live = query.live
         if live.digest == query.sent_digest:
             return None
@@ -338,7 +347,7 @@ class SyncSession:
         assert outcome is not None
         lines = wire_log_lines(outcome.log_lines)
         if outcome.error is not None:
-            return _failed(query.query_id, outcome.error, journal, lines)
+            return _failed(query.query_id, outcome.error, journal, lines, self._expose)
         try:
             value = encoded_result(live.digest, outcome.value)
         except ValidationError as exc:
@@ -366,9 +375,13 @@ _json_encoder = msgspec.json.Encoder()
 
 
 def _failed(
-    query_id: int, exc: BaseException, journal: str | None, lines: list[str] | None = None
+    query_id: int,
+    exc: BaseException,
+    journal: str | None,
+    lines: list[str] | None = None,
+    expose: bool = False,
 ) -> QueryFailed:
-    message, data = error_fields(exc)
+    message, data = error_fields(exc, expose)
     failed = QueryFailed(
         query_id=query_id, error_message=message, log_lines=lines or [], journal=journal
     )

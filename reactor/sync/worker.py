@@ -81,6 +81,8 @@ class SyncLimits:
     ping_interval: float = 15.0
     max_pending_mutations: int = 1000
     max_inflight_actions: int = 1000
+    # A socket that has not sent Connect within this many seconds is closed.
+    connect_timeout: float = 10.0
 
 
 # Actions of closed connections, still running (a strong reference until they finish).
@@ -199,7 +201,17 @@ class SyncWorker:
     async def _receive_loop(self) -> None:
         limit = self.limits.max_frame_bytes
         while True:
-            frame = await self.ws.receive()
+            if self.session.session_id is None:
+                try:
+                    frame = await asyncio.wait_for(self.ws.receive(), self.limits.connect_timeout)
+                except TimeoutError:
+                    raise _fatal(
+                        f"no Connect message within {self.limits.connect_timeout:g} s",
+                        1008,
+                        "ConnectTimeout",
+                    ) from None
+            else:
+                frame = await self.ws.receive()
             if frame["type"] == "websocket.disconnect":
                 return
             text = frame.get("text")
@@ -327,7 +339,7 @@ class SyncWorker:
             await self.engine.db.committer.wait_published(ts)
             result = to_wire(value)
         except Exception as exc:  # any failure of the function is the client's answer
-            message_text, data = error_fields(exc)
+            message_text, data = error_fields(exc, self.engine.executor.expose_errors)
             failed = MutationResponse(
                 request_id=message.request_id,
                 success=False,
@@ -362,7 +374,7 @@ class SyncWorker:
                 log_lines=wire_log_lines(logs),
             )
         except Exception as exc:
-            text, data = error_fields(exc)
+            text, data = error_fields(exc, self.engine.executor.expose_errors)
             response = ActionResponse(
                 request_id=message.request_id,
                 success=False,

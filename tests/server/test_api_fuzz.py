@@ -115,6 +115,7 @@ def test_random_requests_never_500(
     http: httpx.Client, endpoint: str, payload: bytes, authorization: str | None, get: bool
 ) -> None:
     headers = {"Authorization": authorization} if authorization else {}
+    headers["Content-Type"] = "application/json"
     if get:
         params = {
             "path": payload.decode("utf-8", "replace")[:50],

@@ -1,0 +1,323 @@
+"""Run-time limits of functions: a watchdog that interrupts code running too long.
+
+Queries and mutations are plain synchronous functions that run on the event loop (so an
+execution never interleaves with another and the view it reads cannot change under it).
+A loop that never ends would therefore hang every client and even make the process
+ignore SIGTERM, whose handler needs the event loop. :func:`limited` runs a piece of code
+under a deadline: one watchdog thread sleeps until the earliest deadline and then raises
+:class:`Interrupted` *inside* the thread that overran, at its next bytecode
+(``PyThreadState_SetAsyncExc``). The region turns that into :class:`TimeLimitExceeded`,
+a normal error the caller answers with; the event loop gets control back.
+
+- ``Interrupted`` derives from ``BaseException`` so ``except Exception`` in user code does
+  not swallow it; code that swallows it anyway is interrupted again every
+  :data:`REFIRE_SECONDS` until it leaves the region.
+- A pending interrupt is only ever aimed at a region that is still open: the watchdog
+  fires under the same lock that closes a region, and closing a region that was fired
+  at withdraws an interrupt not yet delivered. Everything between opening and closing
+  is inside the region's ``try``, so a late delivery is caught there too.
+- Regions nest (an action's step runs a query): each has its own deadline; an interrupt
+  belongs to the innermost region that overran, outer ones re-raise it.
+- Code blocked in C (``time.sleep``, a long regex) is interrupted only once it returns to
+  Python bytecode.
+- The limit counts CPU time of the function's thread (``pthread_getcpuclockid``): a
+  function waiting for the GIL, held by a query in another thread, or for a loaded
+  machine is not charged for it. Every execution also ends after :data:`WALL_FACTOR`
+  times the limit of wall-clock time (at least :data:`WALL_SLACK` seconds more).
+- Code that keeps catching ``BaseException`` cannot be stopped from inside the process.
+  When a region is still open :data:`STUCK_SECONDS` after its deadline, the watchdog
+  calls the handler set with :func:`on_stuck` (``reactor serve`` and ``reactor dev`` log
+  the function and exit, so a supervisor restarts the server instead of it hanging and
+  ignoring SIGTERM; acknowledged writes are already durable).
+
+Actions are ``async`` and may run for minutes (:class:`TimeLimits.action`), but each
+step between two awaits holds the event loop, so each step gets the query and mutation
+limit (:func:`limited_coroutine`); CPU-heavy work in an action belongs in
+``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import time
+from collections.abc import Callable, Coroutine, Generator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from reactor.errors import LimitExceeded
+
+__all__ = [
+    "Interrupted",
+    "TimeLimitExceeded",
+    "TimeLimits",
+    "limited",
+    "limited_coroutine",
+    "on_stuck",
+]
+
+T = TypeVar("T")
+
+REFIRE_SECONDS = 0.05
+STUCK_SECONDS = 5.0
+# The limit counts the CPU time of the function's thread, so waiting for the GIL or for
+# a busy machine is not charged in full; but code holding the event loop stalls everyone
+# in wall-clock time, so every execution also ends after WALL_FACTOR x the limit (at
+# least WALL_SLACK more) of wall-clock time.
+WALL_FACTOR = 3.0
+WALL_SLACK = 2.0
+FUNCTION_ENV = "REACTOR_FUNCTION_TIMEOUT"
+ACTION_ENV = "REACTOR_ACTION_TIMEOUT"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeLimits:
+    """How long functions may run (seconds).
+
+    - ``function``: one query or mutation execution, and one step of an action (the time
+      between two awaits, during which it holds the event loop);
+    - ``action``: an action or HTTP action from start to finish, awaits included.
+    """
+
+    function: float = 1.0
+    action: float = 600.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> TimeLimits:
+        """``REACTOR_FUNCTION_TIMEOUT`` / ``REACTOR_ACTION_TIMEOUT`` (seconds) or defaults."""
+        env = os.environ if environ is None else environ
+        values: dict[str, float] = {}
+        for name, var in (("function", FUNCTION_ENV), ("action", ACTION_ENV)):
+            raw = env.get(var)
+            if raw:
+                try:
+                    values[name] = float(raw)
+                except ValueError:
+                    raise ValueError(f"{var}={raw!r} is not a number of seconds") from None
+        return cls(**values)
+
+    def __post_init__(self) -> None:
+        for name in ("function", "action"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not 0 < value <= 86_400:
+                raise ValueError(f"time limit {name} must be a number of seconds in (0, 86400]")
+
+
+class TimeLimitExceeded(LimitExceeded):
+    """A function ran longer than its limit and was stopped."""
+
+    code = "FunctionTimeout"
+
+
+class Interrupted(BaseException):
+    """Raised by the watchdog inside code that overran its deadline (internal)."""
+
+
+_CLOCKS: dict[int, int] = {}
+
+
+def _cpu_clock(thread_id: int) -> int | None:
+    """The CPU-time clock of a thread, or None where the platform has none."""
+    clock = _CLOCKS.get(thread_id)
+    if clock is None:
+        try:
+            clock = time.pthread_getcpuclockid(thread_id)
+        except (AttributeError, OSError):  # pragma: no cover - not POSIX
+            return None
+        _CLOCKS[thread_id] = clock
+    return clock
+
+
+class _Region:
+    """One limited execution; ``deadline`` is when the watchdog looks at it next."""
+
+    __slots__ = (
+        "clock",
+        "cpu_start",
+        "deadline",
+        "fired",
+        "seconds",
+        "stuck_at",
+        "thread_id",
+        "wall_deadline",
+        "what",
+    )
+
+    def __init__(self, thread_id: int, seconds: float, what: str) -> None:
+        now = time.monotonic()
+        self.thread_id = thread_id
+        self.seconds = seconds
+        self.clock = _cpu_clock(thread_id)
+        self.cpu_start = time.clock_gettime(self.clock) if self.clock is not None else now
+        # CPU time never runs faster than the wall clock: nothing to check before this.
+        self.deadline = now + seconds
+        self.wall_deadline = now + max(WALL_FACTOR * seconds, seconds + WALL_SLACK)
+        self.stuck_at = 0.0
+        self.fired = False
+        self.what = what
+
+    def used(self, now: float) -> float:
+        """CPU seconds this region's thread spent in it (wall seconds without a clock)."""
+        if self.clock is not None:
+            try:
+                return time.clock_gettime(self.clock) - self.cpu_start
+            except OSError:  # pragma: no cover - the thread is gone
+                pass
+        return now - (self.deadline - self.seconds)
+
+
+def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc is not None else None
+    )
+
+
+class _Watchdog:
+    """One daemon thread watching every open region of the process."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._open: dict[int, list[_Region]] = {}
+        self._thread: threading.Thread | None = None
+        self._wake_at = 0.0  # when the watchdog thread wakes next
+        self.on_stuck: Callable[[str], None] | None = None
+
+    def open(self, seconds: float, what: str) -> _Region:
+        region = _Region(threading.get_ident(), seconds, what)
+        with self._cond:
+            self._open.setdefault(region.thread_id, []).append(region)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._watch, name="reactor-time-limits", daemon=True
+                )
+                self._thread.start()
+            # Deadlines mostly come later than the one it already waits for: wake the
+            # thread only when this one is sooner (a wake-up per call would cost a thread
+            # switch per query).
+            if region.deadline < self._wake_at:
+                self._cond.notify()
+        return region
+
+    def close(self, region: _Region) -> None:
+        with self._cond:
+            stack = self._open.get(region.thread_id)
+            if stack is not None and region in stack:
+                stack.remove(region)
+                if not stack:
+                    del self._open[region.thread_id]
+            still_fired = any(r.fired for r in self._open.get(region.thread_id, ()))
+            if region.fired and not still_fired:
+                _set_async_exc(region.thread_id, None)  # withdraw one not yet delivered
+
+    def _watch(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                wake = now + 3600.0
+                stuck: list[str] = []
+                for thread_id, stack in self._open.items():
+                    overdue = []
+                    for region in stack:
+                        if region.deadline > now:
+                            continue
+                        if not region.fired:
+                            left = region.seconds - region.used(now)
+                            if left > 0 and now < region.wall_deadline:
+                                region.deadline = now + min(left, region.wall_deadline - now)
+                                continue
+                            region.fired = True
+                            region.stuck_at = now + STUCK_SECONDS
+                        elif region.stuck_at <= now:
+                            stuck.append(region.what)
+                            region.stuck_at = now + 3600.0
+                        region.deadline = now + REFIRE_SECONDS
+                        overdue.append(region)
+                    if overdue:
+                        _set_async_exc(thread_id, Interrupted)
+                    for region in stack:
+                        wake = min(wake, region.deadline)
+                handler = self.on_stuck
+                if stuck and handler is not None:
+                    self._cond.release()
+                    try:
+                        for what in stuck:
+                            handler(what)
+                    finally:
+                        self._cond.acquire()
+                self._wake_at = wake
+                self._cond.wait(max(0.001, wake - time.monotonic()))
+
+
+_WATCHDOG = _Watchdog()
+
+
+def on_stuck(handler: Callable[[str], None] | None) -> None:
+    """Call ``handler(what)`` (in the watchdog thread) for code that ignores its limit."""
+    _WATCHDOG.on_stuck = handler
+
+
+def _exceeded(what: str, seconds: float) -> TimeLimitExceeded:
+    return TimeLimitExceeded(f"{what} ran longer than the limit of {seconds:g} s and was stopped")
+
+
+def limited(seconds: float, what: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)``, stopped with :class:`TimeLimitExceeded` after ``seconds``."""
+    region = _WATCHDOG.open(seconds, what)
+    try:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _WATCHDOG.close(region)
+    except Interrupted:
+        _WATCHDOG.close(region)
+        if not region.fired:
+            raise  # an enclosing region overran
+        raise _exceeded(what, seconds) from None
+
+
+async def limited_coroutine(
+    coro: Coroutine[Any, Any, T], step_seconds: float, total_seconds: float, what: str
+) -> T:
+    """Await ``coro``: each step under ``step_seconds``, the whole under ``total_seconds``."""
+    import asyncio
+
+    try:
+        async with asyncio.timeout(total_seconds):
+            result: T = await _Stepped(coro, step_seconds, what)
+            return result
+    except TimeoutError:
+        raise _exceeded(what, total_seconds) from None
+
+
+class _Stepped:
+    """Drives a coroutine like a task does, running each step in a limited region."""
+
+    __slots__ = ("_coro", "_seconds", "_what")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], seconds: float, what: str) -> None:
+        self._coro = coro
+        self._seconds = seconds
+        self._what = what
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro = self._coro
+        send: Any = None
+        throw: BaseException | None = None
+        while True:
+            try:
+                if throw is not None:
+                    error, throw = throw, None
+                    yielded = limited(self._seconds, self._what, coro.throw, error)
+                else:
+                    yielded = limited(self._seconds, self._what, coro.send, send)
+            except StopIteration as done:
+                return done.value
+            except TimeLimitExceeded:
+                limited(self._seconds, self._what, coro.close)
+                raise
+            try:
+                send = yield yielded
+            except BaseException as exc:  # cancellation and errors go to the coroutine
+                throw = exc
+                send = None

@@ -1,0 +1,101 @@
+"""H2: every query, mutation and action runs under a time limit; the server stays responsive."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from reactor import Engine
+from reactor.runtime.time_limits import TimeLimitExceeded, TimeLimits
+
+
+@pytest.fixture
+async def quick(engine: Engine) -> Engine:
+    engine.executor.time_limits = TimeLimits(function=0.2, action=1.0)
+    return engine
+
+
+async def test_endless_query_is_stopped(quick: Engine) -> None:
+    with pytest.raises(TimeLimitExceeded) as info:
+        await quick.query("offenders:forever")
+    assert "query offenders:forever ran longer than the limit of 0.2 s" in str(info.value)
+    assert info.value.code == "FunctionTimeout"
+    assert await quick.query("offenders:ping") == "pong"
+
+
+async def test_endless_mutation_commits_nothing(quick: Engine) -> None:
+    with pytest.raises(TimeLimitExceeded):
+        await quick.mutation("offenders:forever_writing")
+    assert await quick.query("counters:notes") == []
+    assert await quick.mutation("counters:increment", {"name": "a"}) == 1
+
+
+async def test_code_that_swallows_the_interrupt_is_interrupted_again(quick: Engine) -> None:
+    with pytest.raises(TimeLimitExceeded):
+        await quick.query("offenders:swallow_once")
+    assert await quick.query("offenders:ping") == "pong"
+
+
+async def test_action_step_holding_the_loop_is_stopped(quick: Engine) -> None:
+    with pytest.raises(TimeLimitExceeded) as info:
+        await quick.action("offenders:spin_action")
+    assert "action offenders:spin_action" in str(info.value)
+    # After a nested query returned, the action's own step is still limited.
+    with pytest.raises(TimeLimitExceeded):
+        await quick.action("offenders:query_then_spin")
+
+
+async def test_action_total_time_is_limited(quick: Engine) -> None:
+    assert await quick.action("offenders:sleepy_action", {"seconds": 0.01}) == "woke"
+    with pytest.raises(TimeLimitExceeded) as info:
+        await quick.action("offenders:sleepy_action", {"seconds": 30})
+    assert "limit of 1 s" in str(info.value)
+
+
+async def test_other_work_proceeds_while_a_query_is_stopped(quick: Engine) -> None:
+    # A loop that never ends used to hold the event loop forever; now other tasks run
+    # again once it is stopped.
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.05)
+    for _ in range(3):
+        with pytest.raises(TimeLimitExceeded):
+            await quick.query("offenders:forever")
+        before = ticks
+        await asyncio.sleep(0.05)
+        assert ticks > before
+    task.cancel()
+
+
+async def test_subscribed_query_that_overruns_reports_the_error(quick: Engine) -> None:
+    async with quick.subscribe("offenders:forever") as sub:
+        with pytest.raises(TimeLimitExceeded):
+            await sub.next()
+
+
+def test_limits_from_environment() -> None:
+    limits = TimeLimits.from_env(
+        {"REACTOR_FUNCTION_TIMEOUT": "2.5", "REACTOR_ACTION_TIMEOUT": "60"}
+    )
+    assert (limits.function, limits.action) == (2.5, 60.0)
+    assert TimeLimits.from_env({}) == TimeLimits(function=1.0, action=600.0)
+    with pytest.raises(ValueError, match="REACTOR_FUNCTION_TIMEOUT"):
+        TimeLimits.from_env({"REACTOR_FUNCTION_TIMEOUT": "soon"})
+    with pytest.raises(ValueError):
+        TimeLimits(function=0)
+
+
+async def test_waiting_is_not_charged_but_cpu_is(quick: Engine) -> None:
+    # The limit counts the thread's CPU time: 0.4 s of sleep uses none (a thread waiting
+    # for the GIL or a loaded machine is not charged either); 0.4 s of work does.
+    assert await quick.query("offenders:sleeper", {"seconds": 0.4}) == "rested"
+    with pytest.raises(TimeLimitExceeded):
+        await quick.query("offenders:busy", {"seconds": 0.4})
