@@ -302,11 +302,15 @@ class Executor:
         found = self.resolve(fn, FunctionKind.MUTATION, public_only=public_only)
         validated = self.validate_args(found, args)
         if not self.observers:
-            return await self._mutate(found, validated, identity, session_request, hooks, logs)
+            return await self._mutate(
+                found, validated, identity, public_only, session_request, hooks, logs
+            )
         lines = logs if logs is not None else []
         started, clock = time.time(), time.perf_counter()
         try:
-            result = await self._mutate(found, validated, identity, session_request, hooks, lines)
+            result = await self._mutate(
+                found, validated, identity, public_only, session_request, hooks, lines
+            )
         except Exception as exc:
             self._observe(found, started, clock, exc, lines)
             raise
@@ -318,6 +322,7 @@ class Executor:
         found: RegisteredFunction,
         validated: dict[str, Any],
         identity: dict[str, Any] | None,
+        public_only: bool,
         session_request: tuple[str, int] | None,
         hooks: MutationHooks | None,
         logs: list[str] | None,

@@ -10,6 +10,7 @@ the last :data:`RECENT_TIMINGS` durations of each function and the last
 from __future__ import annotations
 
 import math
+import threading
 import time
 import weakref
 from collections import deque
@@ -75,6 +76,9 @@ class Monitor:
         self._functions: dict[str, _FunctionStats] = {}
         self._logs: deque[dict[str, Any]] = deque(maxlen=MAX_LOG_LINES)
         self._next_seq = 1
+        # Queries may run in worker threads (the HTTP API runs them off the event loop),
+        # so executions are recorded under a lock the snapshot takes too.
+        self._lock = threading.Lock()
         self._seen_ts = db.published_ts
         self.total_commits = 0
         executor.observers.append(self._on_execution)
@@ -82,7 +86,9 @@ class Monitor:
 
     def _bucket(self, now: float) -> _Second:
         second = int(now)
-        if not self._seconds or self._seconds[-1].second != second:
+        # An execution finishing on another thread may report a second already passed:
+        # it counts in the newest bucket, so the buckets stay in order.
+        if not self._seconds or self._seconds[-1].second < second:
             self._seconds.append(_Second(second))
         return self._seconds[-1]
 
@@ -91,6 +97,10 @@ class Monitor:
     def _on_execution(self, run: Execution) -> None:
         if run.path.startswith("_system/"):
             return
+        with self._lock:
+            self._record(run)
+
+    def _record(self, run: Execution) -> None:
         stats = self._functions.get(run.path)
         if stats is None:
             if len(self._functions) >= MAX_FUNCTIONS:
@@ -103,7 +113,7 @@ class Monitor:
         stats.recent.append(duration)
         seconds = self._seconds
         second = int(run.started + duration / 1000.0)
-        if seconds and seconds[-1].second == second:
+        if seconds and seconds[-1].second >= second:
             bucket = seconds[-1]
         else:
             bucket = self._bucket(second)
@@ -140,13 +150,18 @@ class Monitor:
             commits += 1
         self._seen_ts = max(self._seen_ts, ts)
         if commits:
-            self.total_commits += commits
-            self._bucket(time.time()).commits += commits
+            with self._lock:
+                self.total_commits += commits
+                self._bucket(time.time()).commits += commits
 
     # -- the snapshot the dashboard polls -----------------------------------------------
 
     def snapshot(self, since: int = 0) -> dict[str, Any]:
         """Series, function stats, open subscriptions and the log lines after ``since``."""
+        with self._lock:
+            return self._snapshot(since)
+
+    def _snapshot(self, since: int) -> dict[str, Any]:
         now = int(time.time())
         by_second = {b.second: b for b in self._seconds}
         series = []

@@ -27,6 +27,7 @@ from typing import Any
 from reactor.database.indexes import KEY_MAX, KEY_MIN
 from reactor.database.query import IndexRange, Query
 from reactor.database.transaction import Transaction
+from reactor.engine import ENV_TABLE
 from reactor.errors import ValidationError
 from reactor.file_storage import STORAGE_TABLE
 from reactor.runtime.context import QueryCtx
@@ -93,6 +94,13 @@ def documents(
     """One page of ``table`` in ``index`` order, restricted to ``prefix`` when given."""
     txn = _txn(ctx)
     _check_table(txn, table)
+    if table == ENV_TABLE:
+        # Values stay hidden until revealed one by one on the Environment page.
+        raise ValidationError(
+            "environment variables are listed on the Environment page, where values stay "
+            "hidden until revealed",
+            "$.table",
+        )
     size = _page_size(num_items)
     info = txn.db.table(table)
     query = Query(txn, info)

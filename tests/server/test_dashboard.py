@@ -444,7 +444,9 @@ async def test_system_queries_are_live_for_admin_only(served: Served) -> None:
         await admin.add(6, "_system/dashboard:documents", {"table": "nope"})
         await admin.add(7, "_system/dashboard:documents", {"table": "tickets", "num_items": 1e9})
         await admin.add(8, "_system/dashboard:documents", {"table": "tickets", "index": "zzz"})
-        await admin.until(lambda c: set(range(3, 9)) <= set(c.results))
+        await admin.add(9, "_system/dashboard:documents", {"table": "_env"})
+        await admin.until(lambda c: set(range(3, 10)) <= set(c.results))
+        assert admin.results[9][0] == "error" and "Environment page" in admin.results[9][1]
         # The first page kept its end (a subscribed page is stable) and grew by one.
         assert [d["title"] for d in admin.results[1][1]["page"]] == ["Refund", "high"]
         assert [d["title"] for d in admin.results[3][1]["page"]] == ["low"]

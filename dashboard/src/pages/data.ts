@@ -39,7 +39,7 @@ export const dataPage: Page = (app, root, params) => {
         list.appendChild(
           h(
             "a",
-            { class: `subnav-item${t.name === current ? " active" : ""}`, href: `#/data/${encodeURIComponent(t.name)}`, "data-table": t.name },
+            { class: `subnav-item${t.name === current ? " active" : ""}`, href: t.name === "_env" ? "#/env" : `#/data/${encodeURIComponent(t.name)}`, "data-table": t.name },
             h("span", { class: "subnav-name" }, t.name),
             h("span", { class: "count" }, Number(t.count).toLocaleString()),
           ),
