@@ -458,3 +458,25 @@ def test_sorting_with_keys_matches_compare() -> None:
     by_key = sorted(shuffled, key=lambda v: encode_key([v]))
     by_cmp = sorted(shuffled, key=functools.cmp_to_key(compare_values))
     assert by_key == by_cmp == sample
+
+
+def test_wire_names_are_convex_names() -> None:
+    from reactor.values import from_wire, to_wire
+
+    doc = {"_id": "x", "_creation_time": 5.0, "n": Int64(2), "inner": {"_creation_time": 1}}
+    assert to_wire(doc) == {
+        "_id": "x",
+        "_creationTime": 5.0,
+        "n": {"$integer": "AgAAAAAAAAA="},
+        "inner": {"_creationTime": 1.0},
+    }
+    assert from_wire(to_wire(doc)) == {**doc, "inner": {"_creation_time": 1.0}}
+    page = {"page": [doc], "is_done": False, "continue_cursor": "c1"}
+    wired = to_wire(page)
+    assert set(wired) == {"page", "isDone", "continueCursor"}
+    assert wired["page"][0]["_creationTime"] == 5.0
+    # Only an object of exactly paginate's fields is a page; anything else keeps its names.
+    other = {"page": 1, "is_done": True, "continue_cursor": "c", "extra": 0}
+    assert set(to_wire(other)) == set(other)
+    # Storage and export keep the Python names.
+    assert "_creation_time" in to_json(doc) and "_creationTime" not in to_json(doc)

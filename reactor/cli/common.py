@@ -245,18 +245,19 @@ def run_async(coro: Coroutine[Any, Any, int]) -> int:
         return 128 + signal.SIGTERM
 
 
-def handle_sigterm(started: asyncio.Event) -> None:
+def handle_sigterm(signals_owned: asyncio.Event) -> None:
     """Stop cleanly on SIGTERM.
 
-    While the server runs, uvicorn owns SIGTERM: it shuts down gracefully and then
-    re-raises the signal to the previous handler, this one, which ignores it so the
-    engine is closed normally. Before the server is up, SIGTERM cancels the command.
+    Once the server runs (``signals_owned`` is set by :func:`reactor.server.app.serve`),
+    uvicorn owns SIGTERM: it shuts down gracefully and then re-raises the signal to the
+    previous handler, this one, which ignores it so the engine is closed normally. Before
+    that, SIGTERM cancels the command.
     """
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
 
     def on_sigterm() -> None:
-        if not started.is_set() and task is not None:
+        if not signals_owned.is_set() and task is not None:
             task.cancel()
 
     try:

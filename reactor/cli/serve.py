@@ -122,13 +122,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from reactor.engine import Engine
 
         started = asyncio.Event()
-        handle_sigterm(started)
+        signals_owned = asyncio.Event()
+        handle_sigterm(signals_owned)
         engine = await Engine.open_pushed(
             root, url, progress=ProgressBar(), lease=LeaseHolder.this_process()
         )
         try:
             say(push_summary(engine.last_push, args.schema_diff))
-            server = await _start(engine, key, args, port, started, "reactor", root, url)
+            server = await _start(
+                engine, key, args, port, (started, signals_owned), "reactor", root, url
+            )
             await server
         finally:
             clear_server(root)
@@ -144,18 +147,30 @@ async def _start(
     key: str,
     args: argparse.Namespace,
     port: int,
-    started: asyncio.Event,
+    events: tuple[asyncio.Event, asyncio.Event],
     label: str,
     root: Path,
     database_url: str,
 ) -> asyncio.Task[None]:
-    """Start the server task, wait until it listens, announce and record it."""
+    """Start the server task, wait until it listens, announce and record it.
+
+    ``events`` are serve()'s ``started`` and ``signals_owned``.
+    """
     from reactor.server.app import serve
 
+    started, signals_owned = events
     config = _server_config(key, args)
     _apply_time_limits(engine, args)
     server = asyncio.create_task(
-        serve(engine, config, args.host, port, site_port=args.site_port, started=started)
+        serve(
+            engine,
+            config,
+            args.host,
+            port,
+            site_port=args.site_port,
+            started=started,
+            signals_owned=signals_owned,
+        )
     )
     await _wait_started(server, started)
     say(f"{label} serving {root} at http://{args.host}:{port}")
@@ -233,7 +248,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
         progress = ProgressBar()
         started = asyncio.Event()
-        handle_sigterm(started)
+        signals_owned = asyncio.Event()
+        handle_sigterm(signals_owned)
         snapshot = watched_files(root)
         engine: Engine | None = None
         while engine is None:
@@ -256,7 +272,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
             problem = _codegen_quietly(engine.project)
             if problem:
                 say(f"✖ {problem}")
-            server = await _start(engine, key, args, port, started, "reactor dev", root, url)
+            server = await _start(
+                engine, key, args, port, (started, signals_owned), "reactor dev", root, url
+            )
             say("watching schema.py and functions/ for changes")
             watcher = asyncio.create_task(_watch(engine, root, snapshot, poll, args.schema_diff))
             try:

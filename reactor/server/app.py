@@ -198,11 +198,15 @@ async def serve(
     *,
     site_port: int | None = None,
     started: asyncio.Event | None = None,
+    signals_owned: asyncio.Event | None = None,
 ) -> None:
     """Run the server until cancelled (or until uvicorn is told to exit).
 
     With ``site_port``, a second listener serves the HTTP actions at the root of that
-    port (the "site" origin). ``started`` (optional) is set once every socket listens.
+    port (the "site" origin). ``started`` (optional) is set once every socket listens;
+    ``signals_owned`` (optional) once uvicorn has taken over SIGINT and SIGTERM, which can
+    be before the sockets listen: from then on a signal is uvicorn's to act on, and the
+    copy it re-raises after its graceful shutdown must not be taken for a new one.
     """
     config = config or ServerConfig()
     # Client connections alone must not use up the file descriptors.
@@ -217,6 +221,10 @@ async def serve(
         site = create_site_app(engine, config)
         servers.append(uvicorn.Server(uvicorn_config(engine, config, host, site_port, app=site)))
     tasks = [asyncio.create_task(server.serve()) for server in servers]
+    # One turn of the loop runs each task up to its first await, inside capture_signals.
+    await asyncio.sleep(0)
+    if signals_owned is not None:
+        signals_owned.set()
     try:
         while not all(s.started for s in servers) and not any(t.done() for t in tasks):
             await asyncio.sleep(0.01)

@@ -77,7 +77,7 @@ def error_fields(exc: BaseException, expose: bool = False) -> tuple[str, Any | N
         try:
             return error_message(exc), to_wire(exc.data)
         except ValidationError:
-            return error_message(exc), to_wire(repr(exc.data))
+            return error_message(exc), to_wire(exc.message)  # its data as text, not a repr
     return error_message(exc, expose), None
 
 
