@@ -43,6 +43,8 @@ PARTICIPANT = v.object(
         "role": _enum("agent", "transfer_target", "supervisor"),
         "mode": v.optional(_enum("monitor", "whisper", "barge")),
         "joined_at": v.number(),
+        # cc-domain: the call's hold total when this leg joined (its own hold = now - this).
+        "hold_ms_at_join": v.optional(v.number()),
     }
 )
 
@@ -66,13 +68,19 @@ schema = define_schema(
                 "reservation_kind": v.nullable(_enum("call", "transfer")),
                 "reservation_expires_at": v.nullable(v.number()),
                 "missed_in_row": v.number(),
+                # cc-domain: available_since before the current offer (kept if the caller
+                # abandons while it rings).
+                "idle_before_offer": v.optional(v.nullable(v.number())),
                 # Denormalised copy of agent_skills for routing (one read per candidate).
                 "skills": SKILLS,
             }
         )
         .index("by_agent", ["agent_id"])
         .index("by_status_idle", ["status", "available_since"])
-        .index("by_status_expiry", ["status", "reservation_expires_at"]),
+        .index("by_status_expiry", ["status", "reservation_expires_at"])
+        # cc-domain: after-call-work timeout and presence expiry.
+        .index("by_status_since", ["status", "status_since"])
+        .index("by_status_heartbeat", ["status", "heartbeat_at"]),
         "agent_skills": define_table(
             {"agent_id": v.string(), "skill": v.string(), "level": v.number()}
         ).index("by_agent_skill", ["agent_id", "skill"]),
@@ -94,10 +102,14 @@ schema = define_schema(
                 # Escalation: after escalate_at the requirement relaxes to relaxed_skills.
                 "escalate_at": v.optional(v.nullable(v.number())),
                 "relaxed_skills": v.optional(v.nullable(SKILLS)),
+                # cc-domain: a connected call an agent transferred to this queue.
+                "transferred": v.optional(v.boolean()),
             }
         )
         .index("by_state_escalation", ["state", "escalate_at"])
         .index("by_state_rank", ["state", "rank", "enqueued_at"])
+        # cc-domain: a caller's position within their own queue.
+        .index("by_state_queue_rank", ["state", "queue", "rank", "enqueued_at"])
         .index("by_state_enqueued", ["state", "enqueued_at"])
         .index("by_call", ["call_id"])
         .index("by_phone", ["phone"]),
@@ -116,7 +128,9 @@ schema = define_schema(
         .index("by_call", ["call_id"])
         .index("by_phone", ["phone"])
         .index("by_agent", ["agent_id"])
-        .index("by_started", ["started_at"]),
+        .index("by_started", ["started_at"])
+        # cc-domain: dials that never connect.
+        .index("by_state_started", ["state", "started_at"]),
         "user_contact_tabs": define_table(
             {
                 "agent_id": v.string(),
@@ -174,6 +188,8 @@ schema = define_schema(
                 "at": v.number(),
                 "error_code": v.nullable(v.number()),
                 "archived": v.boolean(),
+                # cc-domain: "possible_opt_out" when an agent should confirm a revocation.
+                "flag": v.optional(v.string()),
             }
         )
         .index("by_thread", ["thread_id", "at"])
@@ -236,9 +252,15 @@ schema = define_schema(
                 "recording_ids": v.array(v.id("recordings")),
                 "transcript_id": v.nullable(v.id("transcripts")),
                 "last_sequence": v.number(),
+                # cc-domain: CallSid of the agent's browser leg (outbound click-to-dial).
+                "agent_leg_sid": v.optional(v.nullable(v.string())),
+                # cc-domain: every agent who was connected (who may read its media).
+                "handled_by": v.optional(v.array(v.string())),
             }
         )
         .index("by_sid", ["call_sid"])
+        # cc-domain: the browser (agent) leg of click-to-dial; call_sid is the customer leg.
+        .index("by_agent_leg", ["agent_leg_sid"])
         .index("by_agent_created", ["agent_id", "created_at"])
         .index("by_customer", ["customer_id", "created_at"])
         .index("by_day", ["day"]),
@@ -258,6 +280,8 @@ schema = define_schema(
                 "preferred_language": v.nullable(v.string()),
                 "last_agent_id": v.nullable(v.string()),
                 "last_contact_at": v.nullable(v.number()),
+                # cc-domain: IANA zone of the customer (quiet hours use it first).
+                "time_zone": v.optional(v.nullable(v.string())),
             }
         ).index("by_phone", ["phone"]),
         "queues": define_table(
@@ -304,6 +328,8 @@ schema = define_schema(
                 "text": v.string(),
                 "language": v.nullable(v.string()),
                 "model": v.nullable(v.string()),
+                # cc-domain: the recording transcribed (a retry replaces, never adds).
+                "recording_sid": v.optional(v.nullable(v.string())),
             }
         )
         .index("by_call", ["call_id"])
@@ -324,6 +350,8 @@ schema = define_schema(
             }
         )
         .index("by_status", ["status", "created_at"])
+        # cc-domain: an agent's own voicemails.
+        .index("by_assignee", ["assigned_to", "status", "created_at"])
         .index("by_call", ["call_id"]),
         "scorecards": define_table(
             {
@@ -341,6 +369,8 @@ schema = define_schema(
                 "coaching_notes": v.string(),
                 "created_at": v.number(),
                 "day": v.string(),
+                # cc-domain: AI cards are unique per (call, model, prompt version).
+                "prompt_version": v.optional(v.nullable(v.string())),
             }
         )
         .index("by_call", ["call_id"])
@@ -384,8 +414,13 @@ schema = define_schema(
                 "occurred_at": v.number(),
                 "prev_state": v.nullable(v.boolean()),
                 "new_state": v.nullable(v.boolean()),
+                # cc-domain: why a send was refused ("dnc", "quiet_hours").
+                "reason": v.optional(v.nullable(v.string())),
             }
-        ).index("by_phone", ["phone", "occurred_at"]),
+        )
+        # cc-domain: the compliance audit trail can only grow (enforced by the engine).
+        .append_only()
+        .index("by_phone", ["phone", "occurred_at"]),
         "agent_state_events": define_table(
             {
                 "agent_id": v.string(),
@@ -407,6 +442,42 @@ schema = define_schema(
                 "received_at": v.number(),
             }
         ).index("by_sid_kind_seq", ["call_sid", "kind", "sequence"]),
+        # -- cc-domain: centre configuration (functions/lib/settings.py) ----------------
+        "center_settings": define_table(
+            {
+                "key": v.string(),
+                "time_zone": v.optional(v.string()),
+                "acw_timeout_s": v.optional(v.number()),
+                "dial_timeout_s": v.optional(v.number()),
+                "quiet_start": v.optional(v.string()),
+                "quiet_end": v.optional(v.string()),
+            }
+        ).index("by_key", ["key"]),
+        # -- end centre configuration -----------------------------------------------------
+        # -- outbox (side effects as commands; see functions/lib/outbox.py) ------------
+        "commands": define_table(
+            {
+                "kind": v.string(),
+                "call_id": v.nullable(v.id("calls")),
+                "agent_id": v.nullable(v.string()),
+                "args": v.any(),
+                "status": _enum("pending", "sent", "failed", "dead"),
+                "attempts": v.number(),
+                "last_error": v.nullable(v.string()),
+                "created_at": v.number(),
+                "updated_at": v.number(),
+                # When the next attempt is due (a failed command waits out its backoff).
+                "next_attempt_at": v.number(),
+                # A dispatcher's lease while it runs the executor.
+                "claimed_until": v.nullable(v.number()),
+                "result": v.optional(v.any()),
+                "idempotency_key": v.optional(v.string()),
+            }
+        )
+        .index("by_status", ["status", "updated_at"])
+        .index("by_call", ["call_id", "created_at"])
+        .index("by_idempotency_key", ["idempotency_key"]),
+        # -- end outbox -------------------------------------------------------------------
         # Daily aggregates, one document per (scope, day): "all" and "agent:<id>".
         "daily_stats": define_table(
             {

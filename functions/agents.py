@@ -12,6 +12,7 @@ from reactor import UserError, mutation, query, v
 
 from .lib import core
 from .lib.auth import me, require_supervisor, self_or_supervisor
+from .sms.locks import release_all
 
 OFFERS = v.array(v.any())
 
@@ -62,7 +63,9 @@ def sign_in(ctx, name=None, status="available", reason=None):
         agent.update(fields)
     offers.extend(core.expire_reservations(ctx))
     if agent["status"] in ("offline", "available", "away"):
-        core.set_status(ctx, agent, status, reason=reason, missed_in_row=0.0)
+        if agent["status"] != status or agent["reason"] != reason:
+            # Signing in again (a page reload) keeps an available agent's idle place.
+            core.set_status(ctx, agent, status, reason=reason, missed_in_row=0.0)
         offer = core.offer_next_for_agent(ctx, agent)
         if offer is not None:
             offers.append(offer)
@@ -76,6 +79,7 @@ def sign_out(ctx):
     if agent["status"] in ("reserved", "on_call", "wrap_up"):
         raise UserError({"code": "agent_busy", "status": agent["status"]})
     core.set_status(ctx, agent, "offline", reason="signed_out")
+    release_all(ctx, agent["agent_id"])
     return None
 
 
@@ -136,16 +140,26 @@ def finish_wrap_up(ctx, disposition=None, notes=None, next_status="available", r
     }
 )
 def force_status(ctx, agent_id, status, reason=None):
-    """Supervisor: change an idle agent's status (e.g. log out a forgotten session)."""
+    """Supervisor: change an agent's status, releasing whatever holds a stuck agent (a
+    reservation, a live call, after-call work); every step is in the state event log
+    with reason ``forced_by:<supervisor>``."""
     supervisor = require_supervisor(ctx)
     agent = core.get_agent(ctx, agent_id)
     if agent is None:
         raise UserError({"code": "agent_not_found", "agent_id": agent_id})
+    offers = []
     if agent["status"] in ("reserved", "on_call", "wrap_up"):
-        raise UserError({"code": "agent_busy", "status": agent["status"]})
-    core.set_status(ctx, agent, status, reason=reason or f"set_by:{supervisor}")
+        # A stuck agent (browser died mid-call or in wrap-up): end what holds them.
+        offers.extend(core.force_release(ctx, agent, supervisor))
+        agent = core.get_agent(ctx, agent_id) or agent
+    if agent["status"] != status:
+        core.set_status(ctx, agent, status, reason=reason or f"set_by:{supervisor}")
+    if status == "offline":
+        release_all(ctx, agent_id)
     offer = core.offer_next_for_agent(ctx, agent)
-    return {"offers": [offer] if offer else []}
+    if offer is not None:
+        offers.append(offer)
+    return {"offers": offers}
 
 
 @query(args={"agent_id": v.optional(v.string())})

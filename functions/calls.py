@@ -13,10 +13,11 @@ from typing import Any
 
 from reactor import UserError, internal_mutation, internal_query, mutation, query, v
 
-from .lib import compliance, core, stats
+from .lib import compliance, core, outbox, stats
+from .lib.access import handled_by, note_handler
 from .lib.auth import is_supervisor, me, require_supervisor
 from .lib.clock import day_of
-from .lib.phone import normalize_e164
+from .lib.phone import caller_key, normalize_e164
 
 SKILLS = v.record(v.string(), v.number())
 DEFAULT_QUEUE = "general"
@@ -49,7 +50,7 @@ def new_call(ctx: Any, **fields: Any) -> dict[str, Any]:
         "agent_id": None,
         "participants": [],
         "created_at": ctx.now,
-        "day": day_of(ctx.now),
+        "day": day_of(ctx, ctx.now),
         "enqueued_at": None,
         "answered_at": None,
         "ended_at": None,
@@ -107,7 +108,8 @@ def on_incoming(
     existing = _call_by_sid(ctx, call_sid)
     if existing is not None:
         return _decision(ctx, existing, offers)
-    phone = normalize_e164(from_number)
+    # A withheld caller id is routed like any call (it is never refused at intake).
+    phone = caller_key(from_number, call_sid)
     our = normalize_e164(to_number)
     qdoc = None
     if queue is not None:
@@ -119,7 +121,7 @@ def on_incoming(
     prio = (
         float(priority) if priority is not None else (qdoc["priority"] if qdoc is not None else 0.0)
     )
-    customer = _customer_by_phone(ctx, phone)
+    customer = _customer_by_phone(ctx, phone) if phone.startswith("+") else None
     if customer is not None:
         if customer["tier"] == "vip" and priority is None:
             prio += 1.0
@@ -171,7 +173,7 @@ def on_incoming(
         entry["escalate_at"] = ctx.now + qdoc["escalate_after_s"] * 1000.0
         entry["relaxed_skills"] = qdoc.get("escalated_skills") or {}
     entry["_id"] = ctx.db.insert("incoming_call_queue", dict(entry))
-    stats.bump(ctx, call["day"], {"calls_in": 1, "queued": 1})
+    core.bump_queue(ctx, call, {"calls_in": 1, "queued": 1})
     offer = core.route_call(ctx, call, entry)
     if offer is not None:
         offers.append(offer)
@@ -200,7 +202,7 @@ def decline(ctx, call_id):
 
 def _participant(ctx: Any, call: dict[str, Any]) -> str:
     agent_id = me(ctx)
-    if call["agent_id"] == agent_id or any(p["agent_id"] == agent_id for p in call["participants"]):
+    if agent_id in handled_by(call):
         return agent_id
     if is_supervisor(ctx):
         return agent_id
@@ -209,10 +211,86 @@ def _participant(ctx: Any, call: dict[str, Any]) -> str:
 
 @mutation(args={"call_id": v.id("calls")}, returns=v.object({"offers": v.array(v.any())}))
 def hangup(ctx, call_id):
-    """An agent on the call (or a supervisor) ends it; agents go to wrap-up."""
+    """An agent on the call (or a supervisor) ends it; agents go to wrap-up.
+
+    In a three-party call (a warm transfer) an agent hanging up only leaves: the
+    customer stays with the other agent (see ``leave``).
+    """
     call = core.get_call(ctx, call_id)
-    _participant(ctx, call)
-    return {"offers": core.end_call(ctx, call, "completed")}
+    agent_id = _participant(ctx, call)
+    if call["status"] in ("in_progress", "on_hold") and _other_agents(call, agent_id):
+        return {"offers": leave_agent_leg(ctx, call, agent_id)}
+    live = call["status"] not in core.TERMINAL_CALL
+    offers = core.end_call(ctx, call, "completed")
+    if live:
+        outbox.enqueue(
+            ctx,
+            "call.hangup",
+            call_id=call_id,
+            agent_id=agent_id,
+            args={"call_sid": call["call_sid"], "reason": "agent_hangup"},
+        )
+    return {"offers": offers}
+
+
+def _other_agents(call: dict[str, Any], agent_id: str) -> list[dict[str, Any]]:
+    return [
+        p for p in call["participants"] if p["role"] != "supervisor" and p["agent_id"] != agent_id
+    ]
+
+
+def leave_agent_leg(ctx: Any, call: dict[str, Any], agent_id: str) -> list[dict[str, Any]]:
+    """Drop one agent's leg from a call that another agent stays on."""
+    others = _other_agents(call, agent_id)
+    mine = [p for p in call["participants"] if p["agent_id"] == agent_id]
+    if not mine or not others:
+        raise UserError({"code": "not_in_conference", "call_id": call["_id"]})
+    for p in mine:
+        core.credit_leg(ctx, call, p)
+    patch: dict[str, Any] = {
+        "participants": [p for p in call["participants"] if p["agent_id"] != agent_id]
+    }
+    if call["agent_id"] == agent_id:
+        patch["agent_id"] = others[0]["agent_id"]  # the customer stays with the other agent
+        row = core.active_row(ctx, call["_id"])
+        if row is not None:
+            ctx.db.patch(row["_id"], {"agent_id": others[0]["agent_id"]})
+    ctx.db.patch(call["_id"], patch)
+    # A warm transfer the target backs out of (or the source completes by leaving) ends.
+    for transfer in (
+        ctx.db.query("transfer_queue")
+        .with_index(
+            "by_call_status", lambda q: q.eq("call_id", call["_id"]).eq("status", "accepted")
+        )
+        .take(5)
+    ):
+        leaving_target = transfer["to_agent_id"] == agent_id
+        ctx.db.patch(
+            transfer["_id"],
+            {"status": "canceled" if leaving_target else "done", "resolved_at": ctx.now},
+        )
+    agent = core.get_agent(ctx, agent_id)
+    if agent is not None and agent["status"] == "on_call" and agent["call_id"] == call["_id"]:
+        core.set_status(ctx, agent, "wrap_up", call_id=call["_id"])
+    outbox.enqueue(
+        ctx,
+        "call.leave",
+        call_id=call["_id"],
+        agent_id=agent_id,
+        args={"call_sid": call["call_sid"], "reason": "agent_left"},
+    )
+    return []
+
+
+@mutation(args={"call_id": v.id("calls")})
+def leave_call(ctx, call_id):
+    """Leave a three-party call (e.g. after a warm-transfer consult); the customer stays
+    connected to the other agent. Refused when no other agent is on the call."""
+    call = core.get_call(ctx, call_id)
+    agent_id = _participant(ctx, call)
+    if call["status"] not in ("in_progress", "on_hold"):
+        raise UserError({"code": "not_in_progress", "status": call["status"]})
+    return {"offers": leave_agent_leg(ctx, call, agent_id)}
 
 
 @internal_mutation(
@@ -222,13 +300,34 @@ def hangup(ctx, call_id):
         "status": v.string(),
         "sequence_number": v.optional(v.number()),
         "payload": v.optional(v.any()),
+        "parent_call_sid": v.optional(v.string()),
     }
 )
-def on_status(ctx, status, call_sid=None, call_id=None, sequence_number=None, payload=None):
-    """A Twilio status callback (``CallStatus``); idempotent on (CallSid, SequenceNumber)."""
+def on_status(
+    ctx,
+    status,
+    call_sid=None,
+    call_id=None,
+    sequence_number=None,
+    payload=None,
+    parent_call_sid=None,
+):
+    """A Twilio status callback (``CallStatus``); idempotent on (CallSid, SequenceNumber).
+
+    Click-to-dial has two legs: the agent's browser leg (the *parent*, ``in-progress``
+    as soon as the app answers it, ``completed`` even when the customer never picked up)
+    and the customer's PSTN leg (the *child*, with ``ParentCallSid``). Only the customer
+    leg drives the call's state; the agent leg only ends a call that never got one.
+    """
     call = ctx.db.get(call_id) if call_id is not None else None
     if call is None and call_sid is not None:
         call = _call_by_sid(ctx, call_sid)
+    if call is None and call_sid is not None:
+        agent_leg = _call_by_agent_leg(ctx, call_sid)
+        if agent_leg is not None:
+            return _agent_leg_status(ctx, agent_leg, status)
+    if call is None and call_sid is not None and parent_call_sid is not None:
+        call = _adopt_child_leg(ctx, call_sid, parent_call_sid)
     if call is None:
         raise UserError({"code": "call_not_found", "call_sid": call_sid, "call_id": call_id})
     sid = call_sid or call["call_sid"] or call["_id"]
@@ -264,13 +363,15 @@ def on_status(ctx, status, call_sid=None, call_id=None, sequence_number=None, pa
     if status in ("in-progress", "answered"):
         if call["direction"] == "outbound" and call["status"] == "ringing":
             now = ctx.now
-            parts = [{"agent_id": call["agent_id"], "role": "agent", "joined_at": now}]
+            parts = [core.leg(call["agent_id"], "agent", call, now)]
+            note_handler(ctx, call, call["agent_id"])
             ctx.db.patch(
                 call["_id"], {"status": "in_progress", "answered_at": now, "participants": parts}
             )
             row = core.active_row(ctx, call["_id"])
             if row is not None:
                 ctx.db.patch(row["_id"], {"state": "talking", "answered_at": now})
+            core.start_recording(ctx, call, call["agent_id"])
             stats.bump(
                 ctx,
                 call["day"],
@@ -284,10 +385,53 @@ def on_status(ctx, status, call_sid=None, call_id=None, sequence_number=None, pa
     return {"duplicate": False, "status": call["status"], "offers": offers}
 
 
-@internal_mutation(args={"call_id": v.id("calls"), "call_sid": v.string()})
-def attach_sid(ctx, call_id, call_sid):
-    """Record the CallSid Twilio assigned to an outbound call."""
-    ctx.db.patch(call_id, {"call_sid": call_sid})
+def _call_by_agent_leg(ctx: Any, sid: str) -> dict[str, Any] | None:
+    return (
+        ctx.db.query("calls")
+        .with_index("by_agent_leg", lambda q: q.eq("agent_leg_sid", sid))
+        .first()
+    )
+
+
+def _adopt_child_leg(ctx: Any, child_sid: str, parent_sid: str) -> dict[str, Any] | None:
+    """The first callback of a customer leg dialled from an agent's browser leg."""
+    call = _call_by_agent_leg(ctx, parent_sid)
+    if call is None:
+        call = _call_by_sid(ctx, parent_sid)
+        if call is None or call["direction"] != "outbound":
+            return None
+        # The parent was recorded as the call's sid: it is the agent leg.
+        ctx.db.patch(call["_id"], {"agent_leg_sid": parent_sid})
+        call["agent_leg_sid"] = parent_sid
+    elif call["call_sid"] not in (None, parent_sid):
+        return None  # a second child of the same browser leg: not this call's customer
+    ctx.db.patch(call["_id"], {"call_sid": child_sid, "last_sequence": -1.0})
+    call.update(call_sid=child_sid, last_sequence=-1.0)
+    return call
+
+
+def _agent_leg_status(ctx: Any, call: dict[str, Any], status: str) -> dict[str, Any]:
+    offers: list[dict[str, Any]] = []
+    no_customer_leg = call["call_sid"] in (None, call.get("agent_leg_sid"))
+    if status in TWILIO_END and call["status"] == "ringing" and no_customer_leg:
+        offers = core.end_call(ctx, call, "canceled")  # the browser gave up before dialling
+    return {"duplicate": False, "status": call["status"], "offers": offers, "leg": "agent"}
+
+
+@internal_mutation(
+    args={
+        "call_id": v.id("calls"),
+        "call_sid": v.string(),
+        "leg": v.optional(v.union(v.literal("customer"), v.literal("agent"))),
+    }
+)
+def attach_sid(ctx, call_id, call_sid, leg="customer"):
+    """Record a CallSid Twilio assigned to an outbound call: the customer's PSTN leg
+    (the default) or the agent's browser leg."""
+    if leg == "agent":
+        ctx.db.patch(call_id, {"agent_leg_sid": call_sid})
+    else:
+        ctx.db.patch(call_id, {"call_sid": call_sid})
 
 
 def start_outbound(
@@ -317,11 +461,19 @@ def start_outbound(
     if busy is not None:
         raise UserError({"code": "number_busy", "phone": phone, "call_id": busy["call_id"]})
     if compliance.is_blocked(ctx, phone, "voice"):
-        audit_id = compliance.audit(ctx, phone, "voice", "blocked_send", "agent", actor_id=agent_id)
+        audit_id = compliance.audit(
+            ctx, phone, "voice", "blocked_send", "agent", actor_id=agent_id, reason="dnc"
+        )
         return {"ok": False, "code": "dnc", "phone": phone, "audit_id": audit_id}
     if customer_id is None:
         customer = _customer_by_phone(ctx, phone)
         customer_id = customer["_id"] if customer is not None else None
+    source = "campaign" if campaign_id is not None else "agent"
+    refused = compliance.refuse_quiet_hours(
+        ctx, phone, "voice", source, customer_id, actor_id=agent_id
+    )
+    if refused is not None:
+        return refused
     call = new_call(
         ctx,
         direction="outbound",
@@ -347,6 +499,13 @@ def start_outbound(
         },
     )
     core.set_status(ctx, agent, "on_call", call_id=call["_id"])
+    outbox.enqueue(
+        ctx,
+        "call.dial",
+        call_id=call["_id"],
+        agent_id=agent_id,
+        args={"to": phone, "from": our_number, "campaign_id": campaign_id, "lead_id": lead_id},
+    )
     stats.bump(ctx, call["day"], {"calls_out": 1}, agent_id, {"calls_out": 1})
     if customer_id is not None:
         customer = ctx.db.get(customer_id)
@@ -366,6 +525,14 @@ def dial(ctx, to, customer_id=None):
     return start_outbound(ctx, me(ctx), phone, customer_id=customer_id)
 
 
+def _sid(call: dict[str, Any]) -> dict[str, Any]:
+    return {"call_sid": call["call_sid"]}
+
+
+# The conference modes of supervisors, as the telephony command names them.
+MONITOR_MODE = {"monitor": "listen", "whisper": "whisper", "barge": "barge"}
+
+
 def _own_connected_call(ctx: Any, call_id: str) -> dict[str, Any]:
     call = core.get_call(ctx, call_id)
     if call["agent_id"] != me(ctx):
@@ -383,6 +550,7 @@ def hold(ctx, call_id):
     if row is not None:
         ctx.db.patch(row["_id"], {"state": "on_hold"})
     stats.bump(ctx, call["day"], {"holds": 1}, call["agent_id"], {"holds": 1})
+    outbox.enqueue(ctx, "call.hold", call_id=call_id, agent_id=call["agent_id"], args=_sid(call))
     return {"status": "on_hold"}
 
 
@@ -399,7 +567,25 @@ def resume(ctx, call_id):
     row = core.active_row(ctx, call_id)
     if row is not None:
         ctx.db.patch(row["_id"], {"state": "talking"})
+    outbox.enqueue(ctx, "call.resume", call_id=call_id, agent_id=call["agent_id"], args=_sid(call))
     return {"status": "in_progress", "hold_ms": call["hold_ms"] + held}
+
+
+@mutation(args={"call_id": v.id("calls"), "recording": v.boolean()})
+def set_recording(ctx, call_id, recording):
+    """Pause (``False``, e.g. while a card number is read out) or resume the recording."""
+    call = _own_connected_call(ctx, call_id)
+    if call["status"] not in ("in_progress", "on_hold"):
+        raise UserError({"code": "not_in_progress", "status": call["status"]})
+    kind = "recording.start" if recording else "recording.stop"
+    outbox.enqueue(
+        ctx,
+        kind,
+        call_id=call_id,
+        agent_id=call["agent_id"],
+        args={**_sid(call), "reason": "agent"},
+    )
+    return {"recording": recording}
 
 
 @mutation(
@@ -417,6 +603,13 @@ def join(ctx, call_id, mode):
     parts = [p for p in call["participants"] if p["agent_id"] != supervisor]
     parts.append({"agent_id": supervisor, "role": "supervisor", "mode": mode, "joined_at": ctx.now})
     ctx.db.patch(call_id, {"participants": parts})
+    outbox.enqueue(
+        ctx,
+        "call.monitor",
+        call_id=call_id,
+        agent_id=supervisor,
+        args={**_sid(call), "mode": MONITOR_MODE[mode], "coach_agent_id": call["agent_id"]},
+    )
     return {"participants": parts}
 
 
@@ -425,8 +618,17 @@ def leave(ctx, call_id):
     """A supervisor leaves a conference."""
     supervisor = require_supervisor(ctx)
     call = core.get_call(ctx, call_id)
+    was_in = any(p["agent_id"] == supervisor for p in call["participants"])
     parts = [p for p in call["participants"] if p["agent_id"] != supervisor]
     ctx.db.patch(call_id, {"participants": parts})
+    if was_in and call["status"] not in core.TERMINAL_CALL:
+        outbox.enqueue(
+            ctx,
+            "call.monitor",
+            call_id=call_id,
+            agent_id=supervisor,
+            args={**_sid(call), "mode": "leave"},
+        )
     return {"participants": parts}
 
 
@@ -450,6 +652,12 @@ def to_voicemail(ctx, call_id):
             "status": "new",
             "created_at": ctx.now,
         },
+    )
+    outbox.enqueue(
+        ctx,
+        "call.voicemail",
+        call_id=call_id,
+        args={**_sid(call), "voicemail_id": vm, "queue": call["queue"]},
     )
     return {"voicemail_id": vm, "offers": offers}
 

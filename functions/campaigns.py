@@ -5,7 +5,7 @@ from __future__ import annotations
 from reactor import UserError, mutation, query, v
 
 from . import calls
-from .lib import compliance
+from .lib import compliance, quiet_hours
 from .lib.auth import me, require_supervisor
 from .lib.phone import normalize_e164
 
@@ -118,6 +118,20 @@ def next_call(ctx, campaign_id):
         )
         if busy is not None:
             continue
+        why = quiet_hours.check(ctx, lead["phone"], lead["customer_id"])
+        if why is not None:
+            # Audited once, then the lead waits for the recipient's window to open.
+            compliance.audit(
+                ctx,
+                lead["phone"],
+                "voice",
+                "blocked_send",
+                "campaign",
+                actor_id=agent_id,
+                reason="quiet_hours",
+            )
+            ctx.db.patch(lead["_id"], {"next_attempt_at": why["allowed_from_ms"]})
+            continue
         result = calls.start_outbound(
             ctx,
             agent_id,
@@ -127,6 +141,8 @@ def next_call(ctx, campaign_id):
             lead_id=lead["_id"],
             our_number=campaign["caller_id"],
         )
+        if not result["ok"]:
+            continue
         ctx.db.patch(
             lead["_id"],
             {

@@ -13,18 +13,43 @@ from reactor import UserError, mutation, query, v
 
 from .lib import core
 from .lib.auth import is_supervisor, me
+from .lib.limits import check_text
 
 _FORMATTER = string.Formatter()
 
+# An SMS body is at most 1600 characters (10 concatenated segments at Twilio).
+MAX_BODY_CHARS = 1600
+MAX_TITLE_CHARS = 120
+MAX_TAGS = 20
+MAX_TAG_CHARS = 40
+MAX_VALUE_CHARS = 200
+MAX_PERSONAL = 200
+
 
 def placeholders(body: str) -> list[str]:
+    """The ``{name}`` placeholders of a template; nothing else is allowed in braces.
+
+    A format spec or conversion (``{name:>200000}``, ``{name!r}``) would let a template
+    grow without bound or expose internals, so it is refused.
+    """
+    check_text(body, MAX_BODY_CHARS, "body")
     try:
-        names = [name for _, name, _, _ in _FORMATTER.parse(body) if name is not None]
+        parts = [*_FORMATTER.parse(body)]
     except ValueError as exc:
         raise UserError({"code": "invalid_template", "message": str(exc)}) from None
-    for name in names:
-        if not name.isidentifier():
-            raise UserError({"code": "invalid_template", "placeholder": name})
+    names = []
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion is not None:
+            raise UserError(
+                {
+                    "code": "invalid_template",
+                    "placeholder": name,
+                    "message": "placeholders are {name} only, with no format or conversion",
+                }
+            )
+        names.append(name)
     return names
 
 
@@ -32,7 +57,22 @@ def render_body(body: str, values: dict[str, str]) -> str:
     missing = sorted({n for n in placeholders(body) if n not in values})
     if missing:
         raise UserError({"code": "missing_placeholder", "placeholders": missing})
-    return body.format_map(values)
+    out = []
+    for literal, name, _, _ in _FORMATTER.parse(body):
+        out.append(literal)
+        if name is not None:
+            out.append(check_text(str(values[name]), MAX_VALUE_CHARS, f"value of {name}"))
+    return check_text("".join(out), MAX_BODY_CHARS, "rendered response")
+
+
+def _check_fields(title: str | None, tags: list[str] | None) -> None:
+    if title is not None:
+        check_text(title, MAX_TITLE_CHARS, "title")
+    if tags is not None:
+        if len(tags) > MAX_TAGS:
+            raise UserError({"code": "too_many_tags", "max": MAX_TAGS})
+        for tag in tags:
+            check_text(tag, MAX_TAG_CHARS, "tag")
 
 
 def context_values(ctx: Any, agent_id: str, thread_id: str | None) -> dict[str, str]:
@@ -70,13 +110,22 @@ def _scope(ctx: Any, shared: bool) -> str:
 )
 def create(ctx, title, body, tags=None, shared=False):
     placeholders(body)
+    _check_fields(title, tags)
+    scope = _scope(ctx, shared)
+    count = len(
+        ctx.db.query("canned_responses")
+        .with_index("by_scope_title", lambda q: q.eq("scope", scope))
+        .take(MAX_PERSONAL + 1)
+    )
+    if count >= MAX_PERSONAL:
+        raise UserError({"code": "too_many_responses", "max": MAX_PERSONAL})
     return ctx.db.insert(
         "canned_responses",
         {
             "title": title,
             "body": body,
             "tags": tags or [],
-            "scope": _scope(ctx, shared),
+            "scope": scope,
             "created_by": me(ctx),
         },
     )
@@ -102,6 +151,7 @@ def _editable(ctx: Any, canned_id: str) -> dict[str, Any]:
 )
 def update(ctx, canned_id, title=None, body=None, tags=None):
     _editable(ctx, canned_id)
+    _check_fields(title, tags)
     fields: dict[str, Any] = {}
     if title is not None:
         fields["title"] = title

@@ -11,3 +11,4 @@ from reactor import Crons
 crons = Crons()
 crons.interval("ring timeouts and queue escalation", seconds=5, fn="routing:expire_reservations")
 crons.interval("expired SMS thread locks", seconds=30, fn="sms/locks:expire")
+crons.interval("stuck outbox commands", seconds=30, fn="outbox:redispatch")

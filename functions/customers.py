@@ -6,6 +6,7 @@ from reactor import UserError, mutation, query, v
 
 from .lib.auth import me
 from .lib.phone import normalize_e164
+from .lib.settings import zone
 
 
 @mutation(
@@ -15,10 +16,15 @@ from .lib.phone import normalize_e164
         "account_ref": v.optional(v.string()),
         "tier": v.optional(v.string()),
         "preferred_language": v.optional(v.string()),
+        "time_zone": v.optional(v.string()),
     }
 )
-def create(ctx, name, phone, account_ref=None, tier="standard", preferred_language=None):
+def create(
+    ctx, name, phone, account_ref=None, tier="standard", preferred_language=None, time_zone=None
+):
     me(ctx)
+    if time_zone is not None:
+        zone(time_zone)
     phone = normalize_e164(phone)
     if ctx.db.query("customers").with_index("by_phone", lambda q: q.eq("phone", phone)).first():
         raise UserError({"code": "customer_exists", "phone": phone})
@@ -32,6 +38,7 @@ def create(ctx, name, phone, account_ref=None, tier="standard", preferred_langua
             "preferred_language": preferred_language,
             "last_agent_id": None,
             "last_contact_at": None,
+            "time_zone": time_zone,
         },
     )
 

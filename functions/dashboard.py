@@ -99,16 +99,44 @@ def queue(ctx):
 def today(ctx, day=None, sl_seconds=stats.DEFAULT_SL_SECONDS):
     """Center metrics for one UTC day (default today): service level, abandonment, ASA, AHT..."""
     require_supervisor(ctx)
-    day = day or day_of(ctx.now)
+    day = day or day_of(ctx, ctx.now)
     doc = stats.get(ctx, "all", day)
-    return {"day": day, **stats.metrics(doc["counters"] if doc else {}, int(sl_seconds))}
+    counters = doc["counters"] if doc else {}
+    targets = stats.queue_service_level(counters)
+    return {
+        "day": day,
+        **stats.metrics(counters, int(sl_seconds)),
+        # Every call measured against its own queue's threshold.
+        "service_level_queue_targets": targets["service_level"],
+    }
+
+
+@query(args={"day": v.optional(v.string())})
+def queues_day(ctx, day=None):
+    """Per-queue metrics for one day; each queue's service level uses its own threshold."""
+    require_supervisor(ctx)
+    day = day or day_of(ctx, ctx.now)
+    out = []
+    for q in ctx.db.query("queues").with_index("by_name").take(100):
+        doc = stats.get(ctx, stats.queue_scope(q["name"]), day)
+        counters = doc["counters"] if doc else {}
+        out.append(
+            {
+                "queue": q["name"],
+                "day": day,
+                **stats.metrics(counters),
+                "service_level_seconds": q["sla_seconds"],
+                **stats.queue_service_level(counters),
+            }
+        )
+    return out
 
 
 @query(args={"agent_id": v.optional(v.string()), "day": v.optional(v.string())})
 def agent_day(ctx, agent_id=None, day=None):
     """One agent's metrics for a day (agents: their own; supervisors: anyone)."""
     agent_id = self_or_supervisor(ctx, agent_id)
-    day = day or day_of(ctx.now)
+    day = day or day_of(ctx, ctx.now)
     doc = stats.get(ctx, stats.scope_of(agent_id), day)
     return {"agent_id": agent_id, "day": day, **stats.metrics(doc["counters"] if doc else {})}
 
@@ -142,7 +170,7 @@ def history(ctx, from_day, to_day, agent_id=None, sl_seconds=stats.DEFAULT_SL_SE
 def agents_day(ctx, day=None):
     """Every agent's metrics for one day (supervisor leaderboard)."""
     require_supervisor(ctx)
-    day = day or day_of(ctx.now)
+    day = day or day_of(ctx, ctx.now)
     docs = (
         ctx.db.query("daily_stats")
         .with_index(
@@ -157,7 +185,7 @@ def agents_day(ctx, day=None):
 def sms_day(ctx, day=None):
     """Center-wide messaging for one day: received, sent, blocked sends, opt-outs/ins."""
     require_supervisor(ctx)
-    day = day or day_of(ctx.now)
+    day = day or day_of(ctx, ctx.now)
     doc = stats.get(ctx, stats.SMS_SCOPE, day)
     return {"day": day, **stats.sms_metrics(doc["counters"] if doc else {})}
 

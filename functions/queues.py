@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reactor import mutation, query, v
+from reactor import UserError, mutation, query, v
 
 from .lib.auth import me, require_supervisor
 from .lib.phone import normalize_e164
@@ -32,6 +32,10 @@ def upsert(
     """Create or replace a queue. With ``escalate_after_s``, a call that waited that long is
     offered to agents with ``escalated_skills`` (default: any agent)."""
     require_supervisor(ctx)
+    if not 1 <= sla_seconds <= 3600:
+        raise UserError(
+            {"code": "out_of_range", "field": "sla_seconds", "message": "1 to 3600 s allowed"}
+        )
     doc = {
         "name": name,
         "number": normalize_e164(number),

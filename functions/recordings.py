@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from reactor import internal_mutation, query, v
 
-from .lib.auth import me
+from .lib import outbox
+from .lib.access import require_call_reader
 
 
 @internal_mutation(
@@ -52,6 +53,16 @@ def attach(
         },
     )
     ctx.db.patch(call["_id"], {"recording_ids": [*call["recording_ids"], rec]})
+    if storage_key is None and url is not None and status == "completed":
+        # Copy the media to our own storage (the provider's copy is deleted later).
+        outbox.enqueue(
+            ctx,
+            "recording.fetch",
+            call_id=call["_id"],
+            agent_id=call["agent_id"],
+            args={"recording_id": rec, "recording_sid": recording_sid, "url": url},
+            idempotency_key=f"recording.fetch:{recording_sid}",
+        )
     if call["status"] == "voicemail":
         vm = (
             ctx.db.query("voicemails")
@@ -65,7 +76,8 @@ def attach(
 
 @query(args={"call_id": v.id("calls")})
 def for_call(ctx, call_id):
-    me(ctx)
+    """A call's recordings: for the agents who were on it and supervisors."""
+    require_call_reader(ctx, call_id)
     return (
         ctx.db.query("recordings")
         .with_index("by_call", lambda q: q.eq("call_id", call_id))

@@ -15,11 +15,16 @@ from .lib.auth import require_supervisor
 
 @internal_mutation(args={"limit": v.optional(v.number())})
 def expire_reservations(ctx, limit=50):
-    """Release reservations whose ring timeout passed (the calls go to the next agent) and
-    relax the skill requirement of calls that waited past their queue's escalation time."""
+    """The routing timers: release reservations whose ring timeout passed (the calls go
+    to the next agent), relax the skills of calls that waited past their queue's
+    escalation time, fail dials that never connected, end after-call work past the ACW
+    timeout and sign out idle agents whose heartbeat stopped."""
     offers = core.expire_reservations(ctx, int(limit))
     offers.extend(core.escalate_waiting(ctx, int(limit)))
-    return {"offers": offers}
+    offers.extend(core.expire_dials(ctx, int(limit)))
+    offers.extend(core.expire_wrap_ups(ctx, int(limit)))
+    signed_out = core.expire_presence(ctx, int(limit))
+    return {"offers": offers, "signed_out": signed_out}
 
 
 @mutation(args={"call_id": v.id("calls"), "agent_id": v.string()})

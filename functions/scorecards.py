@@ -8,9 +8,36 @@ from reactor import UserError, internal_mutation, mutation, query, v
 
 from .lib import stats
 from .lib.auth import require_supervisor, self_or_supervisor
+from .lib.limits import check_text
 
 CATEGORIES = ("greeting", "product_knowledge", "problem_resolution", "professionalism", "closing")
 SCORES = {c: v.number() for c in CATEGORIES}
+MAX_TEXT = 4000
+
+
+def _counters(source: str, average: float, scores: dict[str, float], sign: float) -> dict:
+    """Human and AI scores are kept in separate counters (``ai_`` prefix for AI)."""
+    prefix = "" if source == "human" else "ai_"
+    return {
+        f"{prefix}scorecards": sign,
+        f"{prefix}score_sum": sign * average,
+        **{f"{prefix}score_sum_{c}": sign * float(scores[c]) for c in CATEGORIES},
+    }
+
+
+def _ai_card(ctx: Any, call_id: str, reviewer: str, prompt_version: str | None) -> Any:
+    for card in (
+        ctx.db.query("scorecards")
+        .with_index("by_call", lambda q: q.eq("call_id", call_id))
+        .take(50)
+    ):
+        if (
+            card["source"] == "ai"
+            and card["reviewer_id"] == reviewer
+            and card.get("prompt_version") == prompt_version
+        ):
+            return card
+    return None
 
 
 def _record(
@@ -21,6 +48,7 @@ def _record(
     scores: dict[str, float],
     feedback: str,
     coaching_notes: str,
+    prompt_version: str | None = None,
 ) -> str:
     call = ctx.db.get(call_id)
     if call is None:
@@ -31,27 +59,33 @@ def _record(
         value = scores[name]
         if value != int(value) or not 1 <= value <= 5:
             raise UserError({"code": "invalid_score", "category": name, "score": value})
+    check_text(feedback, MAX_TEXT, "feedback")
+    check_text(coaching_notes, MAX_TEXT, "coaching_notes")
     average = sum(scores[c] for c in CATEGORIES) / len(CATEGORIES)
-    card_id = ctx.db.insert(
-        "scorecards",
-        {
-            "call_id": call_id,
-            "agent_id": call["agent_id"],
-            "reviewer_id": reviewer,
-            "source": source,
-            **{c: float(scores[c]) for c in CATEGORIES},
-            "average": average,
-            "feedback": feedback,
-            "coaching_notes": coaching_notes,
-            "created_at": ctx.now,
-            "day": call["day"],
-        },
-    )
-    counters = {
-        "scorecards": 1.0,
-        "score_sum": average,
-        **{f"score_sum_{c}": float(scores[c]) for c in CATEGORIES},
+    doc = {
+        "call_id": call_id,
+        "agent_id": call["agent_id"],
+        "reviewer_id": reviewer,
+        "source": source,
+        **{c: float(scores[c]) for c in CATEGORIES},
+        "average": average,
+        "feedback": feedback,
+        "coaching_notes": coaching_notes,
+        "created_at": ctx.now,
+        "day": call["day"],
+        "prompt_version": prompt_version,
     }
+    previous = _ai_card(ctx, call_id, reviewer, prompt_version) if source == "ai" else None
+    if previous is not None:
+        # A retried AI grading replaces its card: the counters move by the difference.
+        ctx.db.replace(previous["_id"], doc)
+        old = _counters("ai", previous["average"], previous, -1.0)
+        new = _counters("ai", average, scores, 1.0)
+        delta = {k: new[k] + old[k] for k in new}
+        stats.bump(ctx, previous["day"], delta, previous["agent_id"], delta)
+        return str(previous["_id"])
+    card_id = ctx.db.insert("scorecards", doc)
+    counters = _counters(source, average, scores, 1.0)
     stats.bump(ctx, call["day"], counters, call["agent_id"], counters)
     return str(card_id)
 
@@ -77,11 +111,15 @@ def create(ctx, call_id, feedback="", coaching_notes="", **scores):
         "feedback": v.optional(v.string()),
         "coaching_notes": v.optional(v.string()),
         "model": v.string(),
+        "prompt_version": v.optional(v.string()),
     }
 )
-def record_ai(ctx, call_id, model, feedback="", coaching_notes="", **scores):
-    """AI grading from the transcript (called by the grading action)."""
-    return _record(ctx, call_id, f"ai:{model}", "ai", scores, feedback, coaching_notes)
+def record_ai(ctx, call_id, model, feedback="", coaching_notes="", prompt_version=None, **scores):
+    """AI grading from the transcript (called by the grading action). Idempotent per
+    (call, model, prompt version): a retry replaces the card instead of adding one."""
+    return _record(
+        ctx, call_id, f"ai:{model}", "ai", scores, feedback, coaching_notes, prompt_version
+    )
 
 
 @query(args={"call_id": v.id("calls")})
@@ -109,16 +147,25 @@ def for_agent(ctx, agent_id=None, limit=50):
         .order("desc")
         .take(int(limit))
     )
-    averages = {
-        c: (sum(card[c] for card in cards) / len(cards) if cards else None) for c in CATEGORIES
+
+    def averages(of: list[dict[str, Any]]) -> dict[str, float | None]:
+        return {c: (sum(card[c] for card in of) / len(of) if of else None) for c in CATEGORIES}
+
+    human = [c for c in cards if c["source"] == "human"]
+    ai = [c for c in cards if c["source"] == "ai"]
+    return {
+        "agent_id": agent_id,
+        "cards": cards,
+        "averages": averages(human),
+        "ai_averages": averages(ai),
     }
-    return {"agent_id": agent_id, "cards": cards, "averages": averages}
 
 
 def _agent_summary(counters: dict[str, float]) -> dict[str, Any]:
     m = stats.metrics(counters)
     handled = m["handled"] or 0.0
     n = counters.get("scorecards", 0.0)
+    ai_n = counters.get("ai_scorecards", 0.0)
     return {
         "handled": handled,
         "answered": m["answered"],
@@ -136,6 +183,11 @@ def _agent_summary(counters: dict[str, float]) -> dict[str, Any]:
             c: (counters.get(f"score_sum_{c}", 0.0) / n if n else None) for c in CATEGORIES
         },
         "score_average": m["score_average"],
+        "ai_scorecards": counters.get("ai_scorecards", 0.0),
+        "ai_category_averages": {
+            c: (counters.get(f"ai_score_sum_{c}", 0.0) / ai_n if ai_n else None) for c in CATEGORIES
+        },
+        "ai_score_average": m["ai_score_average"],
     }
 
 

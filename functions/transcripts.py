@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from reactor import internal_mutation, query, v
 
+from .lib.access import require_call_reader
 from .lib.auth import is_supervisor, me
 
+LIVE_LIMIT = 2000
 ROLE = v.union(*(v.literal(r) for r in ("user", "assistant", "agent", "customer", "system")))
 
 
@@ -15,10 +17,14 @@ ROLE = v.union(*(v.literal(r) for r in ("user", "assistant", "agent", "customer"
         "text": v.string(),
         "language": v.optional(v.string()),
         "model": v.optional(v.string()),
+        "recording_sid": v.optional(v.string()),
     }
 )
-def save(ctx, call_id, text, language=None, model=None):
-    """Store a finished transcription and link it to the call and customer."""
+def save(ctx, call_id, text, language=None, model=None, recording_sid=None):
+    """Store a finished transcription and link it to the call and customer.
+
+    Idempotent per (call, recording): a retried transcription replaces the text.
+    """
     call = ctx.db.get(call_id)
     if call is None:
         return None
@@ -30,27 +36,39 @@ def save(ctx, call_id, text, language=None, model=None):
         )
         if vm is not None:
             ctx.db.patch(vm["_id"], {"transcription": text})
-    tid = ctx.db.insert(
-        "transcripts",
-        {
-            "call_id": call_id,
-            "customer_id": call["customer_id"],
-            "agent_id": call["agent_id"],
-            "text": text,
-            "language": language,
-            "model": model,
-        },
-    )
+    fields = {
+        "call_id": call_id,
+        "customer_id": call["customer_id"],
+        "agent_id": call["agent_id"],
+        "text": text,
+        "language": language,
+        "model": model,
+        "recording_sid": recording_sid,
+    }
+    existing = [
+        t
+        for t in ctx.db.query("transcripts")
+        .with_index("by_call", lambda q: q.eq("call_id", call_id))
+        .take(50)
+        if t.get("recording_sid") == recording_sid
+    ]
+    if existing:
+        tid = existing[0]["_id"]
+        ctx.db.replace(tid, fields)
+    else:
+        tid = ctx.db.insert("transcripts", fields)
     ctx.db.patch(call_id, {"transcript_id": tid})
     return tid
 
 
 @query(args={"call_id": v.id("calls")})
 def for_call(ctx, call_id):
-    me(ctx)
+    """A call's transcript: for the agents who were on it and supervisors."""
+    require_call_reader(ctx, call_id)
     return (
         ctx.db.query("transcripts")
         .with_index("by_call", lambda q: q.eq("call_id", call_id))
+        .order("desc")
         .first()
     )
 
@@ -87,8 +105,10 @@ def append(ctx, call_id, role, text):
 
 @query(args={"call_id": v.id("calls")})
 def live(ctx, call_id):
-    """The live transcript of a call, in order."""
-    me(ctx)
+    """The live transcript of a call, in order (its agents and supervisors)."""
+    require_call_reader(ctx, call_id)
     return (
-        ctx.db.query("messages").with_index("by_call", lambda q: q.eq("call_id", call_id)).collect()
+        ctx.db.query("messages")
+        .with_index("by_call", lambda q: q.eq("call_id", call_id))
+        .take(LIVE_LIMIT)
     )

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from reactor import UserError, mutation, query, v
 
-from .lib import core, stats
+from . import calls
+from .lib import core, outbox, stats
+from .lib.access import note_handler
 from .lib.auth import me
 
 SKILLS = v.record(v.string(), v.number())
@@ -88,10 +90,42 @@ def request(ctx, call_id, mode, to_agent_id=None, required_skills=None):
     row = core.active_row(ctx, call_id)
     if row is not None:
         ctx.db.patch(row["_id"], {"state": "transferring"})
+    core.ring_offer(
+        ctx,
+        target["agent_id"],
+        call,
+        "transfer",
+        expires,
+        transfer_id=transfer_id,
+        mode=mode,
+        from_agent_id=agent_id,
+    )
     return {"transfer_id": transfer_id, "to_agent_id": target["agent_id"], "expires_at": expires}
 
 
+def _transfer_command(ctx, call, transfer, step: str) -> None:
+    """``call.transfer``: ``accept`` (the target's leg is connected; cold also drops the
+    transferring agent's leg) or ``complete`` (warm: drop the transferring agent's leg)."""
+    outbox.enqueue(
+        ctx,
+        "call.transfer",
+        call_id=call["_id"],
+        agent_id=transfer["to_agent_id"],
+        args={
+            "call_sid": call["call_sid"],
+            "transfer_id": transfer["_id"],
+            "mode": transfer["mode"],
+            "step": step,
+            "from_agent_id": transfer["from_agent_id"],
+            "to_agent_id": transfer["to_agent_id"],
+        },
+    )
+
+
 def _move_call(ctx, call, from_agent_id: str, to_agent_id: str) -> None:
+    for p in call["participants"]:
+        if p["agent_id"] == from_agent_id and p["role"] != "supervisor":
+            core.credit_leg(ctx, call, p)  # the transferring agent's segment ends here
     parts = [p for p in call["participants"] if p["agent_id"] != from_agent_id]
     ctx.db.patch(
         call["_id"],
@@ -122,10 +156,12 @@ def accept(ctx, transfer_id):
     if call["status"] not in ("in_progress", "on_hold"):
         raise UserError({"code": "call_ended", "call_id": call["_id"]})
     core.set_status(ctx, agent, "on_call", call_id=call["_id"], missed_in_row=0.0)
-    joined = {"agent_id": agent_id, "role": "transfer_target", "joined_at": ctx.now}
+    joined = core.leg(agent_id, "transfer_target", call, ctx.now)
+    note_handler(ctx, call, agent_id)
     call["participants"] = [*call["participants"], joined]
     ctx.db.patch(call["_id"], {"participants": call["participants"]})
     core.open_tab(ctx, agent_id, "call", call["_id"], call["phone"])
+    _transfer_command(ctx, call, transfer, "accept")
     if transfer["mode"] == "cold":
         _move_call(ctx, call, transfer["from_agent_id"], agent_id)
         ctx.db.patch(transfer_id, {"status": "done", "resolved_at": ctx.now})
@@ -153,6 +189,7 @@ def complete(ctx, transfer_id):
         raise UserError({"code": "call_ended", "call_id": call["_id"]})
     _move_call(ctx, call, agent_id, transfer["to_agent_id"])
     ctx.db.patch(transfer_id, {"status": "done"})
+    _transfer_command(ctx, call, transfer, "complete")
     return {"call_id": call["_id"]}
 
 
@@ -206,3 +243,90 @@ def outgoing(ctx):
             .take(10)
         )
     return out
+
+
+@mutation(args={"transfer_id": v.id("transfer_queue")})
+def leave(ctx, transfer_id):
+    """Warm transfer: the target backs out after the consult; the call stays with the
+    transferring agent and the target goes to wrap-up."""
+    agent_id = me(ctx)
+    transfer = ctx.db.get(transfer_id)
+    if transfer is None or transfer["to_agent_id"] != agent_id or transfer["status"] != "accepted":
+        raise UserError({"code": "no_transfer", "transfer_id": transfer_id})
+    call = core.get_call(ctx, transfer["call_id"])
+    if call["status"] not in ("in_progress", "on_hold"):
+        raise UserError({"code": "call_ended", "call_id": call["_id"]})
+    return {"offers": calls.leave_agent_leg(ctx, call, agent_id)}
+
+
+@mutation(args={"call_id": v.id("calls"), "queue": v.string()})
+def to_queue(ctx, call_id, queue):
+    """Transfer my call to a queue: the customer waits (on hold) for the queue's next
+    qualified agent; I go to wrap-up. The call is not counted as queued or answered again."""
+    agent_id = me(ctx)
+    call = core.get_call(ctx, call_id)
+    if call["agent_id"] != agent_id or call["status"] not in ("in_progress", "on_hold"):
+        raise UserError({"code": "not_your_live_call", "call_id": call_id})
+    qdoc = ctx.db.query("queues").with_index("by_name", lambda q: q.eq("name", queue)).first()
+    if qdoc is None:
+        raise UserError({"code": "queue_not_found", "queue": queue})
+    pending = (
+        ctx.db.query("transfer_queue")
+        .with_index("by_call_status", lambda q: q.eq("call_id", call_id).eq("status", "pending"))
+        .first()
+    )
+    if pending is not None:
+        raise UserError({"code": "transfer_pending", "transfer_id": pending["_id"]})
+    now = ctx.now
+    for p in call["participants"]:
+        if p["role"] != "supervisor":
+            core.credit_leg(ctx, call, p)
+    hold_started = call["hold_started_at"] if call["hold_started_at"] is not None else now
+    patch = {
+        "status": "queued",
+        "agent_id": None,
+        "participants": [p for p in call["participants"] if p["role"] == "supervisor"],
+        "queue": queue,
+        "hold_started_at": hold_started,
+        "transfers": call["transfers"] + 1,
+    }
+    ctx.db.patch(call_id, patch)
+    call.update(patch)
+    row = core.active_row(ctx, call_id)
+    if row is not None:
+        ctx.db.patch(row["_id"], {"state": "queued", "agent_id": None, "queue": queue})
+    stats.bump(ctx, call["day"], {"transfers": 1}, agent_id, {"transfers_out": 1})
+    for p_agent in [agent_id]:
+        source = core.get_agent(ctx, p_agent)
+        if source is not None and source["status"] == "on_call" and source["call_id"] == call_id:
+            core.set_status(ctx, source, "wrap_up", call_id=call_id)
+    entry = {
+        "call_id": call_id,
+        "phone": call["phone"],
+        "customer_id": call["customer_id"],
+        "queue": queue,
+        "required_skills": dict(qdoc["required_skills"]),
+        "priority": qdoc["priority"],
+        "rank": -qdoc["priority"],
+        "enqueued_at": now,
+        "state": "waiting",
+        "offered_agent_id": None,
+        "skipped_agents": [agent_id],
+        "transferred": True,
+    }
+    entry["_id"] = ctx.db.insert("incoming_call_queue", dict(entry))
+    outbox.enqueue(
+        ctx,
+        "call.transfer",
+        call_id=call_id,
+        agent_id=agent_id,
+        args={
+            "call_sid": call["call_sid"],
+            "mode": "cold",
+            "step": "to_queue",
+            "queue": queue,
+            "from_agent_id": agent_id,
+        },
+    )
+    offer = core.route_call(ctx, call, entry)
+    return {"call_id": call_id, "queue": queue, "offers": [offer] if offer else []}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reactor import UserError, mutation, query, v
 
-from .lib.auth import me, self_or_supervisor
+from .lib.auth import is_supervisor, me, self_or_supervisor
 
 
 @query(
@@ -14,12 +14,34 @@ from .lib.auth import me, self_or_supervisor
     }
 )
 def list(ctx, status="new", limit=50):
-    me(ctx)
-    return (
-        ctx.db.query("voicemails")
-        .with_index("by_status", lambda q: q.eq("status", status))
-        .take(int(limit))
+    """Voicemails by status. Supervisors see everything; agents see the new ones without
+    their content (to take one) and the content of those assigned to them."""
+    agent_id = me(ctx)
+    n = max(1, min(200, int(limit)))
+    if not is_supervisor(ctx) and status != "new":
+        return (
+            ctx.db.query("voicemails")
+            .with_index("by_assignee", lambda q: q.eq("assigned_to", agent_id).eq("status", status))
+            .take(n)
+        )
+    rows = (
+        ctx.db.query("voicemails").with_index("by_status", lambda q: q.eq("status", status)).take(n)
     )
+    if is_supervisor(ctx):
+        return rows
+    return [{**r, "transcription": None, "recording_id": None} for r in rows]
+
+
+@query(args={"voicemail_id": v.id("voicemails")})
+def get(ctx, voicemail_id):
+    """One voicemail with its content: its assignee and supervisors."""
+    agent_id = me(ctx)
+    vm = ctx.db.get(voicemail_id)
+    if vm is None:
+        return None
+    if not is_supervisor(ctx) and vm["assigned_to"] != agent_id:
+        raise UserError({"code": "forbidden", "message": "not your voicemail"})
+    return vm
 
 
 @mutation(args={"voicemail_id": v.id("voicemails"), "agent_id": v.optional(v.string())})
@@ -29,6 +51,10 @@ def assign(ctx, voicemail_id, agent_id=None):
     vm = ctx.db.get(voicemail_id)
     if vm is None or vm["status"] == "done":
         raise UserError({"code": "voicemail_not_open"})
+    taken_by = vm["assigned_to"]
+    if taken_by is not None and taken_by != agent_id and not is_supervisor(ctx):
+        # Agents take only unassigned voicemails; moving one is a supervisor's call.
+        raise UserError({"code": "voicemail_taken", "assigned_to": taken_by})
     ctx.db.patch(voicemail_id, {"assigned_to": agent_id, "status": "assigned"})
 
 

@@ -128,7 +128,7 @@ def _object_members(document: Validator) -> list[ObjectValidator] | None:
 class TableDefinition:
     """One table of a schema: document validator, indexes and search indexes."""
 
-    __slots__ = ("document", "indexes", "search_indexes", "_objects")
+    __slots__ = ("document", "indexes", "search_indexes", "_objects", "is_append_only")
 
     document: Validator
     indexes: dict[str, IndexDefinition]
@@ -153,6 +153,7 @@ class TableDefinition:
         self._objects = objects
         self.indexes = {}
         self.search_indexes = {}
+        self.is_append_only = False
 
     # -- building ---------------------------------------------------------------------
 
@@ -202,6 +203,12 @@ class TableDefinition:
         if len(set(checked)) != len(checked):
             raise SchemaError(f"index {index!r} lists a field more than once")
         return checked
+
+    def append_only(self) -> TableDefinition:
+        """Documents of this table can be inserted but never patched, replaced or deleted
+        (by any function, or by an import with ``--replace``): an audit trail."""
+        self.is_append_only = True
+        return self
 
     def index(self, name: str, fields: Iterable[str]) -> TableDefinition:
         """Add an index ordering documents by ``fields`` (then ``_creation_time``, ``_id``)."""
@@ -289,11 +296,14 @@ class TableDefinition:
 
     def to_json(self) -> dict[str, Any]:
         """Return ``{"documentType", "indexes", "searchIndexes"}`` (JSON-serialisable)."""
-        return {
+        out: dict[str, Any] = {
             "documentType": self.document.to_json(),
             "indexes": [i.to_json() for i in self.indexes.values()],
             "searchIndexes": [s.to_json() for s in self.search_indexes.values()],
         }
+        if self.is_append_only:
+            out["appendOnly"] = True
+        return out
 
     @staticmethod
     def from_json(d: Any) -> TableDefinition:
@@ -310,6 +320,8 @@ class TableDefinition:
         for raw in searches:
             search = SearchIndexDefinition.from_json(raw)
             table.search_index(search.name, search.search_field, list(search.filter_fields))
+        if d.get("appendOnly") is True:
+            table.append_only()
         return table
 
     def __eq__(self, other: object) -> bool:

@@ -232,6 +232,12 @@ async def import_tables(
                     "",
                 )
         definition = schema.tables[data.name] if schema is not None else None
+        if definition is not None and definition.is_append_only and size:
+            raise ValidationError(
+                f"table {data.name!r} is append-only and already has {size} document(s): "
+                "an import can neither replace nor add to it",
+                "",
+            )
         if definition is not None and schema is not None and schema.schema_validation:
             for i, doc in enumerate(data.documents, 1):
                 try:

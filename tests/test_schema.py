@@ -240,3 +240,13 @@ def test_from_json_rejects_garbage() -> None:
     for d in bad:
         with pytest.raises(SchemaError):
             Schema.from_json(d)
+
+
+def test_append_only_tables_round_trip_through_json() -> None:
+    from reactor.schema import TableDefinition, define_table
+
+    table = define_table({"x": v.number()}).append_only().index("by_x", ["x"])
+    assert table.to_json()["appendOnly"] is True
+    back = TableDefinition.from_json(table.to_json())
+    assert back.is_append_only and back == table
+    assert "appendOnly" not in define_table({"x": v.number()}).to_json()

@@ -159,3 +159,19 @@ async def test_committed_mutation_survives_sigkill(tmp_path: Path) -> None:
     assert proc.returncode == -signal.SIGKILL
     async with Engine.open(CHAT, database=url) as eng:
         assert await eng.query("messages:texts", {"call_id": cid}) == ["0", "1", "2"]
+
+
+async def test_close_right_after_a_commit_is_staged_does_not_hang(db_url: str) -> None:
+    # The committer was woken for a staged commit but had not run yet when close() set
+    # its wake flag; the flag was absorbed by that wake-up and close waited forever.
+    engine = await Engine.open(CHAT, database=db_url)
+    await engine.mutation("counters:increment", {"name": "a"})
+    db = engine.db
+    txn, doc = _read_counter(engine, "a")
+    txn.patch(doc["_id"], {"value": 5})  # type: ignore[attr-defined]
+    closing = asyncio.ensure_future(db.committer.close())  # runs before the committer
+    commit = db.committer.stage(txn)  # type: ignore[arg-type]
+    assert commit is not None
+    await asyncio.wait_for(closing, 30)
+    assert await commit.future > 0
+    await engine.close()

@@ -7,6 +7,38 @@ import re
 from reactor import UserError
 
 _DIGITS = re.compile(r"\d+")
+_SHORT_CODE = re.compile(r"^\d{5,6}$")
+
+# What carriers and Twilio send as From when the caller withheld their number.
+WITHHELD = frozenset(
+    {"anonymous", "restricted", "unknown", "unavailable", "private", "blocked", "withheld"}
+)
+# Twilio's placeholder numbers for a withheld caller id ("ANONYMOUS" etc. on a keypad).
+WITHHELD_NUMBERS = frozenset({"+266696687", "+7378742833", "+2562533", "+8656696"})
+
+
+def caller_key(raw: str, call_sid: str) -> str:
+    """The key an inbound caller is known by.
+
+    A real number is normalised to E.164. A withheld caller id becomes
+    ``anonymous:<CallSid>``: one key per call, so two anonymous callers are never
+    merged (double-dial guard, customer lookup, threads). A 5-6 digit short code becomes
+    ``shortcode:<digits>``.
+    """
+    text = (raw or "").strip()
+    if text.lower() in WITHHELD or not text:
+        return f"anonymous:{call_sid}"
+    if _SHORT_CODE.match(text.lstrip("+")):
+        return f"shortcode:{text.lstrip('+')}"
+    number = normalize_e164(text)
+    if number in WITHHELD_NUMBERS:
+        return f"anonymous:{call_sid}"
+    return number
+
+
+def is_dialable(phone: str) -> bool:
+    """Whether we can call or text this key back (not withheld, not a short code)."""
+    return phone.startswith("+")
 
 
 def normalize_e164(raw: str, default_country: str = "1") -> str:

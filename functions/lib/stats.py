@@ -64,14 +64,38 @@ def bump(
         _bump_one(ctx, scope_of(agent_id), agent_id, day, agent)
 
 
-def queue_exit_counters(kind: str, wait_ms: float) -> dict[str, float]:
-    """Counters for a contact leaving the queue: ``answered``, ``abandoned`` or ``voicemail``."""
+def queue_scope(queue: str) -> str:
+    return f"queue:{queue}"
+
+
+def queue_exit_counters(kind: str, wait_ms: float, sla_s: float | None = None) -> dict[str, float]:
+    """Counters for a contact leaving the queue: ``answered``, ``abandoned`` or ``voicemail``.
+
+    ``sla_s`` is the threshold of the call's own queue: ``removed_within_sla`` counts
+    against it, so each queue's service level uses its own target.
+    """
     out: dict[str, float] = {kind: 1.0, f"wait_{kind}_ms": wait_ms, f"max_wait_{kind}_ms": wait_ms}
     for x in SL_THRESHOLDS:
         if wait_ms <= x * 1000.0:
             out[f"removed_within_{x}"] = 1.0
             out[f"{kind}_within_{x}"] = 1.0
+    if sla_s is not None and wait_ms <= sla_s * 1000.0:
+        out["removed_within_sla"] = 1.0
+        out[f"{kind}_within_sla"] = 1.0
     return out
+
+
+def queue_service_level(counters: dict[str, float]) -> dict[str, float | None]:
+    """Service level against each call's own queue threshold (both definitions)."""
+    c = counters
+    queued = c.get("queued", 0.0)
+    den = c.get("answered", 0.0) + c.get("abandoned", 0.0) - c.get("abandoned_within_sla", 0.0)
+    return {
+        "service_level": None if queued <= 0 else c.get("removed_within_sla", 0.0) / queued * 100,
+        "service_level_answered": None
+        if den <= 0
+        else c.get("answered_within_sla", 0.0) / den * 100.0,
+    }
 
 
 def metrics(counters: dict[str, float], sl_seconds: int = DEFAULT_SL_SECONDS) -> dict[str, Any]:
@@ -118,11 +142,15 @@ def metrics(counters: dict[str, float], sl_seconds: int = DEFAULT_SL_SECONDS) ->
         "avg_talk_ms": ratio(c.get("talk_ms", 0.0), handled),
         "avg_hold_ms": ratio(c.get("hold_ms", 0.0), handled),
         "avg_wrap_ms": ratio(c.get("wrap_ms", 0.0), c.get("wrapups", 0.0)),
+        "attempt_wrap_ms": c.get("attempt_wrap_ms", 0.0),
         "occupancy": None if on_contact + idle <= 0 else on_contact / (on_contact + idle) * 100.0,
         "sms_out": c.get("sms_out", 0.0),
         "sms_blocked": c.get("sms_blocked", 0.0),
         "scorecards": score_n,
+        # Human reviews only; AI grading is reported beside it, never mixed in.
         "score_average": ratio(c.get("score_sum", 0.0), score_n),
+        "ai_scorecards": c.get("ai_scorecards", 0.0),
+        "ai_score_average": ratio(c.get("ai_score_sum", 0.0), c.get("ai_scorecards", 0.0)),
     }
 
 

@@ -38,7 +38,7 @@ def set_dnc(ctx, phone, channel, dnc, note=None):
 def on_carrier_block(ctx, phone, message_sid=None):
     """Twilio refused a send with error 21610: the recipient is unsubscribed. Authoritative."""
     phone = normalize_e164(phone)
-    stats.bump(ctx, day_of(ctx.now), {"opt_outs": 1}, scope=stats.SMS_SCOPE)
+    stats.bump(ctx, day_of(ctx, ctx.now), {"opt_outs": 1}, scope=stats.SMS_SCOPE)
     return lib.set_dnc(ctx, phone, "sms", True, "opt_out", "twilio_21610", ref_sid=message_sid)
 
 
@@ -54,16 +54,45 @@ def status(ctx, phone):
     }
 
 
-@query(args={"phone": v.string(), "limit": v.optional(v.number())})
-def events(ctx, phone, limit=100):
-    """The audit trail of a number, oldest first (supervisors, or any agent for its own actions)."""
-    agent = me(ctx)
-    phone = normalize_e164(phone)
-    rows = (
-        ctx.db.query("compliance_events")
-        .with_index("by_phone", lambda q: q.eq("phone", phone))
-        .take(int(limit))
-    )
+MAX_EVENTS = 500
+
+
+def _visible(ctx, rows):
+    """Supervisors see every event; an agent sees customer-initiated ones and their own."""
     if is_supervisor(ctx):
         return rows
+    agent = me(ctx)
     return [r for r in rows if r["actor_id"] in (agent, None)]
+
+
+def _newest_first(ctx, phone):
+    return (
+        ctx.db.query("compliance_events")
+        .with_index("by_phone", lambda q: q.eq("phone", phone))
+        .order("desc")
+    )
+
+
+@query(args={"phone": v.string(), "limit": v.optional(v.number())})
+def events(ctx, phone, limit=100):
+    """The audit trail of a number, newest first (at most 500; page with ``events_page``)."""
+    me(ctx)
+    phone = normalize_e164(phone)
+    n = max(1, min(MAX_EVENTS, int(limit)))
+    return _visible(ctx, _newest_first(ctx, phone).take(n))
+
+
+@query(
+    args={
+        "phone": v.string(),
+        "cursor": v.nullable(v.string()),
+        "num_items": v.optional(v.number()),
+    }
+)
+def events_page(ctx, phone, cursor, num_items=100):
+    """The whole audit trail of a number, newest first, a page at a time."""
+    me(ctx)
+    phone = normalize_e164(phone)
+    n = max(1, min(MAX_EVENTS, int(num_items)))
+    page = _newest_first(ctx, phone).paginate(num_items=n, cursor=cursor)
+    return {**page, "page": _visible(ctx, page["page"])}

@@ -11,7 +11,7 @@ from typing import Any
 
 from reactor import UserError, internal_mutation, mutation, query, v
 
-from ..lib.auth import is_supervisor, me
+from ..lib.auth import is_supervisor, me, require_supervisor
 
 LOCK_TTL_MS = 120_000.0
 
@@ -73,6 +73,27 @@ def require(ctx: Any, thread_id: str, agent_id: str) -> None:
         )
 
 
+def require_free_or_mine(ctx: Any, thread_id: str) -> str:
+    """The caller's id, if no one else holds the thread's live lock (or a supervisor asks)."""
+    agent_id = me(ctx)
+    held_by = holder(ctx, thread_id)
+    if held_by is not None and held_by != agent_id and not is_supervisor(ctx):
+        raise UserError({"code": "thread_locked", "thread_id": thread_id, "holder": held_by})
+    return agent_id
+
+
+def release_all(ctx: Any, agent_id: str, limit: int = 100) -> int:
+    """Drop every lock an agent holds (they signed out)."""
+    mine = (
+        ctx.db.query("sms_thread_locks")
+        .with_index("by_agent", lambda q: q.eq("agent_id", agent_id))
+        .take(limit)
+    )
+    for lock in mine:
+        ctx.db.delete(lock["_id"])
+    return len(mine)
+
+
 @mutation(args={"thread_id": v.id("sms_threads")})
 def acquire(ctx, thread_id):
     """Start replying to a thread: take its lock (or renew my own)."""
@@ -98,6 +119,16 @@ def release(ctx, thread_id):
         raise UserError({"code": "forbidden", "holder": lock["agent_id"]})
     ctx.db.delete(lock["_id"])
     return None
+
+
+@mutation(args={"thread_id": v.id("sms_threads"), "agent_id": v.string()})
+def reassign(ctx, thread_id, agent_id):
+    """Supervisor: give the thread's lock to another agent (the holder loses it)."""
+    require_supervisor(ctx)
+    lock = current(ctx, thread_id)
+    if lock is not None and lock["agent_id"] != agent_id:
+        ctx.db.delete(lock["_id"])
+    return take(ctx, thread_id, agent_id)
 
 
 @internal_mutation(args={"limit": v.optional(v.number())})

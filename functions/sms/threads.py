@@ -15,10 +15,11 @@ from typing import Any
 from reactor import UserError, internal_mutation, mutation, query, v
 
 from .. import canned
-from ..lib import compliance, stats
+from ..lib import compliance, outbox, stats
 from ..lib.auth import me
 from ..lib.clock import day_of
-from ..lib.phone import normalize_e164
+from ..lib.limits import check_text
+from ..lib.phone import caller_key, is_dialable, normalize_e164
 from ..lib.tabs import open_tab
 from . import locks
 
@@ -111,9 +112,10 @@ def _append(
         "from_number": v.string(),
         "to_number": v.string(),
         "body": v.string(),
+        "opt_out_type": v.optional(v.string()),
     }
 )
-def on_incoming(ctx, message_sid, from_number, to_number, body):
+def on_incoming(ctx, message_sid, from_number, to_number, body, opt_out_type=None):
     """An inbound SMS (Twilio webhook). Idempotent on MessageSid.
 
     STOP-family keywords opt the number out of SMS (audited, source ``sms_keyword``),
@@ -132,13 +134,14 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
             "message_id": dup["_id"],
             "keyword": None,
         }
-    phone = normalize_e164(from_number)
+    phone = caller_key(from_number, message_sid)  # short codes text us too
     our = normalize_e164(to_number)
     thread = _get_or_create_thread(ctx, phone, our)
     msg_id = _append(ctx, thread, "inbound", body, "received", message_sid=message_sid)
-    day = day_of(ctx.now)
+    day = day_of(ctx, ctx.now)
     counters = {"sms_in": 1.0}
-    matched = compliance.classify(body)
+    # Twilio's Advanced Opt-Out reports its own decision (OptOutType): it is authoritative.
+    matched = compliance.from_opt_out_type(opt_out_type) or compliance.classify(body)
     keyword = None
     if matched is not None:
         kind, keyword = matched
@@ -155,7 +158,9 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
                 ref_sid=message_sid,
             )
             counters["opt_outs"] = 1.0
-        elif kind == "opt_in":
+        elif kind == "opt_in" and compliance.is_blocked(ctx, phone, "sms"):
+            # Only an opted-out number opts back in: "yes" in a conversation is not an
+            # opt-in event and must not fill the audit trail or the opt-in metric.
             compliance.set_dnc(
                 ctx,
                 phone,
@@ -168,7 +173,7 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
                 ref_sid=message_sid,
             )
             counters["opt_ins"] = 1.0
-        else:
+        elif kind == "help":
             compliance.audit(
                 ctx,
                 phone,
@@ -179,7 +184,13 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
                 raw_body=body,
                 ref_sid=message_sid,
             )
-        keyword = kind
+        else:
+            kind = "none"  # an opt-in keyword from a number that never opted out
+        keyword = kind if kind != "none" else None
+    elif compliance.possible_opt_out(body):
+        keyword = "possible_opt_out"
+        ctx.db.patch(msg_id, {"flag": "possible_opt_out"})
+        counters["possible_opt_outs"] = 1.0
     stats.bump(ctx, day, counters, scope=stats.SMS_SCOPE)
     return {
         "duplicate": False,
@@ -189,11 +200,41 @@ def on_incoming(ctx, message_sid, from_number, to_number, body):
     }
 
 
+def send_command(
+    ctx: Any,
+    thread: dict[str, Any],
+    message_id: str,
+    body: str,
+    agent_id: str | None,
+    media_urls: list[str] | None = None,
+) -> str:
+    """The ``sms.send`` command of a queued outbound message (one per message)."""
+    return outbox.enqueue(
+        ctx,
+        "sms.send",
+        agent_id=agent_id,
+        args={
+            "to": thread["phone"],
+            "from": thread["our_number"],
+            "body": body,
+            "media_urls": media_urls or [],
+            "message_id": message_id,
+            "thread_id": thread["_id"],
+        },
+        idempotency_key=f"sms.send:{message_id}",
+    )
+
+
 def _send(
     ctx: Any, thread: dict[str, Any], agent_id: str, body: str, release: bool
 ) -> dict[str, Any]:
     if not body.strip():
         raise UserError({"code": "empty_message"})
+    check_text(body, canned.MAX_BODY_CHARS, "body")
+    if not is_dialable(thread["phone"]):
+        raise UserError(
+            {"code": "not_dialable", "phone": thread["phone"], "message": "cannot reply here"}
+        )
     locks.require(ctx, thread["_id"], agent_id)
     if compliance.is_blocked(ctx, thread["phone"], "sms"):
         audit_id = compliance.audit(
@@ -201,7 +242,7 @@ def _send(
         )
         stats.bump(
             ctx,
-            day_of(ctx.now),
+            day_of(ctx, ctx.now),
             {"sms_blocked": 1},
             agent_id,
             {"sms_blocked": 1},
@@ -209,8 +250,9 @@ def _send(
         )
         return {"ok": False, "code": "opted_out", "phone": thread["phone"], "audit_id": audit_id}
     msg_id = _append(ctx, thread, "outbound", body, "queued", agent_id=agent_id)
+    send_command(ctx, thread, msg_id, body, agent_id)
     stats.bump(
-        ctx, day_of(ctx.now), {"sms_out": 1}, agent_id, {"sms_out": 1}, scope=stats.SMS_SCOPE
+        ctx, day_of(ctx, ctx.now), {"sms_out": 1}, agent_id, {"sms_out": 1}, scope=stats.SMS_SCOPE
     )
     if release:
         lock = locks.current(ctx, thread["_id"])
@@ -253,11 +295,40 @@ def send_canned(ctx, thread_id, canned_id, values=None, release=False):
     return _send(ctx, thread, agent_id, body, release)
 
 
-@mutation(args={"to": v.string(), "body": v.string(), "from_number": v.optional(v.string())})
-def start(ctx, to, body, from_number=None):
-    """Text a number: open (or reuse) its thread, take the lock, send."""
+@mutation(
+    args={
+        "to": v.string(),
+        "body": v.string(),
+        "from_number": v.optional(v.string()),
+        "campaign_id": v.optional(v.id("campaigns")),
+    }
+)
+def start(ctx, to, body, from_number=None, campaign_id=None):
+    """Text a number: open (or reuse) its thread, take the lock, send.
+
+    With ``campaign_id`` the text is a campaign (marketing) message: refused, and
+    audited, outside the recipient's quiet-hours window, like a text to an opted-out
+    number.
+    """
     agent_id = me(ctx)
     phone = normalize_e164(to)
+    if campaign_id is not None:
+        if ctx.db.get(campaign_id) is None:
+            raise UserError({"code": "campaign_not_found", "campaign_id": campaign_id})
+        customer = (
+            ctx.db.query("customers").with_index("by_phone", lambda q: q.eq("phone", phone)).first()
+        )
+        refused = compliance.refuse_quiet_hours(
+            ctx,
+            phone,
+            "sms",
+            "campaign",
+            customer["_id"] if customer is not None else None,
+            actor_id=agent_id,
+            raw_body=body,
+        )
+        if refused is not None:
+            return refused
     thread = _get_or_create_thread(ctx, phone, normalize_e164(from_number or DEFAULT_OUR_NUMBER))
     locks.take(ctx, thread["_id"], agent_id)
     open_tab(ctx, agent_id, "sms_thread", thread["_id"], phone)
@@ -295,7 +366,7 @@ def on_status(ctx, message_sid, status, error_code=None):
 
 @mutation(args={"thread_id": v.id("sms_threads")})
 def mark_read(ctx, thread_id):
-    me(ctx)
+    locks.require_free_or_mine(ctx, thread_id)
     thread = ctx.db.get(thread_id)
     if thread is not None and thread["unread_count"] != 0:
         ctx.db.patch(thread_id, {"unread_count": 0.0})
@@ -303,8 +374,14 @@ def mark_read(ctx, thread_id):
 
 @mutation(args={"thread_id": v.id("sms_threads")})
 def close(ctx, thread_id):
-    """Close a conversation (it reopens on the next message) and release its lock."""
-    me(ctx)
+    """Close a conversation (it reopens on the next message) and release its lock.
+
+    Only the lock holder, anyone while the thread is free, or a supervisor may close it:
+    closing must never take a conversation away from the agent answering it.
+    """
+    locks.require_free_or_mine(ctx, thread_id)
+    if ctx.db.get(thread_id) is None:
+        raise UserError({"code": "thread_not_found", "thread_id": thread_id})
     ctx.db.patch(thread_id, {"status": "closed", "unread_count": 0.0})
     lock = locks.current(ctx, thread_id)
     if lock is not None:

@@ -158,11 +158,13 @@ class Committer:
 
     async def _run(self) -> None:
         while True:
+            # Check before waiting: close() may have set the wake flag while this task
+            # was already woken for a staged batch, and that wake-up absorbed it.
+            if self._closed and not self._staged:
+                return
             await self._wake.wait()
             self._wake.clear()
             if not self._staged:
-                if self._closed:
-                    return
                 continue
             batch, self._staged = self._staged, []
             self._in_flight = batch

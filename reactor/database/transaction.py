@@ -196,9 +196,18 @@ class Transaction:
         assert isinstance(doc_id, str)
         return table, doc_id, current
 
+    def _refuse_if_append_only(self, table: TableInfo, what: str) -> None:
+        schema = self.db.schema
+        definition = schema.tables.get(table.name) if schema is not None else None
+        if definition is not None and definition.is_append_only:
+            raise ValidationError(
+                f"table {table.name!r} is append-only: its documents cannot be {what}"
+            )
+
     def patch(self, doc_id: object, fields: object, *, system: bool = False) -> None:
         """Shallow-merge ``fields`` into a document; ``UNSET`` removes a field."""
         table, doc_id, current = self._existing(doc_id, "patch")
+        self._refuse_if_append_only(table, "changed")
         if not isinstance(fields, dict):
             raise ValidationError(f"patch expects an object, got {type(fields).__name__}")
         for name, value in fields.items():
@@ -217,6 +226,7 @@ class Transaction:
     def replace(self, doc_id: object, doc: object, *, system: bool = False) -> None:
         """Replace a document's fields, keeping its system fields."""
         table, doc_id, current = self._existing(doc_id, "replace")
+        self._refuse_if_append_only(table, "changed")
         if not isinstance(doc, dict):
             raise ValidationError(f"replace expects an object, got {type(doc).__name__}")
         fields = {k: v for k, v in doc.items() if k not in ("_id", "_creation_time")}
@@ -230,6 +240,7 @@ class Transaction:
     def delete(self, doc_id: object, *, system: bool = False) -> None:
         """Delete a document."""
         table, doc_id, _ = self._existing(doc_id, "delete")
+        self._refuse_if_append_only(table, "deleted")
         overlay = self._writable()
         if table.name.startswith("_") and not system:
             raise ValidationError(f"system table {table.name!r} is read-only for functions")

@@ -11,6 +11,7 @@ import pytest
 from reactor import Engine
 
 from .helpers import ROOT, Clock
+from .outbox_fake import RecordingExecutor
 
 
 @pytest.fixture
@@ -29,3 +30,9 @@ async def cc(
     monkeypatch.setenv("REACTOR_CRONS", "0")
     async with Engine.open(ROOT, database=f"sqlite:///{tmp_path}/cc.db") as engine:
         yield engine
+
+
+@pytest.fixture
+def fake(cc: Engine) -> RecordingExecutor:
+    """The outbox's executor for the test: records every command instead of calling out."""
+    return RecordingExecutor(cc)

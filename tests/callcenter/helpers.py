@@ -9,7 +9,9 @@ from typing import Any
 from reactor import Engine
 
 ROOT = Path(__file__).resolve().parents[2]
-START_MS = 1_795_000_000_000.0  # 2026-11-18, a fixed day for the tests
+# 2026-11-18 19:00 UTC: a fixed day, at an hour inside the quiet-hours window of every US
+# time zone (14:00 in New York, 09:00 in Honolulu), so outbound calls are allowed.
+START_MS = 1_795_028_400_000.0
 
 
 def agent(n: int | str, **extra: Any) -> dict[str, Any]:

@@ -107,8 +107,8 @@ async def test_dnc_number_refused_and_audited(cc: Engine, clock: Clock) -> None:
     assert r == {"ok": False, "code": "dnc", "phone": "+12125550100", "audit_id": r["audit_id"]}
     events = await cc.query("sms/compliance:events", {"phone": "+12125550100"}, identity=SUPERVISOR)
     assert [(e["action"], e["source"], e["actor_id"]) for e in events] == [
-        ("manual_dnc_add", "agent", "agent-1"),
         ("blocked_send", "agent", "agent-1"),
+        ("manual_dnc_add", "agent", "agent-1"),
     ]
     me = await cc.query("agents:me_status", {}, identity=agent(1))
     assert me["status"] == "available"
@@ -167,11 +167,13 @@ async def test_voicemail_and_recording(cc: Engine, clock: Clock) -> None:
         "recordings:attach", {"call_sid": "CA1", "recording_sid": "RE1", "duration_s": 12.0}
     )
     await cc.mutation("transcripts:save", {"call_id": r["call_id"], "text": "please call me back"})
-    inbox = await cc.query("voicemails:list", {}, identity=agent(1))
+    inbox = await cc.query("voicemails:list", {}, identity=SUPERVISOR)
     assert [(v["_id"], v["recording_id"], v["transcription"]) for v in inbox] == [
         (vm["voicemail_id"], rec, "please call me back")
     ]
     await cc.mutation("voicemails:assign", {"voicemail_id": vm["voicemail_id"]}, identity=agent(1))
+    mine = await cc.query("voicemails:get", {"voicemail_id": vm["voicemail_id"]}, identity=agent(1))
+    assert (mine["recording_id"], mine["transcription"]) == (rec, "please call me back")
     await cc.mutation("voicemails:done", {"voicemail_id": vm["voicemail_id"]}, identity=agent(1))
     m = await cc.query("dashboard:today", {}, identity=SUPERVISOR)
     assert m["voicemail"] == 1 and m["abandoned"] == 0
@@ -223,7 +225,7 @@ async def test_campaign_next_call(cc: Engine, clock: Clock) -> None:
     r3 = await cc.mutation("campaigns:next_call", {"campaign_id": cid}, identity=agent(1))
     assert r3["phone"] == "+12125550003"
     events = await cc.query("sms/compliance:events", {"phone": "+12125550001"}, identity=SUPERVISOR)
-    assert [e["action"] for e in events] == ["manual_dnc_add", "blocked_send"]
+    assert [e["action"] for e in events] == ["blocked_send", "manual_dnc_add"]
 
 
 async def test_transcripts_are_searchable(cc: Engine, clock: Clock) -> None:

@@ -54,12 +54,35 @@ async def test_scorecards(cc: Engine, clock: Clock) -> None:
         "scorecards:record_ai", {"call_id": call_id, **SCORES, "greeting": 3, "model": "gpt-test"}
     )
     mine = await cc.query("scorecards:for_agent", {}, identity=agent(1))
-    assert len(mine["cards"]) == 2 and mine["averages"]["greeting"] == 4.0
+    assert len(mine["cards"]) == 2 and mine["averages"]["greeting"] == 5.0
     assert {c["source"] for c in mine["cards"]} == {"human", "ai"}
     with pytest.raises(UserError):
         await cc.query("scorecards:for_agent", {"agent_id": "agent-1"}, identity=agent(2))
+    # Human and AI scores are kept apart.
     m = await cc.query("dashboard:agent_day", {"agent_id": "agent-1"}, identity=SUPERVISOR)
-    assert m["scorecards"] == 2 and m["score_average"] == pytest.approx((4.0 + 3.6) / 2)
+    assert m["scorecards"] == 1 and m["score_average"] == pytest.approx(4.0)
+    assert m["ai_scorecards"] == 1 and m["ai_score_average"] == pytest.approx(3.6)
+    assert mine["ai_averages"]["greeting"] == 3.0
+    # A retried AI grading replaces its card; another prompt version is a new card.
+    for _ in range(3):
+        await cc.mutation(
+            "scorecards:record_ai",
+            {"call_id": call_id, **SCORES, "greeting": 5, "model": "gpt-test"},
+        )
+    await cc.mutation(
+        "scorecards:record_ai",
+        {"call_id": call_id, **SCORES, "model": "gpt-test", "prompt_version": "v2"},
+    )
+    cards = await cc.query("scorecards:for_call", {"call_id": call_id}, identity=SUPERVISOR)
+    assert sorted((c["source"], c["prompt_version"] or "") for c in cards) == [
+        ("ai", ""),
+        ("ai", "v2"),
+        ("human", ""),
+    ]
+    m = await cc.query("dashboard:agent_day", {"agent_id": "agent-1"}, identity=SUPERVISOR)
+    assert m["scorecards"] == 1 and m["score_average"] == pytest.approx(4.0)
+    assert m["ai_scorecards"] == 2
+    assert m["ai_score_average"] == pytest.approx(4.0)  # not 3.6: the retry replaced it
 
 
 async def test_supervisor_only_functions(cc: Engine, clock: Clock) -> None:

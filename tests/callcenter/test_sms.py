@@ -118,8 +118,8 @@ async def test_opt_out_keywords_block_sending_with_audit(
     assert status["sms"] is True and status["voice"] is False
     events = await cc.query("sms/compliance:events", {"phone": "+14155550100"}, identity=SUPERVISOR)
     assert [(e["action"], e["source"], e["actor_id"], e["keyword"]) for e in events] == [
-        ("opt_out", "sms_keyword", None, keyword.strip(" .").upper()),
         ("blocked_send", "agent", "agent-1", None),
+        ("opt_out", "sms_keyword", None, keyword.strip(" .").upper()),
     ]
     assert all(e["occurred_at"] == pytest.approx(clock.ms) for e in events)
     msgs = await cc.query("sms/threads:messages", {"thread_id": tid}, identity=agent(1))
@@ -128,7 +128,7 @@ async def test_opt_out_keywords_block_sending_with_audit(
 
 async def test_start_help_and_non_keywords(cc: Engine, clock: Clock) -> None:
     await inbound(cc, "SM1", "STOP")
-    assert (await inbound(cc, "SM2", "stop please"))["keyword"] is None
+    assert (await inbound(cc, "SM2", "stop please"))["keyword"] == "possible_opt_out"
     assert (await inbound(cc, "SM3", "Info"))["keyword"] == "help"
     tid = (await inbound(cc, "SM4", "unstop"))["thread_id"]
     await cc.mutation("sms/locks:acquire", {"thread_id": tid}, identity=agent(1))
@@ -138,9 +138,9 @@ async def test_start_help_and_non_keywords(cc: Engine, clock: Clock) -> None:
     assert sent["ok"]
     events = await cc.query("sms/compliance:events", {"phone": "+14155550100"}, identity=SUPERVISOR)
     assert [(e["action"], e["prev_state"], e["new_state"]) for e in events] == [
-        ("opt_out", False, True),
-        ("help", None, None),
         ("opt_in", True, False),
+        ("help", None, None),
+        ("opt_out", False, True),
     ]
     # Agents see only their own audit actions; these were customer-initiated (actor None).
     assert (
