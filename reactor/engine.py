@@ -211,7 +211,7 @@ class Engine:
 
     def _rebind(self, live: LiveQuery) -> None:
         path = live.fn.path or ""
-        fn = self.project.functions.get(path)
+        fn = self.executor.lookup(path)
         problem: Exception | None = None
         if fn is None or fn.kind is not FunctionKind.QUERY:
             problem = FunctionNotFound(f"could not find public function {path!r}")

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,12 +36,14 @@ from reactor.persistence.lease import LeaseHolder, lease_timeout, release_lease
 from reactor.schema import Schema
 
 __all__ = [
+    "PushInProgress",
     "PushPlan",
     "PushRefused",
     "Violation",
     "apply_push",
     "open_database",
     "plan_push",
+    "push_in_progress",
     "push_schema",
     "stored_schema",
 ]
@@ -329,6 +333,29 @@ def apply_push(db: Database, plan: PushPlan, *, progress: ProgressCallback | Non
     db.apply_schema(plan.schema, backfill)
 
 
+@dataclass(slots=True)
+class PushInProgress:
+    """A push that has started and not finished (what a dashboard shows meanwhile).
+
+    Validation and backfill run in one synchronous step, so other requests only ever see
+    the phases around it: ``waiting`` (for in-flight commits to settle) and ``recording``
+    (the new schema is in use and being written to persistence).
+    """
+
+    schema: Schema | None
+    dry_run: bool
+    phase: str = "waiting"
+    started: float = field(default_factory=time.time)
+
+
+_pushes: weakref.WeakKeyDictionary[Database, PushInProgress] = weakref.WeakKeyDictionary()
+
+
+def push_in_progress(db: Database) -> PushInProgress | None:
+    """The push running on ``db`` now, if any."""
+    return _pushes.get(db)
+
+
 async def push_schema(
     db: Database,
     schema: Schema | None,
@@ -343,18 +370,24 @@ async def push_schema(
     Raises :class:`PushRefused` for a breaking change. ``on_applied`` runs in the same
     synchronous step as the switch (the engine swaps its functions there).
     """
-    await db.wait_quiescent()
-    plan = plan_push(db, schema, progress=progress, cap=cap)
-    if plan.breaking:
-        raise PushRefused(plan)
-    if dry_run:
+    state = _pushes[db] = PushInProgress(schema, dry_run)
+    try:
+        await db.wait_quiescent()
+        plan = plan_push(db, schema, progress=progress, cap=cap)
+        if plan.breaking:
+            raise PushRefused(plan)
+        if dry_run:
+            return plan
+        apply_push(db, plan, progress=progress)
+        if on_applied is not None:
+            on_applied()
+        state.phase = "recording"
+        globals_ = {
+            SCHEMA_GLOBAL: schema.to_json() if schema is not None else None,
+            "tables": db.table_registry(),
+        }
+        await asyncio.to_thread(db.persistence.write, [], globals_)
         return plan
-    apply_push(db, plan, progress=progress)
-    if on_applied is not None:
-        on_applied()
-    globals_ = {
-        SCHEMA_GLOBAL: schema.to_json() if schema is not None else None,
-        "tables": db.table_registry(),
-    }
-    await asyncio.to_thread(db.persistence.write, [], globals_)
-    return plan
+    finally:
+        if _pushes.get(db) is state:
+            del _pushes[db]

@@ -260,6 +260,10 @@ class Scheduler:
         except ValueError:
             pass
 
+    def crons(self) -> list[tuple[CronJob, float | None]]:
+        """The crons that run, each with its next firing time (ms since the epoch)."""
+        return [(job, self._cron_next.get(job.name)) for job in self._crons]
+
     def wake(self) -> None:
         """Re-examine the job table now."""
         self._wake.set()

@@ -318,6 +318,16 @@ export class ReactorClient {
     void this.auth.setConfig(fetchToken, onChange);
   }
 
+  /**
+   * Act as the deployment's admin (dashboards, tools): internal functions become
+   * callable. The key travels in the sync protocol's `Authenticate` message, never in
+   * the URL. Call it before subscribing to internal queries.
+   */
+  setAdminAuth(adminKey: string): void {
+    this.auth.clear();
+    this.send(this.localState.setAuth({ tokenType: "Admin", value: adminKey }));
+  }
+
   /** Sign out: functions see no identity from now on. */
   clearAuth(): void {
     this.auth.clear();

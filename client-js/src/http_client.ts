@@ -29,7 +29,7 @@ export class ReactorHttpError extends Error {
 
 export class ReactorHttpClient {
   readonly address: string;
-  private token: string | null = null;
+  private authorization: string | null = null;
   private readonly fetchFn: typeof fetch;
   private mutationQueue: Promise<unknown> = Promise.resolve();
 
@@ -43,11 +43,16 @@ export class ReactorHttpClient {
 
   /** Send this JWT as `Authorization: Bearer` from now on. */
   setAuth(token: string): void {
-    this.token = token;
+    this.authorization = `Bearer ${token}`;
+  }
+
+  /** Call as the deployment's admin (`Authorization: Convex <key>`): internal functions too. */
+  setAdminAuth(adminKey: string): void {
+    this.authorization = `Convex ${adminKey}`;
   }
 
   clearAuth(): void {
-    this.token = null;
+    this.authorization = null;
   }
 
   query<F extends FunctionReference>(query: F, args?: ArgsOf<F>): Promise<ResultOf<F>> {
@@ -72,7 +77,7 @@ export class ReactorHttpClient {
       format: "convex_encoded_json",
     });
     const headers: Record<string, string> = { "Content-Type": "application/json" };
-    if (this.token !== null) headers["Authorization"] = `Bearer ${this.token}`;
+    if (this.authorization !== null) headers["Authorization"] = this.authorization;
     const response = await this.fetchFn(`${this.address}/api/${kind}`, { method: "POST", headers, body });
     const text = await response.text();
     let json: any;

@@ -174,6 +174,7 @@ async def _start(
     )
     await _wait_started(server, started)
     say(f"{label} serving {root} at http://{args.host}:{port}")
+    say(f"dashboard at http://{args.host}:{port}/dashboard (sign in with the admin key)")
     if args.site_port is not None:
         say(f"HTTP actions also at http://{args.host}:{args.site_port}/")
     record_server(root, _local_url(args.host, port), database_url)

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from reactor.file_storage import FileStorage
     from reactor.scheduler import Scheduler
 
-__all__ = ["Executor", "MutationHooks", "QueryOutcome"]
+__all__ = ["Execution", "Executor", "MutationHooks", "QueryOutcome"]
 
 MAX_MUTATION_RETRIES = 6
 QUERY_THREADS = 8
@@ -96,6 +96,18 @@ class QueryOutcome:
     log_lines: list[str] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class Execution:
+    """One finished function execution, as reported to :attr:`Executor.observers`."""
+
+    path: str
+    kind: FunctionKind
+    started: float  # time.time()
+    duration_ms: float
+    error: BaseException | None
+    log_lines: tuple[str, ...]
+
+
 class Executor:
     """Runs the functions of one project against one database."""
 
@@ -111,6 +123,40 @@ class Executor:
         self.storage: FileStorage | None = None
         self.query_executions = 0
         self.conflicts = 0
+        # Functions reactor itself provides under ``_system/`` (the dashboard's queries):
+        # internal, so only admin callers reach them, and kept across project reloads.
+        self.system_functions: dict[str, RegisteredFunction] = {}
+        # Called after every execution (monitoring); an observer must be quick and not raise.
+        self.observers: list[Callable[[Execution], None]] = []
+
+    def lookup(self, path: str) -> RegisteredFunction | None:
+        """The project's (or reactor's own ``_system/``) function at a canonical path."""
+        found = self.project.functions.get(path)
+        if found is None and path.startswith("_system/"):
+            found = self.system_functions.get(path)
+        return found
+
+    def _observe(
+        self,
+        fn: RegisteredFunction,
+        started: float,
+        clock: float,
+        error: BaseException | None,
+        log_lines: list[str],
+    ) -> None:
+        record = Execution(
+            fn.path or "",
+            fn.kind,
+            started,
+            (time.perf_counter() - clock) * 1000.0,
+            error,
+            tuple(log_lines),
+        )
+        for observer in self.observers:
+            try:
+                observer(record)
+            except Exception:  # monitoring must never break a function call
+                pass
 
     # -- lookup and validation ---------------------------------------------------------
 
@@ -119,12 +165,12 @@ class Executor:
     ) -> RegisteredFunction:
         """The registered function for a path or function object."""
         if isinstance(fn, RegisteredFunction):
-            if fn.path is None or self.project.functions.get(fn.path) is not fn:
+            if fn.path is None or self.lookup(fn.path) is not fn:
                 raise FunctionNotFound(f"{fn!r} is not a function of this project")
             found = fn
         else:
             path = canonical_path(fn)
-            maybe = self.project.functions.get(path)
+            maybe = self.lookup(path)
             if maybe is None or (public_only and maybe.internal):
                 raise FunctionNotFound(f"could not find public function {path!r}")
             found = maybe
@@ -180,15 +226,20 @@ class Executor:
         limit = self.time_limits.function if seconds is None else seconds
         txn = self.db.begin_read(journal)
         self.query_executions += 1
+        started, clock = time.time(), time.perf_counter()
         with capture() as logs:
             try:
-                ctx = QueryCtx(txn, identity, time.time() * 1000.0)
+                ctx = QueryCtx(txn, identity, started * 1000.0)
                 if self.storage is not None:
                     ctx.storage = self.storage.for_query(txn)
                 value = limited(limit, f"query {fn.path}", _run_checked, self, fn, ctx, args)
             except Exception as exc:
-                return QueryOutcome(None, exc, txn.reads, txn.snapshot_ts, logs.finish())
-            return QueryOutcome(value, None, txn.reads, txn.snapshot_ts, logs.finish())
+                outcome = QueryOutcome(None, exc, txn.reads, txn.snapshot_ts, logs.finish())
+            else:
+                outcome = QueryOutcome(value, None, txn.reads, txn.snapshot_ts, logs.finish())
+        if self.observers:
+            self._observe(fn, started, clock, outcome.error, outcome.log_lines)
+        return outcome
 
     async def run_query(
         self,
@@ -250,6 +301,32 @@ class Executor:
         """
         found = self.resolve(fn, FunctionKind.MUTATION, public_only=public_only)
         validated = self.validate_args(found, args)
+        if not self.observers:
+            return await self._mutate(
+                found, validated, identity, public_only, session_request, hooks, logs
+            )
+        lines = logs if logs is not None else []
+        started, clock = time.time(), time.perf_counter()
+        try:
+            result = await self._mutate(
+                found, validated, identity, public_only, session_request, hooks, lines
+            )
+        except Exception as exc:
+            self._observe(found, started, clock, exc, lines)
+            raise
+        self._observe(found, started, clock, None, lines)
+        return result
+
+    async def _mutate(
+        self,
+        found: RegisteredFunction,
+        validated: dict[str, Any],
+        identity: dict[str, Any] | None,
+        public_only: bool,
+        session_request: tuple[str, int] | None,
+        hooks: MutationHooks | None,
+        logs: list[str] | None,
+    ) -> tuple[Any, int]:
         attempt = 0
         while True:
             txn = self.db.begin_write()
@@ -317,6 +394,28 @@ class Executor:
         """Run an action; what it (and what it calls) printed is appended to ``logs``."""
         found = self.resolve(fn, FunctionKind.ACTION, public_only=public_only)
         validated = self.validate_args(found, args)
+        if not self.observers:
+            return await self._act(found, validated, identity, logs)
+        lines: list[str] = []
+        started, clock = time.time(), time.perf_counter()
+        try:
+            result = await self._act(found, validated, identity, lines)
+        except Exception as exc:
+            self._observe(found, started, clock, exc, lines)
+            raise
+        finally:
+            if logs is not None:
+                logs.extend(lines)
+        self._observe(found, started, clock, None, lines)
+        return result
+
+    async def _act(
+        self,
+        found: RegisteredFunction,
+        validated: dict[str, Any],
+        identity: dict[str, Any] | None,
+        logs: list[str] | None,
+    ) -> Any:
         with capture() as printed:
             try:
                 value = await self.limit_action(

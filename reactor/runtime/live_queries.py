@@ -17,6 +17,7 @@ least one listener.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -61,10 +62,12 @@ class LiveQuery:
         "_handles",
         "args",
         "digest",
+        "executions",
         "fn",
         "identity",
         "journal",
         "key",
+        "last_run",
         "listeners",
         "outcome",
         "ts",
@@ -87,6 +90,8 @@ class LiveQuery:
         self.outcome: QueryOutcome | None = None
         self.digest = b""
         self.ts = 0
+        self.executions = 0  # how often it ran (monitoring)
+        self.last_run = 0.0  # time.time() of the last run
         self._handles: list[Any] = []
 
     @property
@@ -111,6 +116,10 @@ class LiveQueries:
 
     def __len__(self) -> int:
         return len(self._live)
+
+    def all(self) -> list[LiveQuery]:
+        """Every live query (a snapshot of the set, for monitoring)."""
+        return list(self._live.values())
 
     def acquire(
         self,
@@ -152,6 +161,8 @@ class LiveQueries:
             self.db.subscriptions.remove(live, live._handles)
         journal = live.journal if live.journal is not None else []
         outcome = self.executor.execute_query(live.fn, live.args, live.identity, journal)
+        live.executions += 1
+        live.last_run = time.time()
         live.journal = journal or None  # only paginated queries keep one
         live._handles = self.db.subscriptions.add(live, outcome.reads)
         outcome.reads = _EMPTY_READS  # registered; the handles are all that is needed now

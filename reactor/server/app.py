@@ -19,7 +19,9 @@ Routes:
   (:mod:`reactor.server.http_actions`);
 - ``GET /version``: the server version as plain text;
 - ``GET /health``: ``{"status": "ok"}``, or 503 ``{"status": "unavailable", "problem":
-  "database connection lost" | "disk full" | ...}`` while the database is unusable.
+  "database connection lost" | "disk full" | ...}`` while the database is unusable;
+- ``/dashboard`` and ``/api/dashboard/...``: the admin dashboard
+  (:mod:`reactor.server.dashboard`), before the static folder.
 
 The engine's lifetime belongs to the caller: ``create_app``/``serve`` never close it.
 """
@@ -50,6 +52,7 @@ from reactor.server.connections import (
     quiet_accept_errors,
     raise_open_file_limit,
 )
+from reactor.server.dashboard import dashboard_routes
 from reactor.server.files import storage_routes
 from reactor.server.http_actions import HttpActions
 from reactor.server.origins import OriginMiddleware, OriginPolicy
@@ -131,6 +134,7 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
         *http_actions.routes(),
         *storage_routes(engine),
         *admin_routes(engine, authenticator, config.max_request_bytes),
+        *dashboard_routes(engine, authenticator, config.max_request_bytes),
     ]
     if config.static_dir is not None:
         routes.append(Mount("/", app=StaticFiles(directory=config.static_dir, html=True)))

@@ -1,0 +1,7 @@
+"""``python -m reactor``: the ``reactor`` command line."""
+
+import sys
+
+from reactor.cli import main
+
+sys.exit(main())

@@ -1,0 +1,245 @@
+"""``reactor dev`` and ``reactor serve``: run the server (dev also watches and reloads)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from reactor.cli.common import (
+    POLL_SECONDS,
+    CliError,
+    ProgressBar,
+    admin_key,
+    clear_server,
+    database_url,
+    describe_error,
+    handle_sigterm,
+    project_dir,
+    push_summary,
+    record_server,
+    run_async,
+    say,
+)
+from reactor.push import PushRefused
+
+
+def _server_config(key: str, args: argparse.Namespace) -> Any:
+    from reactor.server.app import ServerConfig
+
+    static = getattr(args, "static", None)
+    if static is not None and not Path(static).is_dir():
+        raise CliError(f"--static {static}: not a folder")
+    return ServerConfig(admin_key=key, static_dir=static)
+
+
+def _local_url(host: str, port: int) -> str:
+    """How a command on this machine reaches a server listening on ``host``."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _pick_port(host: str, port: int) -> int:
+    if port:
+        return port
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        chosen: int = sock.getsockname()[1]
+        return chosen
+
+
+def _announce_key(root: Path) -> str:
+    key, created = admin_key(root)
+    if created:
+        say(f"generated an admin key in {root / '.reactor' / 'admin_key'}:")
+        say(f"  {key}")
+    return key
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    root = project_dir(args)
+    url = database_url(args, root)
+    port = _pick_port(args.host, args.port)
+    key = _announce_key(root)
+
+    async def go() -> int:
+        from reactor.engine import Engine
+
+        started = asyncio.Event()
+        handle_sigterm(started)
+        engine = await Engine.open_pushed(root, url, progress=ProgressBar())
+        try:
+            say(push_summary(engine.last_push))
+            server = await _start(engine, key, args, port, started, "reactor", root, url)
+            await server
+        finally:
+            clear_server(root)
+            await engine.close()
+            say("reactor stopped")
+        return 0
+
+    return run_async(go())
+
+
+async def _start(
+    engine: Any,
+    key: str,
+    args: argparse.Namespace,
+    port: int,
+    started: asyncio.Event,
+    label: str,
+    root: Path,
+    database_url: str,
+) -> asyncio.Task[None]:
+    """Start the server task, wait until it listens, announce and record it."""
+    from reactor.server.app import serve
+
+    config = _server_config(key, args)
+    server = asyncio.create_task(
+        serve(engine, config, args.host, port, site_port=args.site_port, started=started)
+    )
+    await _wait_started(server, started)
+    say(f"{label} serving {root} at http://{args.host}:{port}")
+    say(f"dashboard at http://{args.host}:{port}/dashboard (sign in with the admin key)")
+    if args.site_port is not None:
+        say(f"HTTP actions also at http://{args.host}:{args.site_port}/")
+    record_server(root, _local_url(args.host, port), database_url)
+    return server
+
+
+async def _wait_started(server: asyncio.Task[None], started: asyncio.Event) -> None:
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({server, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if server.done():
+        waiter.cancel()
+        server.result()
+        raise CliError("the server stopped while starting (is the port already in use?)")
+
+
+# -- dev -------------------------------------------------------------------------------------
+
+
+def watched_files(root: Path) -> dict[str, tuple[int, int]]:
+    """``{path: (mtime_ns, size)}`` of ``schema.py`` and every ``functions/**/*.py``."""
+    found: dict[str, tuple[int, int]] = {}
+    candidates = [root / "schema.py"]
+    functions = root / "functions"
+    if functions.is_dir():
+        candidates += [p for p in functions.rglob("*.py") if "__pycache__" not in p.parts]
+    for path in candidates:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        found[str(path)] = (st.st_mtime_ns, st.st_size)
+    return found
+
+
+async def wait_for_change(
+    root: Path, snapshot: dict[str, tuple[int, int]], poll: float = POLL_SECONDS
+) -> dict[str, tuple[int, int]]:
+    """Poll until the watched files change and then settle; returns the new snapshot."""
+    while True:
+        await asyncio.sleep(poll)
+        current = watched_files(root)
+        if current == snapshot:
+            continue
+        while True:  # let an editor finish writing
+            await asyncio.sleep(poll / 2)
+            settled = watched_files(root)
+            if settled == current:
+                return settled
+            current = settled
+
+
+def _codegen_quietly(project: Any) -> str | None:
+    from reactor.codegen import generate
+
+    try:
+        generate(project)
+    except OSError as exc:
+        return f"codegen failed: {exc}"
+    return None
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    root = project_dir(args)
+    url = database_url(args, root)
+    port = _pick_port(args.host, args.port)
+    key = _announce_key(root)
+    poll = float(os.environ.get("REACTOR_DEV_POLL", POLL_SECONDS))
+
+    async def go() -> int:
+        from reactor.engine import Engine
+
+        progress = ProgressBar()
+        started = asyncio.Event()
+        handle_sigterm(started)
+        snapshot = watched_files(root)
+        engine: Engine | None = None
+        while engine is None:
+            try:
+                engine = await Engine.open_pushed(root, url, progress=progress)
+            except Exception as exc:
+                message = describe_error(exc, root)
+                if message is None:
+                    raise
+                say(f"✖ {message}")
+                say("waiting for changes to schema.py or functions/ ...")
+                snapshot = await wait_for_change(root, snapshot, poll)
+        try:
+            say(f"✔ {push_summary(engine.last_push)}; {len(engine.project.functions)} functions")
+            problem = _codegen_quietly(engine.project)
+            if problem:
+                say(f"✖ {problem}")
+            server = await _start(engine, key, args, port, started, "reactor dev", root, url)
+            say("watching schema.py and functions/ for changes")
+            watcher = asyncio.create_task(_watch(engine, root, snapshot, poll))
+            try:
+                await server
+            finally:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+        finally:
+            clear_server(root)
+            await engine.close()
+            say("reactor stopped")
+        return 0
+
+    return run_async(go())
+
+
+async def _watch(
+    engine: Any, root: Path, snapshot: dict[str, tuple[int, int]], poll: float
+) -> None:
+    progress = ProgressBar()
+    while True:
+        snapshot = await wait_for_change(root, snapshot, poll)
+        started = time.monotonic()
+        try:
+            plan = await engine.reload(progress=progress)
+        except PushRefused as exc:
+            say("✖ schema push refused; still serving the previous version")
+            say(exc.plan.report())
+            continue
+        except Exception as exc:
+            message = describe_error(exc, root) or f"{type(exc).__name__}: {exc}"
+            say(f"✖ {message}")
+            say("  still serving the previous version")
+            continue
+        elapsed = (time.monotonic() - started) * 1000
+        say(
+            f"✔ reloaded in {elapsed:.0f} ms: {len(engine.project.functions)} functions; "
+            f"{push_summary(plan)}"
+        )
+        problem = _codegen_quietly(engine.project)
+        if problem:
+            say(f"✖ {problem}")

@@ -1,0 +1,107 @@
+"""Index definitions and the computation of index keys from documents.
+
+An index key is the memcomparable encoding (:func:`reactor.values.encode_key`) of the
+indexed field values followed by ``_creation_time`` and ``_id``, so every key is unique
+and byte order equals value order. ``by_id`` is keyed by ``_id`` alone and
+``by_creation_time`` by ``(_creation_time, _id)``. A missing field encodes as
+"undefined", which sorts before every value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reactor.database.sorted_keys import SortedKeys
+from reactor.values import MISSING, encode_key
+
+__all__ = [
+    "KEY_MAX",
+    "KEY_MIN",
+    "Index",
+    "IndexSpec",
+    "field_value",
+    "point_interval",
+    "prefix_end",
+]
+
+# Every encoded key starts with a type tag in 0x01..0x15, so b"" sorts before all keys and
+# b"\xff" after all of them.
+KEY_MIN = b""
+KEY_MAX = b"\xff"
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """Exclusive upper bound of every key that extends the encoded tuple ``prefix``."""
+    return prefix + b"\xff"
+
+
+def point_interval(key: bytes) -> tuple[bytes, bytes]:
+    """The half-open interval holding exactly ``key``."""
+    return key, key + b"\x00"
+
+
+def field_value(doc: dict[str, Any], path: str) -> Any:
+    """The value at a dotted field path, or ``MISSING``."""
+    if "." not in path:
+        return doc.get(path, MISSING)
+    value: Any = doc
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return MISSING
+        value = value[part]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSpec:
+    """One index of one table: its name and the full list of key fields."""
+
+    table: str
+    name: str
+    fields: tuple[str, ...]
+    user_fields: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """Stable identifier ``table.index`` used in read sets and the write log."""
+        return f"{self.table}.{self.name}"
+
+    @staticmethod
+    def by_id(table: str) -> IndexSpec:
+        return IndexSpec(table, "by_id", ("_id",))
+
+    @staticmethod
+    def by_creation_time(table: str) -> IndexSpec:
+        return IndexSpec(table, "by_creation_time", ("_creation_time", "_id"))
+
+    @staticmethod
+    def user(table: str, name: str, user_fields: Sequence[str]) -> IndexSpec:
+        fields = (*user_fields, "_creation_time", "_id")
+        return IndexSpec(table, name, fields, tuple(user_fields))
+
+    def key(self, doc: dict[str, Any]) -> bytes:
+        """The index key of a document."""
+        return encode_key([field_value(doc, f) for f in self.fields])
+
+    def prefix(self, values: Sequence[Any]) -> bytes:
+        """The encoded prefix of the first ``len(values)`` key fields."""
+        return encode_key(values)
+
+
+@dataclass(slots=True)
+class Index:
+    """The published entries of one index: sorted keys and the document id of each key."""
+
+    spec: IndexSpec
+    keys: SortedKeys = field(default_factory=SortedKeys)
+    ids: dict[bytes, str] = field(default_factory=dict)
+
+    def add(self, key: bytes, doc_id: str) -> None:
+        self.keys.add(key)
+        self.ids[key] = doc_id
+
+    def remove(self, key: bytes) -> None:
+        if self.ids.pop(key, None) is not None:
+            self.keys.discard(key)

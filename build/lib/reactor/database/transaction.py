@@ -1,0 +1,248 @@
+"""Transactions: reads at a snapshot, buffered writes, and the read set they record.
+
+A transaction reads through a :class:`~reactor.database.layers.View` that never changes
+while the function runs (queries and mutations are plain synchronous code), records the
+index-key intervals it consumes in a :class:`~reactor.database.reads.ReadSet`, and keeps
+its writes in an :class:`~reactor.database.layers.Overlay` so it reads its own writes.
+Nothing is visible to anyone else until the committer accepts it.
+
+Limits are enforced as reads and writes happen, with errors that say which limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from reactor.database.indexes import IndexSpec, point_interval
+from reactor.database.layers import DocEntry, Overlay, View
+from reactor.database.reads import ReadSet
+from reactor.errors import LimitExceeded, NotFound, ValidationError
+from reactor.values import MISSING, check_value, decode_id, dumps, encode_id, loads, new_internal_id
+
+if TYPE_CHECKING:
+    from reactor.database.database import Database, TableInfo
+
+__all__ = ["UNSET", "Limits", "Transaction"]
+
+
+class _Unset:
+    """The value of a field that ``patch`` removes."""
+
+    _instance: _Unset | None = None
+
+    def __new__(cls) -> _Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-function limits."""
+
+    max_documents_read: int = 32_000
+    max_read_intervals: int = 4_096
+    max_documents_written: int = 16_000
+    max_document_size: int = 1 << 20
+
+
+class Transaction:
+    """One function execution's view of the database."""
+
+    def __init__(
+        self,
+        db: Database,
+        view: View,
+        snapshot_ts: int,
+        *,
+        writable: bool,
+        limits: Limits | None = None,
+        journal: list[str | None] | None = None,
+    ) -> None:
+        self.db = db
+        self.snapshot_ts = snapshot_ts
+        self.base_view = view
+        self.overlay: Overlay | None = Overlay(view) if writable else None
+        self.view: View = self.overlay if self.overlay is not None else view
+        self.reads = ReadSet()
+        self.limits = limits or db.limits
+        self.documents_read = 0
+        self.journal = journal
+        self._paginate_calls = 0
+
+    # -- reads -------------------------------------------------------------------------
+
+    def record_range(self, index_id: str, start: bytes, end: bytes) -> None:
+        self.reads.add(index_id, start, end)
+        if len(self.reads.indexes.get(index_id, ())) > self.limits.max_read_intervals or (
+            self.reads.interval_count() > self.limits.max_read_intervals
+        ):
+            raise LimitExceeded(
+                "too many index ranges read in one function "
+                f"(limit {self.limits.max_read_intervals})"
+            )
+
+    def count_read(self) -> None:
+        self.documents_read += 1
+        if self.documents_read > self.limits.max_documents_read:
+            raise LimitExceeded(
+                f"too many documents read in one function (limit {self.limits.max_documents_read});"
+                " use an index or paginate"
+            )
+
+    def table_of_id(self, doc_id: object) -> TableInfo | None:
+        """The table an id belongs to; ValidationError if it is not an id at all."""
+        if not isinstance(doc_id, str):
+            raise ValidationError(f"expected a document id string, got {type(doc_id).__name__}")
+        try:
+            number, _ = decode_id(doc_id)
+        except ValueError:
+            raise ValidationError(f"invalid document id {doc_id!r}") from None
+        return self.db.table_by_number(number)
+
+    def get(self, doc_id: object) -> dict[str, Any] | None:
+        """The document with this id, or None."""
+        table = self.table_of_id(doc_id)
+        if table is None:
+            return None
+        assert isinstance(doc_id, str)
+        key = table.by_id.key({"_id": doc_id})
+        start, end = point_interval(key)
+        self.record_range(table.by_id.id, start, end)
+        entry = self.view.get(doc_id)
+        if entry is None or entry.table != table.name:
+            return None
+        self.count_read()
+        result: dict[str, Any] = loads(entry.value)
+        return result
+
+    def scan(
+        self, spec: IndexSpec, lo: bytes, hi: bytes, desc: bool
+    ) -> Iterator[tuple[bytes, dict[str, Any]]]:
+        """Documents in index order in ``[lo, hi)``; the caller records what it consumed."""
+        view = self.view
+        for key, doc_id in view.scan(spec.id, lo, hi, desc):
+            entry = view.get(doc_id)
+            if entry is None:  # pragma: no cover - index and documents always agree
+                continue
+            self.count_read()
+            yield key, loads(entry.value)
+
+    # -- writes ------------------------------------------------------------------------
+
+    def _writable(self) -> Overlay:
+        if self.overlay is None:
+            raise ValidationError("this function cannot write: queries are read-only")
+        return self.overlay
+
+    def _check_user_fields(self, doc: object, what: str) -> dict[str, Any]:
+        if not isinstance(doc, dict):
+            raise ValidationError(f"{what} must be an object, got {type(doc).__name__}")
+        for name in doc:
+            if not isinstance(name, str):
+                raise ValidationError(f"field names must be strings, got {name!r}")
+            if name.startswith("_"):
+                raise ValidationError(
+                    f"field {name!r} is reserved: fields starting with '_' are system fields",
+                    f"$.{name}",
+                )
+        return doc
+
+    def _store(self, table: TableInfo, doc_id: str, doc: dict[str, Any], system: bool) -> None:
+        overlay = self._writable()
+        if table.name.startswith("_") and not system:
+            raise ValidationError(f"system table {table.name!r} is read-only for functions")
+        check_value(doc)
+        fields = {k: v for k, v in doc.items() if k not in ("_id", "_creation_time")}
+        fields = self.db.validate_document(table, fields)
+        full = {"_id": doc_id, "_creation_time": doc["_creation_time"], **fields}
+        value = dumps(full)
+        if len(value) > self.limits.max_document_size:
+            raise LimitExceeded(
+                f"document in table {table.name!r} is {len(value)} bytes; "
+                f"the limit is {self.limits.max_document_size}"
+            )
+        keys = tuple(spec.key(full) for spec in table.specs)
+        if doc_id not in overlay.docs and len(overlay.docs) >= self.limits.max_documents_written:
+            raise LimitExceeded(
+                "too many documents written in one mutation "
+                f"(limit {self.limits.max_documents_written})"
+            )
+        overlay.put(doc_id, DocEntry(table.name, value, keys), table.specs)
+
+    def insert(self, table_name: object, doc: object, *, system: bool = False) -> str:
+        """Insert a new document; returns its id."""
+        table = self.db.writable_table(table_name, system=system)
+        fields = self._check_user_fields(doc, "a document")
+        doc_id = encode_id(table.number, new_internal_id())
+        full = {**fields, "_creation_time": self.db.next_creation_time()}
+        self._store(table, doc_id, full, system)
+        return doc_id
+
+    def _existing(self, doc_id: object, op: str) -> tuple[TableInfo, str, dict[str, Any]]:
+        table = self.table_of_id(doc_id)
+        current = self.get(doc_id) if table is not None else None
+        if table is None or current is None:
+            raise NotFound(f"cannot {op} document {doc_id!r}: it does not exist")
+        assert isinstance(doc_id, str)
+        return table, doc_id, current
+
+    def patch(self, doc_id: object, fields: object, *, system: bool = False) -> None:
+        """Shallow-merge ``fields`` into a document; ``UNSET`` removes a field."""
+        table, doc_id, current = self._existing(doc_id, "patch")
+        if not isinstance(fields, dict):
+            raise ValidationError(f"patch expects an object, got {type(fields).__name__}")
+        for name, value in fields.items():
+            if name in ("_id", "_creation_time"):
+                if value is not UNSET and value == current[name]:
+                    continue
+                raise ValidationError(f"system field {name!r} cannot be changed", f"$.{name}")
+            if isinstance(name, str) and name.startswith("_"):
+                raise ValidationError(f"field {name!r} is reserved", f"$.{name}")
+            if value is UNSET or value is MISSING:
+                current.pop(name, None)
+            else:
+                current[name] = value
+        self._store(table, doc_id, current, system)
+
+    def replace(self, doc_id: object, doc: object, *, system: bool = False) -> None:
+        """Replace a document's fields, keeping its system fields."""
+        table, doc_id, current = self._existing(doc_id, "replace")
+        if not isinstance(doc, dict):
+            raise ValidationError(f"replace expects an object, got {type(doc).__name__}")
+        fields = {k: v for k, v in doc.items() if k not in ("_id", "_creation_time")}
+        for name in ("_id", "_creation_time"):
+            if name in doc and doc[name] != current[name]:
+                raise ValidationError(f"system field {name!r} cannot be changed", f"$.{name}")
+        self._check_user_fields(fields, "a document")
+        fields["_creation_time"] = current["_creation_time"]
+        self._store(table, doc_id, fields, system)
+
+    def delete(self, doc_id: object, *, system: bool = False) -> None:
+        """Delete a document."""
+        table, doc_id, _ = self._existing(doc_id, "delete")
+        overlay = self._writable()
+        if table.name.startswith("_") and not system:
+            raise ValidationError(f"system table {table.name!r} is read-only for functions")
+        overlay.put(doc_id, None, table.specs)
+
+    # -- commit support ----------------------------------------------------------------
+
+    def written(self) -> list[tuple[str, DocEntry | None]]:
+        """The final version of every document this transaction wrote."""
+        if self.overlay is None:
+            return []
+        return list(self.overlay.docs.items())
+
+    def next_paginate_slot(self) -> int:
+        slot = self._paginate_calls
+        self._paginate_calls += 1
+        return slot

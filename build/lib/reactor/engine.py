@@ -1,0 +1,453 @@
+"""The in-process engine: open a project and database, call functions, subscribe.
+
+::
+
+    async with Engine.open("path/to/project", database="sqlite:///data.db") as engine:
+        cid = await engine.mutation("calls:start", {"user_id": "u1", "started_at": 0.0})
+        async with engine.subscribe("messages:list", {"call_id": cid}) as sub:
+            first = await sub.next()
+
+The engine is trusted code: it may call internal functions. Servers build on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+from collections.abc import AsyncIterator, Callable, Generator
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from reactor.database.committer import WriteConflict
+from reactor.database.database import Database, ProgressCallback
+from reactor.database.query import Query
+from reactor.database.transaction import Limits
+from reactor.errors import FunctionNotFound, ValidationError
+from reactor.file_storage import FileStorage
+from reactor.persistence import open_persistence
+from reactor.runtime.context import normalize_identity
+from reactor.runtime.executor import Executor
+from reactor.runtime.live_queries import LiveQueries, LiveQuery
+from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, load_project
+from reactor.scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from reactor.push import PushPlan
+
+__all__ = ["Engine", "Subscription"]
+
+logger = logging.getLogger("reactor.engine")
+
+
+def default_database_url(project: Path) -> str:
+    """``sqlite:///<project>/.reactor/data.db``."""
+    return f"sqlite:///{project / '.reactor' / 'data.db'}"
+
+
+class Engine:
+    """A running reactor deployment: one project, one database."""
+
+    def __init__(self, project: Project, db: Database) -> None:
+        self.project = project
+        self.db = db
+        self.executor = Executor(db, project)
+        self.live = LiveQueries(self.executor)
+        self._closed = False
+        self.last_push: PushPlan | None = None
+        # Called after reload() switched to new code (e.g. so sessions can retry queries
+        # that failed to subscribe because their function did not exist yet).
+        self.reload_listeners: list[Callable[[], None]] = []
+        # Keep executor.env equal to the _env system table. After each published batch
+        # the listener compares the table's (few) entries by identity: a commit replaces
+        # the entry object of every document it writes.
+        self._env_index = db.table(ENV_TABLE).by_id.id
+        self._env_entries: tuple[object, ...] = ()
+        self._refresh_env()
+        db.add_publish_listener(self._on_publish_env)
+        # Platform services: file storage (ctx.storage), scheduler and crons (ctx.scheduler).
+        self.storage = FileStorage.from_env(db, project.root)
+        self.executor.storage = self.storage
+        self.scheduler = Scheduler(self.executor)
+        self.executor.scheduler = self.scheduler
+        self.scheduler.start()
+
+    @classmethod
+    def open(
+        cls,
+        project: str | Path,
+        database: str | None = None,
+        *,
+        limits: Limits | None = None,
+    ) -> _EngineOpener:
+        """Open a project folder on a database URL (``async with`` or ``await``)."""
+        return _EngineOpener(Path(project), database, limits)
+
+    @classmethod
+    async def _open(cls, root: Path, database: str | None, limits: Limits | None) -> Engine:
+        project = load_project(root)
+        url = database or default_database_url(project.root)
+        persistence = await asyncio.to_thread(open_persistence, url)
+        db = Database(persistence, project.schema, limits)
+        await asyncio.to_thread(db.load)
+        db.start()
+        return cls(project, db)
+
+    @classmethod
+    async def open_pushed(
+        cls,
+        project: str | Path,
+        database: str | None = None,
+        *,
+        limits: Limits | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Engine:
+        """Open a project's database at its last pushed schema, then push the project's.
+
+        What servers and the CLI use: unlike :meth:`open`, existing documents are checked
+        against the project's schema first (:class:`reactor.push.PushRefused` if they do
+        not match; the database is closed again). The push is in :attr:`last_push`.
+        """
+        from reactor.push import open_database, push_schema
+
+        loaded = load_project(Path(project))
+        db = await open_database(database or default_database_url(loaded.root), limits=limits)
+        try:
+            plan = await push_schema(db, loaded.schema, progress=progress)
+        except BaseException:
+            await db.close()
+            raise
+        engine = cls(loaded, db)
+        engine.last_push = plan
+        return engine
+
+    async def push(
+        self, *, dry_run: bool = False, progress: ProgressCallback | None = None
+    ) -> PushPlan:
+        """Push the current project's schema (validate, backfill indexes, record it)."""
+        from reactor.push import push_schema
+
+        plan = await push_schema(
+            self.db,
+            self.project.schema,
+            dry_run=dry_run,
+            progress=progress,
+            on_applied=self.rerun_live_queries,
+        )
+        if not dry_run:
+            self.last_push = plan
+        return plan
+
+    async def reload(
+        self, root: str | Path | None = None, *, progress: ProgressCallback | None = None
+    ) -> PushPlan:
+        """Load the project folder again, push its schema and switch to its functions.
+
+        The engine object, its database and its subscribers stay; every live query re-runs
+        with the new code (its result may now be an error, such as a function that no
+        longer exists). If loading fails (a syntax error, a bad schema) or the push is
+        refused, the exception propagates and the engine keeps its current version.
+        """
+        from reactor.push import push_schema
+
+        project = load_project(root if root is not None else self.project.root)
+        try:
+            plan = await push_schema(
+                self.db,
+                project.schema,
+                progress=progress,
+                on_applied=lambda: self._switch_project(project),
+            )
+        except BaseException:
+            if self.project is not project:
+                _forget_modules(project)
+            raise
+        self.last_push = plan
+        return plan
+
+    def _switch_project(self, project: Project) -> None:
+        # The previous version's modules stay in sys.modules: an action still running its
+        # code may import lazily from its package.
+        self.project = project
+        self.executor.project = project
+        self.scheduler.wake()  # reload the crons
+        self.rerun_live_queries()
+        for listener in list(self.reload_listeners):
+            try:
+                listener()
+            except Exception:  # a broken listener must not undo the switch
+                logger.exception("reload listener %r failed", listener)
+
+    def rerun_live_queries(self) -> None:
+        """Re-resolve and re-run every live query; notify subscribers of changed results."""
+        self.live.rerun_all(self._rebind)
+
+    def _rebind(self, live: LiveQuery) -> None:
+        path = live.fn.path or ""
+        fn = self.executor.lookup(path)
+        problem: Exception | None = None
+        if fn is None or fn.kind is not FunctionKind.QUERY:
+            problem = FunctionNotFound(f"could not find public function {path!r}")
+        else:
+            try:
+                live.args = self.executor.validate_args(fn, live.args)
+            except ValidationError as exc:
+                problem = exc
+        if problem is None:
+            assert fn is not None
+            live.fn = fn
+            return
+        error = problem
+
+        def fail(ctx: Any, **kwargs: Any) -> Any:
+            raise error
+
+        stub = RegisteredFunction(
+            fail, FunctionKind.QUERY, internal=live.fn.internal, args=None, returns=None
+        )
+        stub.path = path
+        live.fn = stub
+
+    # -- environment variables ---------------------------------------------------------
+
+    def env_vars(self) -> dict[str, str]:
+        """The deployment's environment variables (what actions see as ``ctx.env``)."""
+        return dict(self.executor.env)
+
+    async def set_env(self, name: str, value: str) -> None:
+        """Set an environment variable (stored in the ``_env`` system table)."""
+        await write_env(self.db, name, value)
+
+    async def unset_env(self, name: str) -> bool:
+        """Remove an environment variable; returns whether it existed."""
+        return await write_env(self.db, name, None)
+
+    def _current_env_entries(self) -> tuple[object, ...]:
+        base = self.db.base
+        return tuple(base.docs.get(i) for i in base.indexes[self._env_index].ids.values())
+
+    def _refresh_env(self) -> None:
+        self._env_entries = self._current_env_entries()
+        env = self.executor.env
+        env.clear()
+        env.update(read_env(self.db))
+
+    def _on_publish_env(self, ts: int, affected: set[Any]) -> None:
+        current = self._current_env_entries()
+        previous = self._env_entries
+        if len(current) != len(previous) or any(
+            a is not b for a, b in zip(current, previous, strict=True)
+        ):
+            self._refresh_env()
+
+    async def close(self) -> None:
+        """Finish pending commits and close the database."""
+        if not self._closed:
+            self._closed = True
+            await self.scheduler.close()
+            await self.db.close()
+
+    async def __aenter__(self) -> Engine:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- calls -------------------------------------------------------------------------
+
+    async def query(
+        self,
+        path: Any,
+        args: dict[str, Any] | None = None,
+        *,
+        identity: dict[str, Any] | None = None,
+    ) -> Any:
+        """Run a query at the latest published state."""
+        return await self.executor.run_query(path, args, normalize_identity(identity))
+
+    async def mutation(
+        self,
+        path: Any,
+        args: dict[str, Any] | None = None,
+        *,
+        identity: dict[str, Any] | None = None,
+    ) -> Any:
+        """Run a mutation; returns once it is durable and visible."""
+        value, _ = await self.executor.run_mutation(path, args, normalize_identity(identity))
+        return value
+
+    async def action(
+        self,
+        path: Any,
+        args: dict[str, Any] | None = None,
+        *,
+        identity: dict[str, Any] | None = None,
+    ) -> Any:
+        """Run an action."""
+        return await self.executor.run_action(path, args, normalize_identity(identity))
+
+    def subscribe(
+        self,
+        path: Any,
+        args: dict[str, Any] | None = None,
+        *,
+        identity: dict[str, Any] | None = None,
+    ) -> Subscription:
+        """Subscribe to a query: ``async with engine.subscribe(...) as sub``."""
+        return Subscription(self, path, args, normalize_identity(identity))
+
+
+class _EngineOpener:
+    """What :meth:`Engine.open` returns: awaitable, or an async context manager."""
+
+    def __init__(self, root: Path, database: str | None, limits: Limits | None) -> None:
+        self._args = (root, database, limits)
+        self._engine: Engine | None = None
+
+    def __await__(self) -> Generator[Any, None, Engine]:
+        return Engine._open(*self._args).__await__()
+
+    async def __aenter__(self) -> Engine:
+        self._engine = await Engine._open(*self._args)
+        return self._engine
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._engine is not None:
+            await self._engine.close()
+
+
+_ERROR = object()
+
+ENV_TABLE = "_env"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+MAX_ENV_VALUE = 8192
+
+
+def _check_env(name: object, value: object) -> None:
+    if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
+        raise ValidationError(
+            f"invalid environment variable name {name!r}: use letters, digits and '_', "
+            "not starting with a digit, at most 40 characters",
+            "",
+        )
+    if not isinstance(value, str):
+        raise ValidationError(f"the value of {name} must be a string", "")
+    if len(value.encode()) > MAX_ENV_VALUE:
+        raise ValidationError(f"the value of {name} is longer than {MAX_ENV_VALUE} bytes", "")
+
+
+def read_env(db: Database) -> dict[str, str]:
+    """The environment variables stored in a database's ``_env`` table."""
+    env: dict[str, str] = {}
+    for doc in db.table_documents(ENV_TABLE):
+        name, value = doc.get("name"), doc.get("value")
+        if isinstance(name, str) and isinstance(value, str):
+            env[name] = value
+    return env
+
+
+async def write_env(db: Database, name: str, value: str | None) -> bool:
+    """Set (or, with ``None``, remove) an environment variable; returns whether it existed.
+
+    Engines on this database see the change in ``ctx.env`` once it is published.
+    """
+    _check_env(name, "" if value is None else value)
+    while True:
+        txn = db.begin_write()
+        doc = (
+            Query(txn, db.table(ENV_TABLE))
+            .with_index("by_name", lambda q: q.eq("name", name))
+            .first()
+        )
+        if value is None:
+            if doc is None:
+                return False
+            txn.delete(doc["_id"], system=True)
+        elif doc is None:
+            txn.insert(ENV_TABLE, {"name": name, "value": value}, system=True)
+        else:
+            txn.patch(doc["_id"], {"value": value}, system=True)
+        try:
+            await db.commit(txn)
+        except WriteConflict as conflict:
+            await db.committer.wait_published(conflict.write_ts)
+            continue
+        return doc is not None
+
+
+def _forget_modules(project: Project) -> None:
+    """Drop a never-used project version's modules from ``sys.modules``."""
+    prefix = project.package + "."
+    for name in [n for n in sys.modules if n == project.package or n.startswith(prefix)]:
+        del sys.modules[name]
+
+
+class Subscription:
+    """A live query seen from one subscriber: ``await sub.next()`` for each new result."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        path: Any,
+        args: dict[str, Any] | None,
+        identity: dict[str, Any] | None,
+    ) -> None:
+        self._engine = engine
+        self._path = path
+        self._args = args
+        self._identity = identity
+        # A small mailbox instead of asyncio.Queue: idle subscriptions are numerous and a
+        # Queue costs kilobytes; results wait in a list, a reader in one future.
+        self._pending: list[tuple[Any, BaseException | None]] = []
+        self._waiter: asyncio.Future[None] | None = None
+        self._live: LiveQuery | None = None
+
+    async def __aenter__(self) -> Subscription:
+        executor = self._engine.executor
+        fn = executor.resolve(self._path, FunctionKind.QUERY)
+        args = executor.validate_args(fn, self._args)
+        self._live = self._engine.live.acquire(fn, args, self._identity, self._on_change)
+        self._on_change(self._live)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop receiving updates."""
+        if self._live is not None:
+            self._engine.live.release(self._live, self._on_change)
+            self._live = None
+
+    def _on_change(self, live: LiveQuery) -> None:
+        self._pending.append((live.value, live.error))
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def next(self) -> Any:
+        """The next result (the current one first); raises if the query failed."""
+        while not self._pending:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        value, error = self._pending.pop(0)
+        if error is not None:
+            raise error
+        return value
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Any]:
+        while True:
+            yield await self.next()

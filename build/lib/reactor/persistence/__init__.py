@@ -1,0 +1,79 @@
+"""Persistence: the durable home of documents, behind one narrow interface.
+
+Persistence stores the latest version of every document and a few global values. It
+knows nothing of transactions, read sets or indexes: the database layer keeps those in
+memory and hands persistence one batch of writes per group commit. The one promise a
+backend makes is atomic durability: when :meth:`Persistence.write` returns, the whole
+batch survives a crash of the process, and no part of a failed batch is ever visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+__all__ = ["DocumentRecord", "Persistence", "open_persistence"]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    """One stored document version; ``value`` is None for a deletion (in write batches)."""
+
+    table: str
+    id: str
+    ts: int
+    value: bytes | None
+
+
+class Persistence(Protocol):
+    """The narrow interface every backend (SQLite, PostgreSQL) implements."""
+
+    def load_documents(self) -> Iterator[DocumentRecord]:
+        """Yield every live document (latest version, not deleted)."""
+        ...
+
+    def write(
+        self, records: Sequence[DocumentRecord], globals_: dict[str, Any] | None = None
+    ) -> None:
+        """Durably apply a batch of document writes and global updates, atomically."""
+        ...
+
+    def get_global(self, key: str) -> Any:
+        """Return a global value (JSON-compatible) or None."""
+        ...
+
+    def delete_table(self, table: str) -> None:
+        """Remove every document of a table (used when a schema push drops a table)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...
+
+
+def open_persistence(url: str) -> Persistence:
+    """Open the backend named by a database URL.
+
+    ``sqlite:///path/to/file.db``, ``sqlite://:memory:`` and ``postgresql://...`` are
+    understood.
+    """
+    if url.startswith("sqlite://"):
+        from reactor.persistence.sqlite import SqlitePersistence
+
+        rest = url[len("sqlite://") :]
+        if rest in (":memory:", "/:memory:"):
+            return SqlitePersistence(":memory:")
+        if not rest.startswith("/"):
+            raise ValueError(
+                f"invalid SQLite URL {url!r}: expected sqlite:///PATH or sqlite://:memory:"
+            )
+        # sqlite:///data.db is relative, sqlite:////abs/data.db absolute (one '/' is the separator).
+        return SqlitePersistence(rest[1:])
+    if url.startswith(("postgresql://", "postgres://")):
+        from reactor.persistence.postgres import PostgresPersistence
+
+        return PostgresPersistence(url)
+    raise ValueError(
+        f"unsupported database URL {url!r}: use sqlite:///FILE, sqlite://:memory: or postgresql://..."
+    )

@@ -1,0 +1,165 @@
+"""The ``ctx`` object handed to every function: database, auth, clock and friends.
+
+Queries get a read-only :class:`DatabaseReader`; mutations a :class:`DatabaseWriter` over
+the same transaction; actions get no database at all, only ``run_query``/``run_mutation``
+/``run_action``, each its own transaction. ``ctx.now`` is fixed for one execution so
+queries and mutations stay deterministic.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from reactor.database.query import Query
+from reactor.database.transaction import Transaction
+from reactor.values import decode_id
+
+__all__ = [
+    "ActionCtx",
+    "Auth",
+    "DatabaseReader",
+    "DatabaseWriter",
+    "MutationCtx",
+    "QueryCtx",
+    "normalize_identity",
+]
+
+
+def normalize_identity(claims: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The identity functions see: the claims plus ``subject``, ``issuer``, ``token_identifier``."""
+    if claims is None:
+        return None
+    if not isinstance(claims, dict):
+        raise TypeError(f"identity must be a dict of claims, got {type(claims).__name__}")
+    identity = dict(claims)
+    subject = identity.get("subject", identity.get("sub"))
+    if not isinstance(subject, str) or not subject:
+        raise ValueError("an identity needs a non-empty string 'subject' (or 'sub') claim")
+    issuer = identity.get("issuer", identity.get("iss", "reactor"))
+    identity["subject"] = subject
+    identity["issuer"] = str(issuer)
+    identity.setdefault("token_identifier", f"{issuer}|{subject}")
+    return identity
+
+
+class Auth:
+    """``ctx.auth``: who is calling."""
+
+    __slots__ = ("_identity",)
+
+    def __init__(self, identity: dict[str, Any] | None) -> None:
+        self._identity = identity
+
+    def get_user_identity(self) -> dict[str, Any] | None:
+        """The verified identity's claims (``subject``, ``issuer``, ...) or None."""
+        return copy.deepcopy(self._identity) if self._identity is not None else None
+
+
+class DatabaseReader:
+    """``ctx.db`` in a query."""
+
+    __slots__ = ("_txn",)
+
+    def __init__(self, txn: Transaction) -> None:
+        self._txn = txn
+
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        """The document with this id, or None."""
+        return self._txn.get(doc_id)
+
+    def query(self, table: str) -> Query:
+        """Start a query over a table (a full scan in creation order unless indexed)."""
+        return Query(self._txn, self._txn.db.table(table))
+
+    def normalize_id(self, table: str, doc_id: str) -> str | None:
+        """``doc_id`` if it is a valid id of ``table``, else None."""
+        if not isinstance(doc_id, str):
+            return None
+        try:
+            number, _ = decode_id(doc_id)
+        except ValueError:
+            return None
+        info = self._txn.db.table_by_number(number)
+        return doc_id if info is not None and info.name == table else None
+
+
+class DatabaseWriter(DatabaseReader):
+    """``ctx.db`` in a mutation: reads plus buffered writes."""
+
+    __slots__ = ()
+
+    def insert(self, table: str, doc: dict[str, Any]) -> str:
+        """Insert a document; returns its new id."""
+        return self._txn.insert(table, doc)
+
+    def patch(self, doc_id: str, fields: dict[str, Any]) -> None:
+        """Shallow-merge fields into a document (``reactor.UNSET`` removes one)."""
+        self._txn.patch(doc_id, fields)
+
+    def replace(self, doc_id: str, doc: dict[str, Any]) -> None:
+        """Replace a document's fields."""
+        self._txn.replace(doc_id, doc)
+
+    def delete(self, doc_id: str) -> None:
+        """Delete a document."""
+        self._txn.delete(doc_id)
+
+
+class QueryCtx:
+    """The context of a query."""
+
+    def __init__(self, txn: Transaction, identity: dict[str, Any] | None, now: float) -> None:
+        self.db = DatabaseReader(txn)
+        self.auth = Auth(identity)
+        self.now = now
+        self.storage: Any = None
+
+
+class MutationCtx:
+    """The context of a mutation."""
+
+    def __init__(self, txn: Transaction, identity: dict[str, Any] | None, now: float) -> None:
+        self.db = DatabaseWriter(txn)
+        self.auth = Auth(identity)
+        self.now = now
+        self.scheduler: Any = None
+        self.storage: Any = None
+
+
+Runner = Callable[[Any, dict[str, Any] | None], Awaitable[Any]]
+
+
+class ActionCtx:
+    """The context of an action: it runs other functions and talks to the world."""
+
+    def __init__(
+        self,
+        identity: dict[str, Any] | None,
+        now: float,
+        run_query: Runner,
+        run_mutation: Runner,
+        run_action: Runner,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.auth = Auth(identity)
+        self.now = now
+        self._run_query = run_query
+        self._run_mutation = run_mutation
+        self._run_action = run_action
+        self.env: dict[str, str] = dict(env or {})
+        self.scheduler: Any = None
+        self.storage: Any = None
+
+    async def run_query(self, fn: Any, args: dict[str, Any] | None = None) -> Any:
+        """Run a query (path or function object) at the latest state."""
+        return await self._run_query(fn, args)
+
+    async def run_mutation(self, fn: Any, args: dict[str, Any] | None = None) -> Any:
+        """Run a mutation in its own transaction."""
+        return await self._run_mutation(fn, args)
+
+    async def run_action(self, fn: Any, args: dict[str, Any] | None = None) -> Any:
+        """Run another action."""
+        return await self._run_action(fn, args)

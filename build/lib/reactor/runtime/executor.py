@@ -1,0 +1,395 @@
+"""The executor: runs a registered function in the right kind of transaction.
+
+- A **query** runs synchronously against the published state and returns its value
+  together with the read set it recorded (for subscriptions).
+- A **mutation** runs against the latest staged state, then commits; an optimistic
+  concurrency conflict re-runs it in a fresh transaction (bounded retries with jittered
+  backoff, after waiting for the conflicting commit to publish). With a session request
+  id it is exactly-once: the id and the result are written in the same transaction, and
+  a repeat returns the recorded result without running again.
+- An **action** is awaited on the event loop and reaches the database only through
+  ``ctx.run_query`` / ``run_mutation`` / ``run_action``.
+
+Arguments are validated before a handler runs and ``returns`` after; errors name the
+function and the path of the bad value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from reactor.database.committer import WriteConflict
+from reactor.database.database import Database
+from reactor.database.reads import ReadSet
+from reactor.database.transaction import Transaction
+from reactor.errors import ConflictError, FunctionNotFound, ValidationError
+from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from reactor.runtime.logs import capture
+from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, canonical_path
+from reactor.values import check_value
+
+if TYPE_CHECKING:
+    from reactor.file_storage import FileStorage
+    from reactor.scheduler import Scheduler
+
+__all__ = ["Execution", "Executor", "MutationHooks", "QueryOutcome"]
+
+MAX_MUTATION_RETRIES = 6
+
+
+class MutationHooks(Protocol):
+    """Extra work in a mutation's transaction (the scheduler runs jobs with these)."""
+
+    def before(self, txn: Transaction) -> bool:
+        """Called before the handler; False skips the handler and commits nothing."""
+        ...
+
+    def after(self, txn: Transaction, value: Any) -> None:
+        """Called after the handler returned, before the commit."""
+        ...
+
+
+@dataclass(slots=True)
+class QueryOutcome:
+    """A query execution: its value or error, what it read, the timestamp, its log lines."""
+
+    value: Any
+    error: BaseException | None
+    reads: ReadSet
+    ts: int
+    log_lines: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Execution:
+    """One finished function execution, as reported to :attr:`Executor.observers`."""
+
+    path: str
+    kind: FunctionKind
+    started: float  # time.time()
+    duration_ms: float
+    error: BaseException | None
+    log_lines: tuple[str, ...]
+
+
+class Executor:
+    """Runs the functions of one project against one database."""
+
+    def __init__(self, db: Database, project: Project) -> None:
+        self.db = db
+        self.project = project
+        self.env: dict[str, str] = {}
+        # Platform services, attached by the engine (ctx.scheduler, ctx.storage).
+        self.scheduler: Scheduler | None = None
+        self.storage: FileStorage | None = None
+        self.query_executions = 0
+        self.conflicts = 0
+        # Functions reactor itself provides under ``_system/`` (the dashboard's queries):
+        # internal, so only admin callers reach them, and kept across project reloads.
+        self.system_functions: dict[str, RegisteredFunction] = {}
+        # Called after every execution (monitoring); an observer must be quick and not raise.
+        self.observers: list[Callable[[Execution], None]] = []
+
+    def lookup(self, path: str) -> RegisteredFunction | None:
+        """The project's (or reactor's own ``_system/``) function at a canonical path."""
+        found = self.project.functions.get(path)
+        if found is None and path.startswith("_system/"):
+            found = self.system_functions.get(path)
+        return found
+
+    def _observe(
+        self,
+        fn: RegisteredFunction,
+        started: float,
+        clock: float,
+        error: BaseException | None,
+        log_lines: list[str],
+    ) -> None:
+        record = Execution(
+            fn.path or "",
+            fn.kind,
+            started,
+            (time.perf_counter() - clock) * 1000.0,
+            error,
+            tuple(log_lines),
+        )
+        for observer in self.observers:
+            try:
+                observer(record)
+            except Exception:  # monitoring must never break a function call
+                pass
+
+    # -- lookup and validation ---------------------------------------------------------
+
+    def resolve(
+        self, fn: object, kind: FunctionKind | None = None, *, public_only: bool = False
+    ) -> RegisteredFunction:
+        """The registered function for a path or function object."""
+        if isinstance(fn, RegisteredFunction):
+            if fn.path is None or self.lookup(fn.path) is not fn:
+                raise FunctionNotFound(f"{fn!r} is not a function of this project")
+            found = fn
+        else:
+            path = canonical_path(fn)
+            maybe = self.lookup(path)
+            if maybe is None or (public_only and maybe.internal):
+                raise FunctionNotFound(f"could not find public function {path!r}")
+            found = maybe
+        if kind is not None and found.kind is not kind:
+            raise FunctionNotFound(f"{found.path} is a {found.kind.value}, not a {kind.value}")
+        return found
+
+    def validate_args(self, fn: RegisteredFunction, args: object) -> dict[str, Any]:
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            raise ValidationError(
+                f"arguments of {fn.path} must be an object, got {type(args).__name__}"
+            )
+        try:
+            if fn.args is not None:
+                validated = fn.args.validate(args, "$", self.db.id_table)
+                assert isinstance(validated, dict)
+                return validated
+            check_value(args)
+        except ValidationError as exc:
+            raise ValidationError(
+                f"invalid arguments for {fn.path}: {exc.reason}", exc.path
+            ) from None
+        return args
+
+    def check_result(self, fn: RegisteredFunction, value: Any) -> Any:
+        try:
+            if fn.returns is not None:
+                return fn.returns.validate(value, "$", self.db.id_table)
+            check_value(value)
+        except ValidationError as exc:
+            raise ValidationError(
+                f"invalid return value of {fn.path}: {exc.reason}", exc.path
+            ) from None
+        return value
+
+    # -- queries -------------------------------------------------------------------------
+
+    def execute_query(
+        self,
+        fn: RegisteredFunction,
+        args: dict[str, Any],
+        identity: dict[str, Any] | None,
+        journal: list[str | None] | None = None,
+    ) -> QueryOutcome:
+        """Run a query now at the published state; errors are captured in the outcome."""
+        txn = self.db.begin_read(journal)
+        self.query_executions += 1
+        started, clock = time.time(), time.perf_counter()
+        with capture() as logs:
+            try:
+                ctx = QueryCtx(txn, identity, started * 1000.0)
+                if self.storage is not None:
+                    ctx.storage = self.storage.for_query(txn)
+                value = fn.handler(ctx, **args)
+                value = self.check_result(fn, value)
+            except Exception as exc:
+                outcome = QueryOutcome(None, exc, txn.reads, txn.snapshot_ts, logs.finish())
+            else:
+                outcome = QueryOutcome(value, None, txn.reads, txn.snapshot_ts, logs.finish())
+        if self.observers:
+            self._observe(fn, started, clock, outcome.error, outcome.log_lines)
+        return outcome
+
+    async def run_query(
+        self,
+        fn: object,
+        args: object = None,
+        identity: dict[str, Any] | None = None,
+        *,
+        public_only: bool = False,
+        logs: list[str] | None = None,
+    ) -> Any:
+        """Run a query; what it printed is appended to ``logs`` when given."""
+        found = self.resolve(fn, FunctionKind.QUERY, public_only=public_only)
+        outcome = self.execute_query(found, self.validate_args(found, args), identity)
+        if logs is not None:
+            logs.extend(outcome.log_lines)
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.value
+
+    # -- mutations -----------------------------------------------------------------------
+
+    async def run_mutation(
+        self,
+        fn: object,
+        args: object = None,
+        identity: dict[str, Any] | None = None,
+        *,
+        public_only: bool = False,
+        session_request: tuple[str, int] | None = None,
+        hooks: MutationHooks | None = None,
+        logs: list[str] | None = None,
+    ) -> tuple[Any, int]:
+        """Run a mutation to commit; returns ``(value, commit_ts)``.
+
+        What the last attempt printed is appended to ``logs`` when given.
+        """
+        found = self.resolve(fn, FunctionKind.MUTATION, public_only=public_only)
+        validated = self.validate_args(found, args)
+        if not self.observers:
+            return await self._mutate(found, validated, identity, session_request, hooks, logs)
+        lines = logs if logs is not None else []
+        started, clock = time.time(), time.perf_counter()
+        try:
+            result = await self._mutate(found, validated, identity, session_request, hooks, lines)
+        except Exception as exc:
+            self._observe(found, started, clock, exc, lines)
+            raise
+        self._observe(found, started, clock, None, lines)
+        return result
+
+    async def _mutate(
+        self,
+        found: RegisteredFunction,
+        validated: dict[str, Any],
+        identity: dict[str, Any] | None,
+        session_request: tuple[str, int] | None,
+        hooks: MutationHooks | None,
+        logs: list[str] | None,
+    ) -> tuple[Any, int]:
+        attempt = 0
+        while True:
+            txn = self.db.begin_write()
+            recorded = _recorded_result(txn, session_request)
+            if recorded is not None:
+                return recorded[0], max(self.db.published_ts, txn.snapshot_ts)
+            if hooks is not None and not hooks.before(txn):
+                return None, txn.snapshot_ts
+            ctx = MutationCtx(txn, identity, time.time() * 1000.0)
+            after_commit: list[Callable[[], None]] = []
+            if self.scheduler is not None:
+                ctx.scheduler = self.scheduler.for_mutation(txn, ctx.now)
+            if self.storage is not None:
+                ctx.storage = self.storage.for_mutation(txn, after_commit)
+            with capture() as printed:
+                try:
+                    value = found.handler(ctx, **validated)
+                finally:
+                    if logs is not None:
+                        logs[:] = printed.finish()
+            value = self.check_result(found, value)
+            if hooks is not None:
+                hooks.after(txn, value)
+            if session_request is not None:
+                txn.insert(
+                    "_session_requests",
+                    {
+                        "session_id": session_request[0],
+                        "request_id": session_request[1],
+                        "result": value,
+                    },
+                    system=True,
+                )
+            try:
+                ts = await self.db.commit(txn)
+            except WriteConflict as conflict:
+                self.conflicts += 1
+                attempt += 1
+                if attempt > MAX_MUTATION_RETRIES:
+                    raise ConflictError(
+                        f"{found.path}: {conflict.message}; gave up after {MAX_MUTATION_RETRIES} "
+                        "retries (reduce contention on these documents)"
+                    ) from None
+                await asyncio.sleep(random.uniform(0, 0.002 * 2**attempt))
+                await self.db.committer.wait_published(conflict.write_ts)
+                continue
+            for callback in after_commit:
+                callback()
+            return value, ts
+
+    # -- actions -------------------------------------------------------------------------
+
+    async def run_action(
+        self,
+        fn: object,
+        args: object = None,
+        identity: dict[str, Any] | None = None,
+        *,
+        public_only: bool = False,
+        logs: list[str] | None = None,
+    ) -> Any:
+        """Run an action; what it (and what it calls) printed is appended to ``logs``."""
+        found = self.resolve(fn, FunctionKind.ACTION, public_only=public_only)
+        validated = self.validate_args(found, args)
+        if not self.observers:
+            return await self._act(found, validated, identity, logs)
+        lines: list[str] = []
+        started, clock = time.time(), time.perf_counter()
+        try:
+            result = await self._act(found, validated, identity, lines)
+        except Exception as exc:
+            self._observe(found, started, clock, exc, lines)
+            raise
+        finally:
+            if logs is not None:
+                logs.extend(lines)
+        self._observe(found, started, clock, None, lines)
+        return result
+
+    async def _act(
+        self,
+        found: RegisteredFunction,
+        validated: dict[str, Any],
+        identity: dict[str, Any] | None,
+        logs: list[str] | None,
+    ) -> Any:
+        with capture() as printed:
+            try:
+                value = await found.handler(self.action_ctx(identity), **validated)
+            finally:
+                if logs is not None:
+                    logs.extend(printed.finish())
+        return self.check_result(found, value)
+
+    def action_ctx(self, identity: dict[str, Any] | None) -> ActionCtx:
+        """The ``ctx`` of an action (or HTTP action) running as ``identity``."""
+
+        async def run_query(f: Any, a: dict[str, Any] | None) -> Any:
+            return await self.run_query(f, a, identity)
+
+        async def run_mutation(f: Any, a: dict[str, Any] | None) -> Any:
+            return (await self.run_mutation(f, a, identity))[0]
+
+        async def run_action(f: Any, a: dict[str, Any] | None) -> Any:
+            return await self.run_action(f, a, identity)
+
+        ctx = ActionCtx(
+            identity, time.time() * 1000.0, run_query, run_mutation, run_action, self.env
+        )
+        if self.scheduler is not None:
+            ctx.scheduler = self.scheduler.for_action()
+        if self.storage is not None:
+            ctx.storage = self.storage.for_action()
+        return ctx
+
+
+def _recorded_result(
+    txn: Transaction, session_request: tuple[str, int] | None
+) -> tuple[Any] | None:
+    if session_request is None:
+        return None
+    table = txn.db.table("_session_requests")
+    from reactor.database.query import Query
+
+    doc = (
+        Query(txn, table)
+        .with_index(
+            "by_session_request",
+            lambda q: q.eq("session_id", session_request[0]).eq("request_id", session_request[1]),
+        )
+        .first()
+    )
+    return None if doc is None else (doc.get("result"),)

@@ -1,0 +1,189 @@
+"""The reactor server: a Starlette app over one :class:`~reactor.engine.Engine`.
+
+Two entry points (what the CLI calls)::
+
+    from reactor.server.app import ServerConfig, create_app, serve
+
+    config = ServerConfig(admin_key="secret")          # auth from REACTOR_AUTH_* by default
+    app = create_app(engine, config)                    # a Starlette ASGI app
+    await serve(engine, config, host="127.0.0.1", port=3210)   # runs uvicorn until stopped
+
+Routes:
+
+- WebSocket ``/api/sync`` and ``/api/{client_version}/sync``: the sync protocol
+  (:mod:`reactor.sync.worker`);
+- ``POST /api/query|mutation|action|function``, ``GET /api/query``,
+  ``POST /api/run/{path}``, ``POST /api/query_ts|query_batch|query_at_ts``: the function
+  API (:mod:`reactor.server.api`);
+- ``/http/{path}``, any method: the project's HTTP actions
+  (:mod:`reactor.server.http_actions`);
+- ``GET /version``: the server version as plain text;
+- ``/dashboard`` and ``/api/dashboard/...``: the admin dashboard
+  (:mod:`reactor.server.dashboard`), before the static folder.
+
+The engine's lifetime belongs to the caller: ``create_app``/``serve`` never close it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+
+from reactor.auth import AuthConfig, Authenticator
+from reactor.engine import Engine
+from reactor.server.admin import admin_routes
+from reactor.server.api import FunctionApi
+from reactor.server.dashboard import dashboard_routes
+from reactor.server.files import storage_routes
+from reactor.server.http_actions import HttpActions
+from reactor.sync.worker import SyncLimits, SyncWorker
+
+__all__ = ["ServerConfig", "create_app", "create_site_app", "serve"]
+
+VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """How the server authenticates callers and what it accepts.
+
+    - ``admin_key``: the key admin callers present (``Authorization: Convex <key>``);
+      None disables admin access.
+    - ``auth``: user-token verification; by default read from ``REACTOR_AUTH_*``.
+    - ``static_dir``: a folder of static files (a built frontend) served at ``/`` after
+      every other route, ``index.html`` for directories; None serves none.
+    - ``max_request_bytes``: largest HTTP request body (413 beyond).
+    - ``sync``: WebSocket limits (frame size, chunking threshold, ping interval, ...).
+    - ``ws_ping_interval`` / ``ws_ping_timeout``: WebSocket-level keepalive; a client that
+      does not answer a ping within the timeout is disconnected.
+    - ``shutdown_timeout``: how long :func:`serve` waits for open requests on shutdown.
+    """
+
+    admin_key: str | None = None
+    auth: AuthConfig = field(default_factory=AuthConfig.from_env)
+    max_request_bytes: int = 8 * 1024 * 1024
+    sync: SyncLimits = field(default_factory=SyncLimits)
+    ws_ping_interval: float = 5.0
+    ws_ping_timeout: float = 60.0
+    shutdown_timeout: float = 5.0
+    static_dir: str | None = None
+
+
+def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
+    """The ASGI app serving ``engine`` (see the module docstring for routes)."""
+    config = config or ServerConfig()
+    authenticator = Authenticator(config.auth, config.admin_key)
+    api = FunctionApi(engine, authenticator, config.max_request_bytes)
+    http_actions = HttpActions(engine, authenticator)
+
+    async def sync(websocket: WebSocket) -> None:
+        client_version = websocket.path_params.get("client_version")
+        worker = SyncWorker(websocket, engine, authenticator, config.sync, client_version)
+        await worker.run()
+
+    async def version(request: Request) -> Response:
+        return PlainTextResponse(VERSION)
+
+    routes: list[BaseRoute] = [
+        WebSocketRoute("/api/sync", sync),
+        WebSocketRoute("/api/{client_version}/sync", sync),
+        Route("/version", version, methods=["GET"]),
+        *api.routes(),
+        *http_actions.routes(),
+        *storage_routes(engine),
+        *admin_routes(engine, authenticator, config.max_request_bytes),
+        *dashboard_routes(engine, authenticator, config.max_request_bytes),
+    ]
+    if config.static_dir is not None:
+        routes.append(Mount("/", app=StaticFiles(directory=config.static_dir, html=True)))
+    app = Starlette(routes=routes)
+    app.state.engine = engine
+    app.state.config = config
+    return app
+
+
+def create_site_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
+    """The site origin: the project's HTTP actions at ``/`` (``/hook`` ≙ ``/http/hook``)."""
+    config = config or ServerConfig()
+    http_actions = HttpActions(engine, Authenticator(config.auth, config.admin_key))
+    app = Starlette(routes=http_actions.site_routes())
+    app.state.engine = engine
+    return app
+
+
+def uvicorn_config(
+    engine: Engine,
+    config: ServerConfig,
+    host: str = "127.0.0.1",
+    port: int = 3210,
+    *,
+    app: Starlette | None = None,
+) -> uvicorn.Config:
+    """The uvicorn configuration :func:`serve` uses (``port=0`` picks a free port)."""
+    return uvicorn.Config(
+        app if app is not None else create_app(engine, config),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ws="websockets-sansio",
+        ws_max_size=config.sync.max_frame_bytes + 1024 * 1024,
+        ws_ping_interval=config.ws_ping_interval,
+        ws_ping_timeout=config.ws_ping_timeout,
+        h11_max_incomplete_event_size=64 * 1024,
+        timeout_graceful_shutdown=max(1, round(config.shutdown_timeout)),
+    )
+
+
+async def serve(
+    engine: Engine,
+    config: ServerConfig | None = None,
+    host: str = "127.0.0.1",
+    port: int = 3210,
+    *,
+    site_port: int | None = None,
+    started: asyncio.Event | None = None,
+) -> None:
+    """Run the server until cancelled (or until uvicorn is told to exit).
+
+    With ``site_port``, a second listener serves the HTTP actions at the root of that
+    port (the "site" origin). ``started`` (optional) is set once every socket listens.
+    """
+    config = config or ServerConfig()
+    servers = [uvicorn.Server(uvicorn_config(engine, config, host, port))]
+    if site_port is not None:
+        site = create_site_app(engine, config)
+        servers.append(uvicorn.Server(uvicorn_config(engine, config, host, site_port, app=site)))
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    try:
+        while not all(s.started for s in servers) and not any(t.done() for t in tasks):
+            await asyncio.sleep(0.01)
+        main = servers[0]
+        if main.started:
+            # File URLs point at the address actually bound (port 0 picks one).
+            sockets = [sock for s in main.servers for sock in (s.sockets or ())]
+            if sockets and engine.storage is not None:
+                engine.storage.serving_at(host, sockets[0].getsockname()[1])
+        if started is not None and all(s.started for s in servers):
+            started.set()
+        # Either listener stopping (an error, or told to exit) stops both.
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task.done():
+                task.result()
+    finally:
+        for server in servers:
+            server.should_exit = True
+        pending = [t for t in tasks if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+        for task in pending:
+            task.cancel()

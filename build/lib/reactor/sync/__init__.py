@@ -1,0 +1,1 @@
+"""The sync protocol: messages (protocol), per-connection state (state), the socket worker."""

@@ -1,0 +1,368 @@
+"""The per-connection sync state machine, free of I/O.
+
+A :class:`SyncSession` holds what one client has asked for and what it has been sent:
+
+- ``query_set_version``: the last ``newVersion`` received in a ``ModifyQuerySet``. A
+  modification must start exactly there (``baseVersion``) and move forward, otherwise
+  :class:`~reactor.errors.ProtocolError` (the socket then closes with ``FatalError``).
+- ``identity_version``: bumped by one on every accepted ``Authenticate``.
+- ``sent``: the :class:`~reactor.sync.protocol.StateVersion` of the last Transition; the
+  next Transition starts there.
+- per query, the digest of the result last sent, so an unchanged result is not re-sent,
+  and the removals not yet reported.
+
+Consistency: every subscribed query is a shared :class:`~reactor.runtime.live_queries.
+LiveQuery`, which outside a publish step is valid at ``db.published_ts``. The
+Transition is built in one synchronous call (:meth:`SyncSession.build_transition`)
+from the live results as they are at that moment, so all of them belong to one snapshot
+and ``endVersion.ts`` is that snapshot's timestamp. Building it only when the socket is
+ready to send gives back-pressure for free: a slow client's next Transition jumps to the
+latest state, skipping intermediate ones.
+
+The session is told about changes through the live queries' listener, which only marks
+it dirty and calls ``wake`` (a cheap, synchronous callback).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from reactor.engine import Engine
+from reactor.errors import ProtocolError, ReactorError, UserError, ValidationError
+from reactor.runtime.live_queries import LiveQuery
+from reactor.runtime.registry import FunctionKind
+from reactor.sync.protocol import (
+    Add,
+    ModifyQuerySet,
+    QueryFailed,
+    QueryRemoved,
+    QueryUpdated,
+    Remove,
+    StateModification,
+    StateVersion,
+    Transition,
+)
+from reactor.values import from_json, to_json, ts_to_wire
+
+__all__ = ["SyncSession", "decode_args", "error_fields", "error_message"]
+
+MAX_QUERIES = 10_000
+
+
+def error_message(exc: BaseException) -> str:
+    """The message a client sees for a failed function."""
+    if isinstance(exc, ReactorError):
+        return exc.message
+    return f"Uncaught {type(exc).__name__}: {exc}"
+
+
+def error_fields(exc: BaseException) -> tuple[str, Any | None]:
+    """``(errorMessage, errorData or None)``; ``errorData`` only for a UserError."""
+    if isinstance(exc, UserError):
+        try:
+            return error_message(exc), to_json(exc.data)
+        except ValidationError:
+            return error_message(exc), to_json(repr(exc.data))
+    return error_message(exc), None
+
+
+def decode_args(args: list[Any]) -> dict[str, Any]:
+    """The argument object of a wire ``args`` array (``[]`` or ``[{...}]``)."""
+    if len(args) == 0:
+        return {}
+    if len(args) != 1 or not isinstance(args[0], dict):
+        raise ValidationError("args must be an array holding one argument object")
+    value = from_json(args[0], "$.args[0]")
+    if not isinstance(value, dict):
+        raise ValidationError("args must be an array holding one argument object")
+    return value
+
+
+def decode_journal(journal: str | None) -> list[str | None] | None:
+    if journal is None:
+        return None
+    try:
+        parsed = json.loads(journal)
+    except ValueError:
+        raise ProtocolError("invalid query journal") from None
+    if not isinstance(parsed, list) or not all(c is None or isinstance(c, str) for c in parsed):
+        raise ProtocolError("invalid query journal")
+    return parsed
+
+
+def encode_journal(journal: list[str | None] | None) -> str | None:
+    return json.dumps(journal, separators=(",", ":")) if journal else None
+
+
+@dataclass(slots=True)
+class _Query:
+    """One subscribed query of this session."""
+
+    query_id: int
+    udf_path: str
+    args: dict[str, Any] | None
+    journal: list[str | None] | None
+    live: LiveQuery | None = None
+    error: BaseException | None = None  # set when it could not be subscribed at all
+    sent_digest: bytes | None = None
+
+
+class SyncSession:
+    """What one client has subscribed to and been sent; see the module docstring."""
+
+    def __init__(self, engine: Engine, wake: Callable[[], None] = lambda: None) -> None:
+        self.engine = engine
+        self.wake = wake
+        self.session_id: str | None = None
+        self.query_set_version = 0
+        self.identity_version = 0
+        self.identity: dict[str, Any] | None = None
+        self.admin = False
+        self.sent = StateVersion(query_set=0, identity=0, ts=ts_to_wire(0))
+        self.sent_ts = 0
+        self.queries: dict[int, _Query] = {}
+        self._removed: list[int] = []
+        self._dirty = False
+        self._min_ts = 0  # a Transition reaching at least this ts is owed (read your writes)
+        self._force = False
+        self.closed = False
+
+    # -- inputs --------------------------------------------------------------------------
+
+    def connect(self, session_id: str, max_observed_ts: int | None) -> None:
+        """Handle ``Connect``; refuses a client that has seen the future."""
+        if self.session_id is not None:
+            raise ProtocolError("Connect was already received on this socket")
+        latest = self.engine.db.published_ts
+        if max_observed_ts is not None and max_observed_ts > latest:
+            raise ProtocolError(
+                f"client has observed timestamp {max_observed_ts}, newer than the server's "
+                f"latest {latest} (was the database reset?)"
+            )
+        self.session_id = session_id
+
+    def modify_query_set(self, msg: ModifyQuerySet) -> None:
+        """Apply a ``ModifyQuerySet``: check versions, then subscribe and unsubscribe."""
+        if msg.base_version != self.query_set_version:
+            raise ProtocolError(
+                f"BaseVersionMismatch: query set modification based on version "
+                f"{msg.base_version}, but the server is at {self.query_set_version}"
+            )
+        if msg.new_version <= msg.base_version:
+            raise ProtocolError(
+                f"query set version must increase (from {msg.base_version} to {msg.new_version})"
+            )
+        # Check everything before changing anything, so a bad message changes nothing.
+        ids = set(self.queries)
+        for mod in msg.modifications:
+            if isinstance(mod, Add):
+                if mod.query_id in ids:
+                    raise ProtocolError(f"duplicate query id {mod.query_id}")
+                ids.add(mod.query_id)
+            else:
+                if mod.query_id not in ids:
+                    raise ProtocolError(f"cannot remove unknown query id {mod.query_id}")
+                ids.discard(mod.query_id)
+        if len(ids) > MAX_QUERIES:
+            raise ProtocolError(f"too many queries on one connection (limit {MAX_QUERIES})")
+        journals = [
+            decode_journal(mod.journal) if isinstance(mod, Add) else None
+            for mod in msg.modifications
+        ]
+        for mod, journal in zip(msg.modifications, journals, strict=True):
+            if isinstance(mod, Remove):
+                self._remove(mod.query_id)
+            else:
+                self._add(mod, journal)
+        self.query_set_version = msg.new_version
+        self._mark_dirty()
+
+    def _add(self, mod: Add, journal: list[str | None] | None) -> None:
+        query = _Query(mod.query_id, mod.udf_path, None, journal)
+        self.queries[mod.query_id] = query
+        try:
+            query.args = decode_args(mod.args)
+        except ReactorError as exc:
+            query.error = exc
+            return
+        self._subscribe(query)
+
+    def _subscribe(self, query: _Query) -> None:
+        executor = self.engine.executor
+        try:
+            fn = executor.resolve(query.udf_path, FunctionKind.QUERY, public_only=not self.admin)
+            args = executor.validate_args(fn, query.args)
+        except ReactorError as exc:
+            query.error = exc
+            return
+        query.error = None
+        query.live = self.engine.live.acquire(
+            fn, args, self.identity, self._on_change, query.journal
+        )
+
+    def _unsubscribe(self, query: _Query) -> None:
+        if query.live is not None:
+            self.engine.live.release(query.live, self._on_change)
+            query.live = None
+
+    def _remove(self, query_id: int) -> None:
+        query = self.queries.pop(query_id)
+        self._unsubscribe(query)
+        if query.sent_digest is not None:  # the client never heard of it otherwise
+            self._removed.append(query_id)
+
+    def set_identity(
+        self, base_version: int, identity: dict[str, Any] | None, *, admin: bool = False
+    ) -> None:
+        """Handle an accepted ``Authenticate``: new identity, every query re-run under it."""
+        self.check_identity_version(base_version)
+        self.identity_version += 1
+        self.identity = identity
+        self.admin = admin
+        for query in self.queries.values():
+            self._unsubscribe(query)
+        for query in self.queries.values():
+            if query.args is not None:
+                self._subscribe(query)
+        self._mark_dirty()
+
+    def check_identity_version(self, base_version: int) -> None:
+        if base_version != self.identity_version:
+            raise ProtocolError(
+                f"IdentityVersionMismatch: Authenticate based on identity version "
+                f"{base_version}, but the server is at {self.identity_version}"
+            )
+
+    def mutation_done(self, ts: int | None) -> None:
+        """A MutationResponse went out: owe a Transition reaching its commit ``ts``."""
+        if ts is not None:
+            self._min_ts = max(self._min_ts, ts)
+            self._force = True
+            self.wake()
+
+    def code_reloaded(self) -> None:
+        """The engine switched to new code (:attr:`Engine.reload_listeners`).
+
+        Live queries have already re-run with it; the queries that could not subscribe
+        (unknown function, invalid arguments) try again, so a function that now exists
+        answers. Everything goes out in the next Transition.
+        """
+        for query in self.queries.values():
+            if query.live is not None or query.args is None:
+                continue
+            before = None if query.error is None else error_message(query.error)
+            self._subscribe(query)
+            if query.error is not None and error_message(query.error) != before:
+                query.sent_digest = None  # a different error: send it
+        self._mark_dirty()
+
+    def close(self) -> None:
+        """Release every subscription (the socket is gone)."""
+        self.closed = True
+        for query in self.queries.values():
+            self._unsubscribe(query)
+        self.queries.clear()
+
+    def _on_change(self, live: LiveQuery) -> None:
+        self._mark_dirty()
+
+    def _mark_dirty(self) -> None:
+        self._dirty = True
+        self.wake()
+
+    # -- output --------------------------------------------------------------------------
+
+    @property
+    def wants_transition(self) -> bool:
+        """Whether there is anything a Transition would tell the client."""
+        return self._dirty or self._force or bool(self._removed)
+
+    def build_transition(self) -> Transition | None:
+        """The Transition from what the client has to the current state, or None.
+
+        Synchronous on purpose: every live result read here is valid at the published
+        timestamp read here (see the module docstring).
+        """
+        if not self.wants_transition:
+            return None
+        ts = self.engine.db.published_ts
+        mods: list[StateModification] = [QueryRemoved(query_id=q) for q in self._removed]
+        for query in self.queries.values():
+            mod = self._modification(query)
+            if mod is not None:
+                mods.append(mod)
+        end = StateVersion(
+            query_set=self.query_set_version, identity=self.identity_version, ts=ts_to_wire(ts)
+        )
+        force = self._force and self._min_ts <= ts
+        self._dirty = False
+        self._removed = []
+        if not force and not mods and end == self.sent:
+            return None
+        if force:
+            self._force = False
+        start, self.sent, self.sent_ts = self.sent, end, ts
+        return Transition(start_version=start, end_version=end, modifications=mods)
+
+    def _modification(self, query: _Query) -> StateModification | None:
+        if query.live is None:
+            if query.sent_digest == b"static-error" or query.error is None:
+                return None
+            query.sent_digest = b"static-error"
+            return _failed(query.query_id, query.error, None)
+        live = query.live
+        if live.digest == query.sent_digest:
+            return None
+        query.sent_digest = live.digest
+        journal = encode_journal(live.journal)
+        outcome = live.outcome
+        assert outcome is not None
+        lines = outcome.log_lines
+        if outcome.error is not None:
+            return _failed(query.query_id, outcome.error, journal, lines)
+        try:
+            value = encoded_result(live.digest, outcome.value)
+        except ValidationError as exc:
+            return _failed(query.query_id, exc, journal, lines)
+        return QueryUpdated(query_id=query.query_id, value=value, log_lines=lines, journal=journal)
+
+
+_ENCODED: OrderedDict[bytes, msgspec.Raw] = OrderedDict()
+ENCODED_CACHE_SIZE = 512
+
+
+def encoded_result(digest: bytes, value: Any) -> msgspec.Raw:
+    """The wire JSON of a query result, encoded once however many sessions send it.
+
+    Keyed by the live query's result digest, which identifies the value.
+    """
+    raw = _ENCODED.get(digest)
+    if raw is None:
+        raw = msgspec.Raw(_json_encoder.encode(to_json(value)))
+        _ENCODED[digest] = raw
+        if len(_ENCODED) > ENCODED_CACHE_SIZE:
+            _ENCODED.popitem(last=False)
+    else:
+        _ENCODED.move_to_end(digest)
+    return raw
+
+
+_json_encoder = msgspec.json.Encoder()
+
+
+def _failed(
+    query_id: int, exc: BaseException, journal: str | None, lines: list[str] | None = None
+) -> QueryFailed:
+    message, data = error_fields(exc)
+    failed = QueryFailed(
+        query_id=query_id, error_message=message, log_lines=lines or [], journal=journal
+    )
+    if data is not None:
+        failed.error_data = data
+    return failed

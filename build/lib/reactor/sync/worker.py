@@ -1,0 +1,427 @@
+"""The sync worker: one :class:`~reactor.sync.state.SyncSession` bound to one WebSocket.
+
+Three tasks per connection, plus one per running action (an action still running when
+the connection closes runs to completion; its answer is dropped):
+
+- the **receiver** decodes frames and applies them to the session in arrival order
+  (``Authenticate`` is verified before the next frame is read);
+- the **mutator** runs the connection's mutations one at a time, in order, each
+  exactly-once under ``(sessionId, requestId)``;
+- the **sender** is the only task that writes to the socket. Woken by any change, it
+  first sends queued responses, then builds a Transition synchronously from the live
+  results and sends it; it sends a protocol ``Ping`` after ``ping_interval`` of silence.
+  Because the Transition is built only when the previous send has finished, a slow
+  client skips intermediate states instead of queueing them.
+
+Read your writes: a successful ``MutationResponse(ts)`` is queued only once ``ts`` is
+published, and it obliges the session to send a Transition with ``endVersion.ts >= ts``
+right after it (even an empty one), which is what the client waits for.
+
+Anything wrong with the input (malformed frame, unknown type, wrong versions, frame too
+large, too many pending requests) ends this connection with a ``FatalError`` frame and a
+close; a bad token ends it with ``AuthError``. Other connections are unaffected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from reactor.auth import Authenticator
+from reactor.engine import Engine
+from reactor.errors import AuthenticationError, ProtocolError, ReactorError
+from reactor.runtime.context import normalize_identity
+from reactor.sync.protocol import (
+    Action,
+    ActionResponse,
+    Authenticate,
+    AuthError,
+    ClientMessage,
+    Connect,
+    Event,
+    FatalError,
+    ModifyQuerySet,
+    Mutation,
+    MutationResponse,
+    Ping,
+    ServerMessage,
+    Transition,
+    TransitionChunk,
+    decode_client_message,
+    encode_server_message,
+)
+from reactor.sync.state import SyncSession, decode_args, error_fields
+from reactor.values import from_json, to_json, ts_from_wire, ts_to_wire
+
+__all__ = ["SyncLimits", "SyncWorker"]
+
+logger = logging.getLogger("reactor.sync")
+
+# Convex clients older than this cannot reassemble TransitionChunks.
+MIN_CLIENT_VERSION_FOR_CHUNKS = (1, 28, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncLimits:
+    """Per-connection limits of the sync protocol."""
+
+    max_frame_bytes: int = 8 * 1024 * 1024
+    max_transition_bytes: int = 5_000_000
+    ping_interval: float = 15.0
+    max_pending_mutations: int = 1000
+    max_inflight_actions: int = 1000
+
+
+# Actions of closed connections, still running (a strong reference until they finish).
+_DETACHED: set[asyncio.Task[None]] = set()
+
+
+class _Close(Exception):
+    """End the connection after sending ``message`` (if any)."""
+
+    def __init__(self, message: ServerMessage | None, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.message = message
+        self.code = code
+        self.reason = reason
+
+
+def _fatal(error: str, code: int = 1008, reason: str = "BadRequest") -> _Close:
+    return _Close(FatalError(error=error), code, reason)
+
+
+def _supports_chunks(client_version: str | None) -> bool:
+    if client_version is None:
+        return True
+    try:
+        parts = tuple(int(p) for p in client_version.split("-")[0].split(".")[:3])
+    except ValueError:
+        return True
+    return parts >= MIN_CLIENT_VERSION_FOR_CHUNKS
+
+
+class SyncWorker:
+    """Serves the sync protocol on one accepted WebSocket until it closes."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        engine: Engine,
+        authenticator: Authenticator,
+        limits: SyncLimits | None = None,
+        client_version: str | None = None,
+    ) -> None:
+        self.ws = websocket
+        self.engine = engine
+        self.auth = authenticator
+        self.limits = limits or SyncLimits()
+        self.chunks = _supports_chunks(client_version)
+        self._wake = asyncio.Event()
+        self.session = SyncSession(engine, self._wake.set)
+        self._outbox: deque[ServerMessage] = deque()
+        self._mutations: asyncio.Queue[tuple[Mutation, dict[str, Any] | None, bool]] = (
+            asyncio.Queue()
+        )
+        self._actions: set[asyncio.Task[None]] = set()
+        self._clock_skew: float | None = None
+        self._token_exp: float | None = None
+
+    async def run(self) -> None:
+        """Accept the socket and serve it; returns when the connection is over."""
+        await self.ws.accept()
+        self.engine.reload_listeners.append(self.session.code_reloaded)
+        tasks = [
+            asyncio.create_task(self._receive_loop(), name="sync-receive"),
+            asyncio.create_task(self._send_loop(), name="sync-send"),
+            asyncio.create_task(self._mutation_loop(), name="sync-mutations"),
+        ]
+        final: _Close | None = None
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                exc = task.exception()
+                if isinstance(exc, _Close):
+                    final = exc
+                elif exc is not None and not _is_disconnect(exc):
+                    logger.error("sync connection failed", exc_info=exc)
+                    final = _fatal("internal server error", 1011, "InternalServerError")
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            # Running actions finish (their effects should not stop half-way); their
+            # answers are dropped, as the client fails them on reconnect anyway.
+            _DETACHED.update(self._actions)
+            self.engine.reload_listeners.remove(self.session.code_reloaded)
+            self.session.close()
+        if final is not None:
+            with contextlib.suppress(Exception):
+                if final.message is not None:
+                    await self.ws.send_text(encode_server_message(final.message))
+                await self.ws.close(final.code, final.reason[:120])
+
+    # -- receiving -----------------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        limit = self.limits.max_frame_bytes
+        while True:
+            frame = await self.ws.receive()
+            if frame["type"] == "websocket.disconnect":
+                return
+            text = frame.get("text")
+            if text is None:
+                raise _fatal("binary frames are not supported; send JSON text frames")
+            if len(text) > limit // 4 and len(text.encode("utf-8", "replace")) > limit:
+                raise _fatal(f"frame larger than the limit of {limit} bytes", 1009, "TooLarge")
+            try:
+                message = decode_client_message(text)
+                await self._handle(message)
+            except ProtocolError as exc:
+                raise _fatal(exc.message) from None
+
+    async def _handle(self, message: ClientMessage) -> None:
+        session = self.session
+        if isinstance(message, Connect):
+            max_ts = None
+            if message.max_observed_timestamp is not None:
+                try:
+                    max_ts = ts_from_wire(message.max_observed_timestamp)
+                except ValueError as exc:
+                    raise ProtocolError(f"maxObservedTimestamp: {exc}") from None
+            session.connect(message.session_id, max_ts)
+            if message.client_ts is not None:
+                self._clock_skew = time.time() * 1000.0 - message.client_ts
+            return
+        if session.session_id is None:
+            raise ProtocolError("the first message on a socket must be Connect")
+        if isinstance(message, ModifyQuerySet):
+            session.modify_query_set(message)
+        elif isinstance(message, Mutation):
+            if self._mutations.qsize() >= self.limits.max_pending_mutations:
+                raise _fatal(
+                    "too many pending mutations on this connection",
+                    1013,
+                    "TooManyConcurrentMutations",
+                )
+            self._mutations.put_nowait((message, session.identity, session.admin))
+        elif isinstance(message, Action):
+            if len(self._actions) >= self.limits.max_inflight_actions:
+                raise _fatal(
+                    "too many actions in flight on this connection",
+                    1013,
+                    "TooManyInflightActions",
+                )
+            task = asyncio.create_task(self._run_action(message, session.identity, session.admin))
+            self._actions.add(task)
+            task.add_done_callback(self._actions.discard)
+            task.add_done_callback(_DETACHED.discard)
+        elif isinstance(message, Authenticate):
+            await self._authenticate(message)
+        elif isinstance(message, Event):
+            pass
+
+    async def _authenticate(self, message: Authenticate) -> None:
+        session = self.session
+        session.check_identity_version(message.base_version)
+
+        def rejected(error: str) -> _Close:
+            return _Close(
+                AuthError(
+                    error=error, base_version=message.base_version, auth_update_attempted=True
+                ),
+                1000,
+                "AuthError",
+            )
+
+        if message.token_type == "None":
+            self._token_exp = None
+            session.set_identity(message.base_version, None)
+            return
+        if message.value is None:
+            raise ProtocolError(f"Authenticate with tokenType {message.token_type} needs a value")
+        if message.token_type == "Admin":
+            if not self.auth.is_admin_key(message.value):
+                raise rejected("invalid admin key")
+            identity = None
+            if message.impersonating is not None:
+                try:
+                    identity = normalize_identity(from_json(message.impersonating))
+                except (TypeError, ValueError, ReactorError) as exc:
+                    raise ProtocolError(f"invalid impersonating identity: {exc}") from None
+            self._token_exp = None
+            session.set_identity(message.base_version, identity, admin=True)
+            return
+        try:
+            identity = await self.auth.verify(message.value)
+        except AuthenticationError as exc:
+            raise rejected(exc.message) from None
+        exp = identity.get("exp")
+        self._token_exp = float(exp) if isinstance(exp, float) else None
+        session.set_identity(message.base_version, identity)
+
+    # -- running functions ---------------------------------------------------------------
+
+    async def _mutation_loop(self) -> None:
+        while True:
+            message, identity, admin = await self._mutations.get()
+            response = await self._run_mutation(message, identity, admin)
+            self._outbox.append(response)
+            self.session.mutation_done(
+                ts_from_wire(response.ts) if response.ts is not None else None
+            )
+            self._wake.set()
+
+    async def _run_mutation(
+        self, message: Mutation, identity: dict[str, Any] | None, admin: bool
+    ) -> MutationResponse:
+        session_id = self.session.session_id
+        assert session_id is not None
+        logs: list[str] = []
+        try:
+            args = decode_args(message.args)
+            value, ts = await self.engine.executor.run_mutation(
+                message.udf_path,
+                args,
+                identity,
+                public_only=not admin,
+                session_request=(session_id, message.request_id),
+                logs=logs,
+            )
+            # A repeated request may report a commit that is staged but not yet visible.
+            await self.engine.db.committer.wait_published(ts)
+            result = to_json(value)
+        except Exception as exc:  # any failure of the function is the client's answer
+            message_text, data = error_fields(exc)
+            failed = MutationResponse(
+                request_id=message.request_id,
+                success=False,
+                result=message_text,
+                ts=None,
+                log_lines=logs,
+            )
+            if data is not None:
+                failed.error_data = data
+            return failed
+        return MutationResponse(
+            request_id=message.request_id,
+            success=True,
+            result=result,
+            ts=ts_to_wire(ts),
+            log_lines=logs,
+        )
+
+    async def _run_action(
+        self, message: Action, identity: dict[str, Any] | None, admin: bool
+    ) -> None:
+        logs: list[str] = []
+        try:
+            args = decode_args(message.args)
+            value = await self.engine.executor.run_action(
+                message.udf_path, args, identity, public_only=not admin, logs=logs
+            )
+            response = ActionResponse(
+                request_id=message.request_id, success=True, result=to_json(value), log_lines=logs
+            )
+        except Exception as exc:
+            text, data = error_fields(exc)
+            response = ActionResponse(
+                request_id=message.request_id, success=False, result=text, log_lines=logs
+            )
+            if data is not None:
+                response.error_data = data
+        self._outbox.append(response)
+        self._wake.set()
+
+    # -- sending -------------------------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        interval = self.limits.ping_interval
+        loop = asyncio.get_running_loop()
+        wake = self._wake
+        last_send = loop.time()
+        # One timer for pings and token expiry, re-armed only when it fires (or must fire
+        # sooner), not once per wake-up: with many connections woken by every commit, a
+        # timeout per wait is a large share of the push path.
+        timer: asyncio.TimerHandle | None = None
+        timer_at = 0.0
+        try:
+            while True:
+                if not wake.is_set():
+                    deadline = last_send + interval
+                    if self._token_exp is not None:
+                        left = max(0.0, self._token_exp - time.time()) + 0.01
+                        deadline = min(deadline, loop.time() + left)
+                    if timer is None or deadline < timer_at:
+                        if timer is not None:
+                            timer.cancel()
+                        timer_at = deadline
+                        timer = loop.call_at(deadline, wake.set)
+                    await wake.wait()
+                wake.clear()
+                if self._token_exp is not None and time.time() > self._token_exp:
+                    raise _Close(
+                        AuthError(
+                            error="the authentication token expired",
+                            base_version=self.session.identity_version,
+                            auth_update_attempted=False,
+                        ),
+                        1000,
+                        "AuthError",
+                    )
+                while self._outbox:
+                    await self._send(self._outbox.popleft())
+                    last_send = loop.time()
+                transition = self.session.build_transition()
+                if transition is not None:
+                    await self._send_transition(transition)
+                    last_send = loop.time()
+                if timer is not None and loop.time() >= timer_at:
+                    timer.cancel()
+                    timer = None
+                    if loop.time() - last_send >= interval:
+                        await self._send(Ping())
+                        last_send = loop.time()
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    async def _send(self, message: ServerMessage) -> None:
+        await self.ws.send_text(encode_server_message(message))
+
+    async def _send_transition(self, transition: Transition) -> None:
+        if self._clock_skew is not None:
+            transition.client_clock_skew = self._clock_skew
+        transition.server_ts = time.time_ns()
+        text = encode_server_message(transition)
+        size = self.limits.max_transition_bytes
+        if len(text) <= size or not self.chunks:
+            await self.ws.send_text(text)
+            return
+        transition_id = uuid.uuid4().hex
+        parts = [text[i : i + size] for i in range(0, len(text), size)]
+        for number, chunk in enumerate(parts):
+            await self._send(
+                TransitionChunk(
+                    chunk=chunk,
+                    part_number=number,
+                    total_parts=len(parts),
+                    transition_id=transition_id,
+                )
+            )
+
+
+def _is_disconnect(exc: BaseException) -> bool:
+    from starlette.websockets import WebSocketDisconnect
+
+    if isinstance(exc, WebSocketDisconnect | OSError):
+        return True
+    # Sending on a socket the client already closed.
+    return isinstance(exc, RuntimeError) and "close" in str(exc).lower()
