@@ -24,6 +24,10 @@ a normal error the caller answers with; the event loop gets control back.
   function waiting for the GIL, held by a query in another thread, or for a loaded
   machine is not charged for it. Every execution also ends after :data:`WALL_FACTOR`
   times the limit of wall-clock time (at least :data:`WALL_SLACK` seconds more).
+- Garbage collection is not charged either: a full collection of a large heap takes as
+  long as it takes, and it runs inside whichever function happened to allocate last.
+  A ``gc.callbacks`` hook moves the open regions of the collecting thread forward by the
+  collection's CPU and wall time.
 - Code that keeps catching ``BaseException`` cannot be stopped from inside the process.
   When a region is still open :data:`STUCK_SECONDS` after its deadline, the watchdog
   calls the handler set with :func:`on_stuck` (``reactor serve`` and ``reactor dev`` log
@@ -39,6 +43,7 @@ limit (:func:`limited_coroutine`); CPU-heavy work in an action belongs in
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import threading
 import time
@@ -221,6 +226,9 @@ class _Watchdog:
                     for region in stack:
                         if region.deadline > now:
                             continue
+                        if thread_id in _GC_STARTED:  # collecting: not the function's time
+                            region.deadline = now + REFIRE_SECONDS
+                            continue
                         if not region.fired:
                             left = region.seconds - region.used(now)
                             if left > 0 and now < region.wall_deadline:
@@ -250,6 +258,35 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+
+# Per thread: (wall, CPU) time at the start of the collection in progress.
+_GC_STARTED: dict[int, tuple[float, float]] = {}
+
+
+def _exclude_collection(phase: str, info: dict[str, int]) -> None:
+    """A ``gc.callbacks`` hook: a collection's time is not the running function's."""
+    thread_id = threading.get_ident()
+    stack = _WATCHDOG._open.get(thread_id)
+    if not stack:
+        return
+    clock = stack[-1].clock
+    now = time.monotonic()
+    cpu = time.clock_gettime(clock) if clock is not None else now
+    if phase == "start":
+        _GC_STARTED[thread_id] = (now, cpu)
+        return
+    started = _GC_STARTED.get(thread_id)
+    if started is None:
+        return
+    wall, cpu_spent = now - started[0], cpu - started[1]
+    for region in list(stack):
+        region.cpu_start += cpu_spent
+        region.wall_deadline += wall
+    # Only now: the watchdog holds off while the thread is marked as collecting.
+    del _GC_STARTED[thread_id]
+
+
+gc.callbacks.append(_exclude_collection)
 
 
 def on_stuck(handler: Callable[[str], None] | None) -> None:
