@@ -1,7 +1,0 @@
-"""``python -m reactor``: the ``reactor`` command line."""
-
-import sys
-
-from reactor.cli import main
-
-sys.exit(main())

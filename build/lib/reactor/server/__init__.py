@@ -1,1 +1,0 @@
-"""The reactor server: Starlette app and uvicorn runner (app), function API (api), HTTP actions."""

@@ -1,1 +1,0 @@
-"""The sync protocol: messages (protocol), per-connection state (state), the socket worker."""
