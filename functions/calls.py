@@ -38,8 +38,9 @@ def _call_by_sid(ctx: Any, call_sid: str) -> dict[str, Any] | None:
     return ctx.db.query("calls").with_index("by_sid", lambda q: q.eq("call_sid", call_sid)).first()
 
 
-def new_call(ctx: Any, **fields: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = {
+def call_defaults(ctx: Any) -> dict[str, Any]:
+    """Every field of a new call that says nothing has happened yet."""
+    return {
         "call_sid": None,
         "customer_id": None,
         "campaign_id": None,
@@ -65,7 +66,10 @@ def new_call(ctx: Any, **fields: Any) -> dict[str, Any]:
         "transcript_id": None,
         "last_sequence": -1.0,
     }
-    doc.update(fields)
+
+
+def new_call(ctx: Any, **fields: Any) -> dict[str, Any]:
+    doc = {**call_defaults(ctx), **fields}
     doc["_id"] = ctx.db.insert("calls", dict(doc))
     return doc
 

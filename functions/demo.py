@@ -20,6 +20,7 @@ from typing import Any
 
 from reactor import UserError, action, internal_mutation, query, v
 
+from . import calls
 from .lib.auth import me
 from .lib.clock import day_of
 
@@ -251,38 +252,15 @@ def _customer_id(ctx: Any, phone: str) -> str | None:
 
 
 def _blank_call(ctx: Any, **fields: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "call_sid": None,
+    """A finished inbound call for the demo history (inserted by the caller)."""
+    demo = {
         "direction": "inbound",
         "phone": "",
         "our_number": "+15550001000",
-        "customer_id": None,
-        "campaign_id": None,
-        "lead_id": None,
         "queue": "general",
-        "required_skills": {},
-        "priority": 0.0,
-        "agent_id": None,
-        "participants": [],
         "status": "completed",
-        "created_at": ctx.now,
-        "day": day_of(ctx, ctx.now),
-        "enqueued_at": None,
-        "answered_at": None,
-        "ended_at": None,
-        "wrap_up_ended_at": None,
-        "hold_started_at": None,
-        "hold_ms": 0.0,
-        "offers": 0.0,
-        "transfers": 0.0,
-        "disposition": None,
-        "notes": None,
-        "recording_ids": [],
-        "transcript_id": None,
-        "last_sequence": -1.0,
     }
-    doc.update(fields)
-    return doc
+    return {**calls.call_defaults(ctx), **demo, **fields}
 
 
 def _seed_records(ctx: Any) -> None:
