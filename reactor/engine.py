@@ -66,9 +66,8 @@ class Engine:
         self.env = EnvMirror(db, self.executor.env)
         # Platform services: file storage (ctx.storage), scheduler and crons (ctx.scheduler).
         self.storage = FileStorage.from_env(db, project.root)
-        self.executor.storage = self.storage
         self.scheduler = Scheduler(self.executor)
-        self.executor.scheduler = self.scheduler
+        self.executor.services = [self.storage, self.scheduler.context]
         self.scheduler.start()
         # Bookkeeping rows (exactly-once records, finished jobs) expire
         # (reactor.platform.retention).

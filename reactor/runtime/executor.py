@@ -37,7 +37,7 @@ import random
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 
@@ -46,15 +46,11 @@ from reactor.database.database import Database
 from reactor.database.reads import ReadSet
 from reactor.database.transaction import Transaction
 from reactor.errors import ConflictError, FunctionNotFound, LimitExceeded, ValidationError
-from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from reactor.runtime.context import ActionCtx, ContextService, MutationCtx, QueryCtx
 from reactor.runtime.logs import capture
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, canonical_path
 from reactor.runtime.time_limits import TimeLimits, limited, limited_coroutine
 from reactor.values import canonical_json, from_json, normalize, to_json
-
-if TYPE_CHECKING:
-    from reactor.platform.file_storage import FileStorage
-    from reactor.platform.scheduler import Scheduler
 
 __all__ = ["Execution", "Executor", "MutationHooks", "QueryOutcome"]
 
@@ -118,9 +114,8 @@ class Executor:
         self.time_limits = TimeLimits.from_env()
         # Whether clients see the text of uncaught exceptions (development servers).
         self.expose_errors = False
-        # Platform services, attached by the engine (ctx.scheduler, ctx.storage).
-        self.scheduler: Scheduler | None = None
-        self.storage: FileStorage | None = None
+        # Platform services (ctx.storage, ctx.scheduler), given by the engine.
+        self.services: list[ContextService] = []
         self.query_executions = 0
         self.conflicts = 0
         # Functions reactor itself provides under ``_system/`` (the dashboard's queries):
@@ -230,8 +225,8 @@ class Executor:
         with capture() as logs:
             try:
                 ctx = QueryCtx(txn, identity, started * 1000.0)
-                if self.storage is not None:
-                    ctx.storage = self.storage.for_query(txn)
+                for service in self.services:
+                    service.attach_query(ctx, txn)
                 value = limited(limit, f"query {fn.path}", _run_checked, self, fn, ctx, args)
             except Exception as exc:
                 outcome = QueryOutcome(None, exc, txn.reads, txn.snapshot_ts, logs.finish())
@@ -342,10 +337,8 @@ class Executor:
                 return None, txn.snapshot_ts
             ctx = MutationCtx(txn, identity, time.time() * 1000.0)
             after_commit: list[Callable[[], None]] = []
-            if self.scheduler is not None:
-                ctx.scheduler = self.scheduler.for_mutation(txn, ctx.now)
-            if self.storage is not None:
-                ctx.storage = self.storage.for_mutation(txn, after_commit)
+            for service in self.services:
+                service.attach_mutation(ctx, txn, after_commit)
             with capture() as printed:
                 try:
                     value = limited(
@@ -446,10 +439,8 @@ class Executor:
         ctx = ActionCtx(
             identity, time.time() * 1000.0, run_query, run_mutation, run_action, self.env
         )
-        if self.scheduler is not None:
-            ctx.scheduler = self.scheduler.for_action()
-        if self.storage is not None:
-            ctx.storage = self.storage.for_action()
+        for service in self.services:
+            service.attach_action(ctx)
         return ctx
 
 

@@ -32,7 +32,7 @@ from reactor.platform.file_storage.local import LocalBackend
 from reactor.platform.file_storage.s3 import S3Backend
 from reactor.platform.file_storage.storage import (
     STORAGE_TABLE,
-    ActionStorage,
+    AsyncStorage,
     FileStorage,
     StorageReader,
     StorageWriter,
@@ -42,7 +42,7 @@ from reactor.platform.file_storage.storage import (
 
 __all__ = [
     "STORAGE_TABLE",
-    "ActionStorage",
+    "AsyncStorage",
     "FileStorage",
     "LocalBackend",
     "S3Backend",

@@ -26,6 +26,7 @@ from reactor.errors import LimitExceeded, NotFound, ReactorError, ValidationErro
 from reactor.platform.file_storage.backend import StorageBackend
 from reactor.platform.file_storage.local import LocalBackend
 from reactor.platform.file_storage.s3 import S3Backend
+from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
 
 if TYPE_CHECKING:
     from reactor.database.database import Database
@@ -153,8 +154,20 @@ class FileStorage:
     ) -> StorageWriter:
         return StorageWriter(self, txn, after_commit)
 
-    def for_action(self) -> ActionStorage:
-        return ActionStorage(self)
+    def for_action(self) -> AsyncStorage:
+        return AsyncStorage(self)
+
+    # ContextService: ctx.storage in every function.
+    def attach_query(self, ctx: QueryCtx, txn: Transaction) -> None:
+        ctx.storage = self.for_query(txn)
+
+    def attach_mutation(
+        self, ctx: MutationCtx, txn: Transaction, after_commit: list[Callable[[], None]]
+    ) -> None:
+        ctx.storage = self.for_mutation(txn, after_commit)
+
+    def attach_action(self, ctx: ActionCtx) -> None:
+        ctx.storage = self.for_action()
 
     # -- URLs and upload tokens -----------------------------------------------------------
 
@@ -355,7 +368,7 @@ class StorageWriter(StorageReader):
         return self._storage.upload_url()
 
 
-class ActionStorage:
+class AsyncStorage:
     """``ctx.storage`` in an action: every method is awaited."""
 
     def __init__(self, storage: FileStorage) -> None:
