@@ -308,7 +308,7 @@ class DashboardApi:
                 raise NotFound(f"no scheduled function {job_id!r}")
             state = str(job.get("state"))
             if state not in ("pending", "in_progress"):
-                raise ValidationError(f"the job already finished ({state}); nothing to cancel", "")
+                raise ValidationError(f"the job already finished ({state}); nothing to cancel")
             txn.patch(
                 job_id, {"state": "canceled", "completed_time": time.time() * 1000.0}, system=True
             )

@@ -33,16 +33,19 @@ from reactor.platform.file_storage.s3 import S3Backend
 from reactor.platform.file_storage.storage import (
     STORAGE_TABLE,
     AsyncStorage,
+    BadUploadToken,
     FileStorage,
     StorageReader,
     StorageWriter,
     StoredFile,
     UploadError,
+    UploadUrlExpired,
 )
 
 __all__ = [
     "STORAGE_TABLE",
     "AsyncStorage",
+    "BadUploadToken",
     "FileStorage",
     "LocalBackend",
     "S3Backend",
@@ -51,4 +54,5 @@ __all__ = [
     "StorageWriter",
     "StoredFile",
     "UploadError",
+    "UploadUrlExpired",
 ]

@@ -41,12 +41,21 @@ SECRET_GLOBAL = "storage_secret"
 
 
 class UploadError(ReactorError):
-    """An upload was refused: bad or expired token, too large, or bad content."""
+    """An upload was refused (the server answers it with an HTTP status, see server/files.py)."""
 
-    def __init__(self, message: str, status: int = 400, code: str = "BadUpload") -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+    code = "BadUpload"
+
+
+class BadUploadToken(UploadError):
+    """The upload token is missing, malformed or not signed by this deployment."""
+
+    code = "BadUploadToken"
+
+
+class UploadUrlExpired(UploadError):
+    """The upload URL has expired; the client should ask for a new one."""
+
+    code = "UploadUrlExpired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +147,7 @@ class FileStorage:
         """Tell storage where the server listens (URLs use it unless REACTOR_URL is set)."""
         if self.base_url_configured:
             return
-        if host in ("0.0.0.0", "::", ""):
+        if host in ("0.0.0.0", "::"):
             host = "127.0.0.1"
         if ":" in host:
             host = f"[{host}]"
@@ -203,15 +212,13 @@ class FileStorage:
     def check_upload_token(self, token: object, now: float | None = None) -> None:
         """UploadError unless ``token`` is one of ours and has not expired."""
         if not isinstance(token, str) or token.count(".") != 2:
-            raise UploadError("missing or malformed upload token", 400, "BadUploadToken")
+            raise BadUploadToken("missing or malformed upload token")
         payload, _, signature = token.rpartition(".")
         if not hmac.compare_digest(signature.encode(), self._sign(payload).encode()):
-            raise UploadError("invalid upload token (bad signature)", 400, "BadUploadToken")
+            raise BadUploadToken("invalid upload token (bad signature)")
         expires = int(payload.split(".", 1)[0])
         if (time.time() if now is None else now) > expires:
-            raise UploadError(
-                "this upload URL has expired; generate a new one", 400, "UploadUrlExpired"
-            )
+            raise UploadUrlExpired("this upload URL has expired; generate a new one")
 
     # -- storing and reading (blocking backend calls run in worker threads) ---------------
 
@@ -324,19 +331,17 @@ class StorageReader:
         return None if stored is None else stored.metadata()
 
     def delete(self, storage_id: str) -> None:
-        raise ValidationError("ctx.storage.delete is not available in a query (read-only)", "")
+        raise ValidationError("ctx.storage.delete is not available in a query (read-only)")
 
     def generate_upload_url(self) -> str:
         raise ValidationError(
-            "ctx.storage.generate_upload_url is not available in a query; call it in a mutation",
-            "",
+            "ctx.storage.generate_upload_url is not available in a query; call it in a mutation"
         )
 
     def store(self, data: bytes, content_type: str | None = None) -> str:
         raise ValidationError(
             "ctx.storage.store is only available in actions; from a client, upload to "
-            "ctx.storage.generate_upload_url()",
-            "",
+            "ctx.storage.generate_upload_url()"
         )
 
     def get(self, storage_id: str) -> bytes | None:
