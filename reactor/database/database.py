@@ -31,6 +31,7 @@ from reactor.errors import ConflictError, ReactorError, ValidationError
 from reactor.persistence import Persistence
 from reactor.persistence.lease import DEFAULT_STALE_AFTER, LeaseHolder, claim_lease, release_lease
 from reactor.schema import Schema, TableDefinition
+from reactor.types import Clock, system_clock
 from reactor.values import INT64_MAX, INT64_MIN, Int64, decode_id, loads, normalize
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -115,6 +116,8 @@ class Database:
         self.persistence = persistence
         self.schema = schema
         self.limits = limits or Limits()
+        # What _creation_time reads (the engine's clock, so tests can drive time).
+        self.clock: Clock = system_clock
         self.base = BaseState()
         self.pending = Overlay(self.base)
         self.write_log = WriteLog()
@@ -267,7 +270,7 @@ class Database:
 
     def next_creation_time(self) -> float:
         """Milliseconds since the epoch, strictly increasing across the database."""
-        now = time.time() * 1000.0
+        now = self.clock() * 1000.0
         last = self._last_creation_time
         if now <= last:
             now = last + 0.001

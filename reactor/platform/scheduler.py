@@ -86,8 +86,12 @@ class _JobHooks:
 class Scheduler:
     """Runs due jobs and fires crons for one engine."""
 
-    def __init__(self, executor: Executor, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, executor: Executor, clock: Clock = system_clock, crons: bool | None = None
+    ) -> None:
         self.executor = executor
+        # Whether functions/crons.py runs: None leaves it to REACTOR_CRONS (on unless "0").
+        self.crons_enabled = crons
         self.db = executor.db
         self.clock = clock
         # ctx.scheduler: the service the executor attaches to mutations and actions.
@@ -174,7 +178,10 @@ class Scheduler:
         self._crons = []
         if crons is None:
             return
-        if os.environ.get("REACTOR_CRONS", "1") == "0":
+        if self.crons_enabled is False:
+            logger.info("crons=False: the crons of functions/crons.py do not run")
+            return
+        if self.crons_enabled is None and os.environ.get("REACTOR_CRONS", "1") == "0":
             logger.info("REACTOR_CRONS=0: the crons of functions/crons.py do not run")
             return
         if not isinstance(crons, Crons):

@@ -50,6 +50,7 @@ from reactor.runtime.context import ActionCtx, ContextService, MutationCtx, Quer
 from reactor.runtime.logs import capture
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, canonical_path
 from reactor.runtime.time_limits import TimeLimits, limited, limited_coroutine
+from reactor.types import Clock, system_clock
 from reactor.values import canonical_json, from_json, normalize, to_json
 
 __all__ = ["Execution", "Executor", "MutationHooks", "QueryOutcome"]
@@ -98,7 +99,7 @@ class Execution:
 
     path: str
     kind: FunctionKind
-    started: float  # time.time()
+    started: float  # the executor's clock (time.time() by default)
     duration_ms: float
     error: BaseException | None
     log_lines: tuple[str, ...]
@@ -112,6 +113,7 @@ class Executor:
         self.project = project
         self.env: dict[str, str] = {}
         self.time_limits = TimeLimits.from_env()
+        self.clock: Clock = system_clock  # ctx.now
         # Whether clients see the text of uncaught exceptions (development servers).
         self.expose_errors = False
         # Platform services (ctx.storage, ctx.scheduler), given by the engine.
@@ -221,7 +223,7 @@ class Executor:
         limit = self.time_limits.function if seconds is None else seconds
         txn = self.db.begin_read(journal)
         self.query_executions += 1
-        started, clock = time.time(), time.perf_counter()
+        started, clock = self.clock(), time.perf_counter()
         with capture() as logs:
             try:
                 ctx = QueryCtx(txn, identity, started * 1000.0)
@@ -301,7 +303,7 @@ class Executor:
                 found, validated, identity, public_only, session_request, hooks, logs
             )
         lines = logs if logs is not None else []
-        started, clock = time.time(), time.perf_counter()
+        started, clock = self.clock(), time.perf_counter()
         try:
             result = await self._mutate(
                 found, validated, identity, public_only, session_request, hooks, lines
@@ -335,7 +337,7 @@ class Executor:
                 return recorded[0], max(self.db.published_ts, txn.snapshot_ts)
             if hooks is not None and not hooks.before(txn):
                 return None, txn.snapshot_ts
-            ctx = MutationCtx(txn, identity, time.time() * 1000.0)
+            ctx = MutationCtx(txn, identity, self.clock() * 1000.0)
             after_commit: list[Callable[[], None]] = []
             for service in self.services:
                 service.attach_mutation(ctx, txn, after_commit)
@@ -390,7 +392,7 @@ class Executor:
         if not self.observers:
             return await self._act(found, validated, identity, logs)
         lines: list[str] = []
-        started, clock = time.time(), time.perf_counter()
+        started, clock = self.clock(), time.perf_counter()
         try:
             result = await self._act(found, validated, identity, lines)
         except Exception as exc:
@@ -437,7 +439,7 @@ class Executor:
             return await self.run_action(f, a, identity)
 
         ctx = ActionCtx(
-            identity, time.time() * 1000.0, run_query, run_mutation, run_action, self.env
+            identity, self.clock() * 1000.0, run_query, run_mutation, run_action, self.env
         )
         for service in self.services:
             service.attach_action(ctx)

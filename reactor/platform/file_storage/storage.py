@@ -14,7 +14,6 @@ import logging
 import os
 import secrets
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from reactor.platform.file_storage.backend import StorageBackend
 from reactor.platform.file_storage.local import LocalBackend
 from reactor.platform.file_storage.s3 import S3Backend
 from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from reactor.types import Clock, system_clock
 
 if TYPE_CHECKING:
     from reactor.database.database import Database
@@ -119,6 +119,7 @@ class FileStorage:
         self.max_upload_bytes = max_upload_bytes
         self.upload_url_ttl = upload_url_ttl
         self._secret = secret
+        self.clock: Clock = system_clock  # upload URLs expire by it (the engine's clock)
 
     @classmethod
     def from_env(
@@ -202,7 +203,7 @@ class FileStorage:
 
     def upload_token(self, now: float | None = None) -> str:
         """A signed token valid for :attr:`upload_url_ttl` seconds."""
-        expires = int((time.time() if now is None else now) + self.upload_url_ttl)
+        expires = int((self.clock() if now is None else now) + self.upload_url_ttl)
         payload = f"{expires}.{secrets.token_urlsafe(9)}"
         return f"{payload}.{self._sign(payload)}"
 
@@ -217,7 +218,7 @@ class FileStorage:
         if not hmac.compare_digest(signature.encode(), self._sign(payload).encode()):
             raise BadUploadToken("invalid upload token (bad signature)")
         expires = int(payload.split(".", 1)[0])
-        if (time.time() if now is None else now) > expires:
+        if (self.clock() if now is None else now) > expires:
             raise UploadUrlExpired("this upload URL has expired; generate a new one")
 
     # -- storing and reading (blocking backend calls run in worker threads) ---------------
