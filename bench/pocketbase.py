@@ -17,7 +17,7 @@ temporary SQLite file). All clients run in child processes (:mod:`bench.netclien
     create request's send time to each subscriber's receipt (same host clock).
 
 Targets: reactor's delivery p50 and p99 <= PocketBase's (ratio <= 1); reactor's create
-throughput >= 0.5 x PocketBase's. Durability differs: reactor's SQLite uses
+throughput >= 1.0 x PocketBase's (#17; it was 0.5). Durability differs: reactor's SQLite uses
 ``synchronous=FULL`` with group commit, PocketBase's ``synchronous=NORMAL`` in WAL mode.
 """
 
@@ -367,7 +367,7 @@ def main() -> dict[str, Any]:
     out["targets"] = [
         harness.target("delivery p50 reactor / PocketBase", p50_ratio, 1.0, higher_is_better=False),
         harness.target("delivery p99 reactor / PocketBase", p99_ratio, 1.0, higher_is_better=False),
-        harness.target("create throughput reactor / PocketBase", tp_ratio, 0.5),
+        harness.target("create throughput reactor / PocketBase", tp_ratio, 1.0),
         harness.target("reactor receipts / expected", rd["receipts"] / max(1, rd["expected"]), 1.0),
     ]
     harness.save(NAME, out)

@@ -1,0 +1,88 @@
+"""HTTP create throughput alone, reactor against PocketBase, in interleaved rounds.
+
+The same closed loop as :mod:`bench.pocketbase` part (a) (``CONCURRENCY`` keep-alive
+connections creating one small record per request, a client child process), without the
+realtime half, so it can be repeated: each round measures reactor (``synchronous=FULL``,
+group commit: every acknowledged create is fsync'd) and then PocketBase, and the ratio of
+the two is taken within the round; the figure is the median over rounds. Interleaving
+keeps drifting load on a shared machine from favouring one side.
+
+``--pyspy DIR`` samples reactor's server process with py-spy during its first round (the
+raw collapsed stacks go to ``DIR/creates_reactor.txt``), for bench/FINDINGS.md.
+Target (#17 item 4): reactor / PocketBase >= 1.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench import harness
+from bench.netclient import reactor_server
+from bench.pocketbase import pocketbase_server, throughput
+
+NAME = "creates"
+
+
+async def run(rounds: int, creates: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"rounds": [], "creates_per_round": creates}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for k in range(rounds):
+            tag = "" if k == 0 else f"_{k}"
+            async with reactor_server(f"sqlite:///{folder}/reactor{k}.db") as (engine, port):
+                batches = engine.db.committer.batches
+                ours = await throughput("reactor", port, creates, tag)
+                ours["batches"] = engine.db.committer.batches - batches
+            async with pocketbase_server(folder / f"pb{k}") as (port, _pid):
+                theirs = await throughput("pb", port, creates)
+            out["rounds"].append(
+                {"reactor": ours, "pb": theirs, "ratio": ours["per_s"] / theirs["per_s"]}
+            )
+            print(
+                f"round {k}: reactor {ours['per_s']:,.0f}/s ({ours['batches']} batches), "
+                f"PocketBase {theirs['per_s']:,.0f}/s, ratio {ours['per_s'] / theirs['per_s']:.2f}"
+            )
+    return out
+
+
+def main() -> dict[str, Any]:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=2 if harness.quick() else 3)
+    parser.add_argument("--creates", type=int, default=600 if harness.quick() else 4000)
+    parser.add_argument("--pyspy", metavar="DIR")
+    args = parser.parse_args()
+    if args.pyspy:
+        os.environ["REACTOR_BENCH_PYSPY"] = args.pyspy
+    out = asyncio.run(run(args.rounds, args.creates))
+    rows = out["rounds"]
+    ratio = statistics.median(r["ratio"] for r in rows)
+    print(
+        harness.table(
+            f"HTTP creates, 16 keep-alive connections, {args.creates} per round",
+            ["round", "reactor creates/s", "inserts per batch", "PocketBase creates/s", "ratio"],
+            [
+                [
+                    k,
+                    r["reactor"]["per_s"],
+                    r["reactor"]["creates"] / max(1, r["reactor"]["batches"]),
+                    r["pb"]["per_s"],
+                    r["ratio"],
+                ]
+                for k, r in enumerate(rows)
+            ],
+        )
+    )
+    out["ratio_median"] = ratio
+    out["targets"] = [harness.target("create throughput reactor / PocketBase (median)", ratio, 1.0)]
+    harness.save(NAME, out)
+    return out
+
+
+if __name__ == "__main__":
+    main()
