@@ -19,6 +19,7 @@ import asyncio
 import os
 import statistics
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,36 @@ from bench.pocketbase import pocketbase_server, throughput
 NAME = "creates"
 
 
+class WriteTimer:
+    """Times every durable write of a persistence (the fsync'd SQLite transaction).
+
+    Wraps the instance's ``write`` (the bench's measurement only; the server is not
+    otherwise changed); :meth:`reset` drops what the warm-up wrote.
+    """
+
+    def __init__(self, persistence: Any) -> None:
+        self.busy_s = 0.0
+        self.calls = 0
+        inner = persistence.write
+
+        def write(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                self.busy_s += time.perf_counter() - start
+                self.calls += 1
+
+        persistence.write = write
+
+    def reset(self) -> None:
+        self.busy_s = 0.0
+        self.calls = 0
+
+    def mean_ms(self) -> float:
+        return self.busy_s * 1000 / max(1, self.calls)
+
+
 async def run(rounds: int, creates: int) -> dict[str, Any]:
     out: dict[str, Any] = {"rounds": [], "creates_per_round": creates}
     with tempfile.TemporaryDirectory() as tmp:
@@ -36,16 +67,30 @@ async def run(rounds: int, creates: int) -> dict[str, Any]:
         for k in range(rounds):
             tag = "" if k == 0 else f"_{k}"
             async with reactor_server(f"sqlite:///{folder}/reactor{k}.db") as (engine, port):
-                batches = engine.db.committer.batches
-                ours = await throughput("reactor", port, creates, tag)
-                ours["batches"] = engine.db.committer.batches - batches
+                timer = WriteTimer(engine.db.persistence)
+                start = {"batches": 0, "cpu": 0.0}
+
+                def before(timer: WriteTimer = timer, start: dict[str, Any] = start) -> None:
+                    timer.reset()
+                    start["batches"] = engine.db.committer.batches
+                    start["cpu"] = time.process_time()
+
+                ours = await throughput("reactor", port, creates, tag, before)
+                cpu = time.process_time() - start["cpu"]
+                ours["batches"] = engine.db.committer.batches - start["batches"]
+                ours["server_cpu_us_per_create"] = cpu * 1e6 / max(1, ours["creates"])
+                ours["write_wall_ms_per_batch"] = timer.mean_ms()
+                ours["write_busy_share"] = timer.busy_s / max(1e-9, ours["elapsed_s"])
             async with pocketbase_server(folder / f"pb{k}") as (port, _pid):
                 theirs = await throughput("pb", port, creates)
             out["rounds"].append(
                 {"reactor": ours, "pb": theirs, "ratio": ours["per_s"] / theirs["per_s"]}
             )
             print(
-                f"round {k}: reactor {ours['per_s']:,.0f}/s ({ours['batches']} batches), "
+                f"round {k}: reactor {ours['per_s']:,.0f}/s ({ours['batches']} batches, "
+                f"{ours['write_wall_ms_per_batch']:.2f} ms per durable write, writer busy "
+                f"{ours['write_busy_share']:.0%}, server CPU "
+                f"{ours['server_cpu_us_per_create']:.0f} us per create), "
                 f"PocketBase {theirs['per_s']:,.0f}/s, ratio {ours['per_s'] / theirs['per_s']:.2f}"
             )
     return out

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,8 +131,13 @@ async def pocketbase_server(folder: Path) -> AsyncIterator[tuple[int, int]]:
             await proc.wait()
 
 
-async def throughput(kind: str, port: int, count: int, tag: str = "") -> dict[str, Any]:
-    """Closed-loop creates with CONCURRENCY connections: creates/s and latencies."""
+async def throughput(
+    kind: str, port: int, count: int, tag: str = "", before: Callable[[], None] | None = None
+) -> dict[str, Any]:
+    """Closed-loop creates with CONCURRENCY connections: creates/s and latencies.
+
+    ``before`` is called after the warm-up, just before the measured creates start.
+    """
     spec = {
         "mode": "http_writer",
         "host": "127.0.0.1",
@@ -153,6 +158,8 @@ async def throughput(kind: str, port: int, count: int, tag: str = "") -> dict[st
         kids.append(child)
         await child.ready()
         async with profiled(3, f"throughput_reactor{tag}") if kind == "reactor" else _nothing():
+            if before is not None:
+                before()
             child.send("GO")
             res = await child.result(120)
     done = res["sent"]
