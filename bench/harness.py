@@ -64,6 +64,9 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "quick": quick(),
+        # Other work on a shared machine moves wall-clock figures; the 1-minute load
+        # average when the result is saved says how busy it was.
+        "load_avg": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
