@@ -8,7 +8,10 @@ the two is taken within the round; the figure is the median over rounds. Interle
 keeps drifting load on a shared machine from favouring one side.
 
 ``--pyspy DIR`` samples reactor's server process with py-spy during its first round (the
-raw collapsed stacks go to ``DIR/creates_reactor.txt``), for bench/FINDINGS.md.
+raw collapsed stacks go to ``DIR/throughput_reactor.txt``), for bench/FINDINGS.md. Each
+round also runs the same closed loop against ``net:noop``, a mutation that writes
+nothing: the HTTP and function-call floor, so that a create's server CPU splits into that
+floor and what the insert, commit, durable write and publish add.
 Target (#17 item 4): reactor / PocketBase >= 1.0.
 """
 
@@ -81,16 +84,35 @@ async def run(rounds: int, creates: int) -> dict[str, Any]:
                 ours["server_cpu_us_per_create"] = cpu * 1e6 / max(1, ours["creates"])
                 ours["write_wall_ms_per_batch"] = timer.mean_ms()
                 ours["write_busy_share"] = timer.busy_s / max(1e-9, ours["elapsed_s"])
+                # The same requests calling a mutation that writes nothing: the HTTP and
+                # function-call floor, without the insert, commit, fsync and publish.
+                noop_start = {"cpu": 0.0}
+
+                def before_noop(start: dict[str, float] = noop_start) -> None:
+                    start["cpu"] = time.process_time()
+
+                floor = await throughput(
+                    "reactor", port, creates, f"_noop{tag}", before_noop, path="net:noop"
+                )
+                floor["server_cpu_us_per_request"] = (
+                    (time.process_time() - noop_start["cpu"]) * 1e6 / max(1, floor["creates"])
+                )
             async with pocketbase_server(folder / f"pb{k}") as (port, _pid):
                 theirs = await throughput("pb", port, creates)
             out["rounds"].append(
-                {"reactor": ours, "pb": theirs, "ratio": ours["per_s"] / theirs["per_s"]}
+                {
+                    "reactor": ours,
+                    "reactor_noop": floor,
+                    "pb": theirs,
+                    "ratio": ours["per_s"] / theirs["per_s"],
+                }
             )
             print(
                 f"round {k}: reactor {ours['per_s']:,.0f}/s ({ours['batches']} batches, "
                 f"{ours['write_wall_ms_per_batch']:.2f} ms per durable write, writer busy "
                 f"{ours['write_busy_share']:.0%}, server CPU "
-                f"{ours['server_cpu_us_per_create']:.0f} us per create), "
+                f"{ours['server_cpu_us_per_create']:.0f} us per create; a no-op mutation "
+                f"{floor['per_s']:,.0f}/s at {floor['server_cpu_us_per_request']:.0f} us), "
                 f"PocketBase {theirs['per_s']:,.0f}/s, ratio {ours['per_s'] / theirs['per_s']:.2f}"
             )
     return out

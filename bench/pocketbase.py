@@ -132,13 +132,20 @@ async def pocketbase_server(folder: Path) -> AsyncIterator[tuple[int, int]]:
 
 
 async def throughput(
-    kind: str, port: int, count: int, tag: str = "", before: Callable[[], None] | None = None
+    kind: str,
+    port: int,
+    count: int,
+    tag: str = "",
+    before: Callable[[], None] | None = None,
+    path: str = "net:add",
 ) -> dict[str, Any]:
     """Closed-loop creates with CONCURRENCY connections: creates/s and latencies.
 
-    ``before`` is called after the warm-up, just before the measured creates start.
+    ``before`` is called after the warm-up, just before the measured creates start;
+    ``path`` is the reactor mutation each request calls.
     """
     spec = {
+        "path": path,
         "mode": "http_writer",
         "host": "127.0.0.1",
         "port": port,

@@ -373,12 +373,19 @@ def creates(r: Result) -> tuple[list[Chart], list[str]]:
     write_ms = sum(x["write_wall_ms_per_batch"] for x in mine) / len(mine)
     busy = sum(x["write_busy_share"] for x in mine) / len(mine)
     cpu = sum(x["server_cpu_us_per_create"] for x in mine) / len(mine)
+    floors = [x["reactor_noop"] for x in rounds if "reactor_noop" in x]
+    floor = (
+        f" (a mutation that writes nothing costs "
+        f"{sum(f['server_cpu_us_per_request'] for f in floors) / len(floors):.0f} µs)"
+        if floors
+        else ""
+    )
     lines = [
         f"Over {len(rounds)} interleaved rounds reactor's durable creates run at a median "
         f"{t['value']:.2f}× PocketBase's (goal ≥ {t['goal']}, {_met_word(t)}).",
         f"Each fsync'd write carried {per_batch:.1f} creates and took {write_ms:.1f} ms, the "
         f"writer was busy {busy:.0%} of the time, and the server spent {cpu:.0f} µs of CPU "
-        "per create.",
+        f"per create{floor}.",
     ]
     return [chart], lines
 
