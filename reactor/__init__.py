@@ -4,7 +4,6 @@ The public surface (see docs/): schema and validators, function decorators, the
 in-process :class:`Engine`, and the error tree.
 """
 
-from reactor.crons import Crons
 from reactor.database.transaction import UNSET
 from reactor.engine import Engine, Subscription
 from reactor.errors import (
@@ -20,7 +19,8 @@ from reactor.errors import (
     UserError,
     ValidationError,
 )
-from reactor.http_router import HttpRouter, http_action
+from reactor.platform.crons import Crons
+from reactor.runtime.http_router import HttpRouter, http_action
 from reactor.runtime.registry import (
     action,
     internal_action,

@@ -48,7 +48,7 @@ SYSTEM_TABLES: dict[str, dict[str, tuple[str, ...]]] = {
     "_scheduled_functions": {
         "by_state_and_time": ("state", "scheduled_time"),
         # Finished jobs in completion order (pending ones have no completed_time), for
-        # removing them once their retention window has passed (reactor.retention).
+        # removing them once their retention window has passed (reactor.platform.retention).
         "by_completed_time": ("completed_time",),
     },
     "_storage": {"by_sha256": ("sha256",)},
@@ -366,7 +366,7 @@ class Database:
     def apply_schema(self, schema: Schema | None, progress: ProgressCallback | None = None) -> None:
         """Switch to ``schema``: number new tables, build new indexes, drop removed ones.
 
-        Existing documents are not validated here (``reactor.push`` does that first).
+        Existing documents are not validated here (``reactor.ops.schema_push`` does that first).
         Tables that left the schema keep their number and documents but lose their user
         indexes. Requires :meth:`quiescent`. New table numbers are persisted with the next
         commit (``dirty_globals``) unless the caller writes ``table_registry()`` itself.

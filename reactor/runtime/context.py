@@ -15,6 +15,7 @@ from typing import Any
 from reactor.database.query import Query
 from reactor.database.transaction import Transaction
 from reactor.errors import Forbidden
+from reactor.types import Identity
 from reactor.values import decode_id
 
 __all__ = [
@@ -24,25 +25,7 @@ __all__ = [
     "DatabaseWriter",
     "MutationCtx",
     "QueryCtx",
-    "normalize_identity",
 ]
-
-
-def normalize_identity(claims: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The identity functions see: the claims plus ``subject``, ``issuer``, ``token_identifier``."""
-    if claims is None:
-        return None
-    if not isinstance(claims, dict):
-        raise TypeError(f"identity must be a dict of claims, got {type(claims).__name__}")
-    identity = dict(claims)
-    subject = identity.get("subject", identity.get("sub"))
-    if not isinstance(subject, str) or not subject:
-        raise ValueError("an identity needs a non-empty string 'subject' (or 'sub') claim")
-    issuer = identity.get("issuer", identity.get("iss", "reactor"))
-    identity["subject"] = subject
-    identity["issuer"] = str(issuer)
-    identity.setdefault("token_identifier", f"{issuer}|{subject}")
-    return identity
 
 
 class Auth:
@@ -50,10 +33,10 @@ class Auth:
 
     __slots__ = ("_identity",)
 
-    def __init__(self, identity: dict[str, Any] | None) -> None:
+    def __init__(self, identity: Identity | None) -> None:
         self._identity = identity
 
-    def get_user_identity(self) -> dict[str, Any] | None:
+    def get_user_identity(self) -> Identity | None:
         """The verified identity's claims (``subject``, ``issuer``, ...) or None."""
         return copy.deepcopy(self._identity) if self._identity is not None else None
 
@@ -134,7 +117,7 @@ class DatabaseWriter(DatabaseReader):
 class QueryCtx:
     """The context of a query."""
 
-    def __init__(self, txn: Transaction, identity: dict[str, Any] | None, now: float) -> None:
+    def __init__(self, txn: Transaction, identity: Identity | None, now: float) -> None:
         self.db = DatabaseReader(txn)
         self.auth = Auth(identity)
         self.now = now
@@ -144,7 +127,7 @@ class QueryCtx:
 class MutationCtx:
     """The context of a mutation."""
 
-    def __init__(self, txn: Transaction, identity: dict[str, Any] | None, now: float) -> None:
+    def __init__(self, txn: Transaction, identity: Identity | None, now: float) -> None:
         self.db = DatabaseWriter(txn)
         self.auth = Auth(identity)
         self.now = now
@@ -160,7 +143,7 @@ class ActionCtx:
 
     def __init__(
         self,
-        identity: dict[str, Any] | None,
+        identity: Identity | None,
         now: float,
         run_query: Runner,
         run_mutation: Runner,

@@ -53,8 +53,8 @@ from reactor.runtime.time_limits import TimeLimits, limited, limited_coroutine
 from reactor.values import canonical_json, from_json, normalize, to_json
 
 if TYPE_CHECKING:
-    from reactor.file_storage import FileStorage
-    from reactor.scheduler import Scheduler
+    from reactor.platform.file_storage import FileStorage
+    from reactor.platform.scheduler import Scheduler
 
 __all__ = ["Execution", "Executor", "MutationHooks", "QueryOutcome"]
 

@@ -33,8 +33,8 @@ from reactor.database.database import Database
 from reactor.database.transaction import Transaction
 from reactor.engine import Engine
 from reactor.errors import NotFound, ReactorError, ValidationError
-from reactor.push import push_in_progress
-from reactor.scheduler import JOBS_TABLE
+from reactor.ops.schema_push import push_in_progress
+from reactor.platform.scheduled_jobs import JOBS_TABLE
 from reactor.schema import Schema
 from reactor.server.admin import AdminApi, Handler
 from reactor.server.api import ApiError, read_json_body

@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from reactor.engine import Engine
 from reactor.errors import LimitExceeded, ValidationError
-from reactor.file_storage import UploadError
+from reactor.platform.file_storage import UploadError
 
 __all__ = ["storage_routes"]
 

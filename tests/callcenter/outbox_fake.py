@@ -9,7 +9,7 @@ from typing import Any
 
 from reactor import Engine
 from reactor.database.query import Query
-from reactor.scheduler import JOBS_INDEX, JOBS_TABLE
+from reactor.platform.scheduled_jobs import JOBS_INDEX, JOBS_TABLE
 
 
 class RecordingExecutor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from clihelpers import ROOT, run_subprocess
 
 from reactor.cli.common import push_summary
-from reactor.push import PushPlan
+from reactor.ops.schema_push import PushPlan
 
 
 def _plan(tables: int, indexes: int) -> PushPlan:

@@ -10,10 +10,7 @@ import pytest
 from clihelpers import edit
 
 from reactor import Engine, ValidationError
-from reactor.engine import read_env, write_env
-from reactor.push import PushRefused, open_database, push_schema
-from reactor.runtime.registry import load_project
-from reactor.transfer import (
+from reactor.ops.import_export import (
     ImportMode,
     TableData,
     export_table,
@@ -22,6 +19,9 @@ from reactor.transfer import (
     read_jsonl,
     read_zip,
 )
+from reactor.ops.schema_push import PushRefused, open_database, push_schema
+from reactor.platform.env import read_env, write_env
+from reactor.runtime.registry import load_project
 
 SCHEMALESS_VALUES = {
     "i": 2**62,

@@ -21,8 +21,8 @@ from reactor import (
     UserError,
     ValidationError,
 )
-from reactor.crons import CronSchedule
-from reactor.scheduler import RESTART_ERROR
+from reactor.platform.crons import CronSchedule
+from reactor.platform.scheduler import RESTART_ERROR
 
 PROJECTS = Path(__file__).parent.parent / "projects"
 PLATFORM = PROJECTS / "platform"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from reactor import values
+from reactor.values import json as values
 from reactor.errors import ValidationError
 
 

@@ -22,7 +22,7 @@ from reactor_server import ADMIN_KEY, SyncClient, hs256_token, running_server
 
 from reactor import Engine
 from reactor.cli import main
-from reactor.push import stored_schema
+from reactor.ops.schema_push import stored_schema
 
 from support.projects import CHAT
 

@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from reactor import Engine
 from reactor.database.query import Query
-from reactor.scheduler import JOBS_INDEX, JOBS_TABLE
+from reactor.platform.scheduled_jobs import JOBS_INDEX, JOBS_TABLE
 from reactor.server.app import ServerConfig, create_site_app, uvicorn_config
 
 from .fake_twilio import FakeTwilio

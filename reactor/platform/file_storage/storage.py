@@ -1,27 +1,7 @@
-"""File storage: blobs in a local folder or S3, metadata in the ``_storage`` system table.
+"""The file storage service: upload tokens, limits, the ``_storage`` table, ``ctx.storage``.
 
-A stored file is a ``_storage`` document ``{"sha256", "size", "content_type", "key"}``;
-its document id is the *storage id* functions keep in their own documents. The bytes
-live in a backend under ``key``:
-
-- :class:`LocalBackend` (default): ``<project>/.reactor/files`` (``REACTOR_STORAGE_DIR``
-  overrides). URLs point at the server's ``GET /api/storage/{storage_id}`` route.
-- :class:`S3Backend` (boto3, ``pip install reactor[s3]``): selected when
-  ``REACTOR_S3_BUCKET`` is set; ``REACTOR_S3_ENDPOINT``, ``REACTOR_S3_PREFIX``,
-  ``REACTOR_S3_REGION``, ``REACTOR_S3_ACCESS_KEY_ID``, ``REACTOR_S3_SECRET_ACCESS_KEY``
-  configure it. URLs are presigned SigV4 GET URLs that expire.
-
-``ctx.storage`` by function kind:
-
-- queries: ``get_url(id)``, ``get_metadata(id)`` (reactive: they read the document);
-- mutations: also ``delete(id)`` (the blob is removed after the commit) and
-  ``generate_upload_url()``: a signed, expiring URL a client POSTs the bytes to, which
-  answers ``{"storageId": ...}``;
-- actions: ``await store(data, content_type)``, ``await get(id)`` (the bytes), and
-  awaitable versions of the others.
-
-An upload writes the blob first and the metadata document second, so a storage id never
-names missing bytes; a crash in between leaves an unreferenced blob, never a broken id.
+See :mod:`reactor.platform.file_storage` for the model. An upload writes the blob first
+and the metadata document second, so a storage id never names missing bytes.
 """
 
 from __future__ import annotations
@@ -33,39 +13,28 @@ import hmac
 import logging
 import os
 import secrets
-import shutil
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from reactor.database.transaction import Transaction
 from reactor.errors import LimitExceeded, NotFound, ReactorError, ValidationError
-from reactor.owner_only import make_dirs, open_new
+from reactor.platform.file_storage.backend import StorageBackend
+from reactor.platform.file_storage.local import LocalBackend
+from reactor.platform.file_storage.s3 import S3Backend
 
 if TYPE_CHECKING:
     from reactor.database.database import Database
-
-__all__ = [
-    "ActionStorage",
-    "FileStorage",
-    "LocalBackend",
-    "S3Backend",
-    "StorageBackend",
-    "StorageReader",
-    "StorageWriter",
-    "UploadError",
-]
 
 logger = logging.getLogger("reactor.storage")
 
 STORAGE_TABLE = "_storage"
 DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 DEFAULT_UPLOAD_URL_TTL = 3600.0
-DEFAULT_DOWNLOAD_URL_TTL = 3600
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 SECRET_GLOBAL = "storage_secret"
 
@@ -77,181 +46,6 @@ class UploadError(ReactorError):
         super().__init__(message)
         self.status = status
         self.code = code
-
-
-class StorageBackend(Protocol):
-    """Where blobs live. Methods block (they are called from worker threads)."""
-
-    name: str
-
-    def put(self, key: str, data: bytes, content_type: str) -> None: ...
-
-    def put_file(self, key: str, source: Path, content_type: str) -> None:
-        """Store the contents of a (spooled) file, without reading it into memory."""
-        ...
-
-    def get(self, key: str) -> bytes | None: ...
-
-    def delete(self, key: str) -> None: ...
-
-    def url(self, key: str, content_type: str) -> str | None:
-        """A direct download URL, or None to serve the bytes through reactor."""
-        ...
-
-
-class LocalBackend:
-    """Blobs as files under a folder (``<root>/<key[:2]>/<key>``)."""
-
-    name = "local"
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-
-    def _path(self, key: str) -> Path:
-        if not key or not key.isalnum():
-            raise ValidationError(f"invalid storage key {key!r}")
-        return self.root / key[:2] / key
-
-    def put(self, key: str, data: bytes, content_type: str) -> None:
-        path = self._path(key)
-        make_dirs(path.parent)
-        tmp = path.with_name(path.name + ".tmp")
-        with os.fdopen(open_new(tmp), "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-
-    @property
-    def spool_dir(self) -> Path:
-        """Where uploads are spooled: beside the blobs (the same file system, so storing
-        one is a rename) but not among them."""
-        folder = self.root.with_name(self.root.name + ".uploading")
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-
-    def put_file(self, key: str, source: Path, content_type: str) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if source.parent.parent == self.spool_dir:  # spooled here: sync, then rename
-            with open(source, "rb+") as f:
-                os.fsync(f.fileno())
-            os.replace(source, path)
-            return
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(fd, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-
-    def get(self, key: str) -> bytes | None:
-        try:
-            return self._path(key).read_bytes()
-        except FileNotFoundError:
-            return None
-
-    def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
-
-    def url(self, key: str, content_type: str) -> str | None:
-        return None
-
-
-class S3Backend:
-    """Blobs as objects in an S3 bucket (any S3-compatible endpoint)."""
-
-    name = "s3"
-
-    def __init__(
-        self, client: Any, bucket: str, prefix: str = "", url_ttl: int = DEFAULT_DOWNLOAD_URL_TTL
-    ) -> None:
-        self.client = client
-        self.bucket = bucket
-        self.prefix = prefix
-        self.url_ttl = url_ttl
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> S3Backend:
-        """Configure from ``REACTOR_S3_*`` variables (``REACTOR_S3_BUCKET`` is required)."""
-        env = os.environ if environ is None else environ
-        bucket = env.get("REACTOR_S3_BUCKET")
-        if not bucket:
-            raise ReactorError("REACTOR_S3_BUCKET is not set")
-        return cls.connect(
-            bucket,
-            endpoint=env.get("REACTOR_S3_ENDPOINT") or None,
-            prefix=env.get("REACTOR_S3_PREFIX", ""),
-            region=env.get("REACTOR_S3_REGION") or "us-east-1",
-            access_key_id=env.get("REACTOR_S3_ACCESS_KEY_ID") or None,
-            secret_access_key=env.get("REACTOR_S3_SECRET_ACCESS_KEY") or None,
-            url_ttl=int(env.get("REACTOR_S3_URL_TTL", DEFAULT_DOWNLOAD_URL_TTL)),
-        )
-
-    @classmethod
-    def connect(
-        cls,
-        bucket: str,
-        *,
-        endpoint: str | None = None,
-        prefix: str = "",
-        region: str = "us-east-1",
-        access_key_id: str | None = None,
-        secret_access_key: str | None = None,
-        url_ttl: int = DEFAULT_DOWNLOAD_URL_TTL,
-    ) -> S3Backend:
-        """A backend with its own boto3 client (SigV4, path-style addressing)."""
-        try:
-            import boto3
-            from botocore.config import Config
-        except ImportError:  # pragma: no cover - depends on the installation
-            raise ReactorError("S3 storage needs boto3: pip install 'reactor[s3]'") from None
-        client = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name=region,
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-        )
-        return cls(client, bucket, prefix, url_ttl)
-
-    def _key(self, key: str) -> str:
-        return f"{self.prefix}{key}"
-
-    def put(self, key: str, data: bytes, content_type: str) -> None:
-        self.client.put_object(
-            Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type
-        )
-
-    def put_file(self, key: str, source: Path, content_type: str) -> None:
-        self.client.upload_file(
-            str(source), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type}
-        )
-
-    def get(self, key: str) -> bytes | None:
-        try:
-            reply = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-        except self.client.exceptions.NoSuchKey:
-            return None
-        body: bytes = reply["Body"].read()
-        return body
-
-    def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
-
-    def url(self, key: str, content_type: str) -> str | None:
-        url: str = self.client.generate_presigned_url(
-            "get_object",
-            Params={
-                "Bucket": self.bucket,
-                "Key": self._key(key),
-                "ResponseContentType": content_type,
-            },
-            ExpiresIn=self.url_ttl,
-        )
-        return url
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from reactor.errors import ReactorError
 
 __all__ = ["BATCH", "Retention", "RetentionSweeper"]
 
-logger = logging.getLogger("reactor.retention")
+logger = logging.getLogger("reactor.platform.retention")
 
 BATCH = 500
 SESSION_REQUESTS_ENV = "REACTOR_RETAIN_SESSION_REQUESTS"
