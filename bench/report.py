@@ -184,6 +184,10 @@ def _target(r: Result, prefix: str) -> dict[str, Any]:
     raise KeyError(prefix)
 
 
+def _times(n: float) -> str:
+    return "once" if n == 1 else f"{n:g} times"
+
+
 def _met_word(t: dict[str, Any]) -> str:
     return "met" if t["met"] else "not met"
 
@@ -324,7 +328,7 @@ def fanout(r: Result) -> tuple[list[Chart], list[str]]:
         f"{'met' if floor <= 1.1 else 'not met'}).",
         f"The server spends {cpu_us:.0f} µs of CPU per subscriber per change (goal ≤ 15 µs, "
         f"{'met' if cpu_us <= 15 else 'not met'}); the query ran at most "
-        f"{max(r['query_executions_per_commit'], default=0)} time(s) per commit.",
+        f"{_times(max(r['query_executions_per_commit'], default=0))} per commit.",
     ]
     return [chart], lines
 
