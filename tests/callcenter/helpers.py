@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +39,6 @@ class Clock:
 
     def set(self, ms: float) -> None:
         self.ms = max(self.ms, ms)
-
-
-async def no_update(sub: Any, timeout: float = 0.05) -> bool:
-    try:
-        await asyncio.wait_for(sub.next(), timeout)
-    except TimeoutError:
-        return True
-    return False
 
 
 async def sign_in(engine: Engine, n: int, skills: dict[str, float] | None = None, **kw: Any) -> str:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from reactor.values import json as values
 from reactor.errors import ValidationError
+from reactor.values import json as values
 
 
 def _nested(depth: int) -> list[Any]:

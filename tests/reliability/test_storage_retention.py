@@ -16,8 +16,7 @@ import pytest
 from reactor import Engine
 from reactor.errors import ReactorError
 from reactor.platform.retention import BATCH, Retention
-
-from support.projects import CHAT, PROJECTS
+from tests.support.projects import CHAT, PROJECTS
 
 LONG = Retention(session_requests=86400.0, finished_jobs=86400.0)
 

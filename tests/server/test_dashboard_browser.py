@@ -19,11 +19,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from reactor_server import ADMIN_KEY, running_server, server_config
 
 from reactor import Engine
-
-from support.projects import PROJECTS, ROOT
+from tests.support.projects import PROJECTS, ROOT
+from tests.support.server import ADMIN_KEY, running_server, server_config
 
 SCRIPT = Path(__file__).with_name("dashboard_browser.mjs")
 PUSH_SCRIPT = Path(__file__).with_name("dashboard_push_browser.mjs")

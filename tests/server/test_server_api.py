@@ -7,11 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
-from reactor_server import ADMIN_KEY, hs256_token, server_config
 
 from reactor import Engine, HttpRouter, http_action
 from reactor.server.app import VERSION, create_app
 from reactor.values import ts_to_wire
+from tests.support.server import ADMIN_KEY, server_config
+from tests.support.tokens import hs256_token
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from reactor import Engine
+from tests.support.fake_openai import FakeOpenAI
 
 from ..helpers import ROOT
-from support.fake_openai import FakeOpenAI
 
 
 @pytest.fixture

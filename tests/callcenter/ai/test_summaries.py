@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from reactor import Engine, UserError
+from tests.support.fake_openai import FakeOpenAI, Refusal
 
 from ..helpers import SUPERVISOR, agent
 from .pipeline import GRADE, handled_call
-from support.fake_openai import FakeOpenAI, Refusal
 
 SUMMARY = {
     "strengths": ["Warm greetings", "Fast resolution"],

@@ -9,14 +9,11 @@ import pytest
 from reactor import (
     Engine,
     FunctionNotFound,
-    LimitExceeded,
     NotFound,
     UserError,
     ValidationError,
 )
-from reactor.database.transaction import Limits
-
-from support.projects import CHAT
+from tests.support.projects import CHAT
 
 
 async def test_insert_and_query(engine: Engine) -> None:
@@ -47,31 +44,6 @@ async def test_read_own_writes_inside_a_mutation(engine: Engine) -> None:
     result = await engine.mutation("items:read_own_writes")
     assert result == {"seen": [999.5, 1001.0], "after": [1001.0]}
     assert await engine.query("items:between", {"tag": "own", "lo": 0, "hi": 5000}) == [1001.0]
-
-
-async def test_index_ranges_and_order(engine: Engine) -> None:
-    await engine.mutation("items:add_many", {"ns": [5, 1, 3, 2, 4], "tag": "a"})
-    await engine.mutation("items:add_many", {"ns": [10, 0.5], "tag": "b"})
-    assert await engine.query("items:between", {"tag": "a", "lo": 2, "hi": 4}) == [2.0, 3.0]
-    assert await engine.query("items:ordered", {"desc": True}) == [10, 5, 4, 3, 2, 1, 0.5]
-    assert await engine.query("items:smallest", {"k": 2}) == [0.5, 1.0]
-    assert await engine.query("items:filtered", {"min": 4}) == [5.0, 4.0]
-
-
-async def test_pagination_walks_every_item_once(engine: Engine) -> None:
-    await engine.mutation("items:add_many", {"ns": list(range(25)), "tag": "p"})
-    seen: list[float] = []
-    cursor = None
-    pages = 0
-    while True:
-        page = await engine.query("items:page", {"num_items": 10, "cursor": cursor})
-        seen += page["page"]
-        pages += 1
-        cursor = page["continue_cursor"]
-        if page["is_done"]:
-            break
-    assert seen == [float(i) for i in range(25)]
-    assert pages == 3
 
 
 async def test_actions_run_other_functions(engine: Engine) -> None:
@@ -176,32 +148,6 @@ async def test_internal_functions_callable_from_the_engine(engine: Engine) -> No
         await engine.executor.run_mutation(
             "messages:edit", {"message_id": mid, "text": "c"}, public_only=True
         )
-
-
-async def test_documents_read_limit(db_url: str) -> None:
-    async with Engine.open(CHAT, database=db_url, limits=Limits(max_documents_read=10)) as eng:
-        await eng.mutation("items:add_many", {"ns": list(range(11)), "tag": "x"})
-        assert len(await eng.query("items:smallest", {"k": 10})) == 10
-        with pytest.raises(LimitExceeded, match="documents read"):
-            await eng.query("items:count")
-
-
-async def test_document_size_limit(db_url: str) -> None:
-    async with Engine.open(CHAT, database=db_url, limits=Limits(max_document_size=200)) as eng:
-        cid = await eng.mutation("calls:start", {"user_id": "u", "started_at": 1.0})
-        with pytest.raises(LimitExceeded, match="bytes"):
-            await eng.mutation(
-                "messages:append", {"call_id": cid, "role": "user", "text": "x" * 500}
-            )
-        assert await eng.query("messages:list", {"call_id": cid}) == []
-
-
-async def test_nesting_depth_limit(engine: Engine) -> None:
-    deep: object = "leaf"
-    for _ in range(20):
-        deep = {"d": deep}
-    with pytest.raises(ValidationError, match="depth"):
-        await engine.mutation("messages:insert_raw", {"doc": deep})
 
 
 async def test_special_floats_round_trip(engine: Engine) -> None:

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from reactor import Engine, ValidationError
-
-
-async def _no_update(sub: object, timeout: float = 0.05) -> bool:
-    try:
-        await asyncio.wait_for(sub.next(), timeout)  # type: ignore[attr-defined]
-    except TimeoutError:
-        return True
-    return False
+from tests.support.waiting import no_update
 
 
 async def test_subscription_sees_changes(engine: Engine) -> None:
@@ -37,7 +28,7 @@ async def test_writes_to_another_call_do_not_rerun(engine: Engine) -> None:
         for i in range(5):
             await engine.mutation("messages:append", {"call_id": b, "role": "user", "text": str(i)})
         assert executor.query_executions == before, "writes to call b re-ran call a's query"
-        assert await _no_update(sub)
+        assert await no_update(sub)
         await engine.mutation("messages:append", {"call_id": a, "role": "user", "text": "x"})
         assert executor.query_executions == before + 1
         assert await sub.next() == ["x"]
@@ -53,7 +44,7 @@ async def test_take_records_only_the_consumed_prefix(engine: Engine) -> None:
         await engine.mutation("items:add", {"n": 19.0, "tag": "t"})  # after the 10th key
         await engine.mutation("items:add", {"n": 100.0, "tag": "t"})
         assert executor.query_executions == before
-        assert await _no_update(sub)
+        assert await no_update(sub)
         await engine.mutation("items:add", {"n": 1.0, "tag": "t"})  # before the 10th key
         assert executor.query_executions == before + 1
         assert await sub.next() == [0.0, 1.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0]
@@ -98,7 +89,7 @@ async def test_unchanged_result_emits_nothing(engine: Engine) -> None:
         before = engine.executor.query_executions
         await engine.mutation("items:add", {"n": 4.0, "tag": "t"})  # re-runs, result unchanged
         assert engine.executor.query_executions == before + 1
-        assert await _no_update(sub)
+        assert await no_update(sub)
         await engine.mutation("items:add", {"n": 11.0, "tag": "t"})
         assert await sub.next() == [11.0]
 

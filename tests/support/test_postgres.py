@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from support.postgres import start_postgres
+from tests.support.postgres import start_postgres
 
 
 def test_start_postgres_serves_queries_and_creates_databases() -> None:

@@ -9,8 +9,7 @@ import pytest
 
 from reactor import Engine
 from reactor.persistence import DocumentRecord, Persistence, open_persistence
-
-from support.projects import CHAT
+from tests.support.projects import CHAT
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -10,8 +10,10 @@ import pytest
 
 from reactor import Engine, ValidationError
 from reactor.search import tokenize
+from tests.support.projects import PROJECTS
+from tests.support.waiting import no_update
 
-PLATFORM = Path(__file__).parent.parent / "projects" / "platform"
+PLATFORM = PROJECTS / "platform"
 
 
 @pytest.fixture
@@ -26,14 +28,6 @@ async def add(engine: Engine, call: str, text: str, author: str | None = None) -
         args["author"] = author
     note_id: str = await engine.mutation("notes:add", args)
     return note_id
-
-
-async def no_update(sub: Any, timeout: float = 0.05) -> bool:
-    try:
-        await asyncio.wait_for(sub.next(), timeout)
-    except TimeoutError:
-        return True
-    return False
 
 
 def test_tokenize() -> None:

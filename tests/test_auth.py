@@ -11,10 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from reactor_server import AUDIENCE, ISSUER, SECRET, RsaKey, hs256_token
 
 from reactor import AuthenticationError
 from reactor.auth import AuthConfig, Authenticator, check_admin_key, parse_authorization
+from tests.support.tokens import AUDIENCE, ISSUER, SECRET, RsaKey, hs256_token
 
 KEY = RsaKey()
 

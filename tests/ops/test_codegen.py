@@ -13,9 +13,8 @@ from reactor.ops.codegen import generate, render_api_js, render_data_model, ts_t
 from reactor.runtime.registry import load_project
 from reactor.validators import v
 from reactor.values import Int64
+from tests.support.projects import CHAT, ROOT
 
-ROOT = Path(__file__).parent.parent
-CHAT = Path(__file__).parent / "projects" / "chat"
 CLIENT_JS = ROOT / "client-js"
 TSC = CLIENT_JS / "node_modules" / ".bin" / "tsc"
 

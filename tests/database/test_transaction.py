@@ -12,12 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from reactor import ConflictError, Engine
+from reactor import (
+    ConflictError,
+    Engine,
+    LimitExceeded,
+    ValidationError,
+)
 from reactor.database.committer import WriteConflict
 from reactor.database.query import Query
+from reactor.database.transaction import Limits
 from reactor.runtime import executor as executor_module
-
-from support.projects import CHAT
+from tests.support.projects import CHAT, ROOT
 
 
 async def test_concurrent_read_modify_write_is_exact(engine: Engine) -> None:
@@ -145,7 +150,7 @@ async def test_committed_mutation_survives_sigkill(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     try:
         assert proc.stdout is not None
@@ -175,3 +180,29 @@ async def test_close_right_after_a_commit_is_staged_does_not_hang(db_url: str) -
     await asyncio.wait_for(closing, 30)
     assert await commit.future > 0
     await engine.close()
+
+
+async def test_documents_read_limit(db_url: str) -> None:
+    async with Engine.open(CHAT, database=db_url, limits=Limits(max_documents_read=10)) as eng:
+        await eng.mutation("items:add_many", {"ns": list(range(11)), "tag": "x"})
+        assert len(await eng.query("items:smallest", {"k": 10})) == 10
+        with pytest.raises(LimitExceeded, match="documents read"):
+            await eng.query("items:count")
+
+
+async def test_document_size_limit(db_url: str) -> None:
+    async with Engine.open(CHAT, database=db_url, limits=Limits(max_document_size=200)) as eng:
+        cid = await eng.mutation("calls:start", {"user_id": "u", "started_at": 1.0})
+        with pytest.raises(LimitExceeded, match="bytes"):
+            await eng.mutation(
+                "messages:append", {"call_id": cid, "role": "user", "text": "x" * 500}
+            )
+        assert await eng.query("messages:list", {"call_id": cid}) == []
+
+
+async def test_nesting_depth_limit(engine: Engine) -> None:
+    deep: object = "leaf"
+    for _ in range(20):
+        deep = {"d": deep}
+    with pytest.raises(ValidationError, match="depth"):
+        await engine.mutation("messages:insert_raw", {"doc": deep})

@@ -10,8 +10,8 @@ import pytest
 from reactor import Engine, ReactorError, SchemaError
 from reactor.ops.schema_push import PushRefused, open_database, push_schema, stored_schema
 from reactor.runtime.registry import load_project
-
-CHAT = Path(__file__).parent / "projects" / "chat"
+from tests.support.cli import edit
+from tests.support.projects import CHAT
 
 
 @pytest.fixture
@@ -19,12 +19,6 @@ def project(tmp_path: Path) -> Path:
     root = tmp_path / "chat"
     shutil.copytree(CHAT, root, ignore=shutil.ignore_patterns("__pycache__", ".reactor"))
     return root
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new))
 
 
 async def populate(project: Path, url: str) -> list[str]:
@@ -249,3 +243,29 @@ async def test_reload_listeners(project: Path, db_url: str) -> None:
         await engine.reload()
         assert calls == [len(engine.project.functions)]
         assert await engine.query("extra:one") == 1
+
+
+async def test_push_on_postgres(request: pytest.FixtureRequest, project: Path) -> None:
+    url = str(request.getfixturevalue("postgres_database"))
+    async with await Engine.open_pushed(project, url) as engine:
+        await engine.mutation("items:add_many", {"ns": [1.0, 2.0], "tag": "a"})
+    edit(
+        project / "schema.py",
+        '{"n": v.number(), "tag": v.string()}',
+        '{"n": v.number(), "tag": v.literal("b")}',
+    )
+    db = await open_database(url)
+    try:
+        with pytest.raises(PushRefused) as refused:
+            await push_schema(db, load_project(project).schema)
+        assert refused.value.plan.violation_count == 2
+    finally:
+        await db.close()
+    edit(project / "schema.py", '"tag": v.literal("b")}', '"tag": v.string()}')
+    edit(
+        project / "schema.py", '.index("by_n", ["n"])', '.index("by_n", ["n"]).index("t", ["tag"])'
+    )
+    async with await Engine.open_pushed(project, url) as engine:
+        assert engine.last_push is not None
+        assert engine.last_push.added_indexes == [("items", "t", ("tag",))]
+        assert await engine.query("items:smallest", {"k": 1}) == [1.0]

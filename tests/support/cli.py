@@ -9,8 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).parent.parent.parent
-CHAT = ROOT / "tests" / "projects" / "chat"
+from tests.support.projects import ROOT
 
 
 @dataclass
