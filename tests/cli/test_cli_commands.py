@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -316,3 +317,14 @@ def test_run_pushes_the_schema_first(cli: Cli, project: Path) -> None:
     )
     assert cli("run", "bytag:first", "--dir", d).out == "3\n"
     assert "+ index items.t [tag]" not in cli("push", "--dir", d, "--dry-run").out
+
+
+def test_serve_on_a_port_in_use_says_so(project: Path, cli: Callable[..., Result]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli("serve", "--dir", str(project), "--port", str(port))
+    assert result.code == 1, result
+    assert "the server stopped while starting (is the port already in use?)" in result.err
+    assert "Traceback" not in result.err
