@@ -7,6 +7,7 @@ import socket
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.support.cli import Result, edit, run_subprocess
 
@@ -170,7 +171,7 @@ def test_env_vars_reach_actions(cli: Cli, project: Path) -> None:
     assert cli("env", "list", "--dir", d).out == "REGION=eu\n"
 
 
-def _jsonl(text: str) -> list[dict[str, object]]:
+def _jsonl(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 

@@ -243,7 +243,7 @@ def test_int64_arithmetic_stays_int64() -> None:
     with pytest.raises(OverflowError):
         Int64(INT64_MAX) + 1
     with pytest.raises(TypeError):
-        Int64("5")  # type: ignore[arg-type]
+        Int64("5")
     assert Int64(5.0) == 5
     with pytest.raises(TypeError):
         Int64(5.5)
