@@ -37,7 +37,7 @@ import random
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 
@@ -46,15 +46,12 @@ from reactor.database.database import Database
 from reactor.database.reads import ReadSet
 from reactor.database.transaction import Transaction
 from reactor.errors import ConflictError, FunctionNotFound, LimitExceeded, ValidationError
-from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from reactor.runtime.context import ActionCtx, ContextService, MutationCtx, QueryCtx
 from reactor.runtime.logs import capture
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, canonical_path
 from reactor.runtime.time_limits import TimeLimits, limited, limited_coroutine
+from reactor.types import Clock, system_clock
 from reactor.values import canonical_json, from_json, normalize, to_json
-
-if TYPE_CHECKING:
-    from reactor.file_storage import FileStorage
-    from reactor.scheduler import Scheduler
 
 __all__ = ["Execution", "Executor", "MutationHooks", "QueryOutcome"]
 
@@ -102,7 +99,7 @@ class Execution:
 
     path: str
     kind: FunctionKind
-    started: float  # time.time()
+    started: float  # the executor's clock (time.time() by default)
     duration_ms: float
     error: BaseException | None
     log_lines: tuple[str, ...]
@@ -116,11 +113,11 @@ class Executor:
         self.project = project
         self.env: dict[str, str] = {}
         self.time_limits = TimeLimits.from_env()
+        self.clock: Clock = system_clock  # ctx.now
         # Whether clients see the text of uncaught exceptions (development servers).
         self.expose_errors = False
-        # Platform services, attached by the engine (ctx.scheduler, ctx.storage).
-        self.scheduler: Scheduler | None = None
-        self.storage: FileStorage | None = None
+        # Platform services (ctx.storage, ctx.scheduler), given by the engine.
+        self.services: list[ContextService] = []
         self.query_executions = 0
         self.conflicts = 0
         # Functions reactor itself provides under ``_system/`` (the dashboard's queries):
@@ -226,12 +223,12 @@ class Executor:
         limit = self.time_limits.function if seconds is None else seconds
         txn = self.db.begin_read(journal)
         self.query_executions += 1
-        started, clock = time.time(), time.perf_counter()
+        started, clock = self.clock(), time.perf_counter()
         with capture() as logs:
             try:
                 ctx = QueryCtx(txn, identity, started * 1000.0)
-                if self.storage is not None:
-                    ctx.storage = self.storage.for_query(txn)
+                for service in self.services:
+                    service.attach_query(ctx, txn)
                 value = limited(limit, f"query {fn.path}", _run_checked, self, fn, ctx, args)
             except Exception as exc:
                 outcome = QueryOutcome(None, exc, txn.reads, txn.snapshot_ts, logs.finish())
@@ -306,7 +303,7 @@ class Executor:
                 found, validated, identity, public_only, session_request, hooks, logs
             )
         lines = logs if logs is not None else []
-        started, clock = time.time(), time.perf_counter()
+        started, clock = self.clock(), time.perf_counter()
         try:
             result = await self._mutate(
                 found, validated, identity, public_only, session_request, hooks, lines
@@ -340,12 +337,10 @@ class Executor:
                 return recorded[0], max(self.db.published_ts, txn.snapshot_ts)
             if hooks is not None and not hooks.before(txn):
                 return None, txn.snapshot_ts
-            ctx = MutationCtx(txn, identity, time.time() * 1000.0)
+            ctx = MutationCtx(txn, identity, self.clock() * 1000.0)
             after_commit: list[Callable[[], None]] = []
-            if self.scheduler is not None:
-                ctx.scheduler = self.scheduler.for_mutation(txn, ctx.now)
-            if self.storage is not None:
-                ctx.storage = self.storage.for_mutation(txn, after_commit)
+            for service in self.services:
+                service.attach_mutation(ctx, txn, after_commit)
             with capture() as printed:
                 try:
                     value = limited(
@@ -397,7 +392,7 @@ class Executor:
         if not self.observers:
             return await self._act(found, validated, identity, logs)
         lines: list[str] = []
-        started, clock = time.time(), time.perf_counter()
+        started, clock = self.clock(), time.perf_counter()
         try:
             result = await self._act(found, validated, identity, lines)
         except Exception as exc:
@@ -444,12 +439,10 @@ class Executor:
             return await self.run_action(f, a, identity)
 
         ctx = ActionCtx(
-            identity, time.time() * 1000.0, run_query, run_mutation, run_action, self.env
+            identity, self.clock() * 1000.0, run_query, run_mutation, run_action, self.env
         )
-        if self.scheduler is not None:
-            ctx.scheduler = self.scheduler.for_action()
-        if self.storage is not None:
-            ctx.storage = self.storage.for_action()
+        for service in self.services:
+            service.attach_action(ctx)
         return ctx
 
 

@@ -26,8 +26,8 @@ from starlette.routing import Route
 from reactor.auth import Authenticator, parse_authorization
 from reactor.engine import Engine
 from reactor.errors import AuthenticationError
-from reactor.http_router import HttpRouter
 from reactor.runtime.context import ActionCtx
+from reactor.runtime.http_router import HttpRouter
 from reactor.server.bodies import BodyTooLarge, capped_receive
 from reactor.sync.state import error_message
 

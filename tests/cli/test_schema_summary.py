@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reactor.cli.common import push_summary
-from reactor.push import PushPlan
+from reactor.ops.schema_push import PushPlan
 from tests.support.cli import run_subprocess
 from tests.support.projects import ROOT
 

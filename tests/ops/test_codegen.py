@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reactor.codegen import generate, render_api_js, render_data_model, ts_type
+from reactor.ops.codegen import generate, render_api_js, render_data_model, ts_type
 from reactor.runtime.registry import load_project
 from reactor.validators import v
 from reactor.values import Int64

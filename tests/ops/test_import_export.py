@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from reactor import Engine, ValidationError
-from reactor.push import open_database
-from reactor.transfer import (
+from reactor.ops.import_export import (
     ImportMode,
     TableData,
     export_table,
@@ -19,6 +18,7 @@ from reactor.transfer import (
     read_jsonl,
     read_zip,
 )
+from reactor.ops.schema_push import open_database
 
 SCHEMALESS_VALUES = {
     "i": 2**62,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reactor import Engine, ReactorError, SchemaError
-from reactor.push import PushRefused, open_database, push_schema, stored_schema
+from reactor.ops.schema_push import PushRefused, open_database, push_schema, stored_schema
 from reactor.runtime.registry import load_project
 from tests.support.cli import edit
 from tests.support.projects import CHAT

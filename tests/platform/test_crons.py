@@ -15,7 +15,7 @@ from reactor import (
     Engine,
     SchemaError,
 )
-from reactor.crons import CronSchedule
+from reactor.platform.crons import CronSchedule
 from tests.support.projects import PROJECTS
 from tests.support.waiting import eventually
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reactor import Engine, ValidationError
-from reactor.engine import read_env, write_env
+from reactor.platform.env import read_env, write_env
 
 
 async def test_env_in_process(tmp_path: Path, project: Path) -> None:

@@ -17,7 +17,7 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from reactor import Engine, NotFound, ValidationError
-from reactor.file_storage import LocalBackend, S3Backend
+from reactor.platform.file_storage import LocalBackend, S3Backend
 from reactor.server.app import create_app
 from tests.support.projects import PROJECTS
 

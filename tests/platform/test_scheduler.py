@@ -16,7 +16,7 @@ from reactor import (
     UserError,
     ValidationError,
 )
-from reactor.scheduler import RESTART_ERROR
+from reactor.platform.scheduler import RESTART_ERROR
 from tests.support.projects import PROJECTS
 from tests.support.waiting import eventually
 
@@ -128,7 +128,7 @@ async def test_run_at_and_an_earlier_job_wakes_the_scheduler(engine: Engine) -> 
 
 
 async def test_scheduling_errors_are_clear(engine: Engine) -> None:
-    scheduler = engine.executor.scheduler
+    scheduler = engine.scheduler
     assert scheduler is not None
     with pytest.raises(FunctionNotFound):
         await scheduler.for_action().run_after(0, "jobs:nope", {})

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+from reactor.ops.schema_push import open_database
 from reactor.persistence import open_persistence
 from reactor.persistence.errors import DatabaseInUse, LeaseLost
 from reactor.persistence.lease import LeaseHolder
-from reactor.push import open_database
 from tests.reliability.storage_harness import ServerProcess, copy_project
 from tests.support.projects import CHAT
 

@@ -21,7 +21,7 @@ import pytest
 
 from reactor import Engine
 from reactor.cli import main
-from reactor.push import stored_schema
+from reactor.ops.schema_push import stored_schema
 from tests.support.projects import CHAT
 from tests.support.server import ADMIN_KEY, running_server
 from tests.support.sync_client import SyncClient

@@ -172,7 +172,7 @@ async def _run_node(node: str, script: Path, url: str, shots: Path) -> tuple[int
 async def test_the_schema_page_during_a_push(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reactor.push import push_schema
+    from reactor.ops.schema_push import push_schema
     from reactor.schema import Schema
 
     node = _node()

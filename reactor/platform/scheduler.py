@@ -34,44 +34,32 @@ import asyncio
 import logging
 import math
 import os
-import time
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from reactor.crons import CronJob, Crons
 from reactor.database.query import Query
 from reactor.database.transaction import Transaction
-from reactor.errors import LimitExceeded, ReactorError, SchemaError, ValidationError
+from reactor.errors import ReactorError, SchemaError
+from reactor.platform.crons import CronJob, Crons
+from reactor.platform.scheduled_jobs import (
+    JOBS_INDEX,
+    JOBS_TABLE,
+    ActionJobs,
+    SchedulerContext,
+)
 from reactor.runtime.registry import FunctionKind
-from reactor.values import check_value
+from reactor.types import Clock, system_clock
 
 if TYPE_CHECKING:
     from reactor.runtime.executor import Executor
 
-__all__ = ["JOBS_TABLE", "ActionScheduler", "MutationScheduler", "Scheduler"]
+__all__ = ["Scheduler"]
 
-logger = logging.getLogger("reactor.scheduler")
+logger = logging.getLogger("reactor.platform.scheduler")
 
-JOBS_TABLE = "_scheduled_functions"
-JOBS_INDEX = "by_state_and_time"
-MAX_JOBS_PER_FUNCTION = 1000
+
 MAX_DUE_PER_ROUND = 256
 MAX_CONCURRENT_JOBS = 16
 RESTART_ERROR = "interrupted by a restart"
-
-
-def _now_ms() -> float:
-    return time.time() * 1000.0
-
-
-def _to_ms(value: object, what: str) -> float:
-    if isinstance(value, datetime):
-        return value.timestamp() * 1000.0
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(f"{what} must be a number of seconds, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValidationError(f"{what} must be finite, got {value!r}")
-    return float(value) * 1000.0
 
 
 def _error_message(exc: BaseException) -> str:
@@ -79,132 +67,35 @@ def _error_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-class _JobFactory:
-    """Shared by the mutation and action schedulers: validate and build job documents."""
-
-    def __init__(self, executor: Executor) -> None:
-        self._executor = executor
-
-    def job(self, fn: object, args: object, scheduled_ms: float) -> dict[str, Any]:
-        found = self._executor.resolve(fn)
-        if found.kind is FunctionKind.QUERY:
-            raise ValidationError(
-                f"cannot schedule {found.path}: only mutations and actions can be scheduled"
-            )
-        validated = self._executor.validate_args(found, args)
-        check_value(validated)
-        return {
-            "name": found.path,
-            "args": args if args is not None else {},
-            "scheduled_time": scheduled_ms,
-            "state": "pending",
-        }
-
-
-def _job_id(txn: Transaction, job_id: object) -> str:
-    try:
-        table = txn.table_of_id(job_id)
-    except ValidationError:
-        table = None
-    if table is None or table.name != JOBS_TABLE:
-        raise ValidationError(f"{job_id!r} is not a scheduled function id")
-    assert isinstance(job_id, str)
-    return job_id
-
-
-def _cancel_in(txn: Transaction, job_id: object, now_ms: float) -> None:
-    doc_id = _job_id(txn, job_id)
-    doc = txn.get(doc_id)
-    if doc is None or doc.get("state") not in ("pending", "in_progress"):
-        return  # already finished (or gone): cancelling is a no-op
-    txn.patch(doc_id, {"state": "canceled", "completed_time": now_ms}, system=True)
-
-
-class MutationScheduler:
-    """``ctx.scheduler`` in a mutation: jobs are written in the mutation's transaction."""
-
-    def __init__(self, executor: Executor, txn: Transaction, now_ms: float) -> None:
-        self._factory = _JobFactory(executor)
-        self._txn = txn
-        self._now = now_ms
-        self._count = 0
-
-    def _insert(self, fn: object, args: object, when_ms: float) -> str:
-        self._count += 1
-        if self._count > MAX_JOBS_PER_FUNCTION:
-            raise LimitExceeded(
-                f"too many functions scheduled by one mutation (limit {MAX_JOBS_PER_FUNCTION})"
-            )
-        doc = self._factory.job(fn, args, when_ms)
-        return self._txn.insert(JOBS_TABLE, doc, system=True)
-
-    def run_after(self, seconds: float, fn: object, args: dict[str, Any] | None = None) -> str:
-        """Run ``fn(args)`` ``seconds`` from now; returns the job id."""
-        delay = max(0.0, _to_ms(seconds, "run_after delay"))
-        return self._insert(fn, args, self._now + delay)
-
-    def run_at(self, when: float | datetime, fn: object, args: dict[str, Any] | None = None) -> str:
-        """Run ``fn(args)`` at ``when`` (epoch seconds or an aware datetime)."""
-        return self._insert(fn, args, _to_ms(when, "run_at time"))
-
-    def cancel(self, job_id: str) -> None:
-        """Cancel a pending job (a no-op for jobs that already finished)."""
-        _cancel_in(self._txn, job_id, self._now)
-
-
-class ActionScheduler:
-    """``ctx.scheduler`` in an action: each call commits on its own (``await`` it)."""
-
-    def __init__(self, executor: Executor) -> None:
-        self._executor = executor
-        self._factory = _JobFactory(executor)
-
-    async def run_after(
-        self, seconds: float, fn: object, args: dict[str, Any] | None = None
-    ) -> str:
-        """Run ``fn(args)`` ``seconds`` from now; returns the job id."""
-        delay = max(0.0, _to_ms(seconds, "run_after delay"))
-        doc = self._factory.job(fn, args, _now_ms() + delay)
-        job_id: str = await self._executor.db.write(
-            lambda txn: txn.insert(JOBS_TABLE, doc, system=True)
-        )
-        return job_id
-
-    async def run_at(
-        self, when: float | datetime, fn: object, args: dict[str, Any] | None = None
-    ) -> str:
-        """Run ``fn(args)`` at ``when`` (epoch seconds or an aware datetime)."""
-        doc = self._factory.job(fn, args, _to_ms(when, "run_at time"))
-        job_id: str = await self._executor.db.write(
-            lambda txn: txn.insert(JOBS_TABLE, doc, system=True)
-        )
-        return job_id
-
-    async def cancel(self, job_id: str) -> None:
-        """Cancel a pending job (a no-op for jobs that already finished)."""
-        await self._executor.db.write(lambda txn: _cancel_in(txn, job_id, _now_ms()))
-
-
 class _JobHooks:
     """Runs a mutation job: skip unless still pending; mark success in the same txn."""
 
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, job_id: str, clock: Clock) -> None:
         self.job_id = job_id
+        self._clock = clock
 
     def before(self, txn: Transaction) -> bool:
         doc = txn.get(self.job_id)
         return doc is not None and doc.get("state") == "pending"
 
     def after(self, txn: Transaction, value: Any) -> None:
-        txn.patch(self.job_id, {"state": "success", "completed_time": _now_ms()}, system=True)
+        done = {"state": "success", "completed_time": self._clock() * 1000.0}
+        txn.patch(self.job_id, done, system=True)
 
 
 class Scheduler:
     """Runs due jobs and fires crons for one engine."""
 
-    def __init__(self, executor: Executor) -> None:
+    def __init__(
+        self, executor: Executor, clock: Clock = system_clock, crons: bool | None = None
+    ) -> None:
         self.executor = executor
+        # Whether functions/crons.py runs: None leaves it to REACTOR_CRONS (on unless "0").
+        self.crons_enabled = crons
         self.db = executor.db
+        self.clock = clock
+        # ctx.scheduler: the service the executor attaches to mutations and actions.
+        self.context = SchedulerContext(executor, executor.db, clock)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -218,13 +109,12 @@ class Scheduler:
         self._cron_last_job: dict[str, str] = {}
         self.jobs_run = 0
 
-    # -- ctx ------------------------------------------------------------------------------
+    def for_action(self) -> ActionJobs:
+        """Schedule from trusted code, as an action would (``await ....run_after(...)``)."""
+        return self.context.for_action()
 
-    def for_mutation(self, txn: Transaction, now_ms: float) -> MutationScheduler:
-        return MutationScheduler(self.executor, txn, now_ms)
-
-    def for_action(self) -> ActionScheduler:
-        return ActionScheduler(self.executor)
+    def _now_ms(self) -> float:
+        return self.clock() * 1000.0
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -288,12 +178,15 @@ class Scheduler:
         self._crons = []
         if crons is None:
             return
-        if os.environ.get("REACTOR_CRONS", "1") == "0":
+        if self.crons_enabled is False:
+            logger.info("crons=False: the crons of functions/crons.py do not run")
+            return
+        if self.crons_enabled is None and os.environ.get("REACTOR_CRONS", "1") == "0":
             logger.info("REACTOR_CRONS=0: the crons of functions/crons.py do not run")
             return
         if not isinstance(crons, Crons):
             raise SchemaError("functions/crons.py: `crons` must be a reactor.Crons()")
-        now = _now_ms()
+        now = self._now_ms()
         previous = self._cron_schedules
         self._cron_schedules = {}
         for job in crons.jobs.values():
@@ -325,7 +218,7 @@ class Scheduler:
                 if doc is not None and doc.get("state") in ("pending", "in_progress"):
                     continue  # the previous run has not finished: skip this firing
             try:
-                doc = _JobFactory(self.executor).job(job.fn, job.args, now)
+                doc = self.context.factory.job(job.fn, job.args, now)
                 doc["cron"] = job.name
                 self._cron_last_job[job.name] = await self.executor.db.write(
                     lambda txn, doc=doc: txn.insert(JOBS_TABLE, doc, system=True),  # type: ignore[misc]
@@ -350,15 +243,15 @@ class Scheduler:
                         self._load_crons()
                     except ReactorError:
                         logger.exception("functions/crons.py: the crons could not be loaded")
-                now = _now_ms()
+                now = self._now_ms()
                 await self._fire_crons(now)
                 next_ms = self._start_due(now)
             except Exception:  # keep the scheduler alive; the next wake retries
                 logger.exception("scheduler round failed")
-                next_ms = _now_ms() + 1000.0
+                next_ms = self._now_ms() + 1000.0
             for due in self._cron_next.values():
                 next_ms = min(next_ms, due)
-            timeout = max(0.0, (next_ms - _now_ms()) / 1000.0)
+            timeout = max(0.0, (next_ms - self._now_ms()) / 1000.0)
             try:
                 await asyncio.wait_for(self._wake.wait(), min(timeout, 3600.0))
             except TimeoutError:
@@ -401,7 +294,7 @@ class Scheduler:
             await self._transition(
                 job["_id"],
                 ("in_progress",),
-                {"state": "failed", "error": RESTART_ERROR, "completed_time": _now_ms()},
+                {"state": "failed", "error": RESTART_ERROR, "completed_time": self._now_ms()},
             )
 
     async def _transition(
@@ -426,7 +319,7 @@ class Scheduler:
                 try:
                     found = self.executor.resolve(job["name"])
                 except ReactorError as exc:
-                    await self._transition(job_id, ("pending",), _failed(exc))
+                    await self._transition(job_id, ("pending",), self._failed(exc))
                     return
                 if found.kind is FunctionKind.ACTION:
                     await self._execute_action(job_id, job)
@@ -443,9 +336,11 @@ class Scheduler:
 
     async def _execute_mutation(self, job_id: str, job: dict[str, Any]) -> None:
         try:
-            await self.executor.run_mutation(job["name"], job.get("args"), hooks=_JobHooks(job_id))
+            await self.executor.run_mutation(
+                job["name"], job.get("args"), hooks=_JobHooks(job_id, self.clock)
+            )
         except Exception as exc:
-            await self._transition(job_id, ("pending",), _failed(exc))
+            await self._transition(job_id, ("pending",), self._failed(exc))
 
     async def _execute_action(self, job_id: str, job: dict[str, Any]) -> None:
         started = await self._transition(job_id, ("pending",), {"state": "in_progress"})
@@ -455,12 +350,11 @@ class Scheduler:
             await self.executor.run_action(job["name"], job.get("args"))
         except Exception as exc:
             logger.info("scheduled action %s failed: %s", job["name"], exc)
-            await self._transition(job_id, ("in_progress",), _failed(exc))
+            await self._transition(job_id, ("in_progress",), self._failed(exc))
             return
         await self._transition(
-            job_id, ("in_progress",), {"state": "success", "completed_time": _now_ms()}
+            job_id, ("in_progress",), {"state": "success", "completed_time": self._now_ms()}
         )
 
-
-def _failed(exc: BaseException) -> dict[str, Any]:
-    return {"state": "failed", "error": _error_message(exc), "completed_time": _now_ms()}
+    def _failed(self, exc: BaseException) -> dict[str, Any]:
+        return {"state": "failed", "error": _error_message(exc), "completed_time": self._now_ms()}

@@ -1,27 +1,7 @@
-"""File storage: blobs in a local folder or S3, metadata in the ``_storage`` system table.
+"""The file storage service: upload tokens, limits, the ``_storage`` table, ``ctx.storage``.
 
-A stored file is a ``_storage`` document ``{"sha256", "size", "content_type", "key"}``;
-its document id is the *storage id* functions keep in their own documents. The bytes
-live in a backend under ``key``:
-
-- :class:`LocalBackend` (default): ``<project>/.reactor/files`` (``REACTOR_STORAGE_DIR``
-  overrides). URLs point at the server's ``GET /api/storage/{storage_id}`` route.
-- :class:`S3Backend` (boto3, ``pip install reactor[s3]``): selected when
-  ``REACTOR_S3_BUCKET`` is set; ``REACTOR_S3_ENDPOINT``, ``REACTOR_S3_PREFIX``,
-  ``REACTOR_S3_REGION``, ``REACTOR_S3_ACCESS_KEY_ID``, ``REACTOR_S3_SECRET_ACCESS_KEY``
-  configure it. URLs are presigned SigV4 GET URLs that expire.
-
-``ctx.storage`` by function kind:
-
-- queries: ``get_url(id)``, ``get_metadata(id)`` (reactive: they read the document);
-- mutations: also ``delete(id)`` (the blob is removed after the commit) and
-  ``generate_upload_url()``: a signed, expiring URL a client POSTs the bytes to, which
-  answers ``{"storageId": ...}``;
-- actions: ``await store(data, content_type)``, ``await get(id)`` (the bytes), and
-  awaitable versions of the others.
-
-An upload writes the blob first and the metadata document second, so a storage id never
-names missing bytes; a crash in between leaves an unreferenced blob, never a broken id.
+See :mod:`reactor.platform.file_storage` for the model. An upload writes the blob first
+and the metadata document second, so a storage id never names missing bytes.
 """
 
 from __future__ import annotations
@@ -33,225 +13,49 @@ import hmac
 import logging
 import os
 import secrets
-import shutil
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from reactor.database.transaction import Transaction
 from reactor.errors import LimitExceeded, NotFound, ReactorError, ValidationError
-from reactor.owner_only import make_dirs, open_new
+from reactor.platform.file_storage.backend import StorageBackend
+from reactor.platform.file_storage.local import LocalBackend
+from reactor.platform.file_storage.s3 import S3Backend
+from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from reactor.types import Clock, system_clock
 
 if TYPE_CHECKING:
     from reactor.database.database import Database
-
-__all__ = [
-    "ActionStorage",
-    "FileStorage",
-    "LocalBackend",
-    "S3Backend",
-    "StorageBackend",
-    "StorageReader",
-    "StorageWriter",
-    "UploadError",
-]
 
 logger = logging.getLogger("reactor.storage")
 
 STORAGE_TABLE = "_storage"
 DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 DEFAULT_UPLOAD_URL_TTL = 3600.0
-DEFAULT_DOWNLOAD_URL_TTL = 3600
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 SECRET_GLOBAL = "storage_secret"
 
 
 class UploadError(ReactorError):
-    """An upload was refused: bad or expired token, too large, or bad content."""
+    """An upload was refused (the server answers it with an HTTP status, see server/files.py)."""
 
-    def __init__(self, message: str, status: int = 400, code: str = "BadUpload") -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+    code = "BadUpload"
 
 
-class StorageBackend(Protocol):
-    """Where blobs live. Methods block (they are called from worker threads)."""
+class BadUploadToken(UploadError):
+    """The upload token is missing, malformed or not signed by this deployment."""
 
-    name: str
-
-    def put(self, key: str, data: bytes, content_type: str) -> None: ...
-
-    def put_file(self, key: str, source: Path, content_type: str) -> None:
-        """Store the contents of a (spooled) file, without reading it into memory."""
-        ...
-
-    def get(self, key: str) -> bytes | None: ...
-
-    def delete(self, key: str) -> None: ...
-
-    def url(self, key: str, content_type: str) -> str | None:
-        """A direct download URL, or None to serve the bytes through reactor."""
-        ...
+    code = "BadUploadToken"
 
 
-class LocalBackend:
-    """Blobs as files under a folder (``<root>/<key[:2]>/<key>``)."""
+class UploadUrlExpired(UploadError):
+    """The upload URL has expired; the client should ask for a new one."""
 
-    name = "local"
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-
-    def _path(self, key: str) -> Path:
-        if not key or not key.isalnum():
-            raise ValidationError(f"invalid storage key {key!r}")
-        return self.root / key[:2] / key
-
-    def put(self, key: str, data: bytes, content_type: str) -> None:
-        path = self._path(key)
-        make_dirs(path.parent)
-        tmp = path.with_name(path.name + ".tmp")
-        with os.fdopen(open_new(tmp), "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-
-    @property
-    def spool_dir(self) -> Path:
-        """Where uploads are spooled: beside the blobs (the same file system, so storing
-        one is a rename) but not among them."""
-        folder = self.root.with_name(self.root.name + ".uploading")
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-
-    def put_file(self, key: str, source: Path, content_type: str) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if source.parent.parent == self.spool_dir:  # spooled here: sync, then rename
-            with open(source, "rb+") as f:
-                os.fsync(f.fileno())
-            os.replace(source, path)
-            return
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(fd, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-
-    def get(self, key: str) -> bytes | None:
-        try:
-            return self._path(key).read_bytes()
-        except FileNotFoundError:
-            return None
-
-    def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
-
-    def url(self, key: str, content_type: str) -> str | None:
-        return None
-
-
-class S3Backend:
-    """Blobs as objects in an S3 bucket (any S3-compatible endpoint)."""
-
-    name = "s3"
-
-    def __init__(
-        self, client: Any, bucket: str, prefix: str = "", url_ttl: int = DEFAULT_DOWNLOAD_URL_TTL
-    ) -> None:
-        self.client = client
-        self.bucket = bucket
-        self.prefix = prefix
-        self.url_ttl = url_ttl
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> S3Backend:
-        """Configure from ``REACTOR_S3_*`` variables (``REACTOR_S3_BUCKET`` is required)."""
-        env = os.environ if environ is None else environ
-        bucket = env.get("REACTOR_S3_BUCKET")
-        if not bucket:
-            raise ReactorError("REACTOR_S3_BUCKET is not set")
-        return cls.connect(
-            bucket,
-            endpoint=env.get("REACTOR_S3_ENDPOINT") or None,
-            prefix=env.get("REACTOR_S3_PREFIX", ""),
-            region=env.get("REACTOR_S3_REGION") or "us-east-1",
-            access_key_id=env.get("REACTOR_S3_ACCESS_KEY_ID") or None,
-            secret_access_key=env.get("REACTOR_S3_SECRET_ACCESS_KEY") or None,
-            url_ttl=int(env.get("REACTOR_S3_URL_TTL", DEFAULT_DOWNLOAD_URL_TTL)),
-        )
-
-    @classmethod
-    def connect(
-        cls,
-        bucket: str,
-        *,
-        endpoint: str | None = None,
-        prefix: str = "",
-        region: str = "us-east-1",
-        access_key_id: str | None = None,
-        secret_access_key: str | None = None,
-        url_ttl: int = DEFAULT_DOWNLOAD_URL_TTL,
-    ) -> S3Backend:
-        """A backend with its own boto3 client (SigV4, path-style addressing)."""
-        try:
-            import boto3
-            from botocore.config import Config
-        except ImportError:  # pragma: no cover - depends on the installation
-            raise ReactorError("S3 storage needs boto3: pip install 'reactor[s3]'") from None
-        client = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name=region,
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-        )
-        return cls(client, bucket, prefix, url_ttl)
-
-    def _key(self, key: str) -> str:
-        return f"{self.prefix}{key}"
-
-    def put(self, key: str, data: bytes, content_type: str) -> None:
-        self.client.put_object(
-            Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type
-        )
-
-    def put_file(self, key: str, source: Path, content_type: str) -> None:
-        self.client.upload_file(
-            str(source), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type}
-        )
-
-    def get(self, key: str) -> bytes | None:
-        try:
-            reply = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-        except self.client.exceptions.NoSuchKey:
-            return None
-        body: bytes = reply["Body"].read()
-        return body
-
-    def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
-
-    def url(self, key: str, content_type: str) -> str | None:
-        url: str = self.client.generate_presigned_url(
-            "get_object",
-            Params={
-                "Bucket": self.bucket,
-                "Key": self._key(key),
-                "ResponseContentType": content_type,
-            },
-            ExpiresIn=self.url_ttl,
-        )
-        return url
+    code = "UploadUrlExpired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +119,7 @@ class FileStorage:
         self.max_upload_bytes = max_upload_bytes
         self.upload_url_ttl = upload_url_ttl
         self._secret = secret
+        self.clock: Clock = system_clock  # upload URLs expire by it (the engine's clock)
 
     @classmethod
     def from_env(
@@ -343,7 +148,7 @@ class FileStorage:
         """Tell storage where the server listens (URLs use it unless REACTOR_URL is set)."""
         if self.base_url_configured:
             return
-        if host in ("0.0.0.0", "::", ""):
+        if host in ("0.0.0.0", "::"):
             host = "127.0.0.1"
         if ":" in host:
             host = f"[{host}]"
@@ -359,8 +164,20 @@ class FileStorage:
     ) -> StorageWriter:
         return StorageWriter(self, txn, after_commit)
 
-    def for_action(self) -> ActionStorage:
-        return ActionStorage(self)
+    def for_action(self) -> AsyncStorage:
+        return AsyncStorage(self)
+
+    # ContextService: ctx.storage in every function.
+    def attach_query(self, ctx: QueryCtx, txn: Transaction) -> None:
+        ctx.storage = self.for_query(txn)
+
+    def attach_mutation(
+        self, ctx: MutationCtx, txn: Transaction, after_commit: list[Callable[[], None]]
+    ) -> None:
+        ctx.storage = self.for_mutation(txn, after_commit)
+
+    def attach_action(self, ctx: ActionCtx) -> None:
+        ctx.storage = self.for_action()
 
     # -- URLs and upload tokens -----------------------------------------------------------
 
@@ -386,7 +203,7 @@ class FileStorage:
 
     def upload_token(self, now: float | None = None) -> str:
         """A signed token valid for :attr:`upload_url_ttl` seconds."""
-        expires = int((time.time() if now is None else now) + self.upload_url_ttl)
+        expires = int((self.clock() if now is None else now) + self.upload_url_ttl)
         payload = f"{expires}.{secrets.token_urlsafe(9)}"
         return f"{payload}.{self._sign(payload)}"
 
@@ -396,15 +213,13 @@ class FileStorage:
     def check_upload_token(self, token: object, now: float | None = None) -> None:
         """UploadError unless ``token`` is one of ours and has not expired."""
         if not isinstance(token, str) or token.count(".") != 2:
-            raise UploadError("missing or malformed upload token", 400, "BadUploadToken")
+            raise BadUploadToken("missing or malformed upload token")
         payload, _, signature = token.rpartition(".")
         if not hmac.compare_digest(signature.encode(), self._sign(payload).encode()):
-            raise UploadError("invalid upload token (bad signature)", 400, "BadUploadToken")
+            raise BadUploadToken("invalid upload token (bad signature)")
         expires = int(payload.split(".", 1)[0])
-        if (time.time() if now is None else now) > expires:
-            raise UploadError(
-                "this upload URL has expired; generate a new one", 400, "UploadUrlExpired"
-            )
+        if (self.clock() if now is None else now) > expires:
+            raise UploadUrlExpired("this upload URL has expired; generate a new one")
 
     # -- storing and reading (blocking backend calls run in worker threads) ---------------
 
@@ -517,19 +332,17 @@ class StorageReader:
         return None if stored is None else stored.metadata()
 
     def delete(self, storage_id: str) -> None:
-        raise ValidationError("ctx.storage.delete is not available in a query (read-only)", "")
+        raise ValidationError("ctx.storage.delete is not available in a query (read-only)")
 
     def generate_upload_url(self) -> str:
         raise ValidationError(
-            "ctx.storage.generate_upload_url is not available in a query; call it in a mutation",
-            "",
+            "ctx.storage.generate_upload_url is not available in a query; call it in a mutation"
         )
 
     def store(self, data: bytes, content_type: str | None = None) -> str:
         raise ValidationError(
             "ctx.storage.store is only available in actions; from a client, upload to "
-            "ctx.storage.generate_upload_url()",
-            "",
+            "ctx.storage.generate_upload_url()"
         )
 
     def get(self, storage_id: str) -> bytes | None:
@@ -561,7 +374,7 @@ class StorageWriter(StorageReader):
         return self._storage.upload_url()
 
 
-class ActionStorage:
+class AsyncStorage:
     """``ctx.storage`` in an action: every method is awaited."""
 
     def __init__(self, storage: FileStorage) -> None:
