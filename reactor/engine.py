@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from reactor.database.committer import WriteConflict
 from reactor.database.database import Database, ProgressCallback
+from reactor.database.indexes import KEY_MAX, KEY_MIN
 from reactor.database.query import Query
 from reactor.database.transaction import Limits
 from reactor.errors import FunctionNotFound, ValidationError
@@ -250,8 +251,8 @@ class Engine:
         return await write_env(self.db, name, None)
 
     def _current_env_entries(self) -> tuple[object, ...]:
-        base = self.db.base
-        return tuple(base.docs.get(i) for i in base.indexes[self._env_index].ids.values())
+        view = self.db.published_view
+        return tuple(view.get(i) for _, i in view.scan(self._env_index, KEY_MIN, KEY_MAX, False))
 
     def _refresh_env(self) -> None:
         self._env_entries = self._current_env_entries()
@@ -271,6 +272,7 @@ class Engine:
         """Finish pending commits and close the database."""
         if not self._closed:
             self._closed = True
+            await self.live.close()
             await self.scheduler.close()
             await self.sweeper.close()
             await self.db.close()
@@ -282,6 +284,11 @@ class Engine:
         await self.close()
 
     # -- calls -------------------------------------------------------------------------
+
+    @property
+    def published_ts(self) -> int:
+        """The timestamp queries run at now (every published commit up to it is visible)."""
+        return self.db.published_ts
 
     async def query(
         self,
@@ -440,13 +447,20 @@ class Subscription:
         self._pending: list[tuple[Any, BaseException | None]] = []
         self._waiter: asyncio.Future[None] | None = None
         self._live: LiveQuery | None = None
+        self._delivered = False
 
     async def __aenter__(self) -> Subscription:
         executor = self._engine.executor
         fn = executor.resolve(self._path, FunctionKind.QUERY)
         args = executor.validate_args(fn, self._args)
-        self._live = self._engine.live.acquire(fn, args, self._identity, self._on_change)
-        self._on_change(self._live)
+        live = self._live = self._engine.live.acquire(fn, args, self._identity, self._on_change)
+        try:
+            await self._engine.live.until_current(live)
+        except BaseException:
+            self.close()
+            raise
+        if not self._delivered:  # a shared live query that was current already
+            self._on_change(live)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -459,6 +473,7 @@ class Subscription:
             self._live = None
 
     def _on_change(self, live: LiveQuery) -> None:
+        self._delivered = True
         self._pending.append((live.value, live.error))
         waiter = self._waiter
         if waiter is not None and not waiter.done():
