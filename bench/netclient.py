@@ -751,6 +751,9 @@ class Child:
             self.proc.kill()
 
 
+BENCH_CONNECTIONS = 8192
+
+
 @contextlib.asynccontextmanager
 async def reactor_server(
     database_url: str, sqlite_synchronous: str | None = None
@@ -763,6 +766,7 @@ async def reactor_server(
     from bench.harness import PROJECT
     from reactor import Engine
     from reactor.server.app import ServerConfig, serve
+    from reactor.server.connections import ConnectionLimits
 
     _raise_fd_limit()
     engine = await Engine.open(PROJECT, database_url)
@@ -770,9 +774,11 @@ async def reactor_server(
         engine.db.persistence._conn.execute(f"PRAGMA synchronous={sqlite_synchronous}")
     port = free_port()
     started = asyncio.Event()
-    task = asyncio.create_task(
-        serve(engine, ServerConfig(admin_key=None), port=port, started=started)
-    )
+    # The benchmarks open more sockets (subscribers plus writers) than the default
+    # connection cap of 1,000; the cap itself is not what they measure.
+    limits = ConnectionLimits(max_connections=BENCH_CONNECTIONS)
+    config = ServerConfig(admin_key=None, connections=limits)
+    task = asyncio.create_task(serve(engine, config, port=port, started=started))
     try:
         await asyncio.wait_for(started.wait(), 30)
         yield engine, port
