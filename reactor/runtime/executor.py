@@ -25,8 +25,11 @@ the leased version).
   is chosen by the client, so it is no secret); the result is kept as encoded JSON, so
   a result as large or as deep as HTTP allows works too (one too large to keep in a
   document is not kept: a repeat then learns that the mutation ran, not its value).
-- An **action** is awaited on the event loop and reaches the database only through
-  ``ctx.run_query`` / ``run_mutation`` / ``run_action``.
+- An **action** runs on an event loop of its own in another thread
+  (:mod:`reactor.runtime.action_threads`), so a CPU-bound step holds no other client;
+  it reaches the database only through ``ctx.run_query`` / ``run_mutation`` /
+  ``run_action`` (and ``ctx.scheduler`` / ``ctx.storage``), which hop back to the
+  server's event loop.
 
 Every execution runs under :attr:`Executor.time_limits` (:mod:`reactor.runtime.time_limits`):
 a query or mutation that runs too long is stopped with ``TimeLimitExceeded`` (a mutation
@@ -57,6 +60,7 @@ from reactor.database.layers import ViewLease
 from reactor.database.reads import ReadSet
 from reactor.database.transaction import Transaction
 from reactor.errors import ConflictError, FunctionNotFound, LimitExceeded, ValidationError
+from reactor.runtime.action_threads import ACTION_LOOPS, OnLoop, on_loop
 from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from reactor.runtime.logs import LogLines, capture
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, canonical_path
@@ -552,40 +556,74 @@ class Executor:
         identity: dict[str, Any] | None,
         logs: list[str] | None,
     ) -> Any:
-        with capture() as printed:
-            try:
-                value = await self.limit_action(
-                    found.handler(self.action_ctx(identity), **validated), f"action {found.path}"
-                )
-            finally:
-                if logs is not None:
-                    logs.extend(printed.finish())
+        server = asyncio.get_running_loop()
+
+        async def body() -> Any:  # on an action loop
+            with capture() as printed:
+                try:
+                    return await self.limit_action(
+                        found.handler(self.action_ctx(identity, server), **validated),
+                        f"action {found.path}",
+                    )
+                finally:
+                    if logs is not None:
+                        logs.extend(printed.finish())
+
+        value = await ACTION_LOOPS.run(body)
         return self.check_result(found, value)
+
+    async def run_http_action(
+        self,
+        make: Callable[[ActionCtx], Coroutine[Any, Any, T]],
+        identity: dict[str, Any] | None,
+        what: str,
+    ) -> T:
+        """Run an HTTP action's coroutine ``make(ctx)`` on an action loop, limited.
+
+        Whatever it awaits of the server's (the request body) must hop back itself
+        (:func:`~reactor.runtime.action_threads.on_loop`).
+        """
+        server = asyncio.get_running_loop()
+
+        async def body() -> T:
+            result: T = await self.limit_action(make(self.action_ctx(identity, server)), what)
+            return result
+
+        return await ACTION_LOOPS.run(body)
 
     async def limit_action(self, coro: Coroutine[Any, Any, Any], what: str) -> Any:
         """Await an action's (or HTTP action's) coroutine under the action time limits."""
         limits = self.time_limits
         return await limited_coroutine(coro, limits.function, limits.action, what)
 
-    def action_ctx(self, identity: dict[str, Any] | None) -> ActionCtx:
-        """The ``ctx`` of an action (or HTTP action) running as ``identity``."""
+    def action_ctx(
+        self,
+        identity: dict[str, Any] | None,
+        server: asyncio.AbstractEventLoop | None = None,
+    ) -> ActionCtx:
+        """The ``ctx`` of an action (or HTTP action) running as ``identity``.
+
+        Its calls run on ``server`` (the server's event loop; by default the running
+        one) whichever loop the action runs on.
+        """
+        loop = server if server is not None else asyncio.get_running_loop()
 
         async def run_query(f: Any, a: dict[str, Any] | None) -> Any:
-            return await self.run_query(f, a, identity)
+            return await on_loop(loop, self.run_query(f, a, identity))
 
         async def run_mutation(f: Any, a: dict[str, Any] | None) -> Any:
-            return (await self.run_mutation(f, a, identity))[0]
+            return (await on_loop(loop, self.run_mutation(f, a, identity)))[0]
 
         async def run_action(f: Any, a: dict[str, Any] | None) -> Any:
-            return await self.run_action(f, a, identity)
+            return await on_loop(loop, self.run_action(f, a, identity))
 
         ctx = ActionCtx(
             identity, time.time() * 1000.0, run_query, run_mutation, run_action, self.env
         )
         if self.scheduler is not None:
-            ctx.scheduler = self.scheduler.for_action()
+            ctx.scheduler = OnLoop(self.scheduler.for_action(), loop)
         if self.storage is not None:
-            ctx.storage = self.storage.for_action()
+            ctx.storage = OnLoop(self.storage.for_action(), loop)
         return ctx
 
 
