@@ -28,6 +28,8 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from reactor.runtime.time_limits import share_the_gil
+
 __all__ = ["ACTION_THREADS", "ActionLoops", "OnLoop", "on_loop"]
 
 ACTION_THREADS = 4
@@ -76,6 +78,7 @@ class ActionLoops:
         self._lock = threading.Lock()
 
     def _start(self) -> None:
+        share_the_gil()
         for n in range(self._size):
             loop = asyncio.new_event_loop()
             threading.Thread(

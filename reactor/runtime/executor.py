@@ -70,6 +70,7 @@ from reactor.runtime.time_limits import (
     TimeLimits,
     limited,
     limited_coroutine,
+    share_the_gil,
     shielded,
     sliced,
 )
@@ -95,6 +96,7 @@ _WORKER_LEASE: contextvars.ContextVar[ViewLease | None] = contextvars.ContextVar
 
 def _function_threads() -> concurrent.futures.ThreadPoolExecutor:
     if not _POOL:
+        share_the_gil()
         _POOL.append(
             concurrent.futures.ThreadPoolExecutor(
                 FUNCTION_THREADS, thread_name_prefix="reactor-function"

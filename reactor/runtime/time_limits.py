@@ -54,6 +54,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine, Generator, Iterator, Mapping
@@ -351,6 +352,20 @@ def _exclude_collection(phase: str, info: dict[str, int]) -> None:
 
 
 gc.callbacks.append(_exclude_collection)
+
+
+# How long a thread holding the GIL keeps it when another asks (CPython's default is
+# 5 ms). The event loop gives the GIL up at every poll for I/O and then waits for it:
+# behind a CPU-bound function in a worker or action thread, each of those waits would
+# last the whole interval, and a trivial request needs several of them.
+GIL_SWITCH_SECONDS = 0.0005
+
+
+def share_the_gil() -> None:
+    """Let the event loop take the GIL back quickly from CPU-bound function threads
+    (process-wide; called when the first such thread starts)."""
+    if sys.getswitchinterval() > GIL_SWITCH_SECONDS:
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
 
 
 def on_stuck(handler: Callable[[str], None] | None) -> None:
