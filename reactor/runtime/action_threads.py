@@ -2,15 +2,18 @@
 
 An action is ``async`` user code: between two awaits it holds the event loop it runs on,
 and CPU-heavy steps are common (parsing, formatting, a model's response). So actions do
-not run on the server's event loop but on one of :data:`ACTION_THREADS` event loops, each
-in its own daemon thread (round robin). Everything an action reaches of the deployment
+not run on the server's event loop but on an event loop of their own in a daemon thread
+(:data:`ACTION_THREADS` of them, round robin; one by default, so actions start and
+interleave in the same order as they did on the server's loop, which apps may rely on:
+e.g. an outbox dispatching commands in the order they were scheduled). Everything an action reaches of the deployment
 hops back to the server's loop and is awaited from the action's loop:
 ``ctx.run_query`` / ``run_mutation`` / ``run_action`` and every coroutine method of
 ``ctx.scheduler`` and ``ctx.storage`` (:class:`OnLoop`), and the request body of an HTTP
 action. The database, the committer and live queries therefore stay single-threaded on
 the server's loop.
 
-A step that holds an action loop delays only the other actions on that loop, and every
+A step that holds the action loop delays only the other actions (never queries,
+mutations, commits or subscriptions), and every
 step is limited as before (:mod:`reactor.runtime.time_limits` counts per thread).
 
 Context variables travel with each hop (``run_coroutine_threadsafe`` runs the coroutine
@@ -32,7 +35,7 @@ from reactor.runtime.time_limits import share_the_gil
 
 __all__ = ["ACTION_THREADS", "ActionLoops", "OnLoop", "on_loop"]
 
-ACTION_THREADS = 4
+ACTION_THREADS = 1
 
 T = TypeVar("T")
 
