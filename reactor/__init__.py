@@ -1,10 +1,10 @@
 """reactor: a reactive document store with Python functions and live queries.
 
 The public surface (see docs/): schema and validators, function decorators, the
-in-process :class:`Engine`, and the error tree.
+``ctx`` types functions are annotated with, the in-process :class:`Engine`, and the
+error tree.
 """
 
-from reactor.crons import Crons
 from reactor.database.transaction import UNSET
 from reactor.engine import Engine, Subscription
 from reactor.errors import (
@@ -20,7 +20,9 @@ from reactor.errors import (
     UserError,
     ValidationError,
 )
-from reactor.http_router import HttpRouter, http_action
+from reactor.platform.crons import Crons
+from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from reactor.runtime.http_router import HttpRouter, http_action
 from reactor.runtime.registry import (
     action,
     internal_action,
@@ -37,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "UNSET",
+    "ActionCtx",
     "AuthenticationError",
     "ConflictError",
     "Crons",
@@ -46,8 +49,10 @@ __all__ = [
     "HttpRouter",
     "Int64",
     "LimitExceeded",
+    "MutationCtx",
     "NotFound",
     "ProtocolError",
+    "QueryCtx",
     "ReactorError",
     "SchemaError",
     "Subscription",

@@ -36,10 +36,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reactor.errors import AuthenticationError, ReactorError
+from reactor.errors import AuthenticationError, ReactorError, ValidationError
+from reactor.types import Identity
 from reactor.values import from_json
 
-__all__ = ["AuthConfig", "Authenticator", "check_admin_key", "parse_authorization"]
+__all__ = [
+    "AuthConfig",
+    "Authenticator",
+    "check_admin_key",
+    "normalize_identity",
+    "parse_authorization",
+]
 
 LEEWAY_SECONDS = 5.0
 JWKS_CACHE_SECONDS = 600.0
@@ -260,3 +267,20 @@ class Authenticator:
             kid = jwk.get("kid")
             keys[kid if isinstance(kid, str) else None] = (n, e)
         return keys
+
+
+def normalize_identity(claims: Identity | None) -> Identity | None:
+    """The identity functions see: the claims plus ``subject``, ``issuer``, ``token_identifier``."""
+    if claims is None:
+        return None
+    if not isinstance(claims, dict):
+        raise ValidationError(f"identity must be a dict of claims, got {type(claims).__name__}")
+    identity = dict(claims)
+    subject = identity.get("subject", identity.get("sub"))
+    if not isinstance(subject, str) or not subject:
+        raise ValidationError("an identity needs a non-empty string 'subject' (or 'sub') claim")
+    issuer = identity.get("issuer", identity.get("iss", "reactor"))
+    identity["subject"] = subject
+    identity["issuer"] = str(issuer)
+    identity.setdefault("token_identifier", f"{issuer}|{subject}")
+    return identity

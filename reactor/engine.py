@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator
@@ -22,26 +21,25 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from reactor.database.committer import WriteConflict
+from reactor.auth import normalize_identity
 from reactor.database.database import Database, ProgressCallback
-from reactor.database.indexes import KEY_MAX, KEY_MIN
-from reactor.database.query import Query
 from reactor.database.reads import ReadSet
 from reactor.database.transaction import Limits
 from reactor.errors import FunctionNotFound, ValidationError
-from reactor.file_storage import FileStorage
 from reactor.persistence import open_persistence
 from reactor.persistence.lease import LeaseHolder
-from reactor.retention import Retention, RetentionSweeper
-from reactor.runtime.context import normalize_identity
+from reactor.platform.env import EnvMirror, write_env
+from reactor.platform.file_storage import FileStorage
+from reactor.platform.retention import Retention, RetentionSweeper
+from reactor.platform.scheduler import Scheduler
 from reactor.runtime.executor import Executor, QueryOutcome
 from reactor.runtime.live_queries import LiveQueries, LiveQuery
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, load_project
 from reactor.runtime.time_limits import TimeLimitExceeded
-from reactor.scheduler import Scheduler
+from reactor.types import Clock, system_clock
 
 if TYPE_CHECKING:
-    from reactor.push import PushPlan
+    from reactor.ops.schema_push import PushPlan
 
 __all__ = ["Engine", "Subscription"]
 
@@ -59,32 +57,39 @@ class Engine:
     """A running reactor deployment: one project, one database."""
 
     def __init__(
-        self, project: Project, db: Database, *, retention: Retention | None = None
+        self,
+        project: Project,
+        db: Database,
+        *,
+        retention: Retention | None = None,
+        clock: Clock | None = None,
+        crons: bool | None = None,
     ) -> None:
         self.project = project
         self.db = db
+        # The one clock of this engine: ctx.now, _creation_time, job times, cron firings,
+        # retention and upload URL expiry all read it.
+        self.clock: Clock = clock or system_clock
+        db.clock = self.clock
         self.executor = Executor(db, project)
+        self.executor.clock = self.clock
         self.live = LiveQueries(self.executor)
         self._closed = False
         self.last_push: PushPlan | None = None
         # Called after reload() switched to new code (e.g. so sessions can retry queries
         # that failed to subscribe because their function did not exist yet).
         self.reload_listeners: list[Callable[[], None]] = []
-        # Keep executor.env equal to the _env system table. After each published batch
-        # the listener compares the table's (few) entries by identity: a commit replaces
-        # the entry object of every document it writes.
-        self._env_index = db.table(ENV_TABLE).by_id.id
-        self._env_entries: tuple[object, ...] = ()
-        self._refresh_env()
-        db.add_publish_listener(self._on_publish_env)
+        # ctx.env: executor.env is kept equal to the _env system table.
+        self.env = EnvMirror(db, self.executor.env)
         # Platform services: file storage (ctx.storage), scheduler and crons (ctx.scheduler).
         self.storage = FileStorage.from_env(db, project.root)
-        self.executor.storage = self.storage
-        self.scheduler = Scheduler(self.executor)
-        self.executor.scheduler = self.scheduler
+        self.storage.clock = self.clock
+        self.scheduler = Scheduler(self.executor, clock=self.clock, crons=crons)
+        self.executor.services = [self.storage, self.scheduler.context]
         self.scheduler.start()
-        # Bookkeeping rows (exactly-once records, finished jobs) expire (reactor.retention).
-        self.sweeper = RetentionSweeper(db, retention)
+        # Bookkeeping rows (exactly-once records, finished jobs) expire
+        # (reactor.platform.retention).
+        self.sweeper = RetentionSweeper(db, retention, clock=self.clock)
         self.sweeper.start()
 
     @classmethod
@@ -95,13 +100,24 @@ class Engine:
         *,
         limits: Limits | None = None,
         retention: Retention | None = None,
+        clock: Clock | None = None,
+        crons: bool | None = None,
     ) -> _EngineOpener:
         """Open a project folder on a database URL (``async with`` or ``await``).
 
         ``retention``: how long bookkeeping rows are kept (default: ``REACTOR_RETAIN_*``
-        or :class:`~reactor.retention.Retention`'s defaults).
+        or :class:`~reactor.platform.retention.Retention`'s defaults).
+
+        ``clock``: a function returning the time in seconds since the epoch (default
+        ``time.time``). Everything that reads the time reads it: ``ctx.now``,
+        ``_creation_time``, when jobs are due and done, cron firings, retention and
+        upload URL expiry, so a test can move time forward (call
+        ``engine.scheduler.wake()`` after moving it, so due jobs run).
+
+        ``crons``: ``False`` keeps the crons of ``functions/crons.py`` from firing (jobs
+        scheduled by functions still run); the default leaves it to ``REACTOR_CRONS``.
         """
-        return _EngineOpener(Path(project), database, limits, retention)
+        return _EngineOpener(Path(project), database, limits, retention, clock, crons)
 
     @classmethod
     async def _open(
@@ -110,6 +126,8 @@ class Engine:
         database: str | None,
         limits: Limits | None,
         retention: Retention | None = None,
+        clock: Clock | None = None,
+        crons: bool | None = None,
     ) -> Engine:
         project = load_project(root)
         url = database or default_database_url(project.root)
@@ -117,7 +135,7 @@ class Engine:
         db = Database(persistence, project.schema, limits)
         await asyncio.to_thread(db.load)
         db.start()
-        return cls(project, db, retention=retention)
+        return cls(project, db, retention=retention, clock=clock, crons=crons)
 
     @classmethod
     async def open_pushed(
@@ -129,18 +147,20 @@ class Engine:
         progress: ProgressCallback | None = None,
         lease: LeaseHolder | None = None,
         retention: Retention | None = None,
+        clock: Clock | None = None,
+        crons: bool | None = None,
     ) -> Engine:
         """Open a project's database at its last pushed schema, then push the project's.
 
         What servers and the CLI use: unlike :meth:`open`, existing documents are checked
-        against the project's schema first (:class:`reactor.push.PushRefused` if they do
+        against the project's schema first (:class:`reactor.ops.schema_push.PushRefused` if they do
         not match; the database is closed again). The push is in :attr:`last_push`.
 
         Servers pass ``lease`` (:meth:`LeaseHolder.this_process`): the database's lease is
         claimed before anything is loaded, so a second server on the same database
         refuses to start (:class:`~reactor.persistence.errors.DatabaseInUse`).
         """
-        from reactor.push import open_database, push_schema
+        from reactor.ops.schema_push import open_database, push_schema
 
         loaded = load_project(Path(project))
         url = database or default_database_url(loaded.root)
@@ -150,7 +170,7 @@ class Engine:
         except BaseException:
             await db.close()
             raise
-        engine = cls(loaded, db, retention=retention)
+        engine = cls(loaded, db, retention=retention, clock=clock, crons=crons)
         engine.last_push = plan
         return engine
 
@@ -158,7 +178,7 @@ class Engine:
         self, *, dry_run: bool = False, progress: ProgressCallback | None = None
     ) -> PushPlan:
         """Push the current project's schema (validate, backfill indexes, record it)."""
-        from reactor.push import push_schema
+        from reactor.ops.schema_push import push_schema
 
         plan = await push_schema(
             self.db,
@@ -181,7 +201,7 @@ class Engine:
         longer exists). If loading fails (a syntax error, a bad schema) or the push is
         refused, the exception propagates and the engine keeps its current version.
         """
-        from reactor.push import push_schema
+        from reactor.ops.schema_push import push_schema
 
         project = load_project(root if root is not None else self.project.root)
         try:
@@ -254,24 +274,6 @@ class Engine:
     async def unset_env(self, name: str) -> bool:
         """Remove an environment variable; returns whether it existed."""
         return await write_env(self.db, name, None)
-
-    def _current_env_entries(self) -> tuple[object, ...]:
-        view = self.db.published_view
-        return tuple(view.get(i) for _, i in view.scan(self._env_index, KEY_MIN, KEY_MAX, False))
-
-    def _refresh_env(self) -> None:
-        self._env_entries = self._current_env_entries()
-        env = self.executor.env
-        env.clear()
-        env.update(read_env(self.db))
-
-    def _on_publish_env(self, ts: int, affected: set[Any]) -> None:
-        current = self._current_env_entries()
-        previous = self._env_entries
-        if len(current) != len(previous) or any(
-            a is not b for a, b in zip(current, previous, strict=True)
-        ):
-            self._refresh_env()
 
     async def close(self) -> None:
         """Finish pending commits and close the database."""
@@ -508,8 +510,10 @@ class _EngineOpener:
         database: str | None,
         limits: Limits | None,
         retention: Retention | None = None,
+        clock: Clock | None = None,
+        crons: bool | None = None,
     ) -> None:
-        self._args = (root, database, limits, retention)
+        self._args = (root, database, limits, retention, clock, crons)
         self._engine: Engine | None = None
 
     def __await__(self) -> Generator[Any, None, Engine]:
@@ -530,62 +534,6 @@ class _EngineOpener:
 
 
 _ERROR = object()
-
-ENV_TABLE = "_env"
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
-MAX_ENV_VALUE = 8192
-
-
-def _check_env(name: object, value: object) -> None:
-    if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
-        raise ValidationError(
-            f"invalid environment variable name {name!r}: use letters, digits and '_', "
-            "not starting with a digit, at most 40 characters",
-            "",
-        )
-    if not isinstance(value, str):
-        raise ValidationError(f"the value of {name} must be a string", "")
-    if len(value.encode()) > MAX_ENV_VALUE:
-        raise ValidationError(f"the value of {name} is longer than {MAX_ENV_VALUE} bytes", "")
-
-
-def read_env(db: Database) -> dict[str, str]:
-    """The environment variables stored in a database's ``_env`` table."""
-    env: dict[str, str] = {}
-    for doc in db.table_documents(ENV_TABLE):
-        name, value = doc.get("name"), doc.get("value")
-        if isinstance(name, str) and isinstance(value, str):
-            env[name] = value
-    return env
-
-
-async def write_env(db: Database, name: str, value: str | None) -> bool:
-    """Set (or, with ``None``, remove) an environment variable; returns whether it existed.
-
-    Engines on this database see the change in ``ctx.env`` once it is published.
-    """
-    _check_env(name, "" if value is None else value)
-    while True:
-        txn = db.begin_write()
-        doc = (
-            Query(txn, db.table(ENV_TABLE))
-            .with_index("by_name", lambda q: q.eq("name", name))
-            .first()
-        )
-        if value is None:
-            if doc is None:
-                return False
-            txn.delete(doc["_id"], system=True)
-        elif doc is None:
-            txn.insert(ENV_TABLE, {"name": name, "value": value}, system=True)
-        else:
-            txn.patch(doc["_id"], {"value": value}, system=True)
-        try:
-            await db.commit(txn)
-        except WriteConflict as conflict:
-            await db.committer.wait_published(conflict.write_ts)
-            continue
-        return doc is not None
 
 
 def _forget_modules(project: Project) -> None:

@@ -55,6 +55,7 @@ from reactor.database.query import page_options
 from reactor.database.sorted_keys import SortedKeys
 from reactor.errors import ValidationError
 from reactor.schema import SearchIndexDefinition
+from reactor.types import Document
 from reactor.values import check_value, encode_key, loads, whole_number
 
 if TYPE_CHECKING:
@@ -81,7 +82,6 @@ PREFIX_WEIGHT = 0.8
 
 _WORD = re.compile(r"\w+")
 
-Document = dict[str, Any]
 Rank = tuple[float, float, str]
 """A position in the ranking: ``(-score, -creation time, id)``, ascending."""
 

@@ -6,9 +6,9 @@ import ast
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).parent.parent
+from tests.support.projects import ROOT
+
 DOCS = ROOT / "docs"
 
 

@@ -46,7 +46,7 @@ from reactor.cli.env import cmd_env
 from reactor.cli.push import cmd_push
 from reactor.cli.run import cmd_run
 from reactor.cli.serve import cmd_dev, cmd_serve
-from reactor.push import PushRefused
+from reactor.ops.schema_push import PushRefused
 
 __all__ = ["CliError", "build_parser", "main", "reference", "update_reference"]
 

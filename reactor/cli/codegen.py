@@ -8,7 +8,7 @@ from reactor.cli.common import project_dir, say
 
 
 def cmd_codegen(args: argparse.Namespace) -> int:
-    from reactor.codegen import generate
+    from reactor.ops.codegen import generate
     from reactor.runtime.registry import load_project
 
     root = project_dir(args)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reactor.errors import ReactorError
+from reactor.ops.schema_push import PushPlan, PushRefused
 from reactor.owner_only import make_dirs, tighten, write_text
-from reactor.push import PushPlan, PushRefused
 
 PROG = "reactor"
 DEFAULT_PORT = 3210

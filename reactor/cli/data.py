@@ -24,7 +24,7 @@ from reactor.cli.common import (
     stored_admin_key,
 )
 from reactor.cli.remote import admin_call
-from reactor.transfer import ImportMode
+from reactor.ops.import_export import ImportMode
 
 
 def _mode(args: argparse.Namespace) -> ImportMode:
@@ -42,8 +42,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     url = database_url(args, root)
 
     async def go() -> int:
-        from reactor.push import open_database
-        from reactor.transfer import export_table, export_zip
+        from reactor.ops.import_export import export_table, export_zip
+        from reactor.ops.schema_push import open_database
 
         db = await open_database(url)
         try:
@@ -74,7 +74,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     if args.url:
         return _import_remote(args)
-    from reactor.transfer import TableData, read_jsonl, read_zip
+    from reactor.ops.import_export import TableData, read_jsonl, read_zip
 
     root = project_dir(args)
     url = database_url(args, root)
@@ -96,8 +96,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     mode = _mode(args)
 
     async def go() -> int:
-        from reactor.push import open_database
-        from reactor.transfer import import_tables
+        from reactor.ops.import_export import import_tables
+        from reactor.ops.schema_push import open_database
 
         db = await open_database(url)
         try:

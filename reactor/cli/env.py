@@ -26,8 +26,8 @@ def cmd_env(args: argparse.Namespace) -> int:
 
     async def go() -> int:
         # The database alone, not an Engine: no project code, no scheduler.
-        from reactor.engine import read_env, write_env
-        from reactor.push import open_database
+        from reactor.ops.schema_push import open_database
+        from reactor.platform.env import read_env, write_env
 
         db = await open_database(url)
         try:

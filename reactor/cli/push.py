@@ -15,7 +15,7 @@ from reactor.cli.common import (
     stored_admin_key,
 )
 from reactor.cli.remote import RemoteError, admin_json
-from reactor.push import PushPlan, PushRefused
+from reactor.ops.schema_push import PushPlan, PushRefused
 
 
 def cmd_push(args: argparse.Namespace) -> int:
@@ -27,7 +27,7 @@ def cmd_push(args: argparse.Namespace) -> int:
         refuse_if_served(root, url, "push (reactor dev pushes by itself)")
 
     async def go() -> int:
-        from reactor.push import open_database, push_schema
+        from reactor.ops.schema_push import open_database, push_schema
         from reactor.runtime.registry import load_project
 
         project = load_project(root)

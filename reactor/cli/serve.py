@@ -25,9 +25,9 @@ from reactor.cli.common import (
     run_async,
     say,
 )
+from reactor.ops.schema_push import PushRefused
 from reactor.persistence.errors import DatabaseInUse
 from reactor.persistence.lease import LeaseHolder
-from reactor.push import PushRefused
 
 
 def _server_config(key: str, args: argparse.Namespace) -> Any:
@@ -227,7 +227,7 @@ async def wait_for_change(
 
 
 def _codegen_quietly(project: Any) -> str | None:
-    from reactor.codegen import generate
+    from reactor.ops.codegen import generate
 
     try:
         generate(project)

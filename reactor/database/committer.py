@@ -22,7 +22,8 @@ published, so validation is the same.
 
 Invariants: commits are published in timestamp order; a commit is published only after
 it is durable; if a batch fails to persist, it and every commit staged after it fail (they
-may have read its writes) and the pending overlay is rebuilt from the published state.
+may have read its writes), the pending overlay is rebuilt from the published state, and
+their globals (the table registry, ...) are written by the next commit instead.
 """
 
 from __future__ import annotations
@@ -239,6 +240,14 @@ class Committer:
         self._staged = []
         db.write_log.discard_after(db.published_ts)
         db.pending = Overlay(db.published.top)
+        # Globals describe memory a failed commit does not roll back (a table it created
+        # stays registered, a signing key stays in use), so the next commit stores them;
+        # values set since then are newer and win.
+        restored: dict[str, Any] = {}
+        for commit in failed:
+            restored.update(commit.globals_)
+        with db.shared_lock:
+            db.dirty_globals = {**restored, **db.dirty_globals}
         # Storage failures keep their kind (DiskFull, StorageUnavailable, LeaseLost) so
         # clients see a stable code naming the cause.
         kind = type(exc) if isinstance(exc, StorageUnavailable) else ReactorError

@@ -41,6 +41,7 @@ from reactor.errors import ConflictError, ReactorError, ValidationError
 from reactor.persistence import Persistence
 from reactor.persistence.lease import DEFAULT_STALE_AFTER, LeaseHolder, claim_lease, release_lease
 from reactor.schema import Schema, TableDefinition
+from reactor.types import Clock, system_clock
 from reactor.values import INT64_MAX, INT64_MIN, Int64, decode_id, loads, normalize
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -58,7 +59,7 @@ SYSTEM_TABLES: dict[str, dict[str, tuple[str, ...]]] = {
     "_scheduled_functions": {
         "by_state_and_time": ("state", "scheduled_time"),
         # Finished jobs in completion order (pending ones have no completed_time), for
-        # removing them once their retention window has passed (reactor.retention).
+        # removing them once their retention window has passed (reactor.platform.retention).
         "by_completed_time": ("completed_time",),
     },
     "_storage": {"by_sha256": ("sha256",)},
@@ -125,6 +126,8 @@ class Database:
         self.persistence = persistence
         self.schema = schema
         self.limits = limits or Limits()
+        # What _creation_time reads (the engine's clock, so tests can drive time).
+        self.clock: Clock = system_clock
         self.base = BaseState()
         self.published = PublishedState(self.base)
         self.pending = Overlay(self.base)
@@ -302,7 +305,7 @@ class Database:
     def next_creation_time(self) -> float:
         """Milliseconds since the epoch, strictly increasing across the database."""
         with self.shared_lock:
-            now = time.time() * 1000.0
+            now = self.clock() * 1000.0
             last = self._last_creation_time
             if now <= last:
                 now = last + 0.001
@@ -462,7 +465,7 @@ class Database:
     def apply_schema(self, schema: Schema | None, progress: ProgressCallback | None = None) -> None:
         """Switch to ``schema``: number new tables, build new indexes, drop removed ones.
 
-        Existing documents are not validated here (``reactor.push`` does that first).
+        Existing documents are not validated here (``reactor.ops.schema_push`` does that first).
         Tables that left the schema keep their number and documents but lose their user
         indexes. Requires :meth:`quiescent`. New table numbers are persisted with the next
         commit (``dirty_globals``) unless the caller writes ``table_registry()`` itself.

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from reactor.database.indexes import KEY_MAX, KEY_MIN, IndexSpec, prefix_end
 from reactor.errors import ValidationError
+from reactor.types import Document
 from reactor.values import check_value, encode_key, whole_number
 
 if TYPE_CHECKING:
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
     from reactor.search import SearchQuery
 
 __all__ = ["IndexRange", "Query", "decode_cursor", "encode_cursor"]
-
-Document = dict[str, Any]
 
 
 def encode_cursor(key: bytes) -> str:

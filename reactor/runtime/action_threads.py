@@ -5,8 +5,9 @@ and CPU-heavy steps are common (parsing, formatting, a model's response). So act
 not run on the server's event loop but on an event loop of their own in a daemon thread
 (:data:`ACTION_THREADS` of them, round robin; one by default, so actions start and
 interleave in the same order as they did on the server's loop, which apps may rely on:
-e.g. an outbox dispatching commands in the order they were scheduled). Everything an action reaches of the deployment
-hops back to the server's loop and is awaited from the action's loop:
+e.g. an outbox dispatching commands in the order they were scheduled). Everything an
+action reaches of the deployment hops back to the server's loop and is awaited from the
+action's loop:
 ``ctx.run_query`` / ``run_mutation`` / ``run_action`` and every coroutine method of
 ``ctx.scheduler`` and ``ctx.storage`` (:class:`OnLoop`), and the request body of an HTTP
 action. The database, the committer and live queries therefore stay single-threaded on

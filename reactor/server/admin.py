@@ -22,12 +22,12 @@ Every endpoint needs ``Authorization: Convex <admin key>``: without it 401
 ``BadRequest`` / ``BadSchema`` / ``BadImport``, 404 ``UnknownTable``, 409 ``PushRefused``,
 413 ``RequestTooLarge``, 503 ``Busy`` (the database did not become idle for a push).
 
-A push here is the same code as ``reactor push`` (:func:`reactor.push.push_schema`): the
+A push here is the same code as ``reactor push`` (:func:`reactor.ops.schema_push.push_schema`): the
 schema's documents are validated, new indexes backfilled, removed ones dropped, and live
 queries re-run. It changes the schema only: the server keeps running the functions it
 loaded from its own project folder (``reactor dev`` is the way to reload code), and a
 restarted server pushes that folder's ``schema.py`` again. Formats of import and export
-are those of ``reactor import``/``export`` (:mod:`reactor.transfer`); an export is one
+are those of ``reactor import``/``export`` (:mod:`reactor.ops.import_export`); an export is one
 consistent snapshot, written without yielding to other requests.
 """
 
@@ -46,12 +46,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reactor.auth import Authenticator, parse_authorization
-from reactor.engine import Engine, read_env, write_env
+from reactor.engine import Engine
 from reactor.errors import ReactorError, SchemaError, ValidationError
-from reactor.push import PushRefused, push_schema
-from reactor.schema import Schema
-from reactor.server.api import ApiError, read_body, read_json_body
-from reactor.transfer import (
+from reactor.ops.import_export import (
     ImportMode,
     TableData,
     export_table,
@@ -60,6 +57,10 @@ from reactor.transfer import (
     parse_jsonl,
     read_zip,
 )
+from reactor.ops.schema_push import PushRefused, push_schema
+from reactor.platform.env import read_env, write_env
+from reactor.schema import Schema
+from reactor.server.api import ApiError, read_body, read_json_body
 
 __all__ = ["DEFAULT_MAX_IMPORT_BYTES", "AdminApi", "admin_routes"]
 

@@ -55,6 +55,7 @@ from reactor.server.connections import (
 from reactor.server.dashboard import dashboard_routes
 from reactor.server.files import storage_routes
 from reactor.server.http_actions import HttpActions
+from reactor.server.listeners import Listeners
 from reactor.server.origins import OriginMiddleware, OriginPolicy
 from reactor.sync.worker import SyncLimits, SyncWorker
 
@@ -216,36 +217,23 @@ async def serve(
         connections = dataclasses.replace(config.connections, max_connections=cap)
         config = dataclasses.replace(config, connections=connections)
     quiet_accept_errors(asyncio.get_running_loop())
-    servers = [uvicorn.Server(uvicorn_config(engine, config, host, port))]
+    configs = [uvicorn_config(engine, config, host, port)]
     if site_port is not None:
         site = create_site_app(engine, config)
-        servers.append(uvicorn.Server(uvicorn_config(engine, config, host, site_port, app=site)))
-    tasks = [asyncio.create_task(server.serve()) for server in servers]
-    # One turn of the loop runs each task up to its first await, inside capture_signals.
-    await asyncio.sleep(0)
+        configs.append(uvicorn_config(engine, config, host, site_port, app=site))
+    listeners = Listeners(configs)
+    await listeners.start()
     if signals_owned is not None:
         signals_owned.set()
     try:
-        while not all(s.started for s in servers) and not any(t.done() for t in tasks):
-            await asyncio.sleep(0.01)
-        main = servers[0]
-        if main.started:
+        await listeners.wait_started()
+        bound = listeners.bound_port()
+        if bound is not None and engine.storage is not None:
             # File URLs point at the address actually bound (port 0 picks one).
-            sockets = [sock for s in main.servers for sock in (s.sockets or ())]
-            if sockets and engine.storage is not None:
-                engine.storage.serving_at(host, sockets[0].getsockname()[1])
-        if started is not None and all(s.started for s in servers):
+            engine.storage.serving_at(host, bound)
+        if started is not None and listeners.all_started():
             started.set()
         # Either listener stopping (an error, or told to exit) stops both.
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
-            if task.done():
-                task.result()
+        await listeners.wait()
     finally:
-        for server in servers:
-            server.should_exit = True
-        pending = [t for t in tasks if not t.done()]
-        if pending:
-            await asyncio.wait(pending, timeout=5)
-        for task in pending:
-            task.cancel()
+        await listeners.stop()

@@ -27,13 +27,13 @@ from typing import Any
 from reactor.database.indexes import KEY_MAX, KEY_MIN
 from reactor.database.query import IndexRange, Query
 from reactor.database.transaction import Transaction
-from reactor.engine import ENV_TABLE
 from reactor.errors import ValidationError
-from reactor.file_storage import STORAGE_TABLE
+from reactor.platform.env import ENV_TABLE
+from reactor.platform.file_storage import STORAGE_TABLE
+from reactor.platform.scheduled_jobs import JOBS_INDEX, JOBS_TABLE
 from reactor.runtime.context import QueryCtx
 from reactor.runtime.executor import Executor
 from reactor.runtime.registry import FunctionKind, RegisteredFunction
-from reactor.scheduler import JOBS_INDEX, JOBS_TABLE
 from reactor.validators import v
 
 __all__ = ["MAX_PAGE", "install_dashboard_queries"]
@@ -152,7 +152,7 @@ def files(ctx: QueryCtx, cursor: str | None = None, num_items: float = 50) -> di
     )
     out = []
     for doc in page["page"]:
-        url = ctx.storage.get_url(doc["_id"]) if ctx.storage is not None else None
+        url = ctx.storage.get_url(doc["_id"]) if ctx.storage else None
         out.append({**doc, "url": url})
     return {"page": out, "isDone": page["is_done"], "continueCursor": page["continue_cursor"]}
 

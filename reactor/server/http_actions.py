@@ -28,8 +28,8 @@ from starlette.types import Message
 from reactor.auth import Authenticator, parse_authorization
 from reactor.engine import Engine
 from reactor.errors import AuthenticationError
-from reactor.http_router import HttpRouter
 from reactor.runtime.action_threads import on_loop
+from reactor.runtime.http_router import HttpRouter
 from reactor.server.bodies import BodyTooLarge, capped_receive
 from reactor.sync.state import error_message
 

@@ -35,10 +35,9 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from reactor.auth import Authenticator
+from reactor.auth import Authenticator, normalize_identity
 from reactor.engine import Engine
 from reactor.errors import AuthenticationError, ProtocolError, ReactorError
-from reactor.runtime.context import normalize_identity
 from reactor.runtime.logs import wire_log_lines
 from reactor.sync.protocol import (
     Action,

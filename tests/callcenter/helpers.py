@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,9 @@ SUPERVISOR = {"subject": "sup-1", "role": "supervisor"}
 class Clock:
     """Simulated wall-clock time: functions only read time through ``ctx.now``.
 
-    The engine derives ``ctx.now`` from ``time.time()``; the tests patch ``time.time``
-    with this clock so whole days pass instantly and deterministically.
+    The tests open the engine with ``clock=clock.time`` (so ``ctx.now``, creation times,
+    job times and retention read it) and so whole days pass instantly and
+    deterministically.
     """
 
     def __init__(self, start_ms: float = START_MS) -> None:
@@ -40,14 +40,6 @@ class Clock:
 
     def set(self, ms: float) -> None:
         self.ms = max(self.ms, ms)
-
-
-async def no_update(sub: Any, timeout: float = 0.05) -> bool:
-    try:
-        await asyncio.wait_for(sub.next(), timeout)
-    except TimeoutError:
-        return True
-    return False
 
 
 async def sign_in(engine: Engine, n: int, skills: dict[str, float] | None = None, **kw: Any) -> str:

@@ -118,7 +118,7 @@ async def test_audit_is_listed_newest_first_and_pages(cc: Engine, clock: Clock) 
 
 async def test_the_audit_trail_is_append_only_by_construction(cc: Engine, clock: Clock) -> None:
     from reactor.errors import ValidationError
-    from reactor.transfer import ImportMode, import_tables, parse_jsonl
+    from reactor.ops.import_export import ImportMode, import_tables, parse_jsonl
 
     await inbound(cc, "SM1", "STOP")
     [event] = await events(cc)

@@ -8,8 +8,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from reactor import Engine
+from tests.support.waiting import no_update
 
-from .helpers import SUPERVISOR, Clock, agent, no_update, sign_in
+from .helpers import SUPERVISOR, Clock, agent, sign_in
 
 OUR = "+15550009999"
 

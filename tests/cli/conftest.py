@@ -1,32 +1,14 @@
-"""Fixtures for the CLI tests: a temporary copy of the chat project and a CLI runner."""
+"""Fixtures for the CLI tests: a CLI runner (the ``project`` fixture is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from clihelpers import CHAT, Result
 
 from reactor.cli import main
-
-ENV_ACTION = """from reactor import action, v
-
-
-@action(args={"name": v.string()})
-async def read(ctx, name):
-    return ctx.env.get(name)
-"""
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A fresh copy of tests/projects/chat, plus functions/envcheck.py reading ctx.env."""
-    root = tmp_path / "chat"
-    shutil.copytree(CHAT, root, ignore=shutil.ignore_patterns("__pycache__", ".reactor"))
-    (root / "functions" / "envcheck.py").write_text(ENV_ACTION)
-    return root
+from tests.support.cli import Result
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from clihelpers import Result, edit, run_subprocess
+from tests.support.cli import Result, edit, run_subprocess
 
 Cli = Callable[..., Result]
 

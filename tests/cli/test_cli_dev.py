@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 import websockets
-from clihelpers import ROOT, edit, run_subprocess
 
-from support.net import free_port, wait_for_port
+from tests.support.cli import edit, run_subprocess
+from tests.support.net import free_port, wait_for_port
+from tests.support.projects import ROOT
 
 
 class Server:

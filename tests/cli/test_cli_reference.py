@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from clihelpers import ROOT, run_subprocess
-
 from reactor.cli import REFERENCE_BEGIN, REFERENCE_END, build_parser, reference
+from tests.support.cli import run_subprocess
+from tests.support.projects import ROOT
 
 CLI_MD = ROOT / "docs" / "cli.md"
 REGENERATE = '.venv/bin/python -c "from reactor.cli import update_reference; update_reference()"'

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from clihelpers import ROOT, run_subprocess
-
 from reactor.cli.common import push_summary
-from reactor.push import PushPlan
+from reactor.ops.schema_push import PushPlan
+from tests.support.cli import run_subprocess
+from tests.support.projects import ROOT
 
 
 def _plan(tables: int, indexes: int) -> PushPlan:

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 import websockets
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
-
-from reactor_server import running_server, server_config
-
 from reactor import Engine
 from reactor.sync.worker import SyncLimits, _supports_chunks
+from tests.support.server import running_server, server_config
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "python_client"))
+from tests.compat.python_client.pyclient import ServerProcess
+from tests.support.projects import ROOT
 
-from pyclient import ServerProcess
-
-ROOT = Path(__file__).resolve().parent.parent.parent
 PAGE = ROOT / "docs" / "clients.md"
 NODE_MODULES = ROOT / "tests" / "js" / "node_modules"
 DOC_URL = "http://127.0.0.1:3210"

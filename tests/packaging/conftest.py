@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from install_helpers import ROOT, run
+from tests.packaging.install_helpers import run
+from tests.support.projects import ROOT
 
 
 @pytest.fixture(scope="module")

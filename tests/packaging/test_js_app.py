@@ -18,7 +18,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from install_helpers import ROOT, run
+
+from tests.packaging.install_helpers import run
+from tests.support.projects import ROOT
 
 CLIENT_JS = ROOT / "client-js"
 MODULES = CLIENT_JS / "node_modules"

@@ -7,7 +7,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from install_helpers import run
+from tests.packaging.install_helpers import run
 
 
 def test_wheel_is_named_and_holds_only_the_package(wheel: Path) -> None:

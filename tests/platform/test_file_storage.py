@@ -17,10 +17,11 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from reactor import Engine, NotFound, ValidationError
-from reactor.file_storage import LocalBackend, S3Backend
+from reactor.platform.file_storage import LocalBackend, S3Backend
 from reactor.server.app import create_app
+from tests.support.projects import PROJECTS
 
-PLATFORM = Path(__file__).parent.parent / "projects" / "platform"
+PLATFORM = PROJECTS / "platform"
 BASE = "http://testserver"
 
 

@@ -1,6 +1,5 @@
-"""Helpers of the storage reliability tests: real servers in-process and as processes.
+"""Helpers of the storage reliability tests: real servers as child processes.
 
-- :func:`running_server`: uvicorn serving an engine on 127.0.0.1 (a free port);
 - :class:`ServerProcess`: ``python -m reactor serve`` in a child process, stopped by its
   pid (SIGTERM, or SIGKILL to simulate a crash);
 - :func:`copy_project`: a test project copied to a temporary folder, so servers write
@@ -19,13 +18,9 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
+from tests.support.net import free_port
 
-from reactor_server import running_server
-
-from support.net import free_port
-
-__all__ = ["ADMIN_KEY", "ServerProcess", "copy_project", "running_server"]
+__all__ = ["ADMIN_KEY", "ServerProcess", "copy_project"]
 
 ADMIN_KEY = "reliability-admin-key"
 

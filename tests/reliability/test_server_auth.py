@@ -7,11 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
-from reactor_server import AUDIENCE, ISSUER, SECRET, hs256_token, server_config
 
 from reactor import Engine
 from reactor.auth import AuthConfig
 from reactor.server.app import create_app
+from tests.support.server import server_config
+from tests.support.tokens import AUDIENCE, ISSUER, SECRET, hs256_token
 
 
 async def _client(engine: Engine, **auth: Any) -> httpx.AsyncClient:

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import websockets
-from reactor_server import running_server, server_config
 
 from reactor import Engine
 from reactor.server.origins import OriginPolicy
+from tests.support.server import running_server, server_config
 
 FRONTEND = "http://localhost:5173"
 

@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from reactor_server import RawClient, running_server, server_config
 
 from reactor import Engine
 from reactor.runtime.time_limits import TimeLimits
 from reactor.server.connections import ConnectionLimits, connection_cap, raise_open_file_limit
 from reactor.sync.worker import SyncLimits
+from tests.support.server import running_server, server_config
+from tests.support.sync_client import RawClient
 
 LIMITS = ConnectionLimits(
     max_connections=20,

@@ -9,10 +9,12 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from reactor_server import SyncClient, hs256_token, running_server, server_config
 
 from reactor import Engine
 from reactor.sync.worker import SyncLimits
+from tests.support.server import running_server, server_config
+from tests.support.sync_client import SyncClient
+from tests.support.tokens import hs256_token
 
 DEEP = "[" * 1000 + "]" * 1000
 VERY_DEEP = "[" * 100_000 + "]" * 100_000

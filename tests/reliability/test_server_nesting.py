@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from reactor import values
 from reactor.errors import ValidationError
+from reactor.values import json as values
 
 
 def _nested(depth: int) -> list[Any]:

@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.projects import ROOT
+
 PROJECT = Path(__file__).parent / "project"
 
 

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from reactor_server import SyncClient, running_server, server_config
 
 from reactor import Engine
 from reactor.errors import Forbidden, ReactorError, public_message
+from tests.support.server import running_server, server_config
+from tests.support.sync_client import SyncClient
 
 
 @pytest.fixture

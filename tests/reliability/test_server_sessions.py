@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from reactor_server import SyncClient, hs256_token, running_server, server_config
 
 from reactor import Engine
+from tests.support.server import running_server, server_config
+from tests.support.sync_client import SyncClient
+from tests.support.tokens import hs256_token
 
 
 @pytest.fixture

@@ -19,15 +19,14 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from storage_harness import running_server
 
 from reactor import Engine
 from reactor.persistence.errors import DiskFull, StorageUnavailable
 from reactor.persistence.postgres import Backoff
 from reactor.persistence.sqlite import SqlitePersistence
-
-from support.postgres import PostgresServer, PostgresUnavailable, start_postgres
-from support.projects import CHAT
+from tests.support.postgres import PostgresServer, PostgresUnavailable, start_postgres
+from tests.support.projects import CHAT
+from tests.support.server import running_server
 
 
 def _fill_limit(persistence: Any, extra_pages: int) -> None:

@@ -13,11 +13,10 @@ import stat
 from pathlib import Path
 
 import httpx
-from storage_harness import ServerProcess, copy_project
 
 from reactor.owner_only import make_dirs, write_text
-
-from support.projects import PROJECTS
+from tests.reliability.storage_harness import ServerProcess, copy_project
+from tests.support.projects import PROJECTS
 
 
 def _mode(path: Path) -> int:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from storage_harness import ServerProcess, copy_project
 
-from support.projects import CHAT
+from tests.reliability.storage_harness import ServerProcess, copy_project
+from tests.support.projects import CHAT
 
 ROUNDS = 2
 WRITERS = 4

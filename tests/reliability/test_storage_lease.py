@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from storage_harness import ServerProcess, copy_project
 
+from reactor.ops.schema_push import open_database
 from reactor.persistence import open_persistence
 from reactor.persistence.errors import DatabaseInUse, LeaseLost
 from reactor.persistence.lease import LeaseHolder
-from reactor.push import open_database
-
-from support.projects import CHAT
+from tests.reliability.storage_harness import ServerProcess, copy_project
+from tests.support.projects import CHAT
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

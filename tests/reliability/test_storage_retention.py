@@ -2,7 +2,7 @@
 
 Every WebSocket mutation leaves an exactly-once record in ``_session_requests`` and every
 scheduled job or cron run a row in ``_scheduled_functions``. They are kept for a bounded
-window (:class:`reactor.retention.Retention`) and then removed by the engine's sweeper.
+window (:class:`reactor.platform.retention.Retention`) and then removed by the engine's sweeper.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import pytest
 
 from reactor import Engine
 from reactor.errors import ReactorError
-from reactor.retention import BATCH, Retention
-
-from support.projects import CHAT, PROJECTS
+from reactor.platform.retention import BATCH, Retention
+from tests.support.projects import CHAT, PROJECTS
 
 LONG = Retention(session_requests=86400.0, finished_jobs=86400.0)
 

@@ -18,13 +18,14 @@ from typing import Any
 
 import httpx
 import pytest
-from reactor_server import ADMIN_KEY, SyncClient, hs256_token, running_server
 
 from reactor import Engine
 from reactor.cli import main
-from reactor.push import stored_schema
-
-from support.projects import CHAT
+from reactor.ops.schema_push import stored_schema
+from tests.support.projects import CHAT
+from tests.support.server import ADMIN_KEY, running_server
+from tests.support.sync_client import SyncClient
+from tests.support.tokens import hs256_token
 
 ENV_ACTION = """from reactor import action, v
 

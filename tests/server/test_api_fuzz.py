@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reactor_server import ADMIN_KEY, ThreadedServer, hs256_token
 
-CHAT = Path(__file__).parent.parent / "projects" / "chat"
+from tests.support.projects import CHAT
+from tests.support.server import ADMIN_KEY, ThreadedServer
+from tests.support.tokens import hs256_token
 
 
 @pytest.fixture(scope="module")

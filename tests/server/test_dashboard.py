@@ -15,11 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-from reactor_server import ADMIN_KEY, SyncClient, hs256_token, running_server, server_config
 
 from reactor import Engine
-
-from support.projects import PROJECTS
+from tests.support.projects import PROJECTS
+from tests.support.server import ADMIN_KEY, running_server, server_config
+from tests.support.sync_client import SyncClient
+from tests.support.tokens import hs256_token
 
 HELPDESK = PROJECTS / "helpdesk"
 ADMIN = {"Authorization": f"Convex {ADMIN_KEY}"}

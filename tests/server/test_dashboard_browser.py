@@ -19,11 +19,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from reactor_server import ADMIN_KEY, running_server, server_config
 
 from reactor import Engine
-
-from support.projects import PROJECTS, ROOT
+from tests.support.projects import PROJECTS, ROOT
+from tests.support.server import ADMIN_KEY, running_server, server_config
 
 SCRIPT = Path(__file__).with_name("dashboard_browser.mjs")
 PUSH_SCRIPT = Path(__file__).with_name("dashboard_push_browser.mjs")
@@ -171,7 +170,7 @@ async def _run_node(node: str, script: Path, url: str, shots: Path) -> tuple[int
 async def test_the_schema_page_during_a_push(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reactor.push import push_schema
+    from reactor.ops.schema_push import push_schema
     from reactor.schema import Schema
 
     node = _node()

@@ -9,9 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from reactor_server import hs256_token, running_server
 
 from reactor import Engine
+from tests.support.server import running_server
+from tests.support.tokens import hs256_token
 
 JS = Path(__file__).parent.parent / "js"
 
@@ -60,7 +61,7 @@ async def test_official_convex_client(engine: Engine) -> None:
 async def test_official_client_reconnects(engine: Engine) -> None:
     """The server goes away and comes back: resubscribe, resend, resolve."""
     _ensure_node_modules()
-    from support.net import free_port
+    from tests.support.net import free_port
 
     port = free_port()
 

@@ -8,8 +8,7 @@ import httpx
 
 from reactor import Engine
 from reactor.server.app import ServerConfig, create_app
-
-from support.projects import CHAT
+from tests.support.projects import CHAT
 
 
 async def test_static_files_are_served_after_the_api(tmp_path: Path) -> None:

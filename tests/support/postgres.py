@@ -16,7 +16,7 @@ removed, the next time `start_postgres()` runs.
 
 From a conftest (pytest puts `tests/` on `sys.path`, so the package is `support`)::
 
-    from support.postgres import postgres_database, postgres_server
+    from tests.support.postgres import postgres_database, postgres_server
 
     __all__ = ["postgres_database", "postgres_server"]
 

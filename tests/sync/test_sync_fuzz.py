@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import websockets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reactor_server import ADMIN_KEY, ThreadedServer, hs256_token
 from websockets.sync.client import connect
 
-CHAT = Path(__file__).parent.parent / "projects" / "chat"
+from tests.support.projects import CHAT
+from tests.support.server import ADMIN_KEY, ThreadedServer
+from tests.support.tokens import hs256_token
+
 SERVER_TYPES = {
     "Transition",
     "TransitionChunk",

@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 import websockets
-from reactor_server import ADMIN_KEY, SyncClient, hs256_token, running_server
 
 from reactor import Engine
 from reactor.values import ts_from_wire, ts_to_wire
+from tests.support.server import ADMIN_KEY, running_server
+from tests.support.sync_client import SyncClient
+from tests.support.tokens import hs256_token
 
 
 async def test_subscribe_mutate_see_update(engine: Engine) -> None:
@@ -170,9 +172,8 @@ async def test_first_message_must_be_connect(engine: Engine) -> None:
 
 
 async def test_binary_and_oversized_frames(engine: Engine) -> None:
-    from reactor_server import server_config
-
     from reactor.sync.worker import SyncLimits
+    from tests.support.server import server_config
 
     config = server_config(sync=SyncLimits(max_frame_bytes=10_000))
     async with running_server(engine, config) as url:
@@ -350,9 +351,8 @@ async def test_expired_token_ends_the_session(engine: Engine) -> None:
 
 
 async def test_huge_transition_is_chunked(engine: Engine) -> None:
-    from reactor_server import server_config
-
     from reactor.sync.worker import SyncLimits
+    from tests.support.server import server_config
 
     config = server_config(sync=SyncLimits(max_transition_bytes=1000))
     async with running_server(engine, config) as url, SyncClient.connect(url) as c:
@@ -372,9 +372,8 @@ async def test_huge_transition_is_chunked(engine: Engine) -> None:
 
 
 async def test_ping_when_idle(engine: Engine) -> None:
-    from reactor_server import server_config
-
     from reactor.sync.worker import SyncLimits
+    from tests.support.server import server_config
 
     config = server_config(sync=SyncLimits(ping_interval=0.2))
     async with running_server(engine, config) as url, SyncClient.connect(url) as c:
@@ -396,7 +395,7 @@ async def test_subscriptions_are_released_on_disconnect(engine: Engine) -> None:
 
 
 async def test_slow_client_skips_intermediate_states(engine: Engine) -> None:
-    from reactor_server import RawClient
+    from tests.support.sync_client import RawClient
 
     add = {
         "type": "ModifyQuerySet",
@@ -434,7 +433,8 @@ async def test_slow_client_skips_intermediate_states(engine: Engine) -> None:
 
 async def test_silent_client_is_dropped(engine: Engine) -> None:
     """A client that stops answering WebSocket pings is disconnected and cleaned up."""
-    from reactor_server import RawClient, server_config
+    from tests.support.server import server_config
+    from tests.support.sync_client import RawClient
 
     config = server_config(ws_ping_interval=0.1, ws_ping_timeout=0.3)
     async with running_server(engine, config) as url:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from reactor import Engine
+from tests.support.waiting import eventually
 
 from ..helpers import SUPERVISOR, agent, sign_in
 
@@ -21,18 +19,6 @@ GRADE = {
     "feedback": "Clear and friendly; the closing was rushed.",
     "coaching_notes": "Summarise the resolution before ending the call.",
 }
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 20) -> Any:
-    """Poll ``check`` until it returns something truthy (a hang guard, not a timing test)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.05)
 
 
 async def handled_call(engine: Engine, sid: str = "CArec1", phone: str = "+13105550100") -> str:

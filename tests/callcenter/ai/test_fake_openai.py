@@ -8,7 +8,7 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-from support.fake_openai import FakeOpenAI, Malformed, Refusal
+from tests.support.fake_openai import FakeOpenAI, Malformed, Refusal
 
 SCHEMA = {
     "type": "object",

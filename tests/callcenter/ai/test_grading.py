@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from reactor import Engine
+from tests.support.fake_openai import FakeOpenAI, Malformed, Refusal
 
 from ..helpers import SUPERVISOR, agent
 from .pipeline import GRADE, handled_call
-from support.fake_openai import FakeOpenAI, Malformed, Refusal
 
 TRANSCRIPT = "Agent: thanks for calling. Customer: my router is broken. Agent: let me fix it."
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from reactor import Engine, UserError
+from tests.support.fake_openai import FakeOpenAI, Refusal
 
 from ..helpers import agent, sign_in
-from support.fake_openai import FakeOpenAI, Refusal
 
 DRAFT = "Hi {name}, your refund of $25.00 is on it's way, see https://ex.co/r/1 . thx"
 

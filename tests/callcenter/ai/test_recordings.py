@@ -14,11 +14,12 @@ import pytest
 from botocore.config import Config
 
 from reactor import Engine, UserError
+from tests.support.fake_openai import FakeOpenAI
+from tests.support.waiting import eventually
 
 from ..helpers import SUPERVISOR, agent, sign_in
 from .fakes import AUDIO, KEY_SECRET, KEY_SID, MediaServer, moto_s3
-from .pipeline import GRADE, eventually, graded, handled_call, outbox_settled, recording_of
-from support.fake_openai import FakeOpenAI
+from .pipeline import GRADE, graded, handled_call, outbox_settled, recording_of
 
 BUCKET = "cc-recordings"
 

@@ -8,12 +8,13 @@ import threading
 from typing import Any
 
 import httpx
-from server.reactor_server import SyncClient, running_server
 
 from reactor import Engine
+from tests.support.fake_openai import FakeOpenAI
+from tests.support.server import running_server
+from tests.support.sync_client import SyncClient
 
 from ..helpers import SUPERVISOR
-from support.fake_openai import FakeOpenAI
 
 DELTAS = ["Hel", "lo there. ", "How can ", "I help you", " today?"]
 # What the assistant message reads after each delta (one mutation per completed phrase).

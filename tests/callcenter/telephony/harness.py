@@ -15,13 +15,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import uvicorn
 from twilio.request_validator import RequestValidator
 
 from reactor import Engine
 from reactor.database.query import Query
-from reactor.scheduler import JOBS_INDEX, JOBS_TABLE
-from reactor.server.app import ServerConfig, create_site_app, uvicorn_config
+from reactor.platform.scheduled_jobs import JOBS_INDEX, JOBS_TABLE
+from reactor.server.app import ServerConfig, create_site_app
+from reactor.testing import running_server
 
 from .fake_twilio import FakeTwilio
 
@@ -59,23 +59,8 @@ async def serve(engine: Engine, *, site: bool = False) -> AsyncIterator[str]:
     """Real uvicorn on a free loopback port: the main app, or the site origin."""
     config = ServerConfig(shutdown_timeout=1.0)
     app = create_site_app(engine, config) if site else None
-    server = uvicorn.Server(uvicorn_config(engine, config, "127.0.0.1", 0, app=app))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("uvicorn exited before starting")
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        try:
-            await asyncio.wait_for(task, 5)
-        except TimeoutError:
-            server.force_exit = True
-            await task
+    async with running_server(engine, config, app=app) as url:
+        yield url
 
 
 class Twilio:
@@ -165,7 +150,7 @@ def _busy(engine: Engine) -> bool:
     if engine.scheduler._running:
         return True
     txn = engine.db.begin_read()
-    now = time.time() * 1000.0  # the tests' simulated clock
+    now = engine.clock() * 1000.0  # the tests' simulated clock
     due = (
         Query(txn, engine.db.table(JOBS_TABLE))
         .with_index(JOBS_INDEX, lambda q: q.eq("state", "pending").lte("scheduled_time", now))
@@ -175,15 +160,3 @@ def _busy(engine: Engine) -> bool:
         engine.scheduler.wake()
         return True
     return False
-
-
-async def wait_for(predicate: Any, what: str, timeout: float = 20.0) -> Any:
-    """Poll an async predicate until it returns something truthy (background dispatch)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)

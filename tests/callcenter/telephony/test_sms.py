@@ -6,10 +6,11 @@ import asyncio
 from typing import Any
 
 from reactor import Engine
+from tests.support.waiting import eventually
 
 from ..helpers import SUPERVISOR, agent, sign_in
 from .fake_twilio import FakeTwilio
-from .harness import ACCOUNT_SID, PUBLIC_BASE, Twilio, sid, wait_for
+from .harness import ACCOUNT_SID, PUBLIC_BASE, Twilio, sid
 
 CUSTOMER = "+14155550123"
 OUR_NUMBER = "+15550001111"
@@ -121,12 +122,12 @@ async def test_outbound_reply_is_sent_and_tracked_to_delivered(
         "sms/threads:start", {"to": CUSTOMER, "body": "Your order shipped"}, identity=agent(1)
     )
     assert sent["ok"]
-    req = (await wait_for(lambda: _messages(fake_twilio), "Messages.json POST"))[0]
+    req = (await eventually(lambda: _messages(fake_twilio), "Messages.json POST"))[0]
     assert req.get("To") == CUSTOMER and req.get("Body") == "Your order shipped"
     assert req.get("StatusCallback") == PUBLIC_BASE + "/twilio/sms/status"
     assert req.get("From")
     message_sid = next(iter(fake_twilio.state.messages))
-    msg = await wait_for(lambda: _message_with_sid(cc, message_sid), "message sid attached")
+    msg = await eventually(lambda: _message_with_sid(cc, message_sid), "message sid attached")
     assert msg["status"] == "queued"
     for status in ("sent", "delivered"):
         r = await twilio.post(
@@ -148,9 +149,9 @@ async def test_failed_delivery_keeps_twilio_error_code(
 ) -> None:
     await sign_in(cc, 1)
     await cc.mutation("sms/threads:start", {"to": CUSTOMER, "body": "hello"}, identity=agent(1))
-    await wait_for(lambda: _messages(fake_twilio), "Messages.json POST")
+    await eventually(lambda: _messages(fake_twilio), "Messages.json POST")
     message_sid = next(iter(fake_twilio.state.messages))
-    await wait_for(lambda: _message_with_sid(cc, message_sid), "message sid attached")
+    await eventually(lambda: _message_with_sid(cc, message_sid), "message sid attached")
     await twilio.post(
         "/twilio/sms/status",
         {
@@ -179,7 +180,7 @@ async def test_rest_refusal_21610_fails_the_message_and_opts_out(
         msgs = await thread_messages(cc)
         return msgs and msgs[-1]["status"] == "failed" and msgs[-1]
 
-    msg = await wait_for(failed, "message failed")
+    msg = await eventually(failed, "message failed")
     assert msg["error_code"] == 21610 and msg["message_sid"] is None
     assert await dnt(cc)
     assert len(_messages_now(fake_twilio)) == 1  # refused for good: not retried

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from pyclient import Scenario, ServerProcess
+from tests.compat.python_client.pyclient import Scenario, ServerProcess
 
 
 @pytest.fixture

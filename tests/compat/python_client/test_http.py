@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from convex import ConvexError, ConvexInt64
 from convex.http_client import ConvexExecutionError, ConvexHttpClient
-from pyclient import ADMIN_KEY, ServerProcess, user_token
+
+from tests.compat.python_client.pyclient import ADMIN_KEY, ServerProcess, user_token
 
 
 def test_query_mutation_action(server: ServerProcess) -> None:

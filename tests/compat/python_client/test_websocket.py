@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from convex.http_client import ConvexHttpClient
-from pyclient import ADMIN_KEY, ServerProcess, user_token
+
+from tests.compat.python_client.pyclient import ADMIN_KEY, ServerProcess, user_token
 
 
 def count(server: ServerProcess, name: str) -> Any:

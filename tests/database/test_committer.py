@@ -1,0 +1,251 @@
+"""The committer's failure path: a batch that fails to persist.
+
+docs/transactions.md promises that a group of commits that fails to become durable fails
+every commit in it and every commit staged after it (they may have read its writes), and
+leaves memory as it was. These tests drive a real :class:`Database` over real SQLite
+whose ``write`` fails on demand (:class:`FlakyPersistence`), and observe the outcome only
+through the Database's own methods: commit results, ``begin_read`` (the published state),
+``begin_write`` (the pending overlay, where later mutations read), ``published_ts``,
+conflicts (a trace left in the write log would make an older transaction conflict), and
+the file reopened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from reactor.database import Database
+from reactor.database.transaction import Transaction
+from reactor.errors import ReactorError
+from reactor.persistence import DocumentRecord
+from reactor.persistence.errors import StorageUnavailable
+from reactor.persistence.sqlite import SqlitePersistence
+
+TABLE = "kv"
+
+
+class FlakyPersistence(SqlitePersistence):
+    """SQLite whose next write raises ``fail_next`` (before storing anything), once.
+
+    With ``hold`` cleared, the failing write first waits until the test sets it, so the
+    test can stage more commits while the batch is "being written"; ``entered`` tells it
+    the write has started.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.fail_next: BaseException | None = None
+        self.hold = threading.Event()
+        self.hold.set()
+        self.entered = threading.Event()
+        self.failed_batches: list[list[DocumentRecord]] = []
+
+    def write(
+        self, records: Sequence[DocumentRecord], globals_: dict[str, Any] | None = None
+    ) -> None:
+        failure, self.fail_next = self.fail_next, None
+        if failure is None:
+            super().write(records, globals_)
+            return
+        self.failed_batches.append(list(records))
+        self.entered.set()
+        if not self.hold.wait(30):
+            raise AssertionError("the test never released the held write")
+        raise failure
+
+
+@asynccontextmanager
+async def open_database(persistence: SqlitePersistence) -> AsyncIterator[Database]:
+    """A schemaless Database over ``persistence``, loaded and started; closed on exit."""
+    db = Database(persistence, None)
+    await asyncio.to_thread(db.load)
+    db.start()
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+def published(db: Database) -> dict[str, int]:
+    """``{k: v}`` of the published documents."""
+    return {doc["k"]: doc["v"] for doc in db.table_documents(TABLE)}
+
+
+def visible(txn: Transaction, ids: dict[str, str]) -> dict[str, int]:
+    """``{k: v}`` of the documents ``ids`` names, as ``txn`` sees them."""
+    seen = {}
+    for doc_id in ids.values():
+        doc = txn.get(doc_id)
+        if doc is not None:
+            seen[doc["k"]] = doc["v"]
+    return seen
+
+
+async def insert(db: Database, key: str, value: int) -> str:
+    txn = db.begin_write()
+    doc_id = txn.insert(TABLE, {"k": key, "v": value})
+    await db.commit(txn)
+    return doc_id
+
+
+async def staged(db: Database, doc_id: str, value: int) -> None:
+    """Wait until a staged commit's write is what a new write transaction reads."""
+    for _ in range(1000):
+        doc = db.begin_write().get(doc_id)
+        if doc is not None and doc["v"] == value:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the commit was never staged")
+
+
+@pytest.mark.parametrize(
+    ("failure", "kind"),
+    [
+        (StorageUnavailable("disk I/O error (injected)"), StorageUnavailable),
+        (OSError(5), ReactorError),
+    ],
+)
+async def test_a_failed_batch_fails_it_and_everything_staged_after_it(
+    tmp_path: Path, failure: BaseException, kind: type[ReactorError]
+) -> None:
+    path = str(tmp_path / "data.db")
+    persistence = FlakyPersistence(path)
+    async with open_database(persistence) as db:
+        a = await insert(db, "a", 1)
+        ts_before = db.published_ts
+        # Began before the failing commits and read what they will write: a trace of them
+        # left in the write log would make this transaction conflict later.
+        early = db.begin_write()
+        seen = early.get(a)
+        assert seen is not None and seen["v"] == 1
+
+        persistence.fail_next = failure
+        persistence.hold.clear()
+        b1 = db.begin_write()
+        b1.patch(a, {"v": 2})
+        b2 = db.begin_write()
+        b = b2.insert(TABLE, {"k": "b", "v": 1})
+        in_batch = [asyncio.create_task(db.commit(b1)), asyncio.create_task(db.commit(b2))]
+        assert await asyncio.to_thread(persistence.entered.wait, 30)
+
+        # Staged while the batch is being written, on top of its writes.
+        c = db.begin_write()
+        assert visible(c, {"a": a, "b": b}) == {"a": 2, "b": 1}
+        c.patch(a, {"v": 3})
+        c.patch(b, {"v": 3})
+        after = asyncio.create_task(db.commit(c))
+        await staged(db, a, 3)
+        persistence.hold.set()
+
+        for task in [*in_batch, after]:
+            with pytest.raises(kind, match="commit failed to persist") as caught:
+                await task
+            assert type(caught.value) is kind
+        assert len(persistence.failed_batches) == 1
+        assert {r.id for r in persistence.failed_batches[0]} == {a, b}
+
+        # Memory is as before: published and pending state, timestamp.
+        assert db.published_ts == ts_before
+        assert published(db) == {"a": 1}
+        assert visible(db.begin_read(), {"a": a, "b": b}) == {"a": 1}
+        assert visible(db.begin_write(), {"a": a, "b": b}) == {"a": 1}
+
+        # No trace in the write log: the older transaction commits without a conflict.
+        early.patch(a, {"v": 4})
+        await db.commit(early)
+        assert published(db) == {"a": 4}
+        d = await insert(db, "d", 5)
+        assert published(db) == {"a": 4, "d": 5}
+        assert db.published_ts > ts_before
+
+    async with open_database(SqlitePersistence(path)) as db:
+        assert published(db) == {"a": 4, "d": 5}
+        assert visible(db.begin_read(), {"a": a, "b": b, "d": d}) == {"a": 4, "d": 5}
+
+
+# -- interleaved successes and failures, against a dict model -------------------------------
+
+# One round: the keys its commits write (distinct, so they never conflict), each set to a
+# value or deleted (None), and whether the batch holding them fails.
+rounds = st.lists(
+    st.tuples(
+        st.dictionaries(st.sampled_from("abcdef"), st.none() | st.integers(0, 99), max_size=4),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=40)
+@given(rounds)
+# The first commit into a new table fails: the table stays registered in memory, so the
+# next commit must store the registry, or its documents vanish on reopen.
+@example([({"a": 0}, True), ({"a": 0}, False)])
+def test_interleaved_failures_match_a_model(plan: list[tuple[dict[str, int | None], bool]]) -> None:
+    with tempfile.TemporaryDirectory(prefix="reactor-committer-") as folder:
+        asyncio.run(_play(str(Path(folder) / "data.db"), plan))
+
+
+async def _play(path: str, plan: list[tuple[dict[str, int | None], bool]]) -> None:
+    model: dict[str, int] = {}
+    ids: dict[str, str] = {}  # key -> id of its document while it exists in the model
+    ghosts: list[str] = []  # ids inserted by commits that failed
+    persistence = FlakyPersistence(path)
+    async with open_database(persistence) as db:
+        for writes, fails in plan:
+            ts_before = db.published_ts
+            txns: list[tuple[Transaction, str, int | None, str | None]] = []
+            for key, value in writes.items():
+                txn = db.begin_write()
+                doc_id = ids.get(key)
+                if value is None:
+                    if doc_id is None:
+                        continue
+                    txn.delete(doc_id)
+                elif doc_id is None:
+                    doc_id = txn.insert(TABLE, {"k": key, "v": value})
+                else:
+                    txn.patch(doc_id, {"v": value})
+                txns.append((txn, key, value, doc_id))
+            if fails:
+                persistence.fail_next = StorageUnavailable("injected")
+            results = await asyncio.gather(
+                *(db.commit(txn) for txn, *_ in txns), return_exceptions=True
+            )
+            persistence.fail_next = None  # a round with nothing to write never wrote
+            for result, (_, key, value, doc_id) in zip(results, txns, strict=True):
+                if fails:
+                    assert isinstance(result, StorageUnavailable), result
+                    if doc_id is not None and key not in ids:
+                        ghosts.append(doc_id)
+                    continue
+                assert isinstance(result, int), result
+                if value is None:
+                    model.pop(key)
+                    ids.pop(key)
+                else:
+                    model[key] = value
+                    assert doc_id is not None
+                    ids[key] = doc_id
+            if fails or not txns:
+                assert db.published_ts == ts_before
+            assert published(db) == model
+            assert visible(db.begin_read(), ids) == model
+            assert visible(db.begin_write(), ids) == model
+            for ghost in ghosts:
+                assert db.begin_read().get(ghost) is None
+                assert db.begin_write().get(ghost) is None
+    async with open_database(SqlitePersistence(path)) as db:
+        assert published(db) == model
+        assert visible(db.begin_read(), ids) == model
