@@ -211,14 +211,19 @@ class _Watchdog:
     """One daemon thread watching every open region of the process."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        # A plain lock, taken with ``with self._lock`` by the function threads: its
+        # enter and exit are C code, so an interrupt cannot land half-way through them
+        # (Condition's are Python code: one delivered inside its __exit__ once left the
+        # lock held, and the watchdog waited for it forever).
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._open: dict[int, list[_Region]] = {}
         self._thread: threading.Thread | None = None
         self._wake_at = 0.0  # when the watchdog thread wakes next
         self.on_stuck: Callable[[str], None] | None = None
 
     def open(self, region: _Region) -> None:
-        with self._cond:
+        with self._lock:
             self._open.setdefault(region.thread_id, []).append(region)
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -232,7 +237,7 @@ class _Watchdog:
                 self._cond.notify()
 
     def close(self, region: _Region) -> None:
-        with self._cond:
+        with self._lock:
             stack = self._open.get(region.thread_id)
             if stack is not None and region in stack:
                 stack.remove(region)
@@ -304,7 +309,7 @@ def shielded() -> Iterator[None]:
     thread_id = threading.get_ident()
     entered = False
     try:
-        with _WATCHDOG._cond:
+        with _WATCHDOG._lock:
             _SHIELDED[thread_id] = _SHIELDED.get(thread_id, 0) + 1
             entered = True
             fired = any(region.fired for region in _WATCHDOG._open.get(thread_id, ()))
@@ -316,7 +321,7 @@ def shielded() -> Iterator[None]:
         # delivered after it (it was due before the section began) is raised here, with
         # the count undone.
         if entered:
-            with _WATCHDOG._cond:
+            with _WATCHDOG._lock:
                 left = _SHIELDED[thread_id] - 1
                 if left:
                     _SHIELDED[thread_id] = left
