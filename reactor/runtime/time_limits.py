@@ -387,6 +387,16 @@ def limited(seconds: float, what: str, fn: Callable[..., T], /, *args: Any, **kw
     return _run(_Region(threading.get_ident(), seconds, what), fn, args, kwargs)
 
 
+def slices_work() -> bool:
+    """Whether inline slices are used: not under a trace function (coverage, a debugger).
+
+    A tracer keeps the watchdog's interrupts from arriving reliably (Python 3.11), and a
+    full test run under coverage was seen to hang in a slice; traced code then runs on
+    the event loop under the full limit, as before slices existed.
+    """
+    return sys.gettrace() is None
+
+
 def sliced(seconds: float, what: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)``, stopped with :class:`OutOfSlice` after ``seconds`` of wall
     clock (for code on the event loop that can be run again elsewhere)."""
