@@ -24,6 +24,9 @@ from reactor.runtime.time_limits import TimeLimits
 from tests.support.server import running_server, server_config
 from tests.support.sync_client import SyncClient
 
+# They interrupt running code from another thread, which coverage's tracer prevents.
+pytestmark = pytest.mark.spins
+
 WAIT = 60.0  # the tests' own patience; the offenders' limit is far above it
 
 

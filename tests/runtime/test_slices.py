@@ -12,6 +12,9 @@ from reactor.runtime import time_limits
 from reactor.runtime.action_threads import ActionLoops, OnLoop, on_loop
 from reactor.runtime.time_limits import OutOfSlice, shielded, sliced
 
+# They interrupt running code from another thread, which coverage's tracer prevents.
+pytestmark = pytest.mark.spins
+
 
 def spin_forever_catching_exceptions() -> None:
     while True:
