@@ -247,6 +247,7 @@ class Engine:
         """Finish pending commits and close the database."""
         if not self._closed:
             self._closed = True
+            await self.live.close()
             await self.scheduler.close()
             await self.sweeper.close()
             await self.db.close()
@@ -258,6 +259,11 @@ class Engine:
         await self.close()
 
     # -- calls -------------------------------------------------------------------------
+
+    @property
+    def published_ts(self) -> int:
+        """The timestamp queries run at now (every published commit up to it is visible)."""
+        return self.db.published_ts
 
     async def query(
         self,
@@ -360,13 +366,20 @@ class Subscription:
         self._pending: list[tuple[Any, BaseException | None]] = []
         self._waiter: asyncio.Future[None] | None = None
         self._live: LiveQuery | None = None
+        self._delivered = False
 
     async def __aenter__(self) -> Subscription:
         executor = self._engine.executor
         fn = executor.resolve(self._path, FunctionKind.QUERY)
         args = executor.validate_args(fn, self._args)
-        self._live = self._engine.live.acquire(fn, args, self._identity, self._on_change)
-        self._on_change(self._live)
+        live = self._live = self._engine.live.acquire(fn, args, self._identity, self._on_change)
+        try:
+            await self._engine.live.until_current(live)
+        except BaseException:
+            self.close()
+            raise
+        if not self._delivered:  # a shared live query that was current already
+            self._on_change(live)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -379,6 +392,7 @@ class Subscription:
             self._live = None
 
     def _on_change(self, live: LiveQuery) -> None:
+        self._delivered = True
         self._pending.append((live.value, live.error))
         waiter = self._waiter
         if waiter is not None and not waiter.done():

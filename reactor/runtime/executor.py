@@ -1,14 +1,24 @@
 """The executor: runs a registered function in the right kind of transaction.
 
-- A **query** runs synchronously against the published state and returns its value
-  together with the read set it recorded (for subscriptions). A client's one-off query
-  (``run_query(..., in_thread=True)``: the HTTP API) runs in a worker thread inside the
-  database's :class:`~reactor.database.gate.ReadersGate`, so a slow one does not hold the
-  event loop; the others (``engine.query``, ``ctx.run_query``, subscribed queries) run on
-  the event loop, so an ``await engine.query(...)`` lets nothing else run meanwhile.
-- A **mutation** runs against the latest staged state, then commits; an optimistic
-  concurrency conflict re-runs it in a fresh transaction (bounded retries with jittered
-  backoff, after waiting for the conflicting commit to publish). With a session request
+**Inline first, moved when slow.** Queries and mutations are deterministic and have no
+effect until they commit, so an execution can be abandoned and run again. Each first
+runs on the event loop (no thread hop: the common fast call stays fast, and mutations
+stay serial, so they do not conflict with each other) under a short slice of wall-clock
+time (:data:`~reactor.runtime.time_limits.SLICE_SECONDS`). One that overruns it is
+interrupted, its transaction and printed lines are discarded, and it runs again from
+scratch in a worker thread (a pool of :data:`FUNCTION_THREADS`) under the full function
+time limit, reading a :class:`~reactor.database.layers.ViewLease` of the published
+state, so it holds neither the event loop nor the committer (publishing goes on above
+the leased version).
+
+- A **query** runs against the published state and returns its value together with the
+  read set it recorded (for subscriptions).
+- A **mutation** runs against the latest staged state on the event loop, or against a
+  leased published view in a worker thread; either way it then commits on the event
+  loop, where the committer validates its reads against every commit after its snapshot.
+  An optimistic concurrency conflict re-runs it in a fresh transaction (bounded retries
+  with jittered backoff, after waiting for the conflicting commit to publish; a mutation
+  that was moved stays in a worker thread for its retries). With a session request
   id it is exactly-once: the id and the result are written in the same transaction, and
   a repeat returns the recorded result without running again. A record answers only a
   repeat by the same caller of the same function with the same arguments (the session id
@@ -43,13 +53,22 @@ import msgspec
 
 from reactor.database.committer import WriteConflict
 from reactor.database.database import Database
+from reactor.database.layers import ViewLease
 from reactor.database.reads import ReadSet
 from reactor.database.transaction import Transaction
 from reactor.errors import ConflictError, FunctionNotFound, LimitExceeded, ValidationError
 from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
-from reactor.runtime.logs import capture
+from reactor.runtime.logs import LogLines, capture
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, canonical_path
-from reactor.runtime.time_limits import TimeLimits, limited, limited_coroutine
+from reactor.runtime.time_limits import (
+    SLICE_SECONDS,
+    OutOfSlice,
+    TimeLimits,
+    limited,
+    limited_coroutine,
+    shielded,
+    sliced,
+)
 from reactor.values import canonical_json, from_json, normalize, to_json
 
 if TYPE_CHECKING:
@@ -59,18 +78,46 @@ if TYPE_CHECKING:
 __all__ = ["Execution", "Executor", "MutationHooks", "QueryOutcome"]
 
 MAX_MUTATION_RETRIES = 6
-QUERY_THREADS = 8
+# Worker threads for queries and mutations that overran their slice (process-wide).
+FUNCTION_THREADS = 8
 
 T = TypeVar("T")
 _POOL: list[concurrent.futures.ThreadPoolExecutor] = []
+# The lease a worker thread reads while it runs a function for the event loop.
+_WORKER_LEASE: contextvars.ContextVar[ViewLease | None] = contextvars.ContextVar(
+    "reactor_worker_lease", default=None
+)
 
 
-def _query_threads() -> concurrent.futures.ThreadPoolExecutor:
+def _function_threads() -> concurrent.futures.ThreadPoolExecutor:
     if not _POOL:
         _POOL.append(
-            concurrent.futures.ThreadPoolExecutor(QUERY_THREADS, thread_name_prefix="reactor-query")
+            concurrent.futures.ThreadPoolExecutor(
+                FUNCTION_THREADS, thread_name_prefix="reactor-function"
+            )
         )
     return _POOL[0]
+
+
+def _with_lease(lease: ViewLease, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    _WORKER_LEASE.set(lease)
+    return fn(*args)
+
+
+def _discard(lines: LogLines) -> None:
+    """Forget what an abandoned attempt printed (a nested capture would pass it on)."""
+    lines.finish()
+    lines.lines.clear()
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """One prepared mutation execution, ready to commit (or answered without one)."""
+
+    txn: Transaction
+    value: Any
+    after_commit: list[Callable[[], None]]
+    answered: bool = False  # a recorded result, or skipped by a hook: nothing to commit
 
 
 class MutationHooks(Protocol):
@@ -123,6 +170,8 @@ class Executor:
         self.storage: FileStorage | None = None
         self.query_executions = 0
         self.conflicts = 0
+        self.moved = 0  # executions moved to a worker thread after overrunning the slice
+        db.critical_section = shielded
         # Functions reactor itself provides under ``_system/`` (the dashboard's queries):
         # internal, so only admin callers reach them, and kept across project reloads.
         self.system_functions: dict[str, RegisteredFunction] = {}
@@ -218,27 +267,66 @@ class Executor:
         journal: list[str | None] | None = None,
         *,
         seconds: float | None = None,
+        inline: bool = False,
     ) -> QueryOutcome:
         """Run a query now at the published state; errors are captured in the outcome.
 
-        ``seconds`` (at most the function time limit) shortens its time limit.
+        ``seconds`` (at most the function time limit) shortens its time limit. In a
+        worker thread (:meth:`in_worker`) it reads the thread's lease. ``inline`` (on the
+        event loop) runs it under the slice instead: :class:`OutOfSlice` when it overran
+        (nothing of the attempt is kept; run it again in a worker).
         """
         limit = self.time_limits.function if seconds is None else seconds
-        txn = self.db.begin_read(journal)
+        lease = _WORKER_LEASE.get()
+        if lease is not None:
+            txn = self.db.begin_leased(lease, writable=False, journal=journal)
+        else:
+            txn = self.db.begin_read(journal)
         self.query_executions += 1
         started, clock = time.time(), time.perf_counter()
+        what = f"query {fn.path}"
         with capture() as logs:
             try:
                 ctx = QueryCtx(txn, identity, started * 1000.0)
                 if self.storage is not None:
                     ctx.storage = self.storage.for_query(txn)
-                value = limited(limit, f"query {fn.path}", _run_checked, self, fn, ctx, args)
+                if inline:
+                    value = sliced(SLICE_SECONDS, what, _run_checked, self, fn, ctx, args)
+                else:
+                    value = limited(limit, what, _run_checked, self, fn, ctx, args)
+            except OutOfSlice:
+                _discard(logs)
+                raise
             except Exception as exc:
                 outcome = QueryOutcome(None, exc, txn.reads, txn.snapshot_ts, logs.finish())
             else:
                 outcome = QueryOutcome(value, None, txn.reads, txn.snapshot_ts, logs.finish())
         if self.observers:
             self._observe(fn, started, clock, outcome.error, outcome.log_lines)
+        return outcome
+
+    async def query_outcome(
+        self,
+        fn: RegisteredFunction,
+        args: dict[str, Any],
+        identity: dict[str, Any] | None,
+        journal: list[str | None] | None = None,
+    ) -> QueryOutcome:
+        """Run a query inline first, in a worker thread if it overruns the slice.
+
+        The outcome is valid at its ``ts``: the published state when it ran (a moved
+        query may finish after later batches were published). A ``journal`` list is
+        filled by the attempt that counts only.
+        """
+        attempt = list(journal) if journal is not None else None
+        try:
+            outcome = self.execute_query(fn, args, identity, attempt, inline=True)
+        except OutOfSlice:
+            self.moved += 1
+            attempt = list(journal) if journal is not None else None
+            outcome = await self.in_worker(self.execute_query, fn, args, identity, attempt)
+        if journal is not None and attempt is not None:
+            journal[:] = attempt
         return outcome
 
     async def run_query(
@@ -249,38 +337,42 @@ class Executor:
         *,
         public_only: bool = False,
         logs: list[str] | None = None,
-        in_thread: bool = False,
     ) -> Any:
-        """Run a query; what it printed is appended to ``logs`` when given.
-
-        ``in_thread`` runs it in a worker thread (:meth:`off_loop`).
-        """
+        """Run a query (:meth:`query_outcome`); what it printed is appended to ``logs``."""
         found = self.resolve(fn, FunctionKind.QUERY, public_only=public_only)
         validated = self.validate_args(found, args)
-        if in_thread:
-            outcome = await self.off_loop(self.execute_query, found, validated, identity)
-        else:
-            outcome = self.execute_query(found, validated, identity)
+        outcome = await self.query_outcome(found, validated, identity)
         if logs is not None:
             logs.extend(outcome.log_lines)
         if outcome.error is not None:
             raise outcome.error
         return outcome.value
 
-    async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` in a query worker thread, reading inside the database's gate.
+    async def in_worker(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in a function worker thread, reading a lease of the published view.
 
-        ``fn`` may only read the published state (queries): changes of it wait for it.
+        ``fn`` reads the database only through :meth:`execute_query` or a transaction
+        from :meth:`Database.begin_leased`; the lease is released when ``fn`` returns
+        (or when it never started), not when the awaiting task is cancelled.
         """
-        loop = asyncio.get_running_loop()
+        lease = self.db.lease_view()
         context = contextvars.copy_context()
-        gate = self.db.gate
 
         def run() -> T:
-            with gate.reading():
-                return context.run(fn, *args)
+            try:
+                return context.run(_with_lease, lease, fn, args)
+            finally:
+                lease.release()
 
-        return await loop.run_in_executor(_query_threads(), run)
+        def on_done(future: concurrent.futures.Future[T]) -> None:
+            if future.cancelled():
+                lease.release()
+
+        future = _function_threads().submit(run)
+        future.add_done_callback(on_done)
+        return await asyncio.wrap_future(future)
+
+    off_loop = in_worker
 
     # -- mutations -----------------------------------------------------------------------
 
@@ -328,41 +420,25 @@ class Executor:
         logs: list[str] | None,
     ) -> tuple[Any, int]:
         attempt = 0
+        moved = False
         while True:
-            txn = self.db.begin_write()
             request = (
                 None
                 if session_request is None
                 else _SessionRequest(session_request, found, validated, identity, public_only)
             )
-            recorded = request.recorded(txn) if request is not None else None
-            if recorded is not None:
-                return recorded[0], max(self.db.published_ts, txn.snapshot_ts)
-            if hooks is not None and not hooks.before(txn):
-                return None, txn.snapshot_ts
-            ctx = MutationCtx(txn, identity, time.time() * 1000.0)
-            after_commit: list[Callable[[], None]] = []
-            if self.scheduler is not None:
-                ctx.scheduler = self.scheduler.for_mutation(txn, ctx.now)
-            if self.storage is not None:
-                ctx.storage = self.storage.for_mutation(txn, after_commit)
-            with capture() as printed:
+            args = (found, validated, identity, request, hooks, logs)
+            if not moved:
                 try:
-                    value = limited(
-                        self.time_limits.function,
-                        f"mutation {found.path}",
-                        found.handler,
-                        ctx,
-                        **validated,
-                    )
-                finally:
-                    if logs is not None:
-                        logs[:] = printed.finish()
-            value = self.check_result(found, value)
-            if hooks is not None:
-                hooks.after(txn, value)
-            if request is not None:
-                txn.insert("_session_requests", request.record(value), system=True)
+                    prepared = self._attempt(self.db.begin_write(), *args, inline=True)
+                except OutOfSlice:
+                    self.moved += 1
+                    moved = True
+            if moved:
+                prepared = await self.in_worker(self._leased_attempt, *args)
+            txn = prepared.txn
+            if prepared.answered:
+                return prepared.value, max(self.db.published_ts, txn.snapshot_ts)
             try:
                 ts = await self.db.commit(txn)
             except WriteConflict as conflict:
@@ -376,9 +452,69 @@ class Executor:
                 await asyncio.sleep(random.uniform(0, 0.002 * 2**attempt))
                 await self.db.committer.wait_published(conflict.write_ts)
                 continue
-            for callback in after_commit:
+            for callback in prepared.after_commit:
                 callback()
-            return value, ts
+            return prepared.value, ts
+
+    def _leased_attempt(
+        self,
+        found: RegisteredFunction,
+        validated: dict[str, Any],
+        identity: dict[str, Any] | None,
+        request: _SessionRequest | None,
+        hooks: MutationHooks | None,
+        logs: list[str] | None,
+    ) -> _Attempt:
+        """A mutation attempt in a worker thread, reading the thread's lease."""
+        lease = _WORKER_LEASE.get()
+        assert lease is not None
+        txn = self.db.begin_leased(lease, writable=True)
+        return self._attempt(txn, found, validated, identity, request, hooks, logs, inline=False)
+
+    def _attempt(
+        self,
+        txn: Transaction,
+        found: RegisteredFunction,
+        validated: dict[str, Any],
+        identity: dict[str, Any] | None,
+        request: _SessionRequest | None,
+        hooks: MutationHooks | None,
+        logs: list[str] | None,
+        *,
+        inline: bool,
+    ) -> _Attempt:
+        """Run the mutation's handler in ``txn``, up to (not including) the commit."""
+        recorded = request.recorded(txn) if request is not None else None
+        if recorded is not None:
+            return _Attempt(txn, recorded[0], [], answered=True)
+        if hooks is not None and not hooks.before(txn):
+            return _Attempt(txn, None, [], answered=True)
+        ctx = MutationCtx(txn, identity, time.time() * 1000.0)
+        after_commit: list[Callable[[], None]] = []
+        if self.scheduler is not None:
+            ctx.scheduler = self.scheduler.for_mutation(txn, ctx.now)
+        if self.storage is not None:
+            ctx.storage = self.storage.for_mutation(txn, after_commit)
+        what = f"mutation {found.path}"
+        with capture() as printed:
+            try:
+                if inline:
+                    value = sliced(SLICE_SECONDS, what, found.handler, ctx, **validated)
+                else:
+                    limit = self.time_limits.function
+                    value = limited(limit, what, found.handler, ctx, **validated)
+            except OutOfSlice:
+                _discard(printed)
+                raise
+            finally:
+                if logs is not None:
+                    logs[:] = printed.finish()
+        value = self.check_result(found, value)
+        if hooks is not None:
+            hooks.after(txn, value)
+        if request is not None:
+            txn.insert("_session_requests", request.record(value), system=True)
+        return _Attempt(txn, value, after_commit)
 
     # -- actions -------------------------------------------------------------------------
 

@@ -34,6 +34,15 @@ a normal error the caller answers with; the event loop gets control back.
   the function and exit, so a supervisor restarts the server instead of it hanging and
   ignoring SIGTERM; acknowledged writes are already durable).
 
+**Slices.** Queries and mutations start on the event loop (no thread hop, mutations
+stay serial) under :func:`sliced`: a short wall-clock budget (:data:`SLICE_SECONDS`).
+One that overruns it is interrupted the same way, but the region raises
+:class:`OutOfSlice` (internal, a ``BaseException``, never seen by user code); the
+executor discards that attempt and runs the function again from scratch in a worker
+thread under the full limit. Reactor code that changes shared state from inside a
+function (registering a new table, a new search index) runs in :func:`shielded`, which
+an interrupt never splits: one that is due waits until the section is left.
+
 Actions are ``async`` and may run for minutes (:class:`TimeLimits.action`), but each
 step between two awaits holds the event loop, so each step gets the query and mutation
 limit (:func:`limited_coroutine`); CPU-heavy work in an action belongs in
@@ -47,19 +56,24 @@ import gc
 import os
 import threading
 import time
-from collections.abc import Callable, Coroutine, Generator, Mapping
+from collections.abc import Callable, Coroutine, Generator, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from reactor.errors import LimitExceeded
 
 __all__ = [
+    "SLICE_SECONDS",
     "Interrupted",
+    "OutOfSlice",
     "TimeLimitExceeded",
     "TimeLimits",
     "limited",
     "limited_coroutine",
     "on_stuck",
+    "shielded",
+    "sliced",
 ]
 
 T = TypeVar("T")
@@ -72,6 +86,11 @@ STUCK_SECONDS = 5.0
 # least WALL_SLACK more) of wall-clock time.
 WALL_FACTOR = 3.0
 WALL_SLACK = 2.0
+# How long a query or mutation may hold the event loop before it is moved to a worker
+# thread (wall-clock seconds; garbage collection excluded). Short enough that a trivial
+# request waiting behind it is not noticeably delayed, long enough that almost every
+# real function finishes inline (a move costs the discarded attempt).
+SLICE_SECONDS = 0.025
 FUNCTION_ENV = "REACTOR_FUNCTION_TIMEOUT"
 ACTION_ENV = "REACTOR_ACTION_TIMEOUT"
 
@@ -119,6 +138,10 @@ class Interrupted(BaseException):
     """Raised by the watchdog inside code that overran its deadline (internal)."""
 
 
+class OutOfSlice(BaseException):
+    """An inline execution overran its slice; the caller runs it again elsewhere."""
+
+
 _CLOCKS: dict[int, int] = {}
 
 
@@ -149,7 +172,7 @@ class _Region:
         "what",
     )
 
-    def __init__(self, thread_id: int, seconds: float, what: str) -> None:
+    def __init__(self, thread_id: int, seconds: float, what: str, wall: bool = False) -> None:
         now = time.monotonic()
         self.thread_id = thread_id
         self.seconds = seconds
@@ -157,7 +180,10 @@ class _Region:
         self.cpu_start = time.clock_gettime(self.clock) if self.clock is not None else now
         # CPU time never runs faster than the wall clock: nothing to check before this.
         self.deadline = now + seconds
-        self.wall_deadline = now + max(WALL_FACTOR * seconds, seconds + WALL_SLACK)
+        if wall:  # a slice: wall-clock time only
+            self.wall_deadline = self.deadline
+        else:
+            self.wall_deadline = now + max(WALL_FACTOR * seconds, seconds + WALL_SLACK)
         self.stuck_at = 0.0
         self.fired = False
         self.what = what
@@ -188,8 +214,8 @@ class _Watchdog:
         self._wake_at = 0.0  # when the watchdog thread wakes next
         self.on_stuck: Callable[[str], None] | None = None
 
-    def open(self, seconds: float, what: str) -> _Region:
-        region = _Region(threading.get_ident(), seconds, what)
+    def open(self, seconds: float, what: str, wall: bool = False) -> _Region:
+        region = _Region(threading.get_ident(), seconds, what, wall)
         with self._cond:
             self._open.setdefault(region.thread_id, []).append(region)
             if self._thread is None:
@@ -229,6 +255,9 @@ class _Watchdog:
                         if thread_id in _GC_STARTED:  # collecting: not the function's time
                             region.deadline = now + REFIRE_SECONDS
                             continue
+                        if thread_id in _SHIELDED:  # in a critical section: soon after
+                            region.deadline = now + SHIELD_RECHECK_SECONDS
+                            continue
                         if not region.fired:
                             left = region.seconds - region.used(now)
                             if left > 0 and now < region.wall_deadline:
@@ -258,6 +287,35 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+
+# Per thread: how many shielded sections it is in.
+_SHIELDED: dict[int, int] = {}
+SHIELD_RECHECK_SECONDS = 0.002
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """A section of reactor code that no time-limit interrupt splits.
+
+    An interrupt that falls due inside waits until the section is left; one fired just
+    before it was entered and not yet delivered is withdrawn (and fired again later).
+    """
+    thread_id = threading.get_ident()
+    with _WATCHDOG._cond:
+        _SHIELDED[thread_id] = _SHIELDED.get(thread_id, 0) + 1
+        fired = any(region.fired for region in _WATCHDOG._open.get(thread_id, ()))
+    try:
+        if fired:
+            _set_async_exc(thread_id, None)
+        yield
+    finally:
+        with _WATCHDOG._cond:
+            left = _SHIELDED[thread_id] - 1
+            if left:
+                _SHIELDED[thread_id] = left
+            else:
+                del _SHIELDED[thread_id]
+
 
 # Per thread: (wall, CPU) time at the start of the collection in progress.
 _GC_STARTED: dict[int, tuple[float, float]] = {}
@@ -311,6 +369,22 @@ def limited(seconds: float, what: str, fn: Callable[..., T], /, *args: Any, **kw
         if not region.fired:
             raise  # an enclosing region overran
         raise _exceeded(what, seconds) from None
+
+
+def sliced(seconds: float, what: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)``, stopped with :class:`OutOfSlice` after ``seconds`` of wall
+    clock (for code on the event loop that can be run again elsewhere)."""
+    region = _WATCHDOG.open(seconds, what, wall=True)
+    try:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _WATCHDOG.close(region)
+    except Interrupted:
+        _WATCHDOG.close(region)
+        if not region.fired:
+            raise  # an enclosing region overran
+        raise OutOfSlice(what) from None
 
 
 async def limited_coroutine(

@@ -307,7 +307,7 @@ class FunctionApi:
                 kind = executor.resolve(path, None, public_only=public_only).kind
             if kind is FunctionKind.QUERY:
                 value = await executor.run_query(
-                    path, args, caller.identity, public_only=public_only, logs=logs, in_thread=True
+                    path, args, caller.identity, public_only=public_only, logs=logs
                 )
             elif kind is FunctionKind.MUTATION:
                 value, _ = await executor.run_mutation(
