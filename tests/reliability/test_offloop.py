@@ -17,11 +17,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from reactor_server import SyncClient, running_server, server_config
 
 from reactor import Engine
 from reactor.errors import ConflictError
 from reactor.runtime.time_limits import TimeLimits
+from tests.support.server import running_server, server_config
+from tests.support.sync_client import SyncClient
 
 WAIT = 60.0  # the tests' own patience; the offenders' limit is far above it
 
