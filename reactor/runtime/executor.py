@@ -635,7 +635,7 @@ class _SessionRequest:
 
         session_id, request_id = self.key
         docs = (
-            Query(txn, txn.db.table("_session_requests"))
+            Query(txn, txn.tables.table("_session_requests"))
             .with_index(
                 "by_session_request",
                 lambda q: q.eq("session_id", session_id).eq("request_id", request_id),
