@@ -11,11 +11,12 @@ Every index is chosen for one query: see docs/call-center.md for which.
 """
 
 from reactor import define_schema, define_table, v
+from reactor.validators import Validator
 
 # -- enums ------------------------------------------------------------------------------
 
 
-def _enum(*names: str) -> object:
+def _enum(*names: str) -> Validator:
     return v.union(*(v.literal(n) for n in names))
 
 

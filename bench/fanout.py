@@ -249,6 +249,18 @@ def main() -> dict[str, Any]:
             higher_is_better=False,
         ),
         harness.target(
+            "fan-out all delivered / bare broadcast floor (p50)",
+            vs_bare,
+            1.1,
+            higher_is_better=False,
+        ),
+        harness.target(
+            "server CPU per subscriber per change (us)",
+            raw["server_cpu_per_round_s"] * 1e6 / max(1, sz["clients"]),
+            15.0,
+            higher_is_better=False,
+        ),
+        harness.target(
             "query executions per commit (max)",
             float(max(execs, default=0)),
             1.0,

@@ -58,12 +58,28 @@ def settle() -> None:
 
 
 def machine() -> dict[str, Any]:
-    return {
+    info: dict[str, Any] = {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "quick": quick(),
+        # Other work on a shared machine moves wall-clock figures; the 1-minute load
+        # average when the result is saved says how busy it was.
+        "load_avg": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu_model"] = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                info["memory_gb"] = int(line.split()[1]) / 1024**2
+                break
+    except OSError:  # not Linux: the report prints what is known
+        pass
+    return info
 
 
 def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -849,7 +849,8 @@ class RawPushServer:
 @contextlib.asynccontextmanager
 async def profiled(seconds: float, tag: str) -> AsyncIterator[None]:
     """Sample this (the server's) process with py-spy when ``REACTOR_BENCH_PYSPY`` names a
-    folder: writes ``<folder>/<tag>.txt`` (collapsed stacks) for ``seconds``."""
+    folder: writes ``<folder>/<tag>.txt`` (collapsed stacks) for ``seconds``;
+    ``REACTOR_BENCH_PYSPY_GIL=1`` samples only the thread holding the GIL."""
     folder = os.environ.get("REACTOR_BENCH_PYSPY")
     exe = Path(sys.executable).parent / "py-spy"
     if not folder or not exe.exists():
@@ -871,6 +872,8 @@ async def profiled(seconds: float, tag: str) -> AsyncIterator[None]:
         "-d",
         str(max(1, round(seconds))),
         "--nonblocking",
+        # Only the thread holding the GIL: where Python spends CPU, not where it waits.
+        *(["--gil"] if os.environ.get("REACTOR_BENCH_PYSPY_GIL") == "1" else []),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )

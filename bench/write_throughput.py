@@ -78,6 +78,7 @@ def main() -> dict[str, Any]:
         "raw_inserts_per_s": raw,
         "reactor_inserts_per_s": ours,
         "reactor_single_caller_inserts_per_s": ours_1,
+        "inserts": inserts,
         "batches": batches,
         "targets": targets,
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactor import UserError, mutation, query, v
+from reactor import MutationCtx, QueryCtx, UserError, mutation, query, v
 
 from .lib import core
 from .lib.auth import me, require_supervisor, self_or_supervisor
@@ -17,7 +17,7 @@ from .sms.locks import release_all
 OFFERS = v.array(v.any())
 
 
-def _skills_of(ctx: Any, agent_id: str) -> dict[str, float]:
+def _skills_of(ctx: QueryCtx, agent_id: str) -> dict[str, float]:
     rows = (
         ctx.db.query("agent_skills")
         .with_index("by_agent_skill", lambda q: q.eq("agent_id", agent_id))
@@ -33,7 +33,9 @@ def _skills_of(ctx: Any, agent_id: str) -> dict[str, float]:
         "reason": v.optional(v.string()),
     }
 )
-def sign_in(ctx, name=None, status="available", reason=None):
+def sign_in(
+    ctx: MutationCtx, name: str | None = None, status: str = "available", reason: str | None = None
+) -> Any:
     """Sign the calling agent in (creating their status row on first sign-in)."""
     agent_id = me(ctx)
     agent = core.get_agent(ctx, agent_id)
@@ -73,7 +75,7 @@ def sign_in(ctx, name=None, status="available", reason=None):
 
 
 @mutation(args={})
-def sign_out(ctx):
+def sign_out(ctx: MutationCtx) -> None:
     """Sign out; refused while the agent has a call (reserved, on a call, in wrap-up)."""
     agent = core.require_agent(ctx, me(ctx))
     if agent["status"] in ("reserved", "on_call", "wrap_up"):
@@ -90,7 +92,7 @@ def sign_out(ctx):
     },
     returns=v.object({"status": v.string(), "offers": OFFERS}),
 )
-def set_status(ctx, status, reason=None):
+def set_status(ctx: MutationCtx, status: str, reason: str | None = None) -> Any:
     """Available, or away with a reason (break, lunch, training...)."""
     agent = core.require_agent(ctx, me(ctx))
     offers = core.expire_reservations(ctx)
@@ -108,7 +110,7 @@ def set_status(ctx, status, reason=None):
 
 
 @mutation(args={})
-def heartbeat(ctx):
+def heartbeat(ctx: MutationCtx) -> None:
     """Softphone presence. Written at most every 30 s so dashboards are not churned."""
     agent = core.require_agent(ctx, me(ctx))
     if ctx.now - agent["heartbeat_at"] >= core.HEARTBEAT_WRITE_MS:
@@ -125,7 +127,13 @@ def heartbeat(ctx):
     },
     returns=v.object({"offers": OFFERS}),
 )
-def finish_wrap_up(ctx, disposition=None, notes=None, next_status="available", reason=None):
+def finish_wrap_up(
+    ctx: MutationCtx,
+    disposition: str | None = None,
+    notes: str | None = None,
+    next_status: str = "available",
+    reason: str | None = None,
+) -> Any:
     """End after-call work with a disposition; then available (or away) for the next call."""
     agent = core.require_agent(ctx, me(ctx))
     offers = core.finish_wrap_up(ctx, agent, disposition, notes, next_status, reason)
@@ -139,7 +147,7 @@ def finish_wrap_up(ctx, disposition=None, notes=None, next_status="available", r
         "reason": v.optional(v.string()),
     }
 )
-def force_status(ctx, agent_id, status, reason=None):
+def force_status(ctx: MutationCtx, agent_id: str, status: str, reason: str | None = None) -> Any:
     """Supervisor: change an agent's status, releasing whatever holds a stuck agent (a
     reservation, a live call, after-call work); every step is in the state event log
     with reason ``forced_by:<supervisor>``."""
@@ -163,14 +171,14 @@ def force_status(ctx, agent_id, status, reason=None):
 
 
 @query(args={"agent_id": v.optional(v.string())})
-def me_status(ctx, agent_id=None):
+def me_status(ctx: QueryCtx, agent_id: str | None = None) -> Any:
     """The agent's own status row (supervisors may pass another agent's id)."""
     agent_id = self_or_supervisor(ctx, agent_id)
     return core.get_agent(ctx, agent_id)
 
 
 @query(args={})
-def my_offer(ctx):
+def my_offer(ctx: QueryCtx) -> Any:
     """The call currently ringing for the calling agent (or None)."""
     agent = core.get_agent(ctx, me(ctx))
     if agent is None or agent["status"] != "reserved" or agent["call_id"] is None:
@@ -190,7 +198,7 @@ def my_offer(ctx):
 
 
 @query(args={"agent_id": v.optional(v.string()), "limit": v.optional(v.number())})
-def state_events(ctx, agent_id=None, limit=50):
+def state_events(ctx: QueryCtx, agent_id: str | None = None, limit: float = 50) -> Any:
     """An agent's recent status changes, newest first."""
     agent_id = self_or_supervisor(ctx, agent_id)
     return (

@@ -21,7 +21,7 @@ import re
 import time
 from typing import Any
 
-from reactor import UserError, action, v
+from reactor import ActionCtx, UserError, action, v
 
 TOKEN_TTL_S = 3600
 # Also a valid Twilio Client identity (letters, digits, "_" and "-").
@@ -48,13 +48,15 @@ def mint_token(claims: dict[str, Any], secret: str) -> str:
 
 
 @action(args={})
-async def providers(ctx):
+async def providers(ctx: ActionCtx) -> Any:
     """How users can sign in here: ``{"dev": bool}`` (the development sign-in is on)."""
     return {"dev": dev_sign_in_enabled()}
 
 
 @action(args={"agent_id": v.string(), "name": v.optional(v.string()), "role": v.optional(ROLE)})
-async def dev_sign_in(ctx, agent_id, name=None, role="agent"):
+async def dev_sign_in(
+    ctx: ActionCtx, agent_id: str, name: str | None = None, role: Any = "agent"
+) -> Any:
     """A one-hour token for ``agent_id`` (development deployments only)."""
     if not dev_sign_in_enabled():
         raise UserError(

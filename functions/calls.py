@@ -11,13 +11,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactor import UserError, internal_mutation, internal_query, mutation, query, v
+from reactor import (
+    MutationCtx,
+    QueryCtx,
+    UserError,
+    internal_mutation,
+    internal_query,
+    mutation,
+    query,
+    v,
+)
 
 from .lib import compliance, core, outbox, stats
 from .lib.access import handled_by, note_handler
 from .lib.auth import is_supervisor, me, require_supervisor
 from .lib.clock import day_of
 from .lib.phone import caller_key, normalize_e164
+from .lib.tabs import open_tab
 
 SKILLS = v.record(v.string(), v.number())
 DEFAULT_QUEUE = "general"
@@ -30,15 +40,15 @@ TWILIO_END = {
 }
 
 
-def _customer_by_phone(ctx: Any, phone: str) -> dict[str, Any] | None:
+def _customer_by_phone(ctx: QueryCtx, phone: str) -> dict[str, Any] | None:
     return ctx.db.query("customers").with_index("by_phone", lambda q: q.eq("phone", phone)).first()
 
 
-def _call_by_sid(ctx: Any, call_sid: str) -> dict[str, Any] | None:
+def _call_by_sid(ctx: QueryCtx, call_sid: str) -> dict[str, Any] | None:
     return ctx.db.query("calls").with_index("by_sid", lambda q: q.eq("call_sid", call_sid)).first()
 
 
-def call_defaults(ctx: Any) -> dict[str, Any]:
+def call_defaults(ctx: QueryCtx) -> dict[str, Any]:
     """Every field of a new call that says nothing has happened yet."""
     return {
         "call_sid": None,
@@ -68,13 +78,13 @@ def call_defaults(ctx: Any) -> dict[str, Any]:
     }
 
 
-def new_call(ctx: Any, **fields: Any) -> dict[str, Any]:
+def new_call(ctx: MutationCtx, **fields: Any) -> dict[str, Any]:
     doc = {**call_defaults(ctx), **fields}
     doc["_id"] = ctx.db.insert("calls", dict(doc))
     return doc
 
 
-def _decision(ctx: Any, call: dict[str, Any], offers: list[dict[str, Any]]) -> dict[str, Any]:
+def _decision(ctx: QueryCtx, call: dict[str, Any], offers: list[dict[str, Any]]) -> dict[str, Any]:
     entry = core.queue_entry(ctx, call["_id"])
     ringing = call["status"] == "ringing" and call["agent_id"] is not None
     return {
@@ -99,8 +109,14 @@ def _decision(ctx: Any, call: dict[str, Any], offers: list[dict[str, Any]]) -> d
     }
 )
 def on_incoming(
-    ctx, call_sid, from_number, to_number, queue=None, required_skills=None, priority=None
-):
+    ctx: MutationCtx,
+    call_sid: str,
+    from_number: str,
+    to_number: str,
+    queue: str | None = None,
+    required_skills: Any = None,
+    priority: float | None = None,
+) -> Any:
     """A call arrived: look up the caller, pick an agent (reserve) or enqueue.
 
     Returns ``{"action": "ring", "agent_id", ...}`` (ring that agent's browser) or
@@ -186,7 +202,7 @@ def on_incoming(
 
 
 @mutation(args={"call_id": v.id("calls")})
-def answer(ctx, call_id):
+def answer(ctx: MutationCtx, call_id: str) -> Any:
     """The ringing agent picks up."""
     agent = core.require_agent(ctx, me(ctx))
     call = core.answer(ctx, agent, call_id)
@@ -194,7 +210,7 @@ def answer(ctx, call_id):
 
 
 @mutation(args={"call_id": v.id("calls")}, returns=v.object({"offers": v.array(v.any())}))
-def decline(ctx, call_id):
+def decline(ctx: MutationCtx, call_id: str) -> Any:
     """The ringing agent rejects the offer; the call goes to the next agent."""
     agent = core.require_agent(ctx, me(ctx))
     if agent["status"] != "reserved" or agent["call_id"] != call_id:
@@ -204,7 +220,7 @@ def decline(ctx, call_id):
     return {"offers": core.release_call_reservation(ctx, agent, "declined")}
 
 
-def _participant(ctx: Any, call: dict[str, Any]) -> str:
+def _participant(ctx: QueryCtx, call: dict[str, Any]) -> str:
     agent_id = me(ctx)
     if agent_id in handled_by(call):
         return agent_id
@@ -214,7 +230,7 @@ def _participant(ctx: Any, call: dict[str, Any]) -> str:
 
 
 @mutation(args={"call_id": v.id("calls")}, returns=v.object({"offers": v.array(v.any())}))
-def hangup(ctx, call_id):
+def hangup(ctx: MutationCtx, call_id: str) -> Any:
     """An agent on the call (or a supervisor) ends it; agents go to wrap-up.
 
     In a three-party call (a warm transfer) an agent hanging up only leaves: the
@@ -243,7 +259,7 @@ def _other_agents(call: dict[str, Any], agent_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def leave_agent_leg(ctx: Any, call: dict[str, Any], agent_id: str) -> list[dict[str, Any]]:
+def leave_agent_leg(ctx: MutationCtx, call: dict[str, Any], agent_id: str) -> list[dict[str, Any]]:
     """Drop one agent's leg from a call that another agent stays on."""
     others = _other_agents(call, agent_id)
     mine = [p for p in call["participants"] if p["agent_id"] == agent_id]
@@ -287,7 +303,7 @@ def leave_agent_leg(ctx: Any, call: dict[str, Any], agent_id: str) -> list[dict[
 
 
 @mutation(args={"call_id": v.id("calls")})
-def leave_call(ctx, call_id):
+def leave_call(ctx: MutationCtx, call_id: str) -> Any:
     """Leave a three-party call (e.g. after a warm-transfer consult); the customer stays
     connected to the other agent. Refused when no other agent is on the call."""
     call = core.get_call(ctx, call_id)
@@ -308,14 +324,14 @@ def leave_call(ctx, call_id):
     }
 )
 def on_status(
-    ctx,
-    status,
-    call_sid=None,
-    call_id=None,
-    sequence_number=None,
-    payload=None,
-    parent_call_sid=None,
-):
+    ctx: MutationCtx,
+    status: str,
+    call_sid: str | None = None,
+    call_id: str | None = None,
+    sequence_number: float | None = None,
+    payload: Any = None,
+    parent_call_sid: str | None = None,
+) -> Any:
     """A Twilio status callback (``CallStatus``); idempotent on (CallSid, SequenceNumber).
 
     Click-to-dial has two legs: the agent's browser leg (the *parent*, ``in-progress``
@@ -389,7 +405,7 @@ def on_status(
     return {"duplicate": False, "status": call["status"], "offers": offers}
 
 
-def _call_by_agent_leg(ctx: Any, sid: str) -> dict[str, Any] | None:
+def _call_by_agent_leg(ctx: QueryCtx, sid: str) -> dict[str, Any] | None:
     return (
         ctx.db.query("calls")
         .with_index("by_agent_leg", lambda q: q.eq("agent_leg_sid", sid))
@@ -397,7 +413,7 @@ def _call_by_agent_leg(ctx: Any, sid: str) -> dict[str, Any] | None:
     )
 
 
-def _adopt_child_leg(ctx: Any, child_sid: str, parent_sid: str) -> dict[str, Any] | None:
+def _adopt_child_leg(ctx: MutationCtx, child_sid: str, parent_sid: str) -> dict[str, Any] | None:
     """The first callback of a customer leg dialled from an agent's browser leg."""
     call = _call_by_agent_leg(ctx, parent_sid)
     if call is None:
@@ -414,7 +430,7 @@ def _adopt_child_leg(ctx: Any, child_sid: str, parent_sid: str) -> dict[str, Any
     return call
 
 
-def _agent_leg_status(ctx: Any, call: dict[str, Any], status: str) -> dict[str, Any]:
+def _agent_leg_status(ctx: MutationCtx, call: dict[str, Any], status: str) -> dict[str, Any]:
     offers: list[dict[str, Any]] = []
     no_customer_leg = call["call_sid"] in (None, call.get("agent_leg_sid"))
     if status in TWILIO_END and call["status"] == "ringing" and no_customer_leg:
@@ -429,7 +445,7 @@ def _agent_leg_status(ctx: Any, call: dict[str, Any], status: str) -> dict[str, 
         "leg": v.optional(v.union(v.literal("customer"), v.literal("agent"))),
     }
 )
-def attach_sid(ctx, call_id, call_sid, leg="customer"):
+def attach_sid(ctx: MutationCtx, call_id: str, call_sid: str, leg: str = "customer") -> None:
     """Record a CallSid Twilio assigned to an outbound call: the customer's PSTN leg
     (the default) or the agent's browser leg."""
     if leg == "agent":
@@ -439,7 +455,7 @@ def attach_sid(ctx, call_id, call_sid, leg="customer"):
 
 
 def start_outbound(
-    ctx: Any,
+    ctx: MutationCtx,
     agent_id: str,
     phone: str,
     *,
@@ -513,16 +529,14 @@ def start_outbound(
     stats.bump(ctx, call["day"], {"calls_out": 1}, agent_id, {"calls_out": 1})
     if customer_id is not None:
         customer = ctx.db.get(customer_id)
-        core.open_tab(
-            ctx, agent_id, "customer", customer_id, customer["name"] if customer else phone
-        )
+        open_tab(ctx, agent_id, "customer", customer_id, customer["name"] if customer else phone)
     else:
-        core.open_tab(ctx, agent_id, "phone", phone, phone)
+        open_tab(ctx, agent_id, "phone", phone, phone)
     return {"ok": True, "call_id": call["_id"], "phone": phone}
 
 
 @mutation(args={"to": v.string(), "customer_id": v.optional(v.id("customers"))})
-def dial(ctx, to, customer_id=None):
+def dial(ctx: MutationCtx, to: str, customer_id: str | None = None) -> Any:
     """Click-to-dial. ``{"ok": True, "call_id"}``, or ``{"ok": False, "code": "dnc"}``
     (audited) for a do-not-call number; raises ``number_busy`` / ``agent_busy``."""
     phone = normalize_e164(to)
@@ -537,7 +551,7 @@ def _sid(call: dict[str, Any]) -> dict[str, Any]:
 MONITOR_MODE = {"monitor": "listen", "whisper": "whisper", "barge": "barge"}
 
 
-def _own_connected_call(ctx: Any, call_id: str) -> dict[str, Any]:
+def _own_connected_call(ctx: QueryCtx, call_id: str) -> dict[str, Any]:
     call = core.get_call(ctx, call_id)
     if call["agent_id"] != me(ctx):
         raise UserError({"code": "forbidden", "message": "not your call"})
@@ -545,7 +559,7 @@ def _own_connected_call(ctx: Any, call_id: str) -> dict[str, Any]:
 
 
 @mutation(args={"call_id": v.id("calls")})
-def hold(ctx, call_id):
+def hold(ctx: MutationCtx, call_id: str) -> Any:
     call = _own_connected_call(ctx, call_id)
     if call["status"] != "in_progress":
         raise UserError({"code": "not_in_progress", "status": call["status"]})
@@ -559,7 +573,7 @@ def hold(ctx, call_id):
 
 
 @mutation(args={"call_id": v.id("calls")})
-def resume(ctx, call_id):
+def resume(ctx: MutationCtx, call_id: str) -> Any:
     call = _own_connected_call(ctx, call_id)
     if call["status"] != "on_hold":
         raise UserError({"code": "not_on_hold", "status": call["status"]})
@@ -576,7 +590,7 @@ def resume(ctx, call_id):
 
 
 @mutation(args={"call_id": v.id("calls"), "recording": v.boolean()})
-def set_recording(ctx, call_id, recording):
+def set_recording(ctx: MutationCtx, call_id: str, recording: bool) -> Any:
     """Pause (``False``, e.g. while a card number is read out) or resume the recording."""
     call = _own_connected_call(ctx, call_id)
     if call["status"] not in ("in_progress", "on_hold"):
@@ -598,7 +612,7 @@ def set_recording(ctx, call_id, recording):
         "mode": v.union(v.literal("monitor"), v.literal("whisper"), v.literal("barge")),
     }
 )
-def join(ctx, call_id, mode):
+def join(ctx: MutationCtx, call_id: str, mode: str) -> Any:
     """Supervisor joins a live call's conference (monitor, whisper or barge)."""
     supervisor = require_supervisor(ctx)
     call = core.get_call(ctx, call_id)
@@ -618,7 +632,7 @@ def join(ctx, call_id, mode):
 
 
 @mutation(args={"call_id": v.id("calls")})
-def leave(ctx, call_id):
+def leave(ctx: MutationCtx, call_id: str) -> Any:
     """A supervisor leaves a conference."""
     supervisor = require_supervisor(ctx)
     call = core.get_call(ctx, call_id)
@@ -637,7 +651,7 @@ def leave(ctx, call_id):
 
 
 @internal_mutation(args={"call_id": v.id("calls")})
-def to_voicemail(ctx, call_id):
+def to_voicemail(ctx: MutationCtx, call_id: str) -> Any:
     """Send a waiting caller to voicemail (e.g. after the queue's maximum wait)."""
     call = core.get_call(ctx, call_id)
     if call["status"] not in ("queued", "ringing"):
@@ -667,7 +681,7 @@ def to_voicemail(ctx, call_id):
 
 
 @query(args={"call_id": v.id("calls")})
-def get(ctx, call_id):
+def get(ctx: QueryCtx, call_id: str) -> Any:
     """A call, for its participants and supervisors."""
     call = ctx.db.get(call_id)
     if call is None:
@@ -677,7 +691,7 @@ def get(ctx, call_id):
 
 
 @query(args={"call_id": v.id("calls")})
-def position(ctx, call_id):
+def position(ctx: QueryCtx, call_id: str) -> Any:
     """Queue position and wait so far of an inbound call (0 when not waiting)."""
     me(ctx)
     entry = core.queue_entry(ctx, call_id)
@@ -690,7 +704,7 @@ def position(ctx, call_id):
 
 
 @query(args={"limit": v.optional(v.number())})
-def my_recent(ctx, limit=20):
+def my_recent(ctx: QueryCtx, limit: float = 20) -> Any:
     """The calling agent's most recent calls."""
     agent_id = me(ctx)
     return (
@@ -702,6 +716,6 @@ def my_recent(ctx, limit=20):
 
 
 @internal_query(args={"cursor": v.nullable(v.string()), "num_items": v.optional(v.number())})
-def page(ctx, cursor, num_items=500):
+def page(ctx: QueryCtx, cursor: str | None, num_items: float = 500) -> Any:
     """All calls in creation order, a page at a time (for the archive export)."""
     return ctx.db.query("calls").paginate(num_items=int(num_items), cursor=cursor)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from reactor import UserError, mutation, query, v
+from typing import Any
+
+from reactor import MutationCtx, QueryCtx, UserError, mutation, query, v
 
 from . import calls
 from .lib import compliance, quiet_hours
@@ -22,7 +24,13 @@ LEAD = v.object(
         "retry_after_s": v.optional(v.number()),
     }
 )
-def create(ctx, name, caller_id, max_attempts=3, retry_after_s=3600):
+def create(
+    ctx: MutationCtx,
+    name: str,
+    caller_id: str,
+    max_attempts: float = 3,
+    retry_after_s: float = 3600,
+) -> Any:
     supervisor = require_supervisor(ctx)
     return ctx.db.insert(
         "campaigns",
@@ -38,7 +46,7 @@ def create(ctx, name, caller_id, max_attempts=3, retry_after_s=3600):
 
 
 @mutation(args={"campaign_id": v.id("campaigns"), "leads": v.array(LEAD)})
-def add_leads(ctx, campaign_id, leads):
+def add_leads(ctx: MutationCtx, campaign_id: str, leads: list[Any]) -> Any:
     """Add leads (higher ``priority`` is dialled first, then in insertion order)."""
     require_supervisor(ctx)
     if ctx.db.get(campaign_id) is None:
@@ -48,7 +56,7 @@ def add_leads(ctx, campaign_id, leads):
         phone = normalize_e164(lead["phone"])
         customer = (
             ctx.db.query("customers")
-            .with_index("by_phone", lambda q, p=phone: q.eq("phone", p))
+            .with_index("by_phone", lambda q, p=phone: q.eq("phone", p))  # type: ignore[misc]  # a default binds the loop variable
             .first()
         )
         ids.append(
@@ -78,13 +86,13 @@ def add_leads(ctx, campaign_id, leads):
         "status": v.union(v.literal("active"), v.literal("paused"), v.literal("done")),
     }
 )
-def set_status(ctx, campaign_id, status):
+def set_status(ctx: MutationCtx, campaign_id: str, status: str) -> None:
     require_supervisor(ctx)
     ctx.db.patch(campaign_id, {"status": status})
 
 
 @mutation(args={"campaign_id": v.id("campaigns")})
-def next_call(ctx, campaign_id):
+def next_call(ctx: MutationCtx, campaign_id: str) -> Any:
     """Dial the campaign's next due lead for the calling agent.
 
     Leads on the do-not-call list are skipped (and audited); leads whose number is on a
@@ -113,7 +121,7 @@ def next_call(ctx, campaign_id):
             continue
         busy = (
             ctx.db.query("active_calls")
-            .with_index("by_phone", lambda q, p=lead["phone"]: q.eq("phone", p))
+            .with_index("by_phone", lambda q, p=lead["phone"]: q.eq("phone", p))  # type: ignore[misc]  # a default binds the loop variable
             .first()
         )
         if busy is not None:
@@ -162,7 +170,7 @@ def next_call(ctx, campaign_id):
 
 
 @query(args={"campaign_id": v.id("campaigns"), "limit": v.optional(v.number())})
-def pending(ctx, campaign_id, limit=50):
+def pending(ctx: QueryCtx, campaign_id: str, limit: float = 50) -> Any:
     """The next leads in dialling order."""
     me(ctx)
     return (

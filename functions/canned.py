@@ -6,10 +6,11 @@ Placeholders filled from context: ``{customer_name}``, ``{first_name}``, ``{phon
 
 from __future__ import annotations
 
+import builtins
 import string
 from typing import Any
 
-from reactor import UserError, mutation, query, v
+from reactor import MutationCtx, QueryCtx, UserError, mutation, query, v
 
 from .lib import core
 from .lib.auth import is_supervisor, me
@@ -26,7 +27,7 @@ MAX_VALUE_CHARS = 200
 MAX_PERSONAL = 200
 
 
-def placeholders(body: str) -> list[str]:
+def placeholders(body: str) -> builtins.list[str]:
     """The ``{name}`` placeholders of a template; nothing else is allowed in braces.
 
     A format spec or conversion (``{name:>200000}``, ``{name!r}``) would let a template
@@ -65,7 +66,7 @@ def render_body(body: str, values: dict[str, str]) -> str:
     return check_text("".join(out), MAX_BODY_CHARS, "rendered response")
 
 
-def _check_fields(title: str | None, tags: list[str] | None) -> None:
+def _check_fields(title: str | None, tags: builtins.list[str] | None) -> None:
     if title is not None:
         check_text(title, MAX_TITLE_CHARS, "title")
     if tags is not None:
@@ -75,7 +76,7 @@ def _check_fields(title: str | None, tags: list[str] | None) -> None:
             check_text(tag, MAX_TAG_CHARS, "tag")
 
 
-def context_values(ctx: Any, agent_id: str, thread_id: str | None) -> dict[str, str]:
+def context_values(ctx: QueryCtx, agent_id: str, thread_id: str | None) -> dict[str, str]:
     values: dict[str, str] = {"agent_id": agent_id}
     agent = core.get_agent(ctx, agent_id)
     values["agent_name"] = agent["name"] if agent is not None else agent_id
@@ -90,7 +91,7 @@ def context_values(ctx: Any, agent_id: str, thread_id: str | None) -> dict[str, 
     return values
 
 
-def _scope(ctx: Any, shared: bool) -> str:
+def _scope(ctx: QueryCtx, shared: bool) -> str:
     if shared:
         if not is_supervisor(ctx):
             raise UserError(
@@ -108,7 +109,13 @@ def _scope(ctx: Any, shared: bool) -> str:
         "shared": v.optional(v.boolean()),
     }
 )
-def create(ctx, title, body, tags=None, shared=False):
+def create(
+    ctx: MutationCtx,
+    title: str,
+    body: str,
+    tags: builtins.list[Any] | None = None,
+    shared: bool = False,
+) -> Any:
     placeholders(body)
     _check_fields(title, tags)
     scope = _scope(ctx, shared)
@@ -131,7 +138,7 @@ def create(ctx, title, body, tags=None, shared=False):
     )
 
 
-def _editable(ctx: Any, canned_id: str) -> dict[str, Any]:
+def _editable(ctx: QueryCtx, canned_id: str) -> dict[str, Any]:
     doc = ctx.db.get(canned_id)
     if doc is None:
         raise UserError({"code": "canned_not_found"})
@@ -149,7 +156,13 @@ def _editable(ctx: Any, canned_id: str) -> dict[str, Any]:
         "tags": v.optional(v.array(v.string())),
     }
 )
-def update(ctx, canned_id, title=None, body=None, tags=None):
+def update(
+    ctx: MutationCtx,
+    canned_id: str,
+    title: str | None = None,
+    body: str | None = None,
+    tags: builtins.list[Any] | None = None,
+) -> None:
     _editable(ctx, canned_id)
     _check_fields(title, tags)
     fields: dict[str, Any] = {}
@@ -164,20 +177,20 @@ def update(ctx, canned_id, title=None, body=None, tags=None):
 
 
 @mutation(args={"canned_id": v.id("canned_responses")})
-def remove(ctx, canned_id):
+def remove(ctx: MutationCtx, canned_id: str) -> None:
     _editable(ctx, canned_id)
     ctx.db.delete(canned_id)
 
 
 @query(args={"tag": v.optional(v.string())})
-def list(ctx, tag=None):
+def list(ctx: QueryCtx, tag: str | None = None) -> Any:
     """Shared responses and the caller's own, by title; optionally only one tag."""
     agent_id = me(ctx)
     out = []
     for scope in ("shared", f"agent:{agent_id}"):
         out.extend(
             ctx.db.query("canned_responses")
-            .with_index("by_scope_title", lambda q, s=scope: q.eq("scope", s))
+            .with_index("by_scope_title", lambda q, s=scope: q.eq("scope", s))  # type: ignore[misc]  # a default binds the loop variable
             .take(500)
         )
     if tag is not None:
@@ -192,7 +205,12 @@ def list(ctx, tag=None):
         "values": v.optional(v.record(v.string(), v.string())),
     }
 )
-def render(ctx, canned_id, thread_id=None, values=None):
+def render(
+    ctx: QueryCtx,
+    canned_id: str,
+    thread_id: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> Any:
     """The response's text with placeholders filled (``missing_placeholder`` if any is unknown)."""
     agent_id = me(ctx)
     doc = ctx.db.get(canned_id)

@@ -7,7 +7,9 @@ grade. Both read bounded index ranges.
 
 from __future__ import annotations
 
-from reactor import query, v
+from typing import Any
+
+from reactor import QueryCtx, query, v
 
 from .lib.auth import me, require_supervisor
 from .lib.clock import day_of
@@ -17,7 +19,7 @@ DAY_MS = 86_400_000.0
 
 
 @query(args={})
-def directory(ctx):
+def directory(ctx: QueryCtx) -> Any:
     """Every agent who ever signed in: id, name, status (with reason and since), skills,
     heartbeat. Agents see this to know who holds a thread or can take a transfer."""
     me(ctx)
@@ -38,14 +40,14 @@ def directory(ctx):
 
 
 @query(args={"days": v.optional(v.number()), "limit": v.optional(v.number())})
-def handled_calls(ctx, days=7, limit=100):
+def handled_calls(ctx: QueryCtx, days: float = 7, limit: float = 100) -> Any:
     """Calls an agent answered in the last ``days`` UTC days, newest first (supervisors)."""
     require_supervisor(ctx)
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     span = max(1, min(int(days), 31))
     for back in range(span):
         day = day_of(ctx, ctx.now - back * DAY_MS)
-        rows = ctx.db.query("calls").with_index("by_day", lambda q, d=day: q.eq("day", d)).take(500)
+        rows = ctx.db.query("calls").with_index("by_day", lambda q, d=day: q.eq("day", d)).take(500)  # type: ignore[misc]  # a default binds the loop variable
         handled = [c for c in rows if c["answered_at"] is not None and c["agent_id"] is not None]
         out.extend(sorted(handled, key=lambda c: -c["created_at"]))
         if len(out) >= limit:
@@ -74,7 +76,7 @@ def handled_calls(ctx, days=7, limit=100):
 
 
 @query(args={"thread_id": v.id("sms_threads")})
-def thread(ctx, thread_id):
+def thread(ctx: QueryCtx, thread_id: str) -> Any:
     """One SMS thread with its customer's name (None if it does not exist)."""
     me(ctx)
     doc = ctx.db.get(thread_id)
@@ -85,7 +87,7 @@ def thread(ctx, thread_id):
 
 
 @query(args={})
-def campaigns(ctx):
+def campaigns(ctx: QueryCtx) -> Any:
     """Active outbound campaigns (for the agent's Next Call)."""
     me(ctx)
     rows = ctx.db.query("campaigns").take(100)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from reactor import UserError, mutation, query, v
+from typing import Any
+
+from reactor import MutationCtx, QueryCtx, UserError, mutation, query, v
 
 from .lib.auth import me
 from .lib.phone import normalize_e164
@@ -20,8 +22,14 @@ from .lib.settings import zone
     }
 )
 def create(
-    ctx, name, phone, account_ref=None, tier="standard", preferred_language=None, time_zone=None
-):
+    ctx: MutationCtx,
+    name: str,
+    phone: str,
+    account_ref: str | None = None,
+    tier: str = "standard",
+    preferred_language: str | None = None,
+    time_zone: str | None = None,
+) -> Any:
     me(ctx)
     if time_zone is not None:
         zone(time_zone)
@@ -51,7 +59,13 @@ def create(
         "preferred_language": v.optional(v.string()),
     }
 )
-def update(ctx, customer_id, name=None, tier=None, preferred_language=None):
+def update(
+    ctx: MutationCtx,
+    customer_id: str,
+    name: str | None = None,
+    tier: str | None = None,
+    preferred_language: str | None = None,
+) -> None:
     me(ctx)
     fields = {
         k: val
@@ -64,7 +78,7 @@ def update(ctx, customer_id, name=None, tier=None, preferred_language=None):
 
 
 @query(args={"phone": v.string()})
-def lookup(ctx, phone):
+def lookup(ctx: QueryCtx, phone: str) -> Any:
     """The customer with this number (any format), or None."""
     me(ctx)
     phone = normalize_e164(phone)
@@ -72,7 +86,7 @@ def lookup(ctx, phone):
 
 
 @query(args={"customer_id": v.id("customers"), "limit": v.optional(v.number())})
-def history(ctx, customer_id, limit=20):
+def history(ctx: QueryCtx, customer_id: str, limit: float = 20) -> Any:
     """The customer record with their most recent calls."""
     me(ctx)
     customer = ctx.db.get(customer_id)

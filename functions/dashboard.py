@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactor import internal_query, query, v
+from reactor import QueryCtx, internal_query, query, v
 
 from .lib import core, stats
 from .lib.auth import require_supervisor, self_or_supervisor
@@ -16,7 +16,7 @@ MAX_ROWS = 1000
 
 
 @query(args={})
-def active_calls(ctx):
+def active_calls(ctx: QueryCtx) -> Any:
     """Live calls (queued, ringing, talking, on hold, transferring) with their durations."""
     require_supervisor(ctx)
     rows = ctx.db.query("active_calls").with_index("by_started").take(MAX_ROWS)
@@ -32,7 +32,7 @@ def active_calls(ctx):
 
 
 @query(args={})
-def agents(ctx):
+def agents(ctx: QueryCtx) -> Any:
     """Every signed-in agent's status and time in it, plus counts per status."""
     require_supervisor(ctx)
     now = ctx.now
@@ -41,7 +41,7 @@ def agents(ctx):
     for status in ("available", "reserved", "on_call", "wrap_up", "away"):
         rows = (
             ctx.db.query("agent_status")
-            .with_index("by_status_idle", lambda q, s=status: q.eq("status", s))
+            .with_index("by_status_idle", lambda q, s=status: q.eq("status", s))  # type: ignore[misc]  # a default binds the loop variable
             .take(MAX_ROWS)
         )
         counts[status] = len(rows)
@@ -61,7 +61,7 @@ def agents(ctx):
 
 
 @query(args={})
-def queue(ctx):
+def queue(ctx: QueryCtx) -> Any:
     """Queue depth (waiting and ringing), longest and average current wait, per queue."""
     require_supervisor(ctx)
     now = ctx.now
@@ -96,7 +96,9 @@ def queue(ctx):
 
 
 @query(args={"day": v.optional(v.string()), "sl_seconds": v.optional(v.number())})
-def today(ctx, day=None, sl_seconds=stats.DEFAULT_SL_SECONDS):
+def today(
+    ctx: QueryCtx, day: str | None = None, sl_seconds: float = stats.DEFAULT_SL_SECONDS
+) -> Any:
     """Center metrics for one UTC day (default today): service level, abandonment, ASA, AHT..."""
     require_supervisor(ctx)
     day = day or day_of(ctx, ctx.now)
@@ -112,7 +114,7 @@ def today(ctx, day=None, sl_seconds=stats.DEFAULT_SL_SECONDS):
 
 
 @query(args={"day": v.optional(v.string())})
-def queues_day(ctx, day=None):
+def queues_day(ctx: QueryCtx, day: str | None = None) -> Any:
     """Per-queue metrics for one day; each queue's service level uses its own threshold."""
     require_supervisor(ctx)
     day = day or day_of(ctx, ctx.now)
@@ -133,7 +135,7 @@ def queues_day(ctx, day=None):
 
 
 @query(args={"agent_id": v.optional(v.string()), "day": v.optional(v.string())})
-def agent_day(ctx, agent_id=None, day=None):
+def agent_day(ctx: QueryCtx, agent_id: str | None = None, day: str | None = None) -> Any:
     """One agent's metrics for a day (agents: their own; supervisors: anyone)."""
     agent_id = self_or_supervisor(ctx, agent_id)
     day = day or day_of(ctx, ctx.now)
@@ -149,7 +151,13 @@ def agent_day(ctx, agent_id=None, day=None):
         "sl_seconds": v.optional(v.number()),
     }
 )
-def history(ctx, from_day, to_day, agent_id=None, sl_seconds=stats.DEFAULT_SL_SECONDS):
+def history(
+    ctx: QueryCtx,
+    from_day: str,
+    to_day: str,
+    agent_id: str | None = None,
+    sl_seconds: float = stats.DEFAULT_SL_SECONDS,
+) -> Any:
     """Per-day metrics between two days (inclusive), center-wide or for one agent."""
     if agent_id is None:
         require_supervisor(ctx)
@@ -167,7 +175,7 @@ def history(ctx, from_day, to_day, agent_id=None, sl_seconds=stats.DEFAULT_SL_SE
 
 
 @query(args={"day": v.optional(v.string())})
-def agents_day(ctx, day=None):
+def agents_day(ctx: QueryCtx, day: str | None = None) -> Any:
     """Every agent's metrics for one day (supervisor leaderboard)."""
     require_supervisor(ctx)
     day = day or day_of(ctx, ctx.now)
@@ -182,7 +190,7 @@ def agents_day(ctx, day=None):
 
 
 @query(args={"day": v.optional(v.string())})
-def sms_day(ctx, day=None):
+def sms_day(ctx: QueryCtx, day: str | None = None) -> Any:
     """Center-wide messaging for one day: received, sent, blocked sends, opt-outs/ins."""
     require_supervisor(ctx)
     day = day or day_of(ctx, ctx.now)
@@ -191,7 +199,7 @@ def sms_day(ctx, day=None):
 
 
 @internal_query(args={"day": v.string(), "scope": v.optional(v.string())})
-def raw_counters(ctx, day, scope="all"):
+def raw_counters(ctx: QueryCtx, day: str, scope: str = "all") -> Any:
     """The raw counters of a (scope, day), for exports and consistency checks."""
     doc = stats.get(ctx, scope, day)
     return doc["counters"] if doc else {}

@@ -18,7 +18,7 @@ import os
 import secrets
 from typing import Any
 
-from reactor import UserError, action, internal_mutation, query, v
+from reactor import ActionCtx, MutationCtx, QueryCtx, UserError, action, internal_mutation, query, v
 
 from . import calls
 from .lib.auth import me
@@ -27,7 +27,7 @@ from .lib.clock import day_of
 DAY_MS = 86_400_000.0
 HISTORY_DAYS = 14
 
-AGENTS = [
+AGENTS: list[dict[str, Any]] = [
     {
         "agent_id": "agent-1",
         "name": "Ava Thompson",
@@ -153,7 +153,9 @@ def history_counters(day: str, weekday: int) -> dict[str, float]:
     return counters
 
 
-def _put_stats(ctx: Any, scope: str, day: str, agent_id: str | None, counters: dict) -> None:
+def _put_stats(
+    ctx: MutationCtx, scope: str, day: str, agent_id: str | None, counters: dict[str, Any]
+) -> None:
     existing = (
         ctx.db.query("daily_stats")
         .with_index("by_scope_day", lambda q: q.eq("scope", scope).eq("day", day))
@@ -165,7 +167,7 @@ def _put_stats(ctx: Any, scope: str, day: str, agent_id: str | None, counters: d
         )
 
 
-def _seed_history(ctx: Any) -> None:
+def _seed_history(ctx: MutationCtx) -> None:
     from datetime import UTC, datetime
 
     agents = [a for a in AGENTS if a["role"] == "agent"]
@@ -185,7 +187,7 @@ def _seed_history(ctx: Any) -> None:
         _put_stats(ctx, "sms", day, None, sms)
         for i, agent in enumerate(agents):
             share = (1.2 - 0.2 * i) / len(agents)
-            mine = {
+            mine: dict[str, float] = {
                 k: round(val * share)
                 for k, val in center.items()
                 if k in ("answered", "handled", "talk_ms", "hold_ms", "wrap_ms", "wrapups")
@@ -198,7 +200,7 @@ def _seed_history(ctx: Any) -> None:
             _put_stats(ctx, f"agent:{agent['agent_id']}", day, agent["agent_id"], mine)
 
 
-def _seed_handled(ctx: Any) -> None:
+def _seed_handled(ctx: MutationCtx) -> None:
     categories = (
         "greeting",
         "product_knowledge",
@@ -246,12 +248,12 @@ def _seed_handled(ctx: Any) -> None:
         )
 
 
-def _customer_id(ctx: Any, phone: str) -> str | None:
+def _customer_id(ctx: QueryCtx, phone: str) -> str | None:
     row = ctx.db.query("customers").with_index("by_phone", lambda q: q.eq("phone", phone)).first()
     return None if row is None else str(row["_id"])
 
 
-def _blank_call(ctx: Any, **fields: Any) -> dict[str, Any]:
+def _blank_call(ctx: QueryCtx, **fields: Any) -> dict[str, Any]:
     """A finished inbound call for the demo history (inserted by the caller)."""
     demo = {
         "direction": "inbound",
@@ -263,7 +265,7 @@ def _blank_call(ctx: Any, **fields: Any) -> dict[str, Any]:
     return {**calls.call_defaults(ctx), **demo, **fields}
 
 
-def _seed_records(ctx: Any) -> None:
+def _seed_records(ctx: MutationCtx) -> None:
     now = ctx.now
     for name, phone, ref, tier, lang in CUSTOMERS:
         ctx.db.insert(
@@ -398,7 +400,7 @@ def _seed_records(ctx: Any) -> None:
 
 
 @internal_mutation(args={})
-def seed(ctx):
+def seed(ctx: MutationCtx) -> Any:
     """Create the demo call center (once): queues, skills, customers, canned, history."""
     if ctx.db.query("queues").with_index("by_name", lambda q: q.eq("name", "general")).first():
         return {"seeded": False}
@@ -422,7 +424,7 @@ def seed(ctx):
 
 
 @query(args={})
-def status(ctx):
+def status(ctx: QueryCtx) -> Any:
     """Whether this deployment has any queues yet (the console's first-run prompt)."""
     first = ctx.db.query("queues").with_index("by_name").first()
     return {"seeded": first is not None}
@@ -442,21 +444,21 @@ def _require_demo() -> None:
 
 
 @action(args={})
-async def load(ctx):
+async def load(ctx: ActionCtx) -> Any:
     """Seed the demo data (the console's first-run button)."""
     _require_demo()
     return await ctx.run_mutation("demo:seed", {})
 
 
 @action(args={})
-async def roster(ctx):
+async def roster(ctx: ActionCtx) -> Any:
     """The demo's people, for the sign-in page's quick picks."""
     _require_demo()
     return [{"agent_id": a["agent_id"], "name": a["name"], "role": a["role"]} for a in AGENTS]
 
 
 @action(args={"phone": v.optional(v.string()), "queue": v.optional(v.string())})
-async def ring(ctx, phone=None, queue=None):
+async def ring(ctx: ActionCtx, phone: str | None = None, queue: str | None = None) -> Any:
     """A caller dials in (as Twilio's incoming-call webhook would report it)."""
     _require_demo()
     await ctx.run_query("demo:whoami", {})
@@ -472,7 +474,7 @@ async def ring(ctx, phone=None, queue=None):
 
 
 @action(args={"call_id": v.id("calls"), "status": v.optional(v.string())})
-async def call_status(ctx, call_id, status="completed"):
+async def call_status(ctx: ActionCtx, call_id: str, status: str = "completed") -> Any:
     """The far end of a call changes state: ``completed`` (hung up), ``in-progress``."""
     _require_demo()
     await ctx.run_query("demo:whoami", {})
@@ -480,7 +482,7 @@ async def call_status(ctx, call_id, status="completed"):
 
 
 @action(args={"phone": v.string(), "body": v.string()})
-async def text_in(ctx, phone, body):
+async def text_in(ctx: ActionCtx, phone: str, body: str) -> Any:
     """A text arrives from ``phone`` (as the incoming-message webhook would report it)."""
     _require_demo()
     await ctx.run_query("demo:whoami", {})
@@ -496,6 +498,6 @@ async def text_in(ctx, phone, body):
 
 
 @query(args={})
-def whoami(ctx):
+def whoami(ctx: QueryCtx) -> Any:
     """The caller's id (the demo actions are for signed-in users only)."""
     return me(ctx)

@@ -35,7 +35,17 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from reactor import UserError, action, internal_action, internal_mutation, internal_query, v
+from reactor import (
+    ActionCtx,
+    MutationCtx,
+    QueryCtx,
+    UserError,
+    action,
+    internal_action,
+    internal_mutation,
+    internal_query,
+    v,
+)
 
 from . import recordings
 from .lib import access, outbox
@@ -64,7 +74,14 @@ class FetchFailed(Exception):
         "channels": v.optional(v.number()),
     }
 )
-def on_recording(ctx, call_sid, recording_sid, recording_url, duration_s, channels=None):
+def on_recording(
+    ctx: MutationCtx,
+    call_sid: str,
+    recording_sid: str,
+    recording_url: str,
+    duration_s: float,
+    channels: float | None = None,
+) -> Any:
     """Twilio says a recording is complete: link it and schedule the fetch (idempotent)."""
     rec_id = recordings.attach.handler(
         ctx,
@@ -76,6 +93,7 @@ def on_recording(ctx, call_sid, recording_sid, recording_url, duration_s, channe
     if rec_id is None:
         raise UserError({"code": "call_not_found", "call_sid": call_sid})
     rec = ctx.db.get(rec_id)
+    assert rec is not None  # just inserted or found in this transaction
     fields: dict[str, Any] = {} if rec["url"] else {"url": recording_url}
     if channels is not None:
         fields["channels"] = channels
@@ -96,7 +114,7 @@ def on_recording(ctx, call_sid, recording_sid, recording_url, duration_s, channe
 
 
 @internal_query(args={"recording_id": v.id("recordings")})
-def recording_for_fetch(ctx, recording_id):
+def recording_for_fetch(ctx: QueryCtx, recording_id: str) -> Any:
     rec = ctx.db.get(recording_id)
     if rec is None:
         return None
@@ -117,16 +135,16 @@ def recording_for_fetch(ctx, recording_id):
     }
 )
 def recording_stored(
-    ctx,
-    recording_id,
-    storage,
-    size_bytes,
-    sha256,
-    content_type,
-    bucket=None,
-    key=None,
-    storage_id=None,
-):
+    ctx: MutationCtx,
+    recording_id: str,
+    storage: str,
+    size_bytes: float,
+    sha256: str,
+    content_type: str,
+    bucket: str | None = None,
+    key: str | None = None,
+    storage_id: str | None = None,
+) -> Any:
     """Record where the audio is; schedule its transcription once. Returns whether this
     call stored it (``False``: an earlier fetch already had)."""
     rec = ctx.db.get(recording_id)
@@ -158,7 +176,7 @@ def recording_stored(
 
 
 @internal_query(args={"recording_id": v.id("recordings")})
-def playback_target(ctx, recording_id):
+def playback_target(ctx: QueryCtx, recording_id: str) -> Any:
     """The stored recording and who may play it besides supervisors: the agents who
     handled the call (``lib/access``) and, for a voicemail, its assignee."""
     rec = ctx.db.get(recording_id)
@@ -269,7 +287,7 @@ def download(url: str, credentials: tuple[str, str] | None, max_bytes: int) -> b
         raise FetchFailed(f"recording is over RECORDINGS_MAX_BYTES ({max_bytes} bytes)")
     if not data:
         raise FetchFailed("recording download returned no bytes")
-    return data
+    return bytes(data)
 
 
 def object_key(rec: dict[str, Any], call_sid: str | None, ext: str) -> str:
@@ -316,7 +334,7 @@ def put_if_absent(
 
 
 @internal_action(args={"recording_id": v.id("recordings")})
-async def fetch_recording(ctx, recording_id):
+async def fetch_recording(ctx: ActionCtx, recording_id: str) -> Any:
     """Download a recording and store it (S3 or file storage); idempotent."""
     rec = await ctx.run_query("media:recording_for_fetch", {"recording_id": recording_id})
     if rec is None:
@@ -357,7 +375,7 @@ async def fetch_recording(ctx, recording_id):
     return {"stored": stored, "size_bytes": len(data), "sha256": sha256}
 
 
-async def recording_bytes(ctx: Any, rec: dict[str, Any]) -> bytes:
+async def recording_bytes(ctx: ActionCtx, rec: dict[str, Any]) -> bytes:
     """The stored audio of a recording (S3 or file storage)."""
     if rec.get("storage") == "s3":
         client = s3_client(ctx.env)
@@ -376,7 +394,7 @@ async def recording_bytes(ctx: Any, rec: dict[str, Any]) -> bytes:
 
 
 @action(args={"recording_id": v.id("recordings")})
-async def playback_url(ctx, recording_id):
+async def playback_url(ctx: ActionCtx, recording_id: str) -> Any:
     """A short-lived URL to play a recording: for the call's agents and supervisors only."""
     who = identity(ctx)
     target = await ctx.run_query("media:playback_target", {"recording_id": recording_id})
@@ -408,7 +426,7 @@ async def playback_url(ctx, recording_id):
     raise UserError({"code": "recording_not_stored", "recording_id": recording_id})
 
 
-async def _execute_fetch(ctx: Any, command: dict[str, Any]) -> dict[str, Any]:
+async def _execute_fetch(ctx: ActionCtx, command: dict[str, Any]) -> dict[str, Any]:
     """Outbox executor of ``recording.fetch {recording_id}``; raises to be retried."""
     result: dict[str, Any] = await ctx.run_action(
         "media:fetch_recording", {"recording_id": command["args"]["recording_id"]}

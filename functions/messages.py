@@ -6,13 +6,15 @@ action appends re-runs it, so the answer grows on every screen watching the call
 
 from __future__ import annotations
 
-from reactor import query, v
+from typing import Any
+
+from reactor import QueryCtx, query, v
 
 MAX_MESSAGES = 500
 
 
 @query(args={"callId": v.id("calls")})
-def list(ctx, callId):
+def list(ctx: QueryCtx, callId: str) -> Any:
     """The call's messages, oldest first (at most the last 500)."""
     latest = (
         ctx.db.query("messages")

@@ -12,10 +12,11 @@ import asyncio
 import inspect
 from typing import Any
 
-from reactor import internal_action, internal_mutation, query, v
+from reactor import ActionCtx, MutationCtx, QueryCtx, internal_action, internal_mutation, query, v
 
 from .lib import outbox as box
 from .lib.auth import require_supervisor
+from .lib.limits import check_json_size
 
 STATUS = v.union(v.literal("pending"), v.literal("sent"), v.literal("failed"), v.literal("dead"))
 # A pending command untouched this long is dispatched again by the cron.
@@ -25,7 +26,7 @@ MAX_LIST = 200
 
 
 @internal_mutation(args={"command_id": v.id("commands")})
-def claim(ctx, command_id):
+def claim(ctx: MutationCtx, command_id: str) -> Any:
     """Take a lease on a command due for an attempt.
 
     Returns ``{"run": command}`` when the caller should execute it, else ``{"status"}``:
@@ -58,7 +59,7 @@ def claim(ctx, command_id):
 
 
 @internal_mutation(args={"command_id": v.id("commands"), "result": v.optional(v.any())})
-def mark_sent(ctx, command_id, result=None):
+def mark_sent(ctx: MutationCtx, command_id: str, result: Any = None) -> Any:
     cmd = ctx.db.get(command_id)
     if cmd is None or cmd["status"] not in ("pending", "failed"):
         return False
@@ -70,7 +71,7 @@ def mark_sent(ctx, command_id, result=None):
 
 
 @internal_mutation(args={"command_id": v.id("commands"), "error": v.string()})
-def mark_failed(ctx, command_id, error):
+def mark_failed(ctx: MutationCtx, command_id: str, error: str) -> Any:
     """Record a failed attempt: retry after a backoff, or ``dead`` after the last attempt."""
     cmd = ctx.db.get(command_id)
     if cmd is None or cmd["status"] not in ("pending", "failed"):
@@ -98,7 +99,7 @@ def mark_failed(ctx, command_id, error):
     return "failed"
 
 
-def _missing(ctx: Any, command: dict[str, Any]) -> None:
+def _missing(ctx: QueryCtx, command: dict[str, Any]) -> None:
     raise LookupError(f"no executor for kind {command['kind']}")
 
 
@@ -110,7 +111,7 @@ async def _run_executor(fn: box.Executor, ctx: Any, command: dict[str, Any]) -> 
 
 
 @internal_action(args={"command_id": v.id("commands")})
-async def dispatch(ctx, command_id):
+async def dispatch(ctx: ActionCtx, command_id: str) -> Any:
     """Execute one command (idempotent). Returns the command's status afterwards."""
     claimed = await ctx.run_mutation("outbox:claim", {"command_id": command_id})
     command = claimed.get("run")
@@ -124,7 +125,7 @@ async def dispatch(ctx, command_id):
         if result is not None and not isinstance(result, dict):
             raise TypeError(f"executor returned {type(result).__name__}, not a dict or None")
         if result is not None:
-            box.check_json_size(result, box.MAX_ARGS_BYTES, "executor result")
+            check_json_size(result, box.MAX_ARGS_BYTES, "executor result")
     except Exception as exc:  # any failure is retried; the message is kept, bounded
         text = str(exc)
         error = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -136,7 +137,7 @@ async def dispatch(ctx, command_id):
 
 
 @internal_mutation(args={"limit": v.optional(v.number())})
-def redispatch(ctx, limit=REDISPATCH_LIMIT):
+def redispatch(ctx: MutationCtx, limit: float = REDISPATCH_LIMIT) -> Any:
     """Cron: schedule dispatch again for commands left pending or with a retry overdue."""
     now = ctx.now
     cutoff = now - STUCK_MS
@@ -145,7 +146,8 @@ def redispatch(ctx, limit=REDISPATCH_LIMIT):
         stuck = (
             ctx.db.query("commands")
             .with_index(
-                "by_status", lambda q, s=status: q.eq("status", s).lte("updated_at", cutoff)
+                "by_status",
+                lambda q, s=status: q.eq("status", s).lte("updated_at", cutoff),  # type: ignore[misc]  # a default binds the loop variable
             )
             .take(int(limit))
         )
@@ -167,7 +169,7 @@ def redispatch(ctx, limit=REDISPATCH_LIMIT):
         "limit": v.optional(v.number()),
     }
 )
-def list(ctx, status=None, call_id=None, limit=50):
+def list(ctx: QueryCtx, status: Any = None, call_id: str | None = None, limit: float = 50) -> Any:
     """Supervisors: commands newest first, by status or for one call."""
     require_supervisor(ctx)
     n = max(1, min(MAX_LIST, int(limit)))

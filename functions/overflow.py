@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactor import internal_mutation, v
+from reactor import MutationCtx, QueryCtx, internal_mutation, v
 
 from . import calls
 
@@ -18,7 +18,7 @@ SCAN_LIMIT = 200
 
 
 @internal_mutation(args={"limit": v.optional(v.number())})
-def sweep(ctx, limit=SCAN_LIMIT):
+def sweep(ctx: MutationCtx, limit: float = SCAN_LIMIT) -> Any:
     """Send every waiting caller past their queue's maximum wait to voicemail."""
     now = ctx.now
     waiting = (
@@ -43,7 +43,7 @@ def sweep(ctx, limit=SCAN_LIMIT):
     return {"voicemail": sent}
 
 
-def _max_wait_s(ctx: Any, name: str) -> float | None:
+def _max_wait_s(ctx: QueryCtx, name: str) -> float | None:
     doc = ctx.db.query("queues").with_index("by_name", lambda q: q.eq("name", name)).first()
     value = doc.get("max_wait_s") if doc is not None else None
     return float(value) if value is not None else None

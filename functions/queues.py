@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from reactor import UserError, mutation, query, v
+from typing import Any
+
+from reactor import MutationCtx, QueryCtx, UserError, mutation, query, v
 
 from .lib.auth import me, require_supervisor
 from .lib.phone import normalize_e164
@@ -21,16 +23,16 @@ from .lib.phone import normalize_e164
     }
 )
 def upsert(
-    ctx,
-    name,
-    number,
-    required_skills=None,
-    priority=0.0,
-    sla_seconds=20.0,
-    escalate_after_s=None,
-    escalated_skills=None,
-    max_wait_s=None,
-):
+    ctx: MutationCtx,
+    name: str,
+    number: str,
+    required_skills: dict[str, Any] | None = None,
+    priority: float = 0.0,
+    sla_seconds: float = 20.0,
+    escalate_after_s: float | None = None,
+    escalated_skills: dict[str, Any] | None = None,
+    max_wait_s: float | None = None,
+) -> Any:
     """Create or replace a queue. With ``escalate_after_s``, a call that waited that long is
     offered to agents with ``escalated_skills`` (default: any agent); with ``max_wait_s``
     a caller no agent took within that time leaves a voicemail (``overflow:sweep``)."""
@@ -61,6 +63,6 @@ def upsert(
 
 
 @query(args={})
-def list(ctx):
+def list(ctx: QueryCtx) -> Any:
     me(ctx)
     return ctx.db.query("queues").with_index("by_name").take(100)

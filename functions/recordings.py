@@ -6,7 +6,9 @@ transcription -> ``transcripts:save``); read by agents and supervisors.
 
 from __future__ import annotations
 
-from reactor import internal_mutation, query, v
+from typing import Any
+
+from reactor import MutationCtx, QueryCtx, internal_mutation, query, v
 
 from .lib import outbox
 from .lib.access import require_call_reader
@@ -23,8 +25,14 @@ from .lib.access import require_call_reader
     }
 )
 def attach(
-    ctx, call_sid, recording_sid, duration_s, url=None, storage_key=None, status="completed"
-):
+    ctx: MutationCtx,
+    call_sid: str,
+    recording_sid: str,
+    duration_s: float,
+    url: str | None = None,
+    storage_key: str | None = None,
+    status: str = "completed",
+) -> Any:
     """Link a recording to its call (idempotent on RecordingSid)."""
     existing = (
         ctx.db.query("recordings")
@@ -75,7 +83,7 @@ def attach(
 
 
 @query(args={"call_id": v.id("calls")})
-def for_call(ctx, call_id):
+def for_call(ctx: QueryCtx, call_id: str) -> Any:
     """A call's recordings: for the agents who were on it and supervisors."""
     require_call_reader(ctx, call_id)
     return (

@@ -7,14 +7,16 @@ cron calls every few seconds) catches the rest.
 
 from __future__ import annotations
 
-from reactor import UserError, internal_mutation, mutation, v
+from typing import Any
+
+from reactor import MutationCtx, UserError, internal_mutation, mutation, v
 
 from .lib import core
 from .lib.auth import require_supervisor
 
 
 @internal_mutation(args={"limit": v.optional(v.number())})
-def expire_reservations(ctx, limit=50):
+def expire_reservations(ctx: MutationCtx, limit: float = 50) -> Any:
     """The routing timers: release reservations whose ring timeout passed (the calls go
     to the next agent), relax the skills of calls that waited past their queue's
     escalation time, fail dials that never connected, end after-call work past the ACW
@@ -28,7 +30,7 @@ def expire_reservations(ctx, limit=50):
 
 
 @mutation(args={"call_id": v.id("calls"), "agent_id": v.string()})
-def reassign(ctx, call_id, agent_id):
+def reassign(ctx: MutationCtx, call_id: str, agent_id: str) -> Any:
     """Supervisor: offer a waiting call to a specific available agent now."""
     require_supervisor(ctx)
     core.expire_reservations(ctx)

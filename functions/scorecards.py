@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactor import UserError, internal_mutation, mutation, query, v
+from reactor import MutationCtx, QueryCtx, UserError, internal_mutation, mutation, query, v
 
 from .lib import stats
 from .lib.auth import require_supervisor, self_or_supervisor
@@ -15,7 +15,9 @@ SCORES = {c: v.number() for c in CATEGORIES}
 MAX_TEXT = 4000
 
 
-def _counters(source: str, average: float, scores: dict[str, float], sign: float) -> dict:
+def _counters(
+    source: str, average: float, scores: dict[str, float], sign: float
+) -> dict[str, float]:
     """Human and AI scores are kept in separate counters (``ai_`` prefix for AI)."""
     prefix = "" if source == "human" else "ai_"
     return {
@@ -25,7 +27,7 @@ def _counters(source: str, average: float, scores: dict[str, float], sign: float
     }
 
 
-def _ai_card(ctx: Any, call_id: str, reviewer: str, prompt_version: str | None) -> Any:
+def _ai_card(ctx: QueryCtx, call_id: str, reviewer: str, prompt_version: str | None) -> Any:
     for card in (
         ctx.db.query("scorecards")
         .with_index("by_call", lambda q: q.eq("call_id", call_id))
@@ -41,7 +43,7 @@ def _ai_card(ctx: Any, call_id: str, reviewer: str, prompt_version: str | None) 
 
 
 def _record(
-    ctx: Any,
+    ctx: MutationCtx,
     call_id: str,
     reviewer: str,
     source: str,
@@ -98,7 +100,9 @@ def _record(
         "coaching_notes": v.optional(v.string()),
     }
 )
-def create(ctx, call_id, feedback="", coaching_notes="", **scores):
+def create(
+    ctx: MutationCtx, call_id: str, feedback: str = "", coaching_notes: str = "", **scores: Any
+) -> Any:
     """Supervisor grades a handled call."""
     reviewer = require_supervisor(ctx)
     return _record(ctx, call_id, reviewer, "human", scores, feedback, coaching_notes)
@@ -114,7 +118,15 @@ def create(ctx, call_id, feedback="", coaching_notes="", **scores):
         "prompt_version": v.optional(v.string()),
     }
 )
-def record_ai(ctx, call_id, model, feedback="", coaching_notes="", prompt_version=None, **scores):
+def record_ai(
+    ctx: MutationCtx,
+    call_id: str,
+    model: str,
+    feedback: str = "",
+    coaching_notes: str = "",
+    prompt_version: str | None = None,
+    **scores: Any,
+) -> Any:
     """AI grading from the transcript (called by the grading action). Idempotent per
     (call, model, prompt version): a retry replaces the card instead of adding one."""
     return _record(
@@ -123,7 +135,7 @@ def record_ai(ctx, call_id, model, feedback="", coaching_notes="", prompt_versio
 
 
 @query(args={"call_id": v.id("calls")})
-def for_call(ctx, call_id):
+def for_call(ctx: QueryCtx, call_id: str) -> Any:
     """Scorecards of a call (supervisors, or the graded agent)."""
     cards = (
         ctx.db.query("scorecards")
@@ -138,7 +150,7 @@ def for_call(ctx, call_id):
 
 
 @query(args={"agent_id": v.optional(v.string()), "limit": v.optional(v.number())})
-def for_agent(ctx, agent_id=None, limit=50):
+def for_agent(ctx: QueryCtx, agent_id: str | None = None, limit: float = 50) -> Any:
     """An agent's scorecards, newest first, with per-category averages."""
     agent_id = self_or_supervisor(ctx, agent_id)
     cards = (
@@ -199,7 +211,9 @@ def _agent_summary(counters: dict[str, float]) -> dict[str, Any]:
         "lowest": v.optional(v.number()),
     }
 )
-def performance(ctx, from_day, to_day, agent_id=None, lowest=3):
+def performance(
+    ctx: QueryCtx, from_day: str, to_day: str, agent_id: str | None = None, lowest: float = 3
+) -> Any:
     """Agent or group performance over days, the input of the AI coaching summary.
 
     With ``agent_id``: that agent's handled calls, AHT, hold ratio, after-call work, missed

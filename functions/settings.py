@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from reactor import UserError, mutation, query, v
+from typing import Any
+
+from reactor import MutationCtx, QueryCtx, UserError, mutation, query, v
 
 from .lib import settings as lib
 from .lib.auth import me, require_supervisor
 
 
 @query(args={})
-def get(ctx):
+def get(ctx: QueryCtx) -> Any:
     me(ctx)
     return lib.current(ctx)
 
@@ -23,7 +25,7 @@ def get(ctx):
         "quiet_end": v.optional(v.string()),
     }
 )
-def set(ctx, **fields):
+def set(ctx: MutationCtx, **fields: Any) -> Any:
     """Supervisor: change some settings (the rest keep their values)."""
     require_supervisor(ctx)
     given = {k: val for k, val in fields.items() if val is not None}

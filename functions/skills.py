@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from reactor import UserError, mutation, query, v
+from typing import Any
+
+from reactor import MutationCtx, QueryCtx, UserError, mutation, query, v
 
 from .lib import core
 from .lib.auth import require_supervisor, self_or_supervisor
 
 
-def _sync(ctx, agent_id: str) -> dict[str, float]:
+def _sync(ctx: MutationCtx, agent_id: str) -> dict[str, float]:
     rows = (
         ctx.db.query("agent_skills")
         .with_index("by_agent_skill", lambda q: q.eq("agent_id", agent_id))
@@ -22,7 +24,7 @@ def _sync(ctx, agent_id: str) -> dict[str, float]:
 
 
 @mutation(args={"agent_id": v.string(), "skill": v.string(), "level": v.number()})
-def set(ctx, agent_id, skill, level):
+def set(ctx: MutationCtx, agent_id: str, skill: str, level: float) -> Any:
     """Give an agent a skill at a level 1-5 (or change the level)."""
     require_supervisor(ctx)
     if level != int(level) or not 1 <= level <= 5:
@@ -43,7 +45,7 @@ def set(ctx, agent_id, skill, level):
 
 
 @mutation(args={"agent_id": v.string(), "skill": v.string()})
-def remove(ctx, agent_id, skill):
+def remove(ctx: MutationCtx, agent_id: str, skill: str) -> Any:
     require_supervisor(ctx)
     row = (
         ctx.db.query("agent_skills")
@@ -59,7 +61,7 @@ def remove(ctx, agent_id, skill):
 
 
 @query(args={"agent_id": v.optional(v.string())})
-def list(ctx, agent_id=None):
+def list(ctx: QueryCtx, agent_id: str | None = None) -> Any:
     """``{skill: level}`` of an agent (self, or anyone for supervisors)."""
     agent_id = self_or_supervisor(ctx, agent_id)
     rows = (

@@ -8,8 +8,9 @@ TwiML App's outbound webhook sees ``From=client:<agent id>``.
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from reactor import UserError, action, internal_query, v
+from reactor import ActionCtx, QueryCtx, UserError, action, internal_query, v
 
 from .lib import core
 from .twilio.settings import REQUIRED_FOR_TOKENS, settings
@@ -19,13 +20,13 @@ IDENTITY = re.compile(r"^[A-Za-z0-9_-]{1,121}$")
 
 
 @internal_query(args={"agent_id": v.string()})
-def signed_in(ctx, agent_id):
+def signed_in(ctx: QueryCtx, agent_id: str) -> Any:
     agent = core.get_agent(ctx, agent_id)
     return agent is not None and agent["status"] != "offline"
 
 
 @action(args={})
-async def token(ctx):
+async def token(ctx: ActionCtx) -> Any:
     """``{token, identity, expires_at}`` (seconds since the epoch) for the calling agent.
 
     Agents must be signed in (``agents:sign_in``); supervisors get one too, their

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from reactor import UserError, mutation, query, v
+from typing import Any
+
+from reactor import MutationCtx, QueryCtx, UserError, mutation, query, v
 
 from .lib import tabs as lib
 from .lib.auth import me
@@ -13,18 +15,18 @@ KIND = v.union(
 
 
 @query(args={})
-def list(ctx):
+def list(ctx: QueryCtx) -> Any:
     """The calling agent's tabs in order (each with ``active``)."""
     return lib.list_tabs(ctx, me(ctx))
 
 
 @mutation(args={"kind": KIND, "ref": v.string(), "title": v.string()})
-def open(ctx, kind, ref, title):
+def open(ctx: MutationCtx, kind: Any, ref: str, title: str) -> Any:
     """Open a tab (or focus it if already open); it becomes the active tab."""
     return lib.open_tab(ctx, me(ctx), kind, ref, title)
 
 
-def _own(ctx, tab_id):
+def _own(ctx: QueryCtx, tab_id: Any) -> Any:
     tab = ctx.db.get(tab_id)
     if tab is None or tab["agent_id"] != me(ctx):
         raise UserError({"code": "tab_not_found", "tab_id": tab_id})
@@ -32,7 +34,7 @@ def _own(ctx, tab_id):
 
 
 @mutation(args={"tab_id": v.id("user_contact_tabs")})
-def close(ctx, tab_id):
+def close(ctx: MutationCtx, tab_id: str) -> None:
     """Close a tab; the neighbouring tab becomes active if it was the active one."""
     tab = _own(ctx, tab_id)
     ctx.db.delete(tab_id)
@@ -44,7 +46,7 @@ def close(ctx, tab_id):
 
 
 @mutation(args={"tab_id": v.id("user_contact_tabs")})
-def activate(ctx, tab_id):
+def activate(ctx: MutationCtx, tab_id: str) -> None:
     tab = _own(ctx, tab_id)
     for t in lib.list_tabs(ctx, tab["agent_id"]):
         if t["active"] != (t["_id"] == tab_id):
@@ -52,7 +54,7 @@ def activate(ctx, tab_id):
 
 
 @mutation(args={"tab_id": v.id("user_contact_tabs"), "position": v.number()})
-def move(ctx, tab_id, position):
+def move(ctx: MutationCtx, tab_id: str, position: float) -> None:
     """Move a tab to an index (0 = first) among the agent's tabs."""
     tab = _own(ctx, tab_id)
     others = [t for t in lib.list_tabs(ctx, tab["agent_id"]) if t["_id"] != tab_id]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from reactor import internal_mutation, query, v
+from typing import Any
+
+from reactor import MutationCtx, QueryCtx, internal_mutation, query, v
 
 from .lib.access import require_call_reader
 from .lib.auth import is_supervisor, me
@@ -20,7 +22,14 @@ ROLE = v.union(*(v.literal(r) for r in ("user", "assistant", "agent", "customer"
         "recording_sid": v.optional(v.string()),
     }
 )
-def save(ctx, call_id, text, language=None, model=None, recording_sid=None):
+def save(
+    ctx: MutationCtx,
+    call_id: str,
+    text: str,
+    language: str | None = None,
+    model: str | None = None,
+    recording_sid: str | None = None,
+) -> Any:
     """Store a finished transcription and link it to the call and customer.
 
     Idempotent per (call, recording): a retried transcription replaces the text.
@@ -62,7 +71,7 @@ def save(ctx, call_id, text, language=None, model=None, recording_sid=None):
 
 
 @query(args={"call_id": v.id("calls")})
-def for_call(ctx, call_id):
+def for_call(ctx: QueryCtx, call_id: str) -> Any:
     """A call's transcript: for the agents who were on it and supervisors."""
     require_call_reader(ctx, call_id)
     return (
@@ -80,13 +89,13 @@ def for_call(ctx, call_id):
         "limit": v.optional(v.number()),
     }
 )
-def search(ctx, text, customer_id=None, limit=20):
+def search(ctx: QueryCtx, text: str, customer_id: str | None = None, limit: float = 20) -> Any:
     """Transcripts matching ``text`` by relevance. Agents search their own calls;
     supervisors search all (optionally one customer's)."""
     agent_id = me(ctx)
     supervisor = is_supervisor(ctx)
 
-    def build(q):
+    def build(q: Any) -> Any:
         q = q.search("text", text)
         if customer_id is not None:
             q = q.eq("customer_id", customer_id)
@@ -98,13 +107,13 @@ def search(ctx, text, customer_id=None, limit=20):
 
 
 @internal_mutation(args={"call_id": v.id("calls"), "role": ROLE, "text": v.string()})
-def append(ctx, call_id, role, text):
+def append(ctx: MutationCtx, call_id: str, role: Any, text: str) -> Any:
     """Append a chunk to a call's live transcript (the streaming voice demo)."""
     return ctx.db.insert("messages", {"call_id": call_id, "role": role, "text": text})
 
 
 @query(args={"call_id": v.id("calls")})
-def live(ctx, call_id):
+def live(ctx: QueryCtx, call_id: str) -> Any:
     """The live transcript of a call, in order (its agents and supervisors)."""
     require_call_reader(ctx, call_id)
     return (

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactor import UserError, mutation, v
+from reactor import MutationCtx, QueryCtx, UserError, mutation, v
 
 from .lib import compliance, core, outbox, stats
 from .lib.auth import me
@@ -21,14 +21,14 @@ from .lib.phone import normalize_e164
 from .twilio import legs
 
 
-def _own_live_call(ctx: Any, call_id: str) -> dict[str, Any]:
+def _own_live_call(ctx: QueryCtx, call_id: str) -> dict[str, Any]:
     call = core.get_call(ctx, call_id)
     if call["agent_id"] != me(ctx) or call["status"] not in ("in_progress", "on_hold"):
         raise UserError({"code": "not_your_live_call", "call_id": call_id})
     return call
 
 
-def _external_leg(ctx: Any, call_id: str) -> dict[str, Any] | None:
+def _external_leg(ctx: QueryCtx, call_id: str) -> dict[str, Any] | None:
     live = legs.live_legs(ctx, call_id, "external")
     return live[0] if live else None
 
@@ -40,7 +40,7 @@ def _external_leg(ctx: Any, call_id: str) -> dict[str, Any] | None:
         "mode": v.union(v.literal("warm"), v.literal("cold")),
     }
 )
-def request(ctx, call_id, to, mode):
+def request(ctx: MutationCtx, call_id: str, to: str, mode: str) -> Any:
     """Ring an outside number into my call; ``{"ok": False, "code": "dnc"}`` if barred."""
     call = _own_live_call(ctx, call_id)
     phone = normalize_e164(to)
@@ -76,7 +76,7 @@ def request(ctx, call_id, to, mode):
     return {"ok": True, "command_id": command_id, "phone": phone, "mode": mode}
 
 
-def hand_over(ctx: Any, call: dict[str, Any], agent_id: str) -> None:
+def hand_over(ctx: MutationCtx, call: dict[str, Any], agent_id: str) -> None:
     """The outside party has the customer: our part of the call is over."""
     ctx.db.patch(call["_id"], {"transfers": call["transfers"] + 1})
     stats.bump(ctx, call["day"], {"transfers": 1}, agent_id, {"transfers_out": 1})
@@ -91,7 +91,7 @@ def hand_over(ctx: Any, call: dict[str, Any], agent_id: str) -> None:
 
 
 @mutation(args={"call_id": v.id("calls")})
-def complete(ctx, call_id):
+def complete(ctx: MutationCtx, call_id: str) -> Any:
     """Warm: after the consult, leave the customer with the outside party."""
     call = _own_live_call(ctx, call_id)
     leg = _external_leg(ctx, call_id)
@@ -102,7 +102,7 @@ def complete(ctx, call_id):
 
 
 @mutation(args={"call_id": v.id("calls")})
-def cancel(ctx, call_id):
+def cancel(ctx: MutationCtx, call_id: str) -> Any:
     """Drop the outside party (ringing or consulted); the agent keeps the customer."""
     call = _own_live_call(ctx, call_id)
     leg = _external_leg(ctx, call_id)

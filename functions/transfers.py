@@ -8,17 +8,20 @@ transferring agent leaves with ``complete`` (or the call ends for everyone).
 
 from __future__ import annotations
 
-from reactor import UserError, mutation, query, v
+from typing import Any
+
+from reactor import MutationCtx, QueryCtx, UserError, mutation, query, v
 
 from . import calls
 from .lib import core, outbox, stats
 from .lib.access import note_handler
 from .lib.auth import me
+from .lib.tabs import open_tab
 
 SKILLS = v.record(v.string(), v.number())
 
 
-def _pending_for(ctx, agent_id: str):
+def _pending_for(ctx: QueryCtx, agent_id: str) -> Any:
     return (
         ctx.db.query("transfer_queue")
         .with_index("by_to_status", lambda q: q.eq("to_agent_id", agent_id).eq("status", "pending"))
@@ -34,7 +37,13 @@ def _pending_for(ctx, agent_id: str):
         "required_skills": v.optional(SKILLS),
     }
 )
-def request(ctx, call_id, mode, to_agent_id=None, required_skills=None):
+def request(
+    ctx: MutationCtx,
+    call_id: str,
+    mode: str,
+    to_agent_id: str | None = None,
+    required_skills: Any = None,
+) -> Any:
     """Ask to transfer my call to an agent, or to the best agent with these skills."""
     agent_id = me(ctx)
     call = core.get_call(ctx, call_id)
@@ -103,7 +112,7 @@ def request(ctx, call_id, mode, to_agent_id=None, required_skills=None):
     return {"transfer_id": transfer_id, "to_agent_id": target["agent_id"], "expires_at": expires}
 
 
-def _transfer_command(ctx, call, transfer, step: str) -> None:
+def _transfer_command(ctx: MutationCtx, call: Any, transfer: Any, step: str) -> None:
     """``call.transfer``: ``accept`` (the target's leg is connected; cold also drops the
     transferring agent's leg) or ``complete`` (warm: drop the transferring agent's leg)."""
     outbox.enqueue(
@@ -122,7 +131,7 @@ def _transfer_command(ctx, call, transfer, step: str) -> None:
     )
 
 
-def _move_call(ctx, call, from_agent_id: str, to_agent_id: str) -> None:
+def _move_call(ctx: MutationCtx, call: Any, from_agent_id: str, to_agent_id: str) -> None:
     for p in call["participants"]:
         if p["agent_id"] == from_agent_id and p["role"] != "supervisor":
             core.credit_leg(ctx, call, p)  # the transferring agent's segment ends here
@@ -143,7 +152,7 @@ def _move_call(ctx, call, from_agent_id: str, to_agent_id: str) -> None:
 
 
 @mutation(args={"transfer_id": v.id("transfer_queue")})
-def accept(ctx, transfer_id):
+def accept(ctx: MutationCtx, transfer_id: str) -> Any:
     """The target takes the transfer (cold: the call is theirs; warm: they join)."""
     agent_id = me(ctx)
     transfer = ctx.db.get(transfer_id)
@@ -160,7 +169,7 @@ def accept(ctx, transfer_id):
     note_handler(ctx, call, agent_id)
     call["participants"] = [*call["participants"], joined]
     ctx.db.patch(call["_id"], {"participants": call["participants"]})
-    core.open_tab(ctx, agent_id, "call", call["_id"], call["phone"])
+    open_tab(ctx, agent_id, "call", call["_id"], call["phone"])
     _transfer_command(ctx, call, transfer, "accept")
     if transfer["mode"] == "cold":
         _move_call(ctx, call, transfer["from_agent_id"], agent_id)
@@ -174,7 +183,7 @@ def accept(ctx, transfer_id):
 
 
 @mutation(args={"transfer_id": v.id("transfer_queue")})
-def complete(ctx, transfer_id):
+def complete(ctx: MutationCtx, transfer_id: str) -> Any:
     """Warm transfer: the transferring agent leaves the conference; the target keeps the call."""
     agent_id = me(ctx)
     transfer = ctx.db.get(transfer_id)
@@ -194,7 +203,7 @@ def complete(ctx, transfer_id):
 
 
 @mutation(args={"transfer_id": v.id("transfer_queue")})
-def decline(ctx, transfer_id):
+def decline(ctx: MutationCtx, transfer_id: str) -> Any:
     """The target refuses; they become available again and the call stays put."""
     agent_id = me(ctx)
     transfer = ctx.db.get(transfer_id)
@@ -205,7 +214,7 @@ def decline(ctx, transfer_id):
 
 
 @mutation(args={"transfer_id": v.id("transfer_queue")})
-def cancel(ctx, transfer_id):
+def cancel(ctx: MutationCtx, transfer_id: str) -> Any:
     """The transferring agent withdraws a pending transfer."""
     agent_id = me(ctx)
     transfer = ctx.db.get(transfer_id)
@@ -223,13 +232,13 @@ def cancel(ctx, transfer_id):
 
 
 @query(args={})
-def incoming(ctx):
+def incoming(ctx: QueryCtx) -> Any:
     """The transfer offered to the calling agent, if any."""
     return _pending_for(ctx, me(ctx))
 
 
 @query(args={})
-def outgoing(ctx):
+def outgoing(ctx: QueryCtx) -> Any:
     """The calling agent's own pending or accepted (warm) transfers."""
     agent_id = me(ctx)
     out = []
@@ -238,7 +247,7 @@ def outgoing(ctx):
             ctx.db.query("transfer_queue")
             .with_index(
                 "by_from_status",
-                lambda q, s=status: q.eq("from_agent_id", agent_id).eq("status", s),
+                lambda q, s=status: q.eq("from_agent_id", agent_id).eq("status", s),  # type: ignore[misc]  # a default binds the loop variable
             )
             .take(10)
         )
@@ -246,7 +255,7 @@ def outgoing(ctx):
 
 
 @mutation(args={"transfer_id": v.id("transfer_queue")})
-def leave(ctx, transfer_id):
+def leave(ctx: MutationCtx, transfer_id: str) -> Any:
     """Warm transfer: the target backs out after the consult; the call stays with the
     transferring agent and the target goes to wrap-up."""
     agent_id = me(ctx)
@@ -260,7 +269,7 @@ def leave(ctx, transfer_id):
 
 
 @mutation(args={"call_id": v.id("calls"), "queue": v.string()})
-def to_queue(ctx, call_id, queue):
+def to_queue(ctx: MutationCtx, call_id: str, queue: str) -> Any:
     """Transfer my call to a queue: the customer waits (on hold) for the queue's next
     qualified agent; I go to wrap-up. The call is not counted as queued or answered again."""
     agent_id = me(ctx)

@@ -27,7 +27,16 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from reactor import UserError, http_action, internal_mutation, internal_query, v
+from reactor import (
+    ActionCtx,
+    MutationCtx,
+    QueryCtx,
+    UserError,
+    http_action,
+    internal_mutation,
+    internal_query,
+    v,
+)
 
 from .ai import openai_client
 from .lib.phrases import split_completed
@@ -61,7 +70,7 @@ def _error(exc: VoiceError) -> Response:
 
 
 @internal_query(args={"call_id": v.string()})
-def call_state(ctx, call_id):
+def call_state(ctx: QueryCtx, call_id: str) -> Any:
     """Whether ``call_id`` is an id of ``calls`` (``"invalid"``), exists, and its history."""
     normalized = ctx.db.normalize_id("calls", call_id)
     if normalized is None:
@@ -82,7 +91,7 @@ def call_state(ctx, call_id):
 
 
 @internal_mutation(args={"call_id": v.id("calls"), "text": v.string()})
-def add_user_message(ctx, call_id, text):
+def add_user_message(ctx: MutationCtx, call_id: str, text: str) -> Any:
     if ctx.db.get(call_id) is None:
         raise UserError({"code": "call_not_found", "call_id": call_id})
     return ctx.db.insert("messages", {"call_id": call_id, "role": "user", "text": text})
@@ -95,7 +104,7 @@ def add_user_message(ctx, call_id, text):
         "text": v.string(),
     }
 )
-def append_phrase(ctx, call_id, text, message_id=None):
+def append_phrase(ctx: MutationCtx, call_id: str, text: str, message_id: str | None = None) -> Any:
     """Append a completed phrase to the streaming answer (created by the first phrase)."""
     if message_id is None:
         return ctx.db.insert(
@@ -117,7 +126,13 @@ def append_phrase(ctx, call_id, text, message_id=None):
         "error": v.optional(v.string()),
     }
 )
-def finish_answer(ctx, call_id, text, message_id=None, error=None):
+def finish_answer(
+    ctx: MutationCtx,
+    call_id: str,
+    text: str,
+    message_id: str | None = None,
+    error: str | None = None,
+) -> Any:
     """Close the answer: the rest of its text and ``done``, or the cut-off marker."""
     status = "done" if error is None else "cut_off"
     if message_id is None:
@@ -202,7 +217,7 @@ def audio_file_name(data: bytes) -> tuple[str, str]:
     return "turn.webm", "audio/webm"
 
 
-async def _transcribe(ctx: Any, client: Any, data: bytes) -> str:
+async def _transcribe(ctx: ActionCtx, client: Any, data: bytes) -> str:
     try:
         name, content_type = audio_file_name(data)
         result = await client.audio.transcriptions.create(
@@ -248,7 +263,7 @@ class _Answer:
         await self.ctx.run_mutation("voice:finish_answer", args)
 
 
-async def _stream_answer(ctx: Any, client: Any, call_id: str, history: list[Any]) -> None:
+async def _stream_answer(ctx: ActionCtx, client: Any, call_id: str, history: list[Any]) -> None:
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
     for m in history:
         role = "assistant" if m["role"] == "assistant" else "user"
@@ -276,7 +291,7 @@ async def _stream_answer(ctx: Any, client: Any, call_id: str, history: list[Any]
 
 
 @http_action
-async def voice(ctx, request):
+async def voice(ctx: ActionCtx, request: Any) -> Any:
     """``POST /voice``: transcribe (if audio), then stream the answer into ``messages``."""
     try:
         call_id, audio, text = _parse(await _read_json(request))

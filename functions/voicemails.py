@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from reactor import UserError, mutation, query, v
+from typing import Any
+
+from reactor import MutationCtx, QueryCtx, UserError, mutation, query, v
 
 from .lib.auth import is_supervisor, me, self_or_supervisor
 
@@ -13,7 +15,7 @@ from .lib.auth import is_supervisor, me, self_or_supervisor
         "limit": v.optional(v.number()),
     }
 )
-def list(ctx, status="new", limit=50):
+def list(ctx: QueryCtx, status: str = "new", limit: float = 50) -> Any:
     """Voicemails by status. Supervisors see everything; agents see the new ones without
     their content (to take one) and the content of those assigned to them."""
     agent_id = me(ctx)
@@ -33,7 +35,7 @@ def list(ctx, status="new", limit=50):
 
 
 @query(args={"voicemail_id": v.id("voicemails")})
-def get(ctx, voicemail_id):
+def get(ctx: QueryCtx, voicemail_id: str) -> Any:
     """One voicemail with its content: its assignee and supervisors."""
     agent_id = me(ctx)
     vm = ctx.db.get(voicemail_id)
@@ -45,7 +47,7 @@ def get(ctx, voicemail_id):
 
 
 @mutation(args={"voicemail_id": v.id("voicemails"), "agent_id": v.optional(v.string())})
-def assign(ctx, voicemail_id, agent_id=None):
+def assign(ctx: MutationCtx, voicemail_id: str, agent_id: str | None = None) -> None:
     """Take a voicemail (or, as a supervisor, give it to an agent)."""
     agent_id = self_or_supervisor(ctx, agent_id)
     vm = ctx.db.get(voicemail_id)
@@ -59,7 +61,7 @@ def assign(ctx, voicemail_id, agent_id=None):
 
 
 @mutation(args={"voicemail_id": v.id("voicemails")})
-def done(ctx, voicemail_id):
+def done(ctx: MutationCtx, voicemail_id: str) -> None:
     agent_id = me(ctx)
     vm = ctx.db.get(voicemail_id)
     if vm is None or vm["assigned_to"] != agent_id:

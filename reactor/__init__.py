@@ -1,7 +1,8 @@
 """reactor: a reactive document store with Python functions and live queries.
 
 The public surface (see docs/): schema and validators, function decorators, the
-in-process :class:`Engine`, and the error tree.
+``ctx`` types functions are annotated with, the in-process :class:`Engine`, and the
+error tree.
 """
 
 from reactor.database.transaction import UNSET
@@ -20,6 +21,7 @@ from reactor.errors import (
     ValidationError,
 )
 from reactor.platform.crons import Crons
+from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from reactor.runtime.http_router import HttpRouter, http_action
 from reactor.runtime.registry import (
     action,
@@ -37,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "UNSET",
+    "ActionCtx",
     "AuthenticationError",
     "ConflictError",
     "Crons",
@@ -46,8 +49,10 @@ __all__ = [
     "HttpRouter",
     "Int64",
     "LimitExceeded",
+    "MutationCtx",
     "NotFound",
     "ProtocolError",
+    "QueryCtx",
     "ReactorError",
     "SchemaError",
     "Subscription",

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reactor.errors import AuthenticationError, ReactorError
+from reactor.errors import AuthenticationError, ReactorError, ValidationError
 from reactor.types import Identity
 from reactor.values import from_json
 
@@ -274,11 +274,11 @@ def normalize_identity(claims: Identity | None) -> Identity | None:
     if claims is None:
         return None
     if not isinstance(claims, dict):
-        raise TypeError(f"identity must be a dict of claims, got {type(claims).__name__}")
+        raise ValidationError(f"identity must be a dict of claims, got {type(claims).__name__}")
     identity = dict(claims)
     subject = identity.get("subject", identity.get("sub"))
     if not isinstance(subject, str) or not subject:
-        raise ValueError("an identity needs a non-empty string 'subject' (or 'sub') claim")
+        raise ValidationError("an identity needs a non-empty string 'subject' (or 'sub') claim")
     issuer = identity.get("issuer", identity.get("iss", "reactor"))
     identity["subject"] = subject
     identity["issuer"] = str(issuer)

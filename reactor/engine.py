@@ -33,6 +33,7 @@ from reactor.platform.scheduler import Scheduler
 from reactor.runtime.executor import Executor
 from reactor.runtime.live_queries import LiveQueries, LiveQuery
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, load_project
+from reactor.types import Clock, system_clock
 
 if TYPE_CHECKING:
     from reactor.ops.schema_push import PushPlan
@@ -51,11 +52,22 @@ class Engine:
     """A running reactor deployment: one project, one database."""
 
     def __init__(
-        self, project: Project, db: Database, *, retention: Retention | None = None
+        self,
+        project: Project,
+        db: Database,
+        *,
+        retention: Retention | None = None,
+        clock: Clock | None = None,
+        crons: bool | None = None,
     ) -> None:
         self.project = project
         self.db = db
+        # The one clock of this engine: ctx.now, _creation_time, job times, cron firings,
+        # retention and upload URL expiry all read it.
+        self.clock: Clock = clock or system_clock
+        db.clock = self.clock
         self.executor = Executor(db, project)
+        self.executor.clock = self.clock
         self.live = LiveQueries(self.executor)
         self._closed = False
         self.last_push: PushPlan | None = None
@@ -66,13 +78,13 @@ class Engine:
         self.env = EnvMirror(db, self.executor.env)
         # Platform services: file storage (ctx.storage), scheduler and crons (ctx.scheduler).
         self.storage = FileStorage.from_env(db, project.root)
-        self.executor.storage = self.storage
-        self.scheduler = Scheduler(self.executor)
-        self.executor.scheduler = self.scheduler
+        self.storage.clock = self.clock
+        self.scheduler = Scheduler(self.executor, clock=self.clock, crons=crons)
+        self.executor.services = [self.storage, self.scheduler.context]
         self.scheduler.start()
         # Bookkeeping rows (exactly-once records, finished jobs) expire
         # (reactor.platform.retention).
-        self.sweeper = RetentionSweeper(db, retention)
+        self.sweeper = RetentionSweeper(db, retention, clock=self.clock)
         self.sweeper.start()
 
     @classmethod
@@ -83,13 +95,24 @@ class Engine:
         *,
         limits: Limits | None = None,
         retention: Retention | None = None,
+        clock: Clock | None = None,
+        crons: bool | None = None,
     ) -> _EngineOpener:
         """Open a project folder on a database URL (``async with`` or ``await``).
 
         ``retention``: how long bookkeeping rows are kept (default: ``REACTOR_RETAIN_*``
         or :class:`~reactor.platform.retention.Retention`'s defaults).
+
+        ``clock``: a function returning the time in seconds since the epoch (default
+        ``time.time``). Everything that reads the time reads it: ``ctx.now``,
+        ``_creation_time``, when jobs are due and done, cron firings, retention and
+        upload URL expiry, so a test can move time forward (call
+        ``engine.scheduler.wake()`` after moving it, so due jobs run).
+
+        ``crons``: ``False`` keeps the crons of ``functions/crons.py`` from firing (jobs
+        scheduled by functions still run); the default leaves it to ``REACTOR_CRONS``.
         """
-        return _EngineOpener(Path(project), database, limits, retention)
+        return _EngineOpener(Path(project), database, limits, retention, clock, crons)
 
     @classmethod
     async def _open(
@@ -98,6 +121,8 @@ class Engine:
         database: str | None,
         limits: Limits | None,
         retention: Retention | None = None,
+        clock: Clock | None = None,
+        crons: bool | None = None,
     ) -> Engine:
         project = load_project(root)
         url = database or default_database_url(project.root)
@@ -105,7 +130,7 @@ class Engine:
         db = Database(persistence, project.schema, limits)
         await asyncio.to_thread(db.load)
         db.start()
-        return cls(project, db, retention=retention)
+        return cls(project, db, retention=retention, clock=clock, crons=crons)
 
     @classmethod
     async def open_pushed(
@@ -117,6 +142,8 @@ class Engine:
         progress: ProgressCallback | None = None,
         lease: LeaseHolder | None = None,
         retention: Retention | None = None,
+        clock: Clock | None = None,
+        crons: bool | None = None,
     ) -> Engine:
         """Open a project's database at its last pushed schema, then push the project's.
 
@@ -138,7 +165,7 @@ class Engine:
         except BaseException:
             await db.close()
             raise
-        engine = cls(loaded, db, retention=retention)
+        engine = cls(loaded, db, retention=retention, clock=clock, crons=crons)
         engine.last_push = plan
         return engine
 
@@ -316,8 +343,10 @@ class _EngineOpener:
         database: str | None,
         limits: Limits | None,
         retention: Retention | None = None,
+        clock: Clock | None = None,
+        crons: bool | None = None,
     ) -> None:
-        self._args = (root, database, limits, retention)
+        self._args = (root, database, limits, retention, clock, crons)
         self._engine: Engine | None = None
 
     def __await__(self) -> Generator[Any, None, Engine]:

@@ -1,19 +1,37 @@
-"""The one exception tree of reactor.
+r"""The one exception tree of reactor.
 
 Every error raised by reactor derives from :class:`ReactorError` and carries a stable
 ``code`` (ScreamingCamelCase) that tests, the wire protocol and clients match on::
 
     ReactorError                     InternalError
     ├── ValidationError              ValidationError      a value does not match a validator
-    ├── SchemaError                  SchemaError          a schema definition is invalid
+    ├── SchemaError                  SchemaError          a schema, function or route is invalid
+    │   └── PushRefused              SchemaError          a push would break existing data
     ├── FunctionNotFound             FunctionNotFound     no public function at that path
     ├── UserError                    UserError            raised on purpose by application code
     ├── ConflictError                OptimisticConcurrencyControlFailure
+    │   └── WriteConflict            (same)               one conflict, retried (database.committer)
     ├── LimitExceeded                LimitExceeded        a per-function or per-value limit
     ├── NotFound                     NotFound             a document or object does not exist
     ├── AuthenticationError          Unauthenticated      a token could not be verified
     ├── Forbidden                    Forbidden            the caller may not do this
-    └── ProtocolError                BadRequest           a malformed request or frame
+    ├── ProtocolError                BadRequest           a malformed request or frame
+    ├── UploadError                  BadUpload            an upload was refused
+    │   ├── BadUploadToken           BadUploadToken       its token is missing, malformed or forged
+    │   └── UploadUrlExpired         UploadUrlExpired     its upload URL has expired
+    ├── StorageUnavailable           StorageUnavailable   the database cannot be reached
+    │   ├── DiskFull                 DiskFull             its disk or size limit is full
+    │   └── LeaseLost                LeaseLost            another server took this one's lease
+    └── DatabaseInUse                DatabaseInUse        another server holds the database's lease
+
+The classes outside this module are defined beside the code that raises them and are
+not exported from ``reactor``: ``PushRefused`` in ``ops.schema_push``, ``WriteConflict``
+in ``database.committer``, the upload errors in ``platform.file_storage`` and the storage
+errors in ``persistence.errors``. Each class has one code: subclasses that need a code of
+their own declare it, instances never change it. Two boundary errors are not
+``ReactorError``\s, because they never leave their layer as reactor errors:
+``server.api.ApiError`` (an HTTP answer with a status and a code) and
+``cli.common.CliError`` (a command-line mistake, printed as ``error: ...``).
 
 What a client is told about a failure is decided in one place, :func:`public_message`:
 the message of a ``ReactorError`` meant for callers (every class above); for anything
@@ -57,11 +75,17 @@ class ReactorError(Exception):
 
 
 class ValidationError(ReactorError):
-    """A value does not match its validator; ``path`` names the bad value (``$.a.b``)."""
+    """A value does not match its validator, or an argument is invalid.
+
+    ``path`` names the bad part of a value (``$.a.b``) when there is one, and the message
+    then ends with ``at <path>``; errors about something other than a value (a cursor,
+    a URL, a table name) have no path. ``reason`` is the message without the path, and
+    ``expected`` what the validator wanted, if known.
+    """
 
     code = "ValidationError"
 
-    def __init__(self, message: str, path: str = "$", expected: str | None = None) -> None:
+    def __init__(self, message: str, path: str | None = None, expected: str | None = None) -> None:
         where = f" at {path}" if path else ""
         super().__init__(f"{message}{where}")
         self.path = path
@@ -126,7 +150,8 @@ class AuthenticationError(ReactorError):
 
 
 class Forbidden(ReactorError):
-    """The caller is not allowed to do this (for example, calling an internal function)."""
+    """The caller is not allowed to do this (for example, reading a system table that holds
+    secrets, such as ``_env``, from a function)."""
 
     code = "Forbidden"
 

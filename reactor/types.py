@@ -6,9 +6,11 @@ is expected; the name says what the value means.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
-__all__ = ["Document", "Identity", "Timestamp"]
+__all__ = ["Clock", "Document", "Identity", "Timestamp", "system_clock"]
 
 Identity: TypeAlias = dict[str, Any]
 """A verified caller's claims as functions see them (``ctx.auth.get_user_identity()``):
@@ -21,3 +23,14 @@ Document: TypeAlias = dict[str, Any]
 Timestamp: TypeAlias = int
 """A commit timestamp: a u64 that grows with every published commit (wire form:
 :func:`reactor.values.ts_to_wire`)."""
+
+Clock: TypeAlias = Callable[[], float]
+"""The current time in seconds since the epoch, like :func:`time.time` (the default).
+
+:meth:`Engine.open(clock=...) <reactor.Engine.open>` passes one to everything that reads
+the time (``ctx.now``, the scheduler, crons, retention), so tests can drive time."""
+
+
+def system_clock() -> float:
+    """The default :data:`Clock`: ``time.time()``, looked up at each call."""
+    return time.time()

@@ -31,6 +31,16 @@ def test_contract_names_are_exported() -> None:
         assert hasattr(reactor, name), name
 
 
+def test_ctx_types_are_exported() -> None:
+    # Apps annotate their functions with these (functions/ does); they are the classes
+    # the executor builds, so isinstance and mypy agree.
+    from reactor.runtime import context
+
+    for name in ("QueryCtx", "MutationCtx", "ActionCtx"):
+        assert name in reactor.__all__
+        assert getattr(reactor, name) is getattr(context, name)
+
+
 def test_every_export_has_a_docstring() -> None:
     for name in reactor.__all__:
         obj = getattr(reactor, name)

@@ -18,7 +18,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reactor import UserError, internal_action, internal_mutation, internal_query, query, v
+from reactor import (
+    ActionCtx,
+    MutationCtx,
+    QueryCtx,
+    UserError,
+    internal_action,
+    internal_mutation,
+    internal_query,
+    query,
+    v,
+)
 
 from ..lib import outbox
 from ..lib.auth import require_supervisor, self_or_supervisor
@@ -85,7 +95,7 @@ def parse_grade(content: str | None, refusal: str | None) -> dict[str, Any]:
     }
 
 
-def _card(ctx: Any, call_id: str, prompt_version: str) -> dict[str, Any] | None:
+def _card(ctx: QueryCtx, call_id: str, prompt_version: str) -> dict[str, Any] | None:
     return (
         ctx.db.query("ai_scorecards")
         .with_index(
@@ -104,7 +114,13 @@ def _card(ctx: Any, call_id: str, prompt_version: str) -> dict[str, Any] | None:
         "prompt_version": v.string(),
     }
 )
-def begin(ctx, call_id, model, prompt_version, transcript_id=None):
+def begin(
+    ctx: MutationCtx,
+    call_id: str,
+    model: str,
+    prompt_version: str,
+    transcript_id: str | None = None,
+) -> Any:
     """Claim an attempt: the card (created pending on first use) and the transcript."""
     call = ctx.db.get(call_id)
     if call is None:
@@ -156,7 +172,9 @@ def begin(ctx, call_id, model, prompt_version, transcript_id=None):
         "coaching_notes": v.string(),
     }
 )
-def succeed(ctx, card_id, scores, feedback, coaching_notes):
+def succeed(
+    ctx: MutationCtx, card_id: str, scores: dict[str, Any], feedback: str, coaching_notes: str
+) -> Any:
     ctx.db.patch(
         card_id,
         {
@@ -173,7 +191,7 @@ def succeed(ctx, card_id, scores, feedback, coaching_notes):
 
 
 @internal_mutation(args={"card_id": v.id("ai_scorecards"), "error": v.string()})
-def fail(ctx, card_id, error):
+def fail(ctx: MutationCtx, card_id: str, error: str) -> Any:
     """Record a failed attempt; schedule the next one with backoff, or give up."""
     card = ctx.db.get(card_id)
     if card is None:
@@ -198,7 +216,7 @@ def fail(ctx, card_id, error):
     return {"status": "dead" if dead else "failed", "retry_in_s": None if dead else delay}
 
 
-async def _ask(ctx: Any, model: str, transcript: str) -> dict[str, Any]:
+async def _ask(ctx: ActionCtx, model: str, transcript: str) -> dict[str, Any]:
     async with openai_client.client(ctx) as client:
         response = await client.chat.completions.create(
             model=model,
@@ -225,7 +243,12 @@ async def _ask(ctx: Any, model: str, transcript: str) -> dict[str, Any]:
         "prompt_version": v.optional(v.string()),
     }
 )
-async def grade(ctx, call_id, transcript_id=None, prompt_version=PROMPT_VERSION):
+async def grade(
+    ctx: ActionCtx,
+    call_id: str,
+    transcript_id: str | None = None,
+    prompt_version: str = PROMPT_VERSION,
+) -> Any:
     """Grade a call's transcript once per prompt version; never raises for AI failures."""
     if prompt_version != PROMPT_VERSION:
         return {"status": "skipped", "reason": f"prompt {prompt_version} is retired"}
@@ -254,7 +277,7 @@ async def grade(ctx, call_id, transcript_id=None, prompt_version=PROMPT_VERSION)
 
 
 @query(args={"call_id": v.id("calls")})
-def for_call(ctx, call_id):
+def for_call(ctx: QueryCtx, call_id: str) -> Any:
     """The AI scorecards of a call (supervisors, or the graded agent)."""
     cards = (
         ctx.db.query("ai_scorecards")
@@ -269,7 +292,7 @@ def for_call(ctx, call_id):
 
 
 @internal_query(args={"agent_id": v.string(), "from_day": v.string(), "to_day": v.string()})
-def done_for_agent(ctx, agent_id, from_day, to_day):
+def done_for_agent(ctx: QueryCtx, agent_id: str, from_day: str, to_day: str) -> Any:
     """An agent's finished AI scorecards within days (the input of coaching summaries)."""
     return (
         ctx.db.query("ai_scorecards")
@@ -280,7 +303,7 @@ def done_for_agent(ctx, agent_id, from_day, to_day):
     )
 
 
-async def _execute(ctx: Any, command: dict[str, Any]) -> dict[str, Any]:
+async def _execute(ctx: ActionCtx, command: dict[str, Any]) -> dict[str, Any]:
     """Outbox executor of ``ai.grade {call_id, transcript_id?}``: grading records its own
     failures and retries, so the command itself always succeeds."""
     args = {k: command["args"][k] for k in ("call_id", "transcript_id") if k in command["args"]}

@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any
 
-from reactor import UserError, action, internal_query, v
+from reactor import ActionCtx, QueryCtx, UserError, action, internal_query, v
 
 from ..lib.auth import me
 from ..sms import locks
@@ -57,7 +57,7 @@ PROTECTED = re.compile(r"\{[^{}]*\}|https?://\S+|www\.\S+|\S+@\S+\.\S+|\d[\d.,:/
 
 
 @internal_query(args={"thread_id": v.id("sms_threads")})
-def lock_holder(ctx, thread_id):
+def lock_holder(ctx: QueryCtx, thread_id: str) -> Any:
     """Who holds the thread's (unexpired) lock, or None."""
     return locks.holder(ctx, thread_id)
 
@@ -71,7 +71,7 @@ def spans(draft: str, suggestions: list[Any]) -> list[dict[str, Any]]:
         if not isinstance(s, dict):
             continue
         original, replacement = s.get("original"), s.get("replacement")
-        reason = s.get("reason") if isinstance(s.get("reason"), str) else ""
+        reason = s["reason"] if isinstance(s.get("reason"), str) else ""
         if not isinstance(original, str) or not isinstance(replacement, str):
             continue
         if not original or original == replacement:
@@ -108,7 +108,7 @@ def _free_occurrence(draft: str, original: str, taken: list[tuple[int, int]]) ->
 
 
 @action(args={"thread_id": v.id("sms_threads"), "draft": v.string()})
-async def suggest(ctx, thread_id, draft):
+async def suggest(ctx: ActionCtx, thread_id: str, draft: str) -> Any:
     """Suggested fixes for the draft as spans; only for the agent holding the lock."""
     agent_id = me(ctx)
     if len(draft) > MAX_DRAFT_CHARS:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactor import UserError
+from reactor import ActionCtx, UserError
 
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 DEFAULT_TRANSCRIBE_MODEL = "whisper-1"
@@ -28,20 +28,20 @@ class AIUnavailable(Exception):
     """OpenAI could not be reached or answered with an error (retryable)."""
 
 
-def _setting(ctx: Any, name: str) -> str | None:
+def _setting(ctx: ActionCtx, name: str) -> str | None:
     value = ctx.env.get(name)
     return value if value else None
 
 
-def chat_model(ctx: Any) -> str:
+def chat_model(ctx: ActionCtx) -> str:
     return _setting(ctx, "OPENAI_CHAT_MODEL") or DEFAULT_CHAT_MODEL
 
 
-def transcribe_model(ctx: Any) -> str:
+def transcribe_model(ctx: ActionCtx) -> str:
     return _setting(ctx, "OPENAI_TRANSCRIBE_MODEL") or DEFAULT_TRANSCRIBE_MODEL
 
 
-def timeout_s(ctx: Any) -> float:
+def timeout_s(ctx: ActionCtx) -> float:
     raw = _setting(ctx, "OPENAI_TIMEOUT_S")
     try:
         value = float(raw) if raw is not None else DEFAULT_TIMEOUT_S
@@ -50,7 +50,7 @@ def timeout_s(ctx: Any) -> float:
     return min(max(value, 1.0), MAX_TIMEOUT_S)
 
 
-def client(ctx: Any) -> Any:
+def client(ctx: ActionCtx) -> Any:
     """An ``AsyncOpenAI`` for this action; ``not_configured`` without an API key."""
     key = _setting(ctx, "OPENAI_API_KEY")
     if key is None:

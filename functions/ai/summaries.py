@@ -21,7 +21,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reactor import UserError, action, internal_action, internal_mutation, internal_query, query, v
+from reactor import (
+    ActionCtx,
+    MutationCtx,
+    QueryCtx,
+    UserError,
+    action,
+    internal_action,
+    internal_mutation,
+    internal_query,
+    query,
+    v,
+)
 
 from .. import scorecards
 from ..lib.auth import identity, require_supervisor, self_or_supervisor
@@ -78,7 +89,7 @@ def _check_days(from_day: str, to_day: str) -> None:
         raise UserError({"code": "invalid_range", "from_day": from_day, "to_day": to_day})
 
 
-def _ai_averages(ctx: Any, agent_id: str, from_day: str, to_day: str) -> dict[str, Any]:
+def _ai_averages(ctx: QueryCtx, agent_id: str, from_day: str, to_day: str) -> dict[str, Any]:
     cards = (
         ctx.db.query("ai_scorecards")
         .with_index("by_agent", lambda q: q.eq("agent_id", agent_id))
@@ -105,7 +116,13 @@ def _ai_averages(ctx: Any, agent_id: str, from_day: str, to_day: str) -> dict[st
         "agent_ids": v.optional(v.array(v.string())),
     }
 )
-def inputs(ctx, from_day, to_day, agent_id=None, agent_ids=None):
+def inputs(
+    ctx: QueryCtx,
+    from_day: str,
+    to_day: str,
+    agent_id: str | None = None,
+    agent_ids: list[Any] | None = None,
+) -> Any:
     """The figures a summary is written from (an agent's, or a group's)."""
     system = _AsSystem(ctx)
     if agent_id is not None:
@@ -133,7 +150,17 @@ def inputs(ctx, from_day, to_day, agent_id=None, agent_ids=None):
         "requested_by": v.optional(v.string()),
     }
 )
-def store(ctx, scope, agent_ids, from_day, to_day, result, model, error=None, requested_by=None):
+def store(
+    ctx: MutationCtx,
+    scope: str,
+    agent_ids: list[Any],
+    from_day: str,
+    to_day: str,
+    result: Any,
+    model: str,
+    error: str | None = None,
+    requested_by: str | None = None,
+) -> Any:
     lists = result if isinstance(result, dict) else {}
     return ctx.db.insert(
         "performance_summaries",
@@ -174,7 +201,7 @@ def parse_summary(content: str | None, refusal: str | None) -> dict[str, list[st
 
 
 async def _summarise(
-    ctx: Any,
+    ctx: ActionCtx,
     scope: str,
     agent_ids: list[str],
     from_day: str,
@@ -232,7 +259,7 @@ async def _summarise(
 
 
 @action(args={"from_day": v.string(), "to_day": v.string(), "agent_id": v.optional(v.string())})
-async def agent(ctx, from_day, to_day, agent_id=None):
+async def agent(ctx: ActionCtx, from_day: str, to_day: str, agent_id: str | None = None) -> Any:
     """Summarise one agent's performance (the agent themselves, or a supervisor)."""
     _check_days(from_day, to_day)
     agent_id = self_or_supervisor(ctx, agent_id)
@@ -251,7 +278,13 @@ async def agent(ctx, from_day, to_day, agent_id=None):
         "agent_ids": v.optional(v.array(v.string())),
     }
 )
-async def group(ctx, from_day, to_day, group="all", agent_ids=None):
+async def group(
+    ctx: ActionCtx,
+    from_day: str,
+    to_day: str,
+    group: str = "all",
+    agent_ids: list[Any] | None = None,
+) -> Any:
     """Analyse a group (the center, or the listed agents): supervisors only."""
     _check_days(from_day, to_day)
     who = require_supervisor(ctx)
@@ -264,7 +297,7 @@ async def group(ctx, from_day, to_day, group="all", agent_ids=None):
 
 
 @internal_query(args={"day": v.string()})
-def agents_on(ctx, day):
+def agents_on(ctx: QueryCtx, day: str) -> Any:
     docs = (
         ctx.db.query("daily_stats")
         .with_index("by_day_scope", lambda q: q.eq("day", day))
@@ -275,9 +308,9 @@ def agents_on(ctx, day):
 
 
 @internal_action(args={"day": v.optional(v.string())})
-async def daily(ctx, day=None):
+async def daily(ctx: ActionCtx, day: str | None = None) -> Any:
     """The daily cron: yesterday's summary of each agent who worked, and of the center."""
-    day = day or day_of(ctx.now - DAY_MS)
+    day = day or await ctx.run_query("ai/summaries:yesterday")
     agent_ids = await ctx.run_query("ai/summaries:agents_on", {"day": day})
     if not agent_ids:
         return {"day": day, "summaries": 0}
@@ -294,13 +327,24 @@ async def daily(ctx, day=None):
 
 
 @internal_mutation(args={})
-def tick(ctx):
+def tick(ctx: MutationCtx) -> Any:
     """The daily cron: schedule yesterday's summaries."""
-    return ctx.scheduler.run_after(0, "ai/summaries:daily", {"day": day_of(ctx.now - DAY_MS)})
+    return ctx.scheduler.run_after(0, "ai/summaries:daily", {"day": yesterday_of(ctx)})
+
+
+def yesterday_of(ctx: QueryCtx) -> str:
+    """The centre's calendar day before today."""
+    return day_of(ctx, ctx.now - DAY_MS)
+
+
+@internal_query(args={})
+def yesterday(ctx: QueryCtx) -> str:
+    """The day the daily summaries cover when none is given."""
+    return yesterday_of(ctx)
 
 
 @query(args={"scope": v.string(), "limit": v.optional(v.number())})
-def latest(ctx, scope, limit=5):
+def latest(ctx: QueryCtx, scope: str, limit: float = 5) -> Any:
     """The newest summaries of ``agent:<id>`` (that agent or supervisors) or ``group:*``
     (supervisors)."""
     if scope.startswith("agent:"):

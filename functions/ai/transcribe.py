@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactor import UserError, internal_action, internal_mutation, internal_query, v
+from reactor import (
+    ActionCtx,
+    MutationCtx,
+    QueryCtx,
+    UserError,
+    internal_action,
+    internal_mutation,
+    internal_query,
+    v,
+)
 
 from .. import media
 from ..lib import outbox
@@ -23,7 +32,7 @@ MAX_SEGMENTS = 5000
 MAX_TEXT_CHARS = 200_000
 
 
-def _existing(ctx: Any, recording_id: str) -> dict[str, Any] | None:
+def _existing(ctx: QueryCtx, recording_id: str) -> dict[str, Any] | None:
     return (
         ctx.db.query("transcripts")
         .with_index("by_recording", lambda q: q.eq("recording_id", recording_id))
@@ -32,7 +41,7 @@ def _existing(ctx: Any, recording_id: str) -> dict[str, Any] | None:
 
 
 @internal_query(args={"recording_id": v.id("recordings")})
-def source(ctx, recording_id):
+def source(ctx: QueryCtx, recording_id: str) -> Any:
     """The recording to transcribe and, if one exists, its transcript."""
     rec = ctx.db.get(recording_id)
     if rec is None:
@@ -51,7 +60,15 @@ def source(ctx, recording_id):
         "duration_s": v.optional(v.number()),
     }
 )
-def save(ctx, recording_id, text, segments, model, language=None, duration_s=None):
+def save(
+    ctx: MutationCtx,
+    recording_id: str,
+    text: str,
+    segments: Any,
+    model: str,
+    language: str | None = None,
+    duration_s: float | None = None,
+) -> Any:
     """Store a recording's transcript once; link call, customer, voicemail; grade it."""
     existing = _existing(ctx, recording_id)
     if existing is not None:
@@ -114,7 +131,9 @@ def _segments(result: Any) -> list[dict[str, Any]]:
     return out
 
 
-async def transcribe_audio(ctx: Any, data: bytes, name: str, content_type: str) -> dict[str, Any]:
+async def transcribe_audio(
+    ctx: ActionCtx, data: bytes, name: str, content_type: str
+) -> dict[str, Any]:
     """Transcribe audio bytes: text, timestamped segments (whisper models), language."""
     model = openai_client.transcribe_model(ctx)
     # Only whisper models answer verbose_json (segments with timestamps).
@@ -141,7 +160,7 @@ async def transcribe_audio(ctx: Any, data: bytes, name: str, content_type: str) 
 
 
 @internal_action(args={"recording_id": v.id("recordings")})
-async def recording(ctx, recording_id):
+async def recording(ctx: ActionCtx, recording_id: str) -> Any:
     """Transcribe a stored recording (or voicemail) once; raises on failure (the outbox
     command ``transcript.create`` retries it with backoff)."""
     found = await ctx.run_query("ai/transcribe:source", {"recording_id": recording_id})
@@ -165,7 +184,7 @@ async def recording(ctx, recording_id):
     return {"ok": True, "transcript_id": tid}
 
 
-async def _execute(ctx: Any, command: dict[str, Any]) -> dict[str, Any]:
+async def _execute(ctx: ActionCtx, command: dict[str, Any]) -> dict[str, Any]:
     """Outbox executor of ``transcript.create {recording_id}``."""
     result: dict[str, Any] = await ctx.run_action(
         "ai/transcribe:recording", {"recording_id": command["args"]["recording_id"]}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactor import action, internal_mutation, internal_query, v
+from reactor import ActionCtx, MutationCtx, QueryCtx, action, internal_mutation, internal_query, v
 
 from ..lib import hot_sms
 from ..lib.auth import me
@@ -21,7 +21,7 @@ from .store import open_archive
 TRIM_SCAN = HOT_MESSAGES + 500
 
 
-def _trim(ctx: Any, thread: dict[str, Any]) -> int:
+def _trim(ctx: MutationCtx, thread: dict[str, Any]) -> int:
     return hot_sms.trim(ctx, thread, HOT_MESSAGES if thread["status"] == "open" else 0)
 
 
@@ -31,7 +31,7 @@ def _trim(ctx: Any, thread: dict[str, Any]) -> int:
         "statuses": v.optional(v.array(v.string())),
     }
 )
-def archived(ctx, message_ids, statuses=None):
+def archived(ctx: MutationCtx, message_ids: list[Any], statuses: list[Any] | None = None) -> Any:
     """These messages are in the archive (with these statuses): mark them and trim their
     threads. A message whose status changed since stays unarchived, to be written again."""
     threads = set()
@@ -51,7 +51,7 @@ def archived(ctx, message_ids, statuses=None):
 
 
 @internal_query(args={"thread_id": v.id("sms_threads")})
-def hot_view(ctx, thread_id):
+def hot_view(ctx: QueryCtx, thread_id: str) -> Any:
     """The thread, its archive key, and what the hot store holds of it."""
     thread = ctx.db.get(thread_id)
     if thread is None:
@@ -72,7 +72,7 @@ def hot_view(ctx, thread_id):
 
 
 @internal_mutation(args={"thread_id": v.id("sms_threads"), "rows": v.array(v.any())})
-def hydrate(ctx, thread_id, rows):
+def hydrate(ctx: MutationCtx, thread_id: str, rows: list[Any]) -> Any:
     """Insert archived messages missing from the hot copy (matched by id and MessageSid)."""
     thread = ctx.db.get(thread_id)
     if thread is None:
@@ -108,7 +108,7 @@ def hydrate(ctx, thread_id, rows):
 
 
 @action(args={"thread_id": v.id("sms_threads")})
-async def open_thread(ctx, thread_id):
+async def open_thread(ctx: ActionCtx, thread_id: str) -> Any:
     """Open a conversation: its last messages, hydrated from the archive when the hot
     store has fewer than it should."""
     me(ctx)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from reactor import UserError, action, v
+from typing import Any
+
+from reactor import ActionCtx, UserError, action, v
 
 from ..lib.auth import require_supervisor
 from .store import open_archive
@@ -12,7 +14,7 @@ FIELDS = ("id", "thread_key", "direction", "body", "status", "agent_id", "sent_a
 
 
 @action(args={"text": v.string(), "limit": v.optional(v.number())})
-async def messages(ctx, text, limit=20):
+async def messages(ctx: ActionCtx, text: str, limit: float = 20) -> Any:
     """Archived SMS messages whose body matches ``text`` (newest or best first)."""
     require_supervisor(ctx)
     if not text.strip() or len(text) > 200:

@@ -38,7 +38,7 @@ class SqliteArchive:
         self.db.conn.close()
 
     def upsert_call(self, row: dict[str, Any]) -> None:
-        self.db["calls"].upsert(row, pk="id", alter=True)
+        self.db.table("calls").upsert(row, pk="id", alter=True)
         self._index("calls", ["agent_id", "created_at"])
         self._index("calls", ["customer_id", "created_at"])
 

@@ -16,7 +16,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactor import internal_action, internal_mutation, internal_query, v
+from reactor import (
+    ActionCtx,
+    MutationCtx,
+    QueryCtx,
+    internal_action,
+    internal_mutation,
+    internal_query,
+    v,
+)
 
 from ..lib import outbox
 from ..lib.core import TERMINAL_CALL
@@ -29,7 +37,7 @@ STUCK_MS = 86_400_000.0  # a call live for a day is archived as it stands
 
 
 @internal_query(args={"table": v.string(), "id": v.string()})
-def hot_row(ctx, table, id):
+def hot_row(ctx: QueryCtx, table: str, id: str) -> Any:
     """The archive row of one hot document (None if it is gone or the id is not ours)."""
     if table not in rows.TABLES:
         return None
@@ -45,7 +53,7 @@ def hot_row(ctx, table, id):
     return rows.message_row(doc, thread, ctx.now) if thread is not None else None
 
 
-async def write(ctx: Any, table: str, doc_id: str) -> dict[str, Any]:
+async def write(ctx: ActionCtx, table: str, doc_id: str) -> dict[str, Any]:
     """Copy one hot document to the archive; returns what happened."""
     row = await ctx.run_query("archive/writer:hot_row", {"table": table, "id": doc_id})
     if row is None:
@@ -66,24 +74,24 @@ async def write(ctx: Any, table: str, doc_id: str) -> dict[str, Any]:
 
 
 @internal_action(args={"call_id": v.id("calls")})
-async def call(ctx, call_id):
+async def call(ctx: ActionCtx, call_id: str) -> Any:
     return await write(ctx, "calls", call_id)
 
 
 @internal_action(args={"message_id": v.id("sms_messages")})
-async def message(ctx, message_id):
+async def message(ctx: ActionCtx, message_id: str) -> Any:
     return await write(ctx, "sms_messages", message_id)
 
 
 @internal_action(args={"event_id": v.id("compliance_events")})
-async def compliance(ctx, event_id):
+async def compliance(ctx: ActionCtx, event_id: str) -> Any:
     return await write(ctx, "compliance_events", event_id)
 
 
 # -- catch-up: enqueue what the hot store has and the archive may not -------------------
 
 
-def _cursor(ctx: Any, table: str) -> dict[str, Any] | None:
+def _cursor(ctx: QueryCtx, table: str) -> dict[str, Any] | None:
     return (
         ctx.db.query("archive_cursors")
         .with_index("by_table", lambda q: q.eq("table", table))
@@ -91,7 +99,7 @@ def _cursor(ctx: Any, table: str) -> dict[str, Any] | None:
     )
 
 
-def _after(ctx: Any, table: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+def _after(ctx: QueryCtx, table: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The table's cursor and up to ``SWEEP_BATCH`` documents created after it."""
     cursor = _cursor(ctx, table)
     query = ctx.db.query(table)
@@ -110,7 +118,9 @@ def _after(ctx: Any, table: str) -> tuple[dict[str, Any] | None, list[dict[str, 
     return cursor, docs[:SWEEP_BATCH]
 
 
-def _advance(ctx: Any, table: str, cursor: dict[str, Any] | None, doc: dict[str, Any]) -> None:
+def _advance(
+    ctx: MutationCtx, table: str, cursor: dict[str, Any] | None, doc: dict[str, Any]
+) -> None:
     fields = {"table": table, "after_time": doc["_creation_time"], "after_id": doc["_id"]}
     if cursor is None:
         ctx.db.insert("archive_cursors", fields)
@@ -122,14 +132,14 @@ def call_settled(call: dict[str, Any], now: float) -> bool:
     """A call whose archive row is final: ended, and its wrap-up done (or none is due,
     or the call ended over ``SETTLE_MS`` ago: a wrap-up never finished is archived as is)."""
     if call["status"] not in TERMINAL_CALL:
-        return now - call["created_at"] > STUCK_MS
+        return bool(now - call["created_at"] > STUCK_MS)
     if call["answered_at"] is None or call["wrap_up_ended_at"] is not None:
         return True
-    return call["ended_at"] is not None and now - call["ended_at"] > SETTLE_MS
+    return bool(call["ended_at"] is not None and now - call["ended_at"] > SETTLE_MS)
 
 
 @internal_mutation(args={})
-def tick(ctx):
+def tick(ctx: MutationCtx) -> Any:
     """The archive cron: enqueue ``archive.*`` commands for unarchived messages (and
     changed statuses), new compliance events and settled calls, each once (idempotency
     keys), advancing the cursors in the same transaction."""
@@ -183,7 +193,7 @@ def tick(ctx):
 
 
 @internal_action(args={})
-async def sweep(ctx):
+async def sweep(ctx: ActionCtx) -> Any:
     """Run one catch-up by hand (what the cron does)."""
     result: dict[str, Any] = await ctx.run_mutation("archive/writer:tick", {})
     return result
@@ -196,7 +206,7 @@ TABLE_OF_KIND = {
 }
 
 
-async def _execute(ctx: Any, command: dict[str, Any]) -> dict[str, Any]:
+async def _execute(ctx: ActionCtx, command: dict[str, Any]) -> dict[str, Any]:
     """Outbox executor of ``archive.call|message|compliance``; raises to be retried."""
     table, arg = TABLE_OF_KIND[command["kind"]]
     return await write(ctx, table, str(command["args"][arg]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactor import UserError
+from reactor import MutationCtx, QueryCtx, UserError
 
 from .auth import is_supervisor, me
 
@@ -21,7 +21,7 @@ def handled_by(call: dict[str, Any]) -> list[str]:
     return people
 
 
-def note_handler(ctx: Any, call: dict[str, Any], agent_id: str) -> None:
+def note_handler(ctx: MutationCtx, call: dict[str, Any], agent_id: str) -> None:
     """Remember that ``agent_id`` was connected to the call (kept after transfers)."""
     people = list(call.get("handled_by") or [])
     if agent_id not in people:
@@ -30,7 +30,7 @@ def note_handler(ctx: Any, call: dict[str, Any], agent_id: str) -> None:
         call["handled_by"] = people
 
 
-def require_call_reader(ctx: Any, call_id: str) -> dict[str, Any]:
+def require_call_reader(ctx: QueryCtx, call_id: str) -> dict[str, Any]:
     """The call, if the caller is a supervisor or one of its agents; else ``forbidden``."""
     agent_id = me(ctx)
     call = ctx.db.get(call_id)

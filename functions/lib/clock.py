@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from reactor import QueryCtx
+
 from .settings import current, zone
 
 
-def center_zone(ctx: Any) -> Any:
+def center_zone(ctx: QueryCtx) -> Any:
     return zone(current(ctx)["time_zone"])
 
 
@@ -20,12 +22,12 @@ def day_in(tz: Any, ms: float) -> str:
     return datetime.fromtimestamp(ms / 1000.0, tz=tz).strftime("%Y-%m-%d")
 
 
-def day_of(ctx: Any, ms: float) -> str:
+def day_of(ctx: QueryCtx, ms: float) -> str:
     """The centre's calendar day of a timestamp, ``YYYY-MM-DD`` (daily aggregate key)."""
     return day_in(center_zone(ctx), ms)
 
 
-def split_by_day(ctx: Any, start_ms: float, end_ms: float) -> list[tuple[str, float]]:
+def split_by_day(ctx: QueryCtx, start_ms: float, end_ms: float) -> list[tuple[str, float]]:
     """``[(day, ms)]``: the interval cut at the centre's local midnights."""
     tz = center_zone(ctx)
     out: list[tuple[str, float]] = []

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from reactor import MutationCtx, QueryCtx
+
 from . import quiet_hours
 
 # Compared after normalising (upper case, punctuation, spaces, hyphens and underscores
@@ -69,7 +71,7 @@ def possible_opt_out(body: str) -> bool:
     return any(f" {phrase} " in words for phrase in POSSIBLE_OPT_OUT)
 
 
-def point(ctx: Any, phone: str, channel: str) -> dict[str, Any] | None:
+def point(ctx: QueryCtx, phone: str, channel: str) -> dict[str, Any] | None:
     return (
         ctx.db.query("contact_points")
         .with_index("by_phone_channel", lambda q: q.eq("phone", phone).eq("channel", channel))
@@ -77,13 +79,13 @@ def point(ctx: Any, phone: str, channel: str) -> dict[str, Any] | None:
     )
 
 
-def is_blocked(ctx: Any, phone: str, channel: str) -> bool:
+def is_blocked(ctx: QueryCtx, phone: str, channel: str) -> bool:
     doc = point(ctx, phone, channel)
     return doc is not None and bool(doc["dnc"])
 
 
 def audit(
-    ctx: Any,
+    ctx: MutationCtx,
     phone: str,
     channel: str,
     action: str,
@@ -120,7 +122,7 @@ def audit(
 
 
 def refuse_quiet_hours(
-    ctx: Any,
+    ctx: MutationCtx,
     phone: str,
     channel: str,
     source: str,
@@ -148,7 +150,7 @@ def refuse_quiet_hours(
 
 
 def set_dnc(
-    ctx: Any,
+    ctx: MutationCtx,
     phone: str,
     channel: str,
     dnc: bool,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactor import UserError
+from reactor import MutationCtx, QueryCtx, UserError
 
 from . import outbox, settings, stats
 from .access import note_handler
@@ -44,7 +44,7 @@ Offer = dict[str, Any]
 # -- agents -----------------------------------------------------------------------------
 
 
-def get_agent(ctx: Any, agent_id: str) -> Doc | None:
+def get_agent(ctx: QueryCtx, agent_id: str) -> Doc | None:
     return (
         ctx.db.query("agent_status")
         .with_index("by_agent", lambda q: q.eq("agent_id", agent_id))
@@ -52,7 +52,7 @@ def get_agent(ctx: Any, agent_id: str) -> Doc | None:
     )
 
 
-def require_agent(ctx: Any, agent_id: str) -> Doc:
+def require_agent(ctx: QueryCtx, agent_id: str) -> Doc:
     agent = get_agent(ctx, agent_id)
     if agent is None or agent["status"] == "offline":
         raise UserError({"code": "not_signed_in", "agent_id": agent_id})
@@ -68,7 +68,9 @@ def skills_match(skills: dict[str, float], required: dict[str, float]) -> bool:
     return all(skills.get(name, 0.0) >= level for name, level in required.items())
 
 
-def set_status(ctx: Any, agent: Doc, to: str, *, reason: str | None = None, **fields: Any) -> Doc:
+def set_status(
+    ctx: MutationCtx, agent: Doc, to: str, *, reason: str | None = None, **fields: Any
+) -> Doc:
     """Move an agent to ``to``: log the event, add the time spent to the daily stats."""
     now = ctx.now
     frm = agent["status"]
@@ -121,7 +123,7 @@ def first_match(query: Any, predicate: Any, limit: int) -> Doc | None:
 
 
 def find_agent(
-    ctx: Any, required: dict[str, float], exclude: list[str] | set[str] | tuple[str, ...] = ()
+    ctx: QueryCtx, required: dict[str, float], exclude: list[str] | set[str] | tuple[str, ...] = ()
 ) -> Doc | None:
     """The longest-idle live available agent with every required skill at its level."""
     now = ctx.now
@@ -140,7 +142,7 @@ def find_agent(
 # -- calls and the queue ------------------------------------------------------------------
 
 
-def queue_entry(ctx: Any, call_id: str) -> Doc | None:
+def queue_entry(ctx: QueryCtx, call_id: str) -> Doc | None:
     return (
         ctx.db.query("incoming_call_queue")
         .with_index("by_call", lambda q: q.eq("call_id", call_id))
@@ -148,7 +150,7 @@ def queue_entry(ctx: Any, call_id: str) -> Doc | None:
     )
 
 
-def active_row(ctx: Any, call_id: str) -> Doc | None:
+def active_row(ctx: QueryCtx, call_id: str) -> Doc | None:
     return (
         ctx.db.query("active_calls")
         .with_index("by_call", lambda q: q.eq("call_id", call_id))
@@ -156,14 +158,14 @@ def active_row(ctx: Any, call_id: str) -> Doc | None:
     )
 
 
-def get_call(ctx: Any, call_id: str) -> Doc:
+def get_call(ctx: QueryCtx, call_id: str) -> Doc:
     call = ctx.db.get(call_id)
     if call is None:
         raise UserError({"code": "call_not_found", "call_id": call_id})
     return call
 
 
-def reserve(ctx: Any, agent: Doc, call: Doc, entry: Doc | None) -> Offer:
+def reserve(ctx: MutationCtx, agent: Doc, call: Doc, entry: Doc | None) -> Offer:
     """Reserve ``agent`` for an inbound call and ring them."""
     expires = ctx.now + RING_TIMEOUT_MS
     idle_from = agent["available_since"]
@@ -195,7 +197,7 @@ def reserve(ctx: Any, agent: Doc, call: Doc, entry: Doc | None) -> Offer:
 
 
 def ring_offer(
-    ctx: Any, agent_id: str, call: Doc, offer_kind: str, expires: float, **extra: Any
+    ctx: MutationCtx, agent_id: str, call: Doc, offer_kind: str, expires: float, **extra: Any
 ) -> str:
     """The ``offer.ring`` command: add the agent's leg to the call's conference."""
     return outbox.enqueue(
@@ -215,7 +217,9 @@ def ring_offer(
     )
 
 
-def cancel_offer(ctx: Any, agent_id: str, call_id: str, offer_kind: str, reason: str) -> str:
+def cancel_offer(
+    ctx: MutationCtx, agent_id: str, call_id: str, offer_kind: str, reason: str
+) -> str:
     """The ``offer.cancel`` command: stop ringing the agent's leg."""
     return outbox.enqueue(
         ctx,
@@ -234,7 +238,9 @@ def effective_skills(entry: Doc, now: float) -> dict[str, float]:
     return dict(entry["required_skills"])
 
 
-def route_call(ctx: Any, call: Doc, entry: Doc, also_exclude: tuple[str, ...] = ()) -> Offer | None:
+def route_call(
+    ctx: MutationCtx, call: Doc, entry: Doc, also_exclude: tuple[str, ...] = ()
+) -> Offer | None:
     """Offer a queued call to the best agent, or leave it waiting."""
     agent = find_agent(
         ctx, effective_skills(entry, ctx.now), [*entry["skipped_agents"], *also_exclude]
@@ -251,7 +257,9 @@ def route_call(ctx: Any, call: Doc, entry: Doc, also_exclude: tuple[str, ...] = 
     return None
 
 
-def offer_next_for_agent(ctx: Any, agent: Doc, exclude_call: str | None = None) -> Offer | None:
+def offer_next_for_agent(
+    ctx: MutationCtx, agent: Doc, exclude_call: str | None = None
+) -> Offer | None:
     """Offer an available agent the oldest highest-priority waiting call they can serve.
 
     Calls the agent declined or missed come last: they are offered to this agent again
@@ -294,7 +302,7 @@ def offer_next_for_agent(ctx: Any, agent: Doc, exclude_call: str | None = None) 
     return reserve(ctx, agent, call, entry)
 
 
-def queue_position(ctx: Any, entry: Doc) -> int:
+def queue_position(ctx: QueryCtx, entry: Doc) -> int:
     """1-based position among the calls waiting in the same queue (priority, then arrival).
 
     Callers of other queues are served by other agents and do not count. Reads only the
@@ -329,7 +337,7 @@ def queue_position(ctx: Any, entry: Doc) -> int:
     return len(higher) + len(ahead) + 1
 
 
-def escalate_waiting(ctx: Any, limit: int = 50) -> list[Offer]:
+def escalate_waiting(ctx: MutationCtx, limit: int = 50) -> list[Offer]:
     """Relax waiting calls whose escalation time passed and route them again."""
     now = ctx.now
     due = (
@@ -359,7 +367,7 @@ def escalate_waiting(ctx: Any, limit: int = 50) -> list[Offer]:
 
 
 def release_call_reservation(
-    ctx: Any, agent: Doc, reason: str, *, reoffer: bool = True
+    ctx: MutationCtx, agent: Doc, reason: str, *, reoffer: bool = True
 ) -> list[Offer]:
     """Undo an agent's call reservation: ``declined``/``timeout`` (a miss) or ``canceled``."""
     offers: list[Offer] = []
@@ -426,7 +434,7 @@ def release_call_reservation(
 
 
 def release_transfer_reservation(
-    ctx: Any, agent: Doc, status: str, *, reoffer: bool = True
+    ctx: MutationCtx, agent: Doc, status: str, *, reoffer: bool = True
 ) -> list[Offer]:
     """Undo a transfer reservation (``declined``, ``canceled`` or ``expired``)."""
     transfer = (
@@ -449,7 +457,7 @@ def release_transfer_reservation(
     return [offer] if offer is not None else []
 
 
-def expire_reservations(ctx: Any, limit: int = 50) -> list[Offer]:
+def expire_reservations(ctx: MutationCtx, limit: int = 50) -> list[Offer]:
     """Release every reservation whose ring timeout passed; returns the new offers."""
     now = ctx.now
     expired = (
@@ -472,7 +480,7 @@ def expire_reservations(ctx: Any, limit: int = 50) -> list[Offer]:
     return offers
 
 
-def answer(ctx: Any, agent: Doc, call_id: str) -> Doc:
+def answer(ctx: MutationCtx, agent: Doc, call_id: str) -> Doc:
     """The reserved agent picks up an inbound call."""
     if (
         agent["status"] != "reserved"
@@ -534,7 +542,7 @@ def answer(ctx: Any, agent: Doc, call_id: str) -> Doc:
     return call
 
 
-def start_recording(ctx: Any, call: Doc, agent_id: str | None) -> None:
+def start_recording(ctx: MutationCtx, call: Doc, agent_id: str | None) -> None:
     """Connected calls are recorded from the moment they connect (once per call)."""
     outbox.enqueue(
         ctx,
@@ -549,7 +557,7 @@ def start_recording(ctx: Any, call: Doc, agent_id: str | None) -> None:
 DEFAULT_SLA_S = 20.0
 
 
-def queue_sla_s(ctx: Any, queue: str | None) -> float:
+def queue_sla_s(ctx: QueryCtx, queue: str | None) -> float:
     """The service-level threshold of a queue (``queues.sla_seconds``)."""
     if queue is None:
         return DEFAULT_SLA_S
@@ -558,7 +566,7 @@ def queue_sla_s(ctx: Any, queue: str | None) -> float:
 
 
 def bump_queue(
-    ctx: Any,
+    ctx: MutationCtx,
     call: Doc,
     counters: dict[str, float],
     agent_id: str | None = None,
@@ -587,7 +595,7 @@ def leg(agent_id: str, role: str, call: Doc, now: float) -> Doc:
     }
 
 
-def credit_leg(ctx: Any, call: Doc, participant: Doc) -> None:
+def credit_leg(ctx: MutationCtx, call: Doc, participant: Doc) -> None:
     """Credit one agent's segment of a connected call: handled, their talk and hold.
 
     With transfers every agent who was connected handled the contact (as in Amazon
@@ -601,7 +609,7 @@ def credit_leg(ctx: Any, call: Doc, participant: Doc) -> None:
     stats.bump(ctx, call["day"], None, participant["agent_id"], counters)
 
 
-def _touch_customer(ctx: Any, call: Doc, agent_id: str | None) -> None:
+def _touch_customer(ctx: MutationCtx, call: Doc, agent_id: str | None) -> None:
     if call["customer_id"] is not None and ctx.db.get(call["customer_id"]) is not None:
         fields: Doc = {"last_contact_at": ctx.now}
         if agent_id is not None:
@@ -609,7 +617,7 @@ def _touch_customer(ctx: Any, call: Doc, agent_id: str | None) -> None:
         ctx.db.patch(call["customer_id"], fields)
 
 
-def _open_call_tab(ctx: Any, agent_id: str, call: Doc) -> None:
+def _open_call_tab(ctx: MutationCtx, agent_id: str, call: Doc) -> None:
     if call["customer_id"] is not None:
         customer = ctx.db.get(call["customer_id"])
         title = customer["name"] if customer is not None else call["phone"]
@@ -621,7 +629,7 @@ def _open_call_tab(ctx: Any, agent_id: str, call: Doc) -> None:
 # -- ending calls ---------------------------------------------------------------------------
 
 
-def end_call(ctx: Any, call: Doc, status: str = "completed") -> list[Offer]:
+def end_call(ctx: MutationCtx, call: Doc, status: str = "completed") -> list[Offer]:
     """End a call in any live state. Idempotent for calls that already ended.
 
     A caller hanging up while queued or ringing is an *abandon* (for inbound calls); a
@@ -725,7 +733,7 @@ def end_call(ctx: Any, call: Doc, status: str = "completed") -> list[Offer]:
     return offers
 
 
-def _finish_lead(ctx: Any, call: Doc, status: str) -> None:
+def _finish_lead(ctx: MutationCtx, call: Doc, status: str) -> None:
     lead = ctx.db.get(call["lead_id"])
     if lead is None or lead["status"] != "dialing":
         return
@@ -746,7 +754,7 @@ def _finish_lead(ctx: Any, call: Doc, status: str) -> None:
 
 
 def finish_wrap_up(
-    ctx: Any,
+    ctx: MutationCtx,
     agent: Doc,
     disposition: str | None,
     notes: str | None,
@@ -787,7 +795,7 @@ def finish_wrap_up(
 # -- recovery: nothing stays stuck ----------------------------------------------------------
 
 
-def expire_dials(ctx: Any, limit: int = 50) -> list[Offer]:
+def expire_dials(ctx: MutationCtx, limit: int = 50) -> list[Offer]:
     """Fail outbound calls that never connected within the dial timeout.
 
     The agent goes to wrap-up (and on from there), the number is free to dial again, and
@@ -819,7 +827,7 @@ def expire_dials(ctx: Any, limit: int = 50) -> list[Offer]:
     return offers
 
 
-def expire_wrap_ups(ctx: Any, limit: int = 50) -> list[Offer]:
+def expire_wrap_ups(ctx: MutationCtx, limit: int = 50) -> list[Offer]:
     """End after-call work that outlived the centre's ACW timeout (disposition ``auto``)."""
     cutoff = ctx.now - settings.current(ctx)["acw_timeout_s"] * 1000.0
     due = (
@@ -837,7 +845,7 @@ def expire_wrap_ups(ctx: Any, limit: int = 50) -> list[Offer]:
     return offers
 
 
-def expire_presence(ctx: Any, limit: int = 50) -> int:
+def expire_presence(ctx: MutationCtx, limit: int = 50) -> int:
     """Sign out idle agents whose softphone stopped sending heartbeats (browser closed)."""
     cutoff = ctx.now - PRESENCE_TIMEOUT_MS
     count = 0
@@ -846,7 +854,7 @@ def expire_presence(ctx: Any, limit: int = 50) -> int:
             ctx.db.query("agent_status")
             .with_index(
                 "by_status_heartbeat",
-                lambda q, s=status: q.eq("status", s).lt("heartbeat_at", cutoff),
+                lambda q, s=status: q.eq("status", s).lt("heartbeat_at", cutoff),  # type: ignore[misc]  # a default binds the loop variable
             )
             .take(limit)
         )
@@ -856,7 +864,7 @@ def expire_presence(ctx: Any, limit: int = 50) -> int:
     return count
 
 
-def force_release(ctx: Any, agent: Doc, supervisor: str) -> list[Offer]:
+def force_release(ctx: MutationCtx, agent: Doc, supervisor: str) -> list[Offer]:
     """Supervisor rescue: end whatever holds the agent (reservation, call, wrap-up).
 
     The agent ends up ``available`` without being offered new work (the caller sets the

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from reactor import MutationCtx
+
 MAX_SCAN = 600
 
 
-def trim(ctx: Any, thread: dict[str, Any], keep: int) -> int:
+def trim(ctx: MutationCtx, thread: dict[str, Any], keep: int) -> int:
     """Delete the thread's archived messages older than its newest ``keep``."""
     newest = (
         ctx.db.query("sms_messages")

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from reactor import UserError
+from reactor import MutationCtx, QueryCtx, UserError
 
 from .limits import check_json_size
 
@@ -121,7 +121,7 @@ def check_kind(kind: object) -> str:
     return kind
 
 
-def by_key(ctx: Any, key: str) -> dict[str, Any] | None:
+def by_key(ctx: QueryCtx, key: str) -> dict[str, Any] | None:
     return (
         ctx.db.query("commands")
         .with_index("by_idempotency_key", lambda q: q.eq("idempotency_key", key))
@@ -130,7 +130,7 @@ def by_key(ctx: Any, key: str) -> dict[str, Any] | None:
 
 
 def enqueue(
-    ctx: Any,
+    ctx: MutationCtx,
     kind: str,
     *,
     call_id: str | None = None,

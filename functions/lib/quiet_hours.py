@@ -14,6 +14,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from reactor import QueryCtx
+
 from . import settings
 
 US_ZONES = (
@@ -56,7 +58,7 @@ AREA_ZONES: dict[str, str] = {
 }
 
 
-def recipient_zones(ctx: Any, phone: str, customer_id: str | None) -> list[str]:
+def recipient_zones(ctx: QueryCtx, phone: str, customer_id: str | None) -> list[str]:
     """The time zones the recipient may be in (all of them must be inside the window)."""
     if customer_id is not None:
         customer = ctx.db.get(customer_id)
@@ -68,7 +70,7 @@ def recipient_zones(ctx: Any, phone: str, customer_id: str | None) -> list[str]:
     return [settings.current(ctx)["time_zone"]]
 
 
-def check(ctx: Any, phone: str, customer_id: str | None) -> dict[str, Any] | None:
+def check(ctx: QueryCtx, phone: str, customer_id: str | None) -> dict[str, Any] | None:
     """``None`` when contacting the number is allowed now, else why not and when it is.
 
     ``{"local_time": "HH:MM", "time_zone", "allowed_from_ms"}``, where

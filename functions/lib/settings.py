@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from reactor import UserError
+from reactor import QueryCtx, UserError
 
 KEY = "center"
 DEFAULTS: dict[str, Any] = {
@@ -25,11 +25,11 @@ DEFAULTS: dict[str, Any] = {
 FIELDS = tuple(DEFAULTS)
 
 
-def doc(ctx: Any) -> dict[str, Any] | None:
+def doc(ctx: QueryCtx) -> dict[str, Any] | None:
     return ctx.db.query("center_settings").with_index("by_key", lambda q: q.eq("key", KEY)).unique()
 
 
-def current(ctx: Any) -> dict[str, Any]:
+def current(ctx: QueryCtx) -> dict[str, Any]:
     """The settings with defaults filled in (one indexed read)."""
     found = doc(ctx)
     out = dict(DEFAULTS)

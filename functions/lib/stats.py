@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from reactor import MutationCtx, QueryCtx
+
 # Service-level thresholds (seconds) for which "removed from queue within X" is counted.
 SL_THRESHOLDS = (15, 20, 30, 60, 120)
 DEFAULT_SL_SECONDS = 20
@@ -20,7 +22,7 @@ def scope_of(agent_id: str | None) -> str:
     return "all" if agent_id is None else f"agent:{agent_id}"
 
 
-def get(ctx: Any, scope: str, day: str) -> dict[str, Any] | None:
+def get(ctx: QueryCtx, scope: str, day: str) -> dict[str, Any] | None:
     return (
         ctx.db.query("daily_stats")
         .with_index("by_scope_day", lambda q: q.eq("scope", scope).eq("day", day))
@@ -28,7 +30,9 @@ def get(ctx: Any, scope: str, day: str) -> dict[str, Any] | None:
     )
 
 
-def _bump_one(ctx: Any, scope: str, agent_id: str | None, day: str, add: dict[str, float]) -> None:
+def _bump_one(
+    ctx: MutationCtx, scope: str, agent_id: str | None, day: str, add: dict[str, float]
+) -> None:
     doc = get(ctx, scope, day)
     counters: dict[str, float] = dict(doc["counters"]) if doc is not None else {}
     for name, amount in add.items():
@@ -48,7 +52,7 @@ SMS_SCOPE = "sms"
 
 
 def bump(
-    ctx: Any,
+    ctx: MutationCtx,
     day: str,
     center: dict[str, float] | None = None,
     agent_id: str | None = None,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from reactor import MutationCtx, QueryCtx
+
 MAX_TABS = 30
 
 
-def list_tabs(ctx: Any, agent_id: str) -> list[dict[str, Any]]:
+def list_tabs(ctx: QueryCtx, agent_id: str) -> list[dict[str, Any]]:
     return (
         ctx.db.query("user_contact_tabs")
         .with_index("by_agent_position", lambda q: q.eq("agent_id", agent_id))
@@ -15,7 +17,7 @@ def list_tabs(ctx: Any, agent_id: str) -> list[dict[str, Any]]:
     )
 
 
-def open_tab(ctx: Any, agent_id: str, kind: str, ref: str, title: str) -> str:
+def open_tab(ctx: MutationCtx, agent_id: str, kind: str, ref: str, title: str) -> str:
     """Open (or re-activate) a tab and make it the active one; returns its id."""
     existing = (
         ctx.db.query("user_contact_tabs")

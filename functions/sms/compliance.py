@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from reactor import internal_mutation, mutation, query, v
+from typing import Any
+
+from reactor import MutationCtx, QueryCtx, internal_mutation, mutation, query, v
 
 from ..lib import compliance as lib
 from ..lib import stats
@@ -21,7 +23,7 @@ CHANNEL = v.union(v.literal("voice"), v.literal("sms"))
         "note": v.optional(v.string()),
     }
 )
-def set_dnc(ctx, phone, channel, dnc, note=None):
+def set_dnc(ctx: MutationCtx, phone: str, channel: Any, dnc: bool, note: str | None = None) -> Any:
     """Put a number on (or take it off) the do-not-call / do-not-text list.
 
     Any agent may add a number (a customer asked on the phone); only supervisors remove.
@@ -35,7 +37,7 @@ def set_dnc(ctx, phone, channel, dnc, note=None):
 
 
 @internal_mutation(args={"phone": v.string(), "message_sid": v.optional(v.string())})
-def on_carrier_block(ctx, phone, message_sid=None):
+def on_carrier_block(ctx: MutationCtx, phone: str, message_sid: str | None = None) -> Any:
     """Twilio refused a send with error 21610: the recipient is unsubscribed. Authoritative."""
     phone = normalize_e164(phone)
     stats.bump(ctx, day_of(ctx, ctx.now), {"opt_outs": 1}, scope=stats.SMS_SCOPE)
@@ -43,7 +45,7 @@ def on_carrier_block(ctx, phone, message_sid=None):
 
 
 @query(args={"phone": v.string()})
-def status(ctx, phone):
+def status(ctx: QueryCtx, phone: str) -> Any:
     """``{"voice": bool, "sms": bool}``: whether calling / texting the number is blocked."""
     me(ctx)
     phone = normalize_e164(phone)
@@ -57,7 +59,7 @@ def status(ctx, phone):
 MAX_EVENTS = 500
 
 
-def _visible(ctx, rows):
+def _visible(ctx: QueryCtx, rows: Any) -> Any:
     """Supervisors see every event; an agent sees customer-initiated ones and their own."""
     if is_supervisor(ctx):
         return rows
@@ -65,7 +67,7 @@ def _visible(ctx, rows):
     return [r for r in rows if r["actor_id"] in (agent, None)]
 
 
-def _newest_first(ctx, phone):
+def _newest_first(ctx: QueryCtx, phone: Any) -> Any:
     return (
         ctx.db.query("compliance_events")
         .with_index("by_phone", lambda q: q.eq("phone", phone))
@@ -74,7 +76,7 @@ def _newest_first(ctx, phone):
 
 
 @query(args={"phone": v.string(), "limit": v.optional(v.number())})
-def events(ctx, phone, limit=100):
+def events(ctx: QueryCtx, phone: str, limit: float = 100) -> Any:
     """The audit trail of a number, newest first (at most 500; page with ``events_page``)."""
     me(ctx)
     phone = normalize_e164(phone)
@@ -89,7 +91,7 @@ def events(ctx, phone, limit=100):
         "num_items": v.optional(v.number()),
     }
 )
-def events_page(ctx, phone, cursor, num_items=100):
+def events_page(ctx: QueryCtx, phone: str, cursor: str | None, num_items: float = 100) -> Any:
     """The whole audit trail of a number, newest first, a page at a time."""
     me(ctx)
     phone = normalize_e164(phone)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactor import UserError, internal_mutation, mutation, query, v
+from reactor import MutationCtx, QueryCtx, UserError, internal_mutation, mutation, query, v
 
 from ..lib.auth import is_supervisor, me, require_supervisor
 
 LOCK_TTL_MS = 120_000.0
 
 
-def current(ctx: Any, thread_id: str) -> dict[str, Any] | None:
+def current(ctx: QueryCtx, thread_id: str) -> dict[str, Any] | None:
     """The lock row of a thread (possibly expired)."""
     return (
         ctx.db.query("sms_thread_locks")
@@ -25,14 +25,14 @@ def current(ctx: Any, thread_id: str) -> dict[str, Any] | None:
     )
 
 
-def holder(ctx: Any, thread_id: str) -> str | None:
+def holder(ctx: QueryCtx, thread_id: str) -> str | None:
     lock = current(ctx, thread_id)
     if lock is None or lock["expires_at"] <= ctx.now:
         return None
     return str(lock["agent_id"])
 
 
-def take(ctx: Any, thread_id: str, agent_id: str) -> dict[str, Any]:
+def take(ctx: MutationCtx, thread_id: str, agent_id: str) -> dict[str, Any]:
     """Acquire or renew; ``UserError(thread_locked)`` if someone else holds it."""
     if ctx.db.get(thread_id) is None:
         raise UserError({"code": "thread_not_found", "thread_id": thread_id})
@@ -61,7 +61,7 @@ def take(ctx: Any, thread_id: str, agent_id: str) -> dict[str, Any]:
     return {"thread_id": thread_id, "agent_id": agent_id, "expires_at": expires}
 
 
-def require(ctx: Any, thread_id: str, agent_id: str) -> None:
+def require(ctx: QueryCtx, thread_id: str, agent_id: str) -> None:
     if holder(ctx, thread_id) != agent_id:
         lock = current(ctx, thread_id)
         raise UserError(
@@ -73,7 +73,7 @@ def require(ctx: Any, thread_id: str, agent_id: str) -> None:
         )
 
 
-def require_free_or_mine(ctx: Any, thread_id: str) -> str:
+def require_free_or_mine(ctx: QueryCtx, thread_id: str) -> str:
     """The caller's id, if no one else holds the thread's live lock (or a supervisor asks)."""
     agent_id = me(ctx)
     held_by = holder(ctx, thread_id)
@@ -82,7 +82,7 @@ def require_free_or_mine(ctx: Any, thread_id: str) -> str:
     return agent_id
 
 
-def release_all(ctx: Any, agent_id: str, limit: int = 100) -> int:
+def release_all(ctx: MutationCtx, agent_id: str, limit: int = 100) -> int:
     """Drop every lock an agent holds (they signed out)."""
     mine = (
         ctx.db.query("sms_thread_locks")
@@ -95,13 +95,13 @@ def release_all(ctx: Any, agent_id: str, limit: int = 100) -> int:
 
 
 @mutation(args={"thread_id": v.id("sms_threads")})
-def acquire(ctx, thread_id):
+def acquire(ctx: MutationCtx, thread_id: str) -> Any:
     """Start replying to a thread: take its lock (or renew my own)."""
     return take(ctx, thread_id, me(ctx))
 
 
 @mutation(args={"thread_id": v.id("sms_threads")})
-def renew(ctx, thread_id):
+def renew(ctx: MutationCtx, thread_id: str) -> Any:
     """Keep my lock while typing; refused if I no longer hold it."""
     agent_id = me(ctx)
     require(ctx, thread_id, agent_id)
@@ -109,7 +109,7 @@ def renew(ctx, thread_id):
 
 
 @mutation(args={"thread_id": v.id("sms_threads")})
-def release(ctx, thread_id):
+def release(ctx: MutationCtx, thread_id: str) -> None:
     """Release my lock (supervisors may release anyone's)."""
     agent_id = me(ctx)
     lock = current(ctx, thread_id)
@@ -122,7 +122,7 @@ def release(ctx, thread_id):
 
 
 @mutation(args={"thread_id": v.id("sms_threads"), "agent_id": v.string()})
-def reassign(ctx, thread_id, agent_id):
+def reassign(ctx: MutationCtx, thread_id: str, agent_id: str) -> Any:
     """Supervisor: give the thread's lock to another agent (the holder loses it)."""
     require_supervisor(ctx)
     lock = current(ctx, thread_id)
@@ -132,7 +132,7 @@ def reassign(ctx, thread_id, agent_id):
 
 
 @internal_mutation(args={"limit": v.optional(v.number())})
-def expire(ctx, limit=200):
+def expire(ctx: MutationCtx, limit: float = 200) -> Any:
     """Delete locks that expired (for a cron; expiry is also checked lazily)."""
     now = ctx.now
     stale = (
@@ -146,7 +146,7 @@ def expire(ctx, limit=200):
 
 
 @query(args={"thread_id": v.id("sms_threads")})
-def get(ctx, thread_id):
+def get(ctx: QueryCtx, thread_id: str) -> Any:
     """Who holds the thread's lock (None when free or expired at query time)."""
     me(ctx)
     lock = current(ctx, thread_id)

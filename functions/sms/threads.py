@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactor import UserError, internal_mutation, mutation, query, v
+from reactor import MutationCtx, QueryCtx, UserError, internal_mutation, mutation, query, v
 
 from .. import canned
 from ..lib import compliance, hot_sms, outbox, stats
@@ -38,7 +38,7 @@ STATUS_RANK = {
 }
 
 
-def _thread_for(ctx: Any, phone: str, our_number: str) -> dict[str, Any] | None:
+def _thread_for(ctx: QueryCtx, phone: str, our_number: str) -> dict[str, Any] | None:
     return (
         ctx.db.query("sms_threads")
         .with_index("by_phone", lambda q: q.eq("phone", phone).eq("our_number", our_number))
@@ -46,7 +46,7 @@ def _thread_for(ctx: Any, phone: str, our_number: str) -> dict[str, Any] | None:
     )
 
 
-def _get_or_create_thread(ctx: Any, phone: str, our_number: str) -> dict[str, Any]:
+def _get_or_create_thread(ctx: MutationCtx, phone: str, our_number: str) -> dict[str, Any]:
     thread = _thread_for(ctx, phone, our_number)
     if thread is not None:
         return thread
@@ -69,7 +69,7 @@ def _get_or_create_thread(ctx: Any, phone: str, our_number: str) -> dict[str, An
 
 
 def _append(
-    ctx: Any,
+    ctx: MutationCtx,
     thread: dict[str, Any],
     direction: str,
     body: str,
@@ -115,7 +115,14 @@ def _append(
         "opt_out_type": v.optional(v.string()),
     }
 )
-def on_incoming(ctx, message_sid, from_number, to_number, body, opt_out_type=None):
+def on_incoming(
+    ctx: MutationCtx,
+    message_sid: str,
+    from_number: str,
+    to_number: str,
+    body: str,
+    opt_out_type: str | None = None,
+) -> Any:
     """An inbound SMS (Twilio webhook). Idempotent on MessageSid.
 
     STOP-family keywords opt the number out of SMS (audited, source ``sms_keyword``),
@@ -201,7 +208,7 @@ def on_incoming(ctx, message_sid, from_number, to_number, body, opt_out_type=Non
 
 
 def send_command(
-    ctx: Any,
+    ctx: MutationCtx,
     thread: dict[str, Any],
     message_id: str,
     body: str,
@@ -226,7 +233,7 @@ def send_command(
 
 
 def _send(
-    ctx: Any, thread: dict[str, Any], agent_id: str, body: str, release: bool
+    ctx: MutationCtx, thread: dict[str, Any], agent_id: str, body: str, release: bool
 ) -> dict[str, Any]:
     if not body.strip():
         raise UserError({"code": "empty_message"})
@@ -266,7 +273,7 @@ def _send(
 @mutation(
     args={"thread_id": v.id("sms_threads"), "body": v.string(), "release": v.optional(v.boolean())}
 )
-def send(ctx, thread_id, body, release=False):
+def send(ctx: MutationCtx, thread_id: str, body: str, release: bool = False) -> Any:
     """Send a reply as the lock holder; refused (and audited) if the number opted out."""
     thread = ctx.db.get(thread_id)
     if thread is None:
@@ -282,7 +289,13 @@ def send(ctx, thread_id, body, release=False):
         "release": v.optional(v.boolean()),
     }
 )
-def send_canned(ctx, thread_id, canned_id, values=None, release=False):
+def send_canned(
+    ctx: MutationCtx,
+    thread_id: str,
+    canned_id: str,
+    values: dict[str, Any] | None = None,
+    release: bool = False,
+) -> Any:
     """Send a canned response with its placeholders filled."""
     agent_id = me(ctx)
     thread = ctx.db.get(thread_id)
@@ -303,7 +316,13 @@ def send_canned(ctx, thread_id, canned_id, values=None, release=False):
         "campaign_id": v.optional(v.id("campaigns")),
     }
 )
-def start(ctx, to, body, from_number=None, campaign_id=None):
+def start(
+    ctx: MutationCtx,
+    to: str,
+    body: str,
+    from_number: str | None = None,
+    campaign_id: str | None = None,
+) -> Any:
     """Text a number: open (or reuse) its thread, take the lock, send.
 
     With ``campaign_id`` the text is a campaign (marketing) message: refused, and
@@ -336,7 +355,7 @@ def start(ctx, to, body, from_number=None, campaign_id=None):
 
 
 @internal_mutation(args={"message_id": v.id("sms_messages"), "message_sid": v.string()})
-def attach_sid(ctx, message_id, message_sid):
+def attach_sid(ctx: MutationCtx, message_id: str, message_sid: str) -> None:
     """Record the MessageSid Twilio assigned to an outbound message."""
     ctx.db.patch(message_id, {"message_sid": message_sid})
 
@@ -344,7 +363,9 @@ def attach_sid(ctx, message_id, message_sid):
 @internal_mutation(
     args={"message_sid": v.string(), "status": v.string(), "error_code": v.optional(v.number())}
 )
-def on_status(ctx, message_sid, status, error_code=None):
+def on_status(
+    ctx: MutationCtx, message_sid: str, status: str, error_code: float | None = None
+) -> None:
     """Delivery status callback; never moves a message backwards. 21610 opts the number out."""
     msg = (
         ctx.db.query("sms_messages")
@@ -366,7 +387,7 @@ def on_status(ctx, message_sid, status, error_code=None):
 
 
 @mutation(args={"thread_id": v.id("sms_threads")})
-def mark_read(ctx, thread_id):
+def mark_read(ctx: MutationCtx, thread_id: str) -> None:
     locks.require_free_or_mine(ctx, thread_id)
     thread = ctx.db.get(thread_id)
     if thread is not None and thread["unread_count"] != 0:
@@ -374,7 +395,7 @@ def mark_read(ctx, thread_id):
 
 
 @mutation(args={"thread_id": v.id("sms_threads")})
-def close(ctx, thread_id):
+def close(ctx: MutationCtx, thread_id: str) -> None:
     """Close a conversation (it reopens on the next message) and release its lock.
 
     Only the lock holder, anyone while the thread is free, or a supervisor may close it:
@@ -392,7 +413,7 @@ def close(ctx, thread_id):
 
 
 @query(args={"limit": v.optional(v.number())})
-def inbox(ctx, limit=50):
+def inbox(ctx: QueryCtx, limit: float = 50) -> Any:
     """Open threads, most recent first, with unread counts and lock holders."""
     me(ctx)
     threads = (
@@ -405,7 +426,7 @@ def inbox(ctx, limit=50):
 
 
 @query(args={})
-def unread(ctx):
+def unread(ctx: QueryCtx) -> Any:
     """Threads with unread messages and the total count (for the inbox badge)."""
     me(ctx)
     threads = (
@@ -417,7 +438,7 @@ def unread(ctx):
 
 
 @query(args={"thread_id": v.id("sms_threads"), "limit": v.optional(v.number())})
-def messages(ctx, thread_id, limit=HOT_MESSAGES):
+def messages(ctx: QueryCtx, thread_id: str, limit: float = HOT_MESSAGES) -> Any:
     """The thread's latest messages, oldest first."""
     me(ctx)
     latest = (
@@ -430,7 +451,7 @@ def messages(ctx, thread_id, limit=HOT_MESSAGES):
 
 
 @internal_mutation(args={"thread_id": v.id("sms_threads")})
-def trim(ctx, thread_id):
+def trim(ctx: MutationCtx, thread_id: str) -> Any:
     """Drop archived messages older than the thread's last ``HOT_MESSAGES``."""
     older = (
         ctx.db.query("sms_messages")
@@ -447,7 +468,7 @@ def trim(ctx, thread_id):
 
 
 @internal_mutation(args={"message_ids": v.array(v.id("sms_messages"))})
-def mark_archived(ctx, message_ids):
+def mark_archived(ctx: MutationCtx, message_ids: list[Any]) -> None:
     """The archive (PostgreSQL) has these messages; they may leave the hot copy."""
     for mid in message_ids:
         if ctx.db.get(mid) is not None:

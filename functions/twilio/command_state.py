@@ -9,7 +9,9 @@ withdrawn meanwhile.
 
 from __future__ import annotations
 
-from reactor import internal_mutation, internal_query, v
+from typing import Any
+
+from reactor import MutationCtx, QueryCtx, internal_mutation, internal_query, v
 
 from .. import calls
 from ..lib import core
@@ -18,7 +20,7 @@ from .voice_state import ROLE, _latest_offer_command, _offer_is_current, hang_up
 
 
 @internal_query(args={"call_id": v.id("calls"), "agent_id": v.optional(v.string())})
-def topology(ctx, call_id, agent_id=None):
+def topology(ctx: QueryCtx, call_id: str, agent_id: str | None = None) -> Any:
     """The call, its conference and legs, and (optionally) one agent's state and offer."""
     call = ctx.db.get(call_id)
     if call is None:
@@ -74,7 +76,14 @@ def topology(ctx, call_id, agent_id=None):
         "command_id": v.optional(v.string()),
     }
 )
-def leg_created(ctx, call_sid, call_id, role, agent_id=None, command_id=None):
+def leg_created(
+    ctx: MutationCtx,
+    call_sid: str,
+    call_id: str,
+    role: Any,
+    agent_id: str | None = None,
+    command_id: str | None = None,
+) -> Any:
     """A REST call created a leg. A ring leg whose offer is gone is hung up again."""
     leg = legs.ensure(ctx, call_sid, call_id, role, agent_id, command_id)
     if role == "outside":
@@ -93,7 +102,7 @@ def leg_created(ctx, call_sid, call_id, role, agent_id=None, command_id=None):
 
 
 @internal_mutation(args={"call_id": v.id("calls"), "conference_sid": v.string()})
-def conference_found(ctx, call_id, conference_sid):
+def conference_found(ctx: MutationCtx, call_id: str, conference_sid: str) -> None:
     """The executor looked the conference up by name: remember its sid."""
     conf = legs.conference(ctx, call_id)
     if conf is not None and conf["conference_sid"] is None:

@@ -14,6 +14,8 @@ from typing import Any
 
 from twilio.base.exceptions import TwilioRestException
 
+from reactor import ActionCtx, QueryCtx
+
 from ..lib import outbox
 from . import twiml
 from .settings import RestClient, TwilioSettings, settings
@@ -33,7 +35,9 @@ class CommandSkipped(Exception):
     pass
 
 
-async def _topology(ctx: Any, command: Command, agent_id: str | None = None) -> dict[str, Any]:
+async def _topology(
+    ctx: ActionCtx, command: Command, agent_id: str | None = None
+) -> dict[str, Any]:
     call_id = command.get("call_id")
     if call_id is None:
         raise ValueError(f"{command['kind']} command has no call_id")
@@ -64,7 +68,9 @@ def _customer_leg(topo: dict[str, Any]) -> str:
     return str(found[0]["call_sid"])
 
 
-async def _conference_sid(ctx: Any, client: Any, command: Command, topo: dict[str, Any]) -> str:
+async def _conference_sid(
+    ctx: ActionCtx, client: Any, command: Command, topo: dict[str, Any]
+) -> str:
     conf = topo["conference"]
     if conf is None:
         raise CommandSkipped("no_conference")
@@ -110,7 +116,9 @@ def _status_url(s: TwilioSettings, command: Command, role: str, agent_id: str) -
 # -- offers --------------------------------------------------------------------------------
 
 
-async def offer_ring(ctx: Any, s: TwilioSettings, client: Any, command: Command) -> dict[str, Any]:
+async def offer_ring(
+    ctx: ActionCtx, s: TwilioSettings, client: Any, command: Command
+) -> dict[str, Any]:
     agent_id = command["agent_id"]
     topo = await _topology(ctx, command, agent_id)
     agent = topo["agent"]
@@ -157,7 +165,7 @@ async def offer_ring(ctx: Any, s: TwilioSettings, client: Any, command: Command)
 
 
 async def offer_cancel(
-    ctx: Any, s: TwilioSettings, client: Any, command: Command
+    ctx: ActionCtx, s: TwilioSettings, client: Any, command: Command
 ) -> dict[str, Any]:
     agent_id = command["agent_id"]
     topo = await _topology(ctx, command, agent_id)
@@ -173,7 +181,9 @@ async def offer_cancel(
 # -- call control ---------------------------------------------------------------------------
 
 
-async def call_hold(ctx: Any, s: TwilioSettings, client: Any, command: Command) -> dict[str, Any]:
+async def call_hold(
+    ctx: ActionCtx, s: TwilioSettings, client: Any, command: Command
+) -> dict[str, Any]:
     topo = await _topology(ctx, command)
     leg = _customer_leg(topo)
     conference = await _conference_sid(ctx, client, command, topo)
@@ -187,7 +197,9 @@ async def call_hold(ctx: Any, s: TwilioSettings, client: Any, command: Command) 
     return {"hold": hold, "leg_sid": leg}
 
 
-async def call_hangup(ctx: Any, s: TwilioSettings, client: Any, command: Command) -> dict[str, Any]:
+async def call_hangup(
+    ctx: ActionCtx, s: TwilioSettings, client: Any, command: Command
+) -> dict[str, Any]:
     """End the whole call: its conference (every participant with it), else each leg."""
     topo = await _topology(ctx, command)
     conf = topo["conference"]
@@ -211,7 +223,9 @@ async def call_hangup(ctx: Any, s: TwilioSettings, client: Any, command: Command
     return {"ended": ended}
 
 
-async def leg_hangup(ctx: Any, s: TwilioSettings, client: Any, command: Command) -> dict[str, Any]:
+async def leg_hangup(
+    ctx: QueryCtx, s: TwilioSettings, client: Any, command: Command
+) -> dict[str, Any]:
     sid = (command.get("args") or {}).get("leg_sid")
     if not sid:
         raise ValueError("leg.hangup needs args.leg_sid")
@@ -220,7 +234,7 @@ async def leg_hangup(ctx: Any, s: TwilioSettings, client: Any, command: Command)
 
 
 async def call_transfer(
-    ctx: Any, s: TwilioSettings, client: Any, command: Command
+    ctx: ActionCtx, s: TwilioSettings, client: Any, command: Command
 ) -> dict[str, Any]:
     """``accept`` (cold drops the transferring agent), ``complete`` (warm drops them) or
     ``to_queue`` (the customer is held for the queue, the agent dropped)."""
@@ -253,7 +267,9 @@ async def call_transfer(
     return {"step": step, "dropped": dropped, "held": held}
 
 
-async def call_leave(ctx: Any, s: TwilioSettings, client: Any, command: Command) -> dict[str, Any]:
+async def call_leave(
+    ctx: ActionCtx, s: TwilioSettings, client: Any, command: Command
+) -> dict[str, Any]:
     """One agent leaves a call another agent stays on: drop only that agent's legs."""
     topo = await _topology(ctx, command)
     dropped = []
@@ -264,7 +280,7 @@ async def call_leave(ctx: Any, s: TwilioSettings, client: Any, command: Command)
 
 
 async def call_monitor(
-    ctx: Any, s: TwilioSettings, client: Any, command: Command
+    ctx: ActionCtx, s: TwilioSettings, client: Any, command: Command
 ) -> dict[str, Any]:
     """Supervisor modes: listen (muted), whisper (coaching the agent), barge (unmuted)."""
     args = command.get("args") or {}
@@ -317,7 +333,7 @@ async def call_monitor(
 
 
 async def call_voicemail(
-    ctx: Any, s: TwilioSettings, client: Any, command: Command
+    ctx: ActionCtx, s: TwilioSettings, client: Any, command: Command
 ) -> dict[str, Any]:
     """Take the caller out of the conference into a recorded, transcribed message."""
     topo = await _topology(ctx, command)
@@ -326,13 +342,17 @@ async def call_voicemail(
     return {"leg_sid": leg}
 
 
-async def call_dial(ctx: Any, s: TwilioSettings, client: Any, command: Command) -> dict[str, Any]:
+async def call_dial(
+    ctx: QueryCtx, s: TwilioSettings, client: Any, command: Command
+) -> dict[str, Any]:
     # Click-to-dial is placed by the agent's browser (device.connect): the TwiML App's
     # /twilio/voice/outbound webhook validates it and ``leg.dial`` adds the customer.
     return {"placed_by": "browser"}
 
 
-async def leg_dial(ctx: Any, s: TwilioSettings, client: Any, command: Command) -> dict[str, Any]:
+async def leg_dial(
+    ctx: ActionCtx, s: TwilioSettings, client: Any, command: Command
+) -> dict[str, Any]:
     """Add the dialled customer to an outbound call's conference."""
     args = command.get("args") or {}
     topo = await _topology(ctx, command)
@@ -362,7 +382,7 @@ async def leg_dial(ctx: Any, s: TwilioSettings, client: Any, command: Command) -
 
 
 async def leg_external(
-    ctx: Any, s: TwilioSettings, client: Any, command: Command
+    ctx: ActionCtx, s: TwilioSettings, client: Any, command: Command
 ) -> dict[str, Any]:
     """Ring an outside number into the call's conference (a transfer out)."""
     args = command.get("args") or {}
@@ -405,7 +425,9 @@ async def leg_external(
 # -- recording ------------------------------------------------------------------------------
 
 
-async def recording(ctx: Any, s: TwilioSettings, client: Any, command: Command) -> dict[str, Any]:
+async def recording(
+    ctx: ActionCtx, s: TwilioSettings, client: Any, command: Command
+) -> dict[str, Any]:
     """Start (or resume) a dual-channel recording of the customer's leg, or pause it."""
     topo = await _topology(ctx, command)
     leg = _customer_leg(topo)
@@ -432,7 +454,9 @@ async def recording(ctx: Any, s: TwilioSettings, client: Any, command: Command) 
 # -- messaging ------------------------------------------------------------------------------
 
 
-async def sms_send(ctx: Any, s: TwilioSettings, client: Any, command: Command) -> dict[str, Any]:
+async def sms_send(
+    ctx: ActionCtx, s: TwilioSettings, client: Any, command: Command
+) -> dict[str, Any]:
     args = command.get("args") or {}
     message_id = args.get("message_id")
     if not message_id:
@@ -505,7 +529,7 @@ HANDLERS: dict[str, Handler] = {
 PREFIXES = ("offer", "call", "leg", "sms.send", "recording.start", "recording.stop")
 
 
-async def execute(ctx: Any, command: Command) -> dict[str, Any] | None:
+async def execute(ctx: ActionCtx, command: Command) -> dict[str, Any] | None:
     """Run one telephony command against Twilio's REST API."""
     handler = HANDLERS.get(command["kind"])
     if handler is None:

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from reactor import MutationCtx, QueryCtx
+
 Doc = dict[str, Any]
 
 ANSWERED = ("in-progress", "answered")
 ENDED = ("completed", "busy", "failed", "no-answer", "canceled")
 
 
-def by_sid(ctx: Any, call_sid: str) -> Doc | None:
+def by_sid(ctx: QueryCtx, call_sid: str) -> Doc | None:
     return (
         ctx.db.query("call_legs").with_index("by_sid", lambda q: q.eq("call_sid", call_sid)).first()
     )
 
 
-def of_call(ctx: Any, call_id: str, role: str | None = None) -> list[Doc]:
+def of_call(ctx: QueryCtx, call_id: str, role: str | None = None) -> list[Doc]:
     def rng(q: Any) -> Any:
         q = q.eq("call_id", call_id)
         return q.eq("role", role) if role is not None else q
@@ -30,11 +32,11 @@ def of_call(ctx: Any, call_id: str, role: str | None = None) -> list[Doc]:
     return ctx.db.query("call_legs").with_index("by_call_role", rng).take(100)
 
 
-def live_legs(ctx: Any, call_id: str, role: str | None = None) -> list[Doc]:
+def live_legs(ctx: QueryCtx, call_id: str, role: str | None = None) -> list[Doc]:
     return [leg for leg in of_call(ctx, call_id, role) if leg["ended_at"] is None]
 
 
-def agent_legs(ctx: Any, call_id: str, agent_id: str) -> list[Doc]:
+def agent_legs(ctx: QueryCtx, call_id: str, agent_id: str) -> list[Doc]:
     return [
         leg
         for leg in of_call(ctx, call_id)
@@ -43,7 +45,7 @@ def agent_legs(ctx: Any, call_id: str, agent_id: str) -> list[Doc]:
 
 
 def ensure(
-    ctx: Any,
+    ctx: MutationCtx,
     call_sid: str,
     call_id: str,
     role: str,
@@ -73,7 +75,7 @@ def ensure(
     return doc
 
 
-def conference(ctx: Any, call_id: str) -> Doc | None:
+def conference(ctx: QueryCtx, call_id: str) -> Doc | None:
     return (
         ctx.db.query("call_conferences")
         .with_index("by_call", lambda q: q.eq("call_id", call_id))
@@ -81,7 +83,7 @@ def conference(ctx: Any, call_id: str) -> Doc | None:
     )
 
 
-def ensure_conference(ctx: Any, call_id: str, name: str) -> Doc:
+def ensure_conference(ctx: MutationCtx, call_id: str, name: str) -> Doc:
     conf = conference(ctx, call_id)
     if conf is not None:
         return conf
@@ -96,7 +98,7 @@ def ensure_conference(ctx: Any, call_id: str, name: str) -> Doc:
     return doc
 
 
-def conference_by_sid(ctx: Any, conference_sid: str) -> Doc | None:
+def conference_by_sid(ctx: QueryCtx, conference_sid: str) -> Doc | None:
     return (
         ctx.db.query("call_conferences")
         .with_index("by_sid", lambda q: q.eq("conference_sid", conference_sid))

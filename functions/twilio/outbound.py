@@ -9,9 +9,9 @@ the same number and lead, without a leg yet, and the do-not-call list is checked
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
-from reactor import UserError, internal_mutation, v
+from reactor import MutationCtx, QueryCtx, UserError, internal_mutation, v
 
 from .. import calls
 from ..lib import compliance, core, outbox
@@ -24,7 +24,7 @@ DNC_MESSAGE = "This number is on the do not call list. The call was not placed."
 QUIET_HOURS_MESSAGE = "It is outside calling hours where this customer is. The call was not placed."
 
 
-def _refuse(code: str, message: str, **extra: Any) -> None:
+def _refuse(code: str, message: str, **extra: Any) -> NoReturn:
     raise UserError({"code": code, "message": message, **extra})
 
 
@@ -38,7 +38,15 @@ def _refuse(code: str, message: str, **extra: Any) -> None:
         "default_caller_id": v.optional(v.string()),
     }
 )
-def start_leg(ctx, call_sid, from_identity, to, call_id, lead_id=None, default_caller_id=None):
+def start_leg(
+    ctx: MutationCtx,
+    call_sid: str,
+    from_identity: str,
+    to: str,
+    call_id: str,
+    lead_id: str | None = None,
+    default_caller_id: str | None = None,
+) -> Any:
     """Validate the browser's call and attach its leg; ``{"ok": False, "say"}`` to refuse.
 
     Raises ``UserError`` (the webhook answers 400, nothing changes) when the parameters
@@ -90,7 +98,7 @@ def start_leg(ctx, call_sid, from_identity, to, call_id, lead_id=None, default_c
     return _decision(ctx, core.get_call(ctx, call_id))
 
 
-def _caller_id(ctx: Any, call: dict[str, Any]) -> str | None:
+def _caller_id(ctx: QueryCtx, call: dict[str, Any]) -> str | None:
     if call["campaign_id"] is not None:
         campaign = ctx.db.get(call["campaign_id"])
         if campaign is not None and campaign["caller_id"]:
@@ -98,7 +106,9 @@ def _caller_id(ctx: Any, call: dict[str, Any]) -> str | None:
     return str(call["our_number"]) if call["our_number"] else None
 
 
-def _compliance_refusal(ctx: Any, call: dict[str, Any], agent_id: str) -> dict[str, Any] | None:
+def _compliance_refusal(
+    ctx: MutationCtx, call: dict[str, Any], agent_id: str
+) -> dict[str, Any] | None:
     if compliance.is_blocked(ctx, call["phone"], "voice"):
         audit_id = compliance.audit(
             ctx,
@@ -118,7 +128,7 @@ def _compliance_refusal(ctx: Any, call: dict[str, Any], agent_id: str) -> dict[s
     return None
 
 
-def _decision(ctx: Any, call: dict[str, Any]) -> dict[str, Any]:
+def _decision(ctx: QueryCtx, call: dict[str, Any]) -> dict[str, Any]:
     if call["status"] in core.TERMINAL_CALL:
         return {"ok": False, "code": "call_ended", "say": "This call has ended."}
     return {"ok": True, "call_id": call["_id"], "phone": call["phone"]}

@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.responses import PlainTextResponse, Response
 
-from reactor import HttpRouter, UserError, http_action
+from reactor import ActionCtx, HttpRouter, UserError, http_action
 from reactor.errors import ValidationError
 
 from . import twiml
@@ -39,7 +39,7 @@ def _user_error(exc: UserError) -> Response:
 def webhook(handler: Handler) -> Any:
     """Verify, run, and turn refusals into clear 4xx answers."""
 
-    async def run(ctx: Any, request: Any) -> Response:
+    async def run(ctx: ActionCtx, request: Any) -> Response:
         try:
             hook = await receive(ctx, request)
             return await handler(ctx, hook)
@@ -61,7 +61,7 @@ def no_content() -> Response:
 # -- voice --------------------------------------------------------------------------------
 
 
-async def voice_incoming(ctx: Any, hook: Webhook) -> Response:
+async def voice_incoming(ctx: ActionCtx, hook: Webhook) -> Response:
     call_sid, from_number, to_number = hook.require("CallSid", "From", "To")
     result = await ctx.run_mutation(
         "twilio/voice_state:incoming",
@@ -74,7 +74,7 @@ async def voice_incoming(ctx: Any, hook: Webhook) -> Response:
     )
 
 
-async def voice_hold(ctx: Any, hook: Webhook) -> Response:
+async def voice_hold(ctx: ActionCtx, hook: Webhook) -> Response:
     call_id = hook.param("callId")
     position = 0
     if call_id is not None:
@@ -82,7 +82,7 @@ async def voice_hold(ctx: Any, hook: Webhook) -> Response:
     return twiml.xml(twiml.hold_music(hook.settings, int(position)))
 
 
-async def voice_outbound(ctx: Any, hook: Webhook) -> Response:
+async def voice_outbound(ctx: ActionCtx, hook: Webhook) -> Response:
     call_sid, from_identity, to = hook.require("CallSid", "From", "To")
     call_id = hook.get("callId") or hook.get("call_id")
     if not call_id:
@@ -104,7 +104,7 @@ async def voice_outbound(ctx: Any, hook: Webhook) -> Response:
     return twiml.xml(twiml.agent_conference(hook.settings, result["call_id"]))
 
 
-async def voice_status(ctx: Any, hook: Webhook) -> Response:
+async def voice_status(ctx: ActionCtx, hook: Webhook) -> Response:
     call_sid, status = hook.require("CallSid", "CallStatus")
     args: dict[str, Any] = {"call_sid": call_sid, "status": status}
     for field, param in (
@@ -128,7 +128,7 @@ async def voice_status(ctx: Any, hook: Webhook) -> Response:
     return no_content()
 
 
-async def voice_conference(ctx: Any, hook: Webhook) -> Response:
+async def voice_conference(ctx: ActionCtx, hook: Webhook) -> Response:
     event, conference_sid = hook.require("StatusCallbackEvent", "ConferenceSid")
     call_id = hook.param("callId")
     if call_id is None:
@@ -143,7 +143,7 @@ async def voice_conference(ctx: Any, hook: Webhook) -> Response:
     return no_content()
 
 
-async def voice_recording(ctx: Any, hook: Webhook) -> Response:
+async def voice_recording(ctx: ActionCtx, hook: Webhook) -> Response:
     (recording_sid,) = hook.require("RecordingSid")
     args: dict[str, Any] = {
         "recording_sid": recording_sid,
@@ -161,7 +161,7 @@ async def voice_recording(ctx: Any, hook: Webhook) -> Response:
     return no_content()
 
 
-async def voice_voicemail(ctx: Any, hook: Webhook) -> Response:
+async def voice_voicemail(ctx: ActionCtx, hook: Webhook) -> Response:
     call_id = hook.param("callId")
     if call_id is None:
         raise Rejected(400, "voicemail callback URL lacks callId")
@@ -205,7 +205,7 @@ def _media(hook: Webhook) -> list[dict[str, str]]:
     return media
 
 
-async def sms_incoming(ctx: Any, hook: Webhook) -> Response:
+async def sms_incoming(ctx: ActionCtx, hook: Webhook) -> Response:
     message_sid, from_number, to_number = hook.require("MessageSid", "From", "To")
     args: dict[str, Any] = {
         "message_sid": message_sid,
@@ -225,7 +225,7 @@ async def sms_incoming(ctx: Any, hook: Webhook) -> Response:
     return twiml.xml(twiml.sms_reply(help_text))
 
 
-async def sms_status(ctx: Any, hook: Webhook) -> Response:
+async def sms_status(ctx: ActionCtx, hook: Webhook) -> Response:
     message_sid = hook.require("MessageSid")[0]
     status = hook.get("MessageStatus") or hook.get("SmsStatus")
     if not status:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from reactor import UserError
+from reactor import ActionCtx, UserError
 
 REQUIRED_FOR_WEBHOOKS = ("PUBLIC_WEBHOOK_BASE", "TWILIO_AUTH_TOKEN")
 REQUIRED_FOR_REST = ("TWILIO_ACCOUNT_SID", "TWILIO_API_KEY_SID", "TWILIO_API_KEY_SECRET")
@@ -79,7 +79,7 @@ class TwilioSettings:
         return f"{self.public_base}{route}{tail}"
 
 
-def settings(ctx: Any) -> TwilioSettings:
+def settings(ctx: ActionCtx) -> TwilioSettings:
     return TwilioSettings.from_env(ctx.env)
 
 

@@ -8,7 +8,9 @@ so it overrides our own classifier, and Twilio has already sent the reply.
 
 from __future__ import annotations
 
-from reactor import internal_mutation, internal_query, v
+from typing import Any
+
+from reactor import MutationCtx, QueryCtx, internal_mutation, internal_query, v
 
 from ..lib import compliance
 from ..sms import compliance as sms_compliance
@@ -28,7 +30,15 @@ MAX_MEDIA = 10
         "opt_out_type": v.optional(v.string()),
     }
 )
-def incoming(ctx, message_sid, from_number, to_number, body, media=None, opt_out_type=None):
+def incoming(
+    ctx: MutationCtx,
+    message_sid: str,
+    from_number: str,
+    to_number: str,
+    body: str,
+    media: Any = None,
+    opt_out_type: str | None = None,
+) -> Any:
     """An inbound SMS/MMS; idempotent on MessageSid. Says whether to answer HELP.
 
     ``sms/threads:on_incoming`` takes Twilio's ``OptOutType`` over its own classifier;
@@ -54,7 +64,7 @@ def incoming(ctx, message_sid, from_number, to_number, body, media=None, opt_out
 @internal_mutation(
     args={"message_sid": v.string(), "status": v.string(), "error_code": v.optional(v.number())}
 )
-def status(ctx, message_sid, status, error_code=None):
+def status(ctx: MutationCtx, message_sid: str, status: str, error_code: float | None = None) -> Any:
     """A delivery status callback (queued → sent → delivered, or failed/undelivered)."""
     return threads.on_status.handler(
         ctx, message_sid=message_sid, status=status, error_code=error_code
@@ -62,7 +72,7 @@ def status(ctx, message_sid, status, error_code=None):
 
 
 @internal_query(args={"message_id": v.id("sms_messages")})
-def outgoing(ctx, message_id):
+def outgoing(ctx: QueryCtx, message_id: str) -> Any:
     """What the executor needs to send a queued message, re-checked at send time."""
     msg = ctx.db.get(message_id)
     if msg is None:
@@ -82,7 +92,7 @@ def outgoing(ctx, message_id):
 @internal_mutation(
     args={"message_id": v.id("sms_messages"), "message_sid": v.string(), "status": v.string()}
 )
-def accepted(ctx, message_id, message_sid, status):
+def accepted(ctx: MutationCtx, message_id: str, message_sid: str, status: str) -> None:
     """Twilio accepted the message: record its sid (status callbacks find it by sid)."""
     msg = ctx.db.get(message_id)
     if msg is None:
@@ -99,7 +109,7 @@ def accepted(ctx, message_id, message_sid, status):
         "reason": v.string(),
     }
 )
-def refused(ctx, message_id, error_code, reason):
+def refused(ctx: MutationCtx, message_id: str, error_code: float | None, reason: str) -> None:
     """Twilio refused the message (a 4xx), or it was blocked at send time: it failed."""
     msg = ctx.db.get(message_id)
     if msg is None:

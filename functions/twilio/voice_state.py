@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactor import UserError, internal_mutation, internal_query, v
+from reactor import MutationCtx, QueryCtx, UserError, internal_mutation, internal_query, v
 
 from .. import calls, recordings, transfer_out, transfers
 from ..lib import core, outbox
@@ -52,7 +52,7 @@ class ActingAs:
         "to_number": v.string(),
     }
 )
-def incoming(ctx, call_sid, from_number, to_number):
+def incoming(ctx: MutationCtx, call_sid: str, from_number: str, to_number: str) -> Any:
     """A call arrived: route it (``calls:on_incoming``) and note its customer leg.
 
     Replays of the same CallSid return the same call without creating anything.
@@ -74,13 +74,13 @@ def incoming(ctx, call_sid, from_number, to_number):
 
 
 @internal_query(args={"call_id": v.id("calls")})
-def hold_position(ctx, call_id):
+def hold_position(ctx: QueryCtx, call_id: str) -> Any:
     """The caller's queue position for the hold announcement (0 when not waiting)."""
     entry = core.queue_entry(ctx, call_id)
     return core.queue_position(ctx, entry) if entry is not None else 0
 
 
-def _latest_offer_command(ctx: Any, call_id: str, agent_id: str) -> str | None:
+def _latest_offer_command(ctx: QueryCtx, call_id: str, agent_id: str) -> str | None:
     """The newest ``offer.ring`` of this agent for this call (a call has few commands)."""
     newest = (
         ctx.db.query("commands")
@@ -92,16 +92,16 @@ def _latest_offer_command(ctx: Any, call_id: str, agent_id: str) -> str | None:
     return str(newest["_id"]) if newest is not None else None
 
 
-def _offer_is_current(ctx: Any, leg: dict[str, Any], agent: dict[str, Any] | None) -> bool:
+def _offer_is_current(ctx: QueryCtx, leg: dict[str, Any], agent: dict[str, Any] | None) -> bool:
     """This ring leg belongs to the agent's live reservation for this call."""
     if agent is None or agent["status"] != "reserved" or agent["call_id"] != leg["call_id"]:
         return False
     if leg["command_id"] is None:
         return True
-    return _latest_offer_command(ctx, leg["call_id"], leg["agent_id"]) == leg["command_id"]
+    return bool(_latest_offer_command(ctx, leg["call_id"], leg["agent_id"]) == leg["command_id"])
 
 
-def _resume_if_held(ctx: Any, call_id: str, agent_id: str) -> None:
+def _resume_if_held(ctx: MutationCtx, call_id: str, agent_id: str) -> None:
     """The customer was left on hold for this agent (a transfer to a queue): resume."""
     call = core.get_call(ctx, call_id)
     if call["status"] != "in_progress":
@@ -129,7 +129,7 @@ def _resume_if_held(ctx: Any, call_id: str, agent_id: str) -> None:
     )
 
 
-def hang_up_leg(ctx: Any, leg: dict[str, Any], reason: str) -> str:
+def hang_up_leg(ctx: MutationCtx, leg: dict[str, Any], reason: str) -> str:
     return outbox.enqueue(
         ctx,
         "leg.hangup",
@@ -140,7 +140,7 @@ def hang_up_leg(ctx: Any, leg: dict[str, Any], reason: str) -> str:
     )
 
 
-def _agent_leg(ctx: Any, leg: dict[str, Any], status: str) -> dict[str, Any]:
+def _agent_leg(ctx: MutationCtx, leg: dict[str, Any], status: str) -> dict[str, Any]:
     agent = core.get_agent(ctx, leg["agent_id"]) if leg["agent_id"] else None
     call = core.get_call(ctx, leg["call_id"])
     if status in legs.ANSWERED:
@@ -206,7 +206,9 @@ def _agent_leg(ctx: Any, leg: dict[str, Any], status: str) -> dict[str, Any]:
     return {"outcome": "left"}
 
 
-def _end_for_everyone(ctx: Any, call: dict[str, Any], agent_id: str | None, reason: str) -> None:
+def _end_for_everyone(
+    ctx: MutationCtx, call: dict[str, Any], agent_id: str | None, reason: str
+) -> None:
     core.end_call(ctx, call, "completed")
     outbox.enqueue(
         ctx,
@@ -218,7 +220,7 @@ def _end_for_everyone(ctx: Any, call: dict[str, Any], agent_id: str | None, reas
     )
 
 
-def _browser_leg(ctx: Any, leg: dict[str, Any], status: str) -> dict[str, Any]:
+def _browser_leg(ctx: MutationCtx, leg: dict[str, Any], status: str) -> dict[str, Any]:
     """The agent's own leg of a browser-originated call: it ending ends the call."""
     if status in legs.ANSWERED:
         if leg["answered_at"] is None:
@@ -233,7 +235,7 @@ def _browser_leg(ctx: Any, leg: dict[str, Any], status: str) -> dict[str, Any]:
     return {"outcome": "call_ended"}
 
 
-def _external_leg(ctx: Any, leg: dict[str, Any], status: str) -> dict[str, Any]:
+def _external_leg(ctx: MutationCtx, leg: dict[str, Any], status: str) -> dict[str, Any]:
     """An outside number the call is being transferred to (``transfer_out``)."""
     if status not in legs.ANSWERED:
         return {"outcome": "ended" if status in legs.ENDED else "progress"}
@@ -251,7 +253,7 @@ def _external_leg(ctx: Any, leg: dict[str, Any], status: str) -> dict[str, Any]:
 
 
 def _outside_leg(
-    ctx: Any, leg: dict[str, Any], status: str, sequence: float | None
+    ctx: MutationCtx, leg: dict[str, Any], status: str, sequence: float | None
 ) -> dict[str, Any]:
     """The dialled customer of an outbound call: its answer and outcome are the call's."""
     call = core.get_call(ctx, leg["call_id"])
@@ -280,16 +282,16 @@ def _outside_leg(
     }
 )
 def leg_status(
-    ctx,
-    call_sid,
-    status,
-    call_id=None,
-    role=None,
-    agent_id=None,
-    command_id=None,
-    sequence=None,
-    payload=None,
-):
+    ctx: MutationCtx,
+    call_sid: str,
+    status: str,
+    call_id: str | None = None,
+    role: Any = None,
+    agent_id: str | None = None,
+    command_id: str | None = None,
+    sequence: float | None = None,
+    payload: Any = None,
+) -> Any:
     """A call-progress callback for one leg (``CallStatus``, ``SequenceNumber``)."""
     leg = legs.by_sid(ctx, call_sid)
     if leg is None:
@@ -346,7 +348,14 @@ def leg_status(
         "sequence": v.optional(v.number()),
     }
 )
-def conference_event(ctx, call_id, event, conference_sid, call_sid=None, sequence=None):
+def conference_event(
+    ctx: MutationCtx,
+    call_id: str,
+    event: str,
+    conference_sid: str,
+    call_sid: str | None = None,
+    sequence: float | None = None,
+) -> Any:
     """Conference status callback: remember its sid; its end ends the call."""
     core.get_call(ctx, call_id)  # call_not_found before anything is written
     conf = legs.ensure_conference(ctx, call_id, conference_name(call_id))
@@ -382,15 +391,15 @@ def conference_event(ctx, call_id, event, conference_sid, call_sid=None, sequenc
     }
 )
 def recording(
-    ctx,
-    recording_sid,
-    duration_s,
-    status,
-    url=None,
-    call_id=None,
-    call_sid=None,
-    conference_sid=None,
-):
+    ctx: MutationCtx,
+    recording_sid: str,
+    duration_s: float,
+    status: str,
+    url: str | None = None,
+    call_id: str | None = None,
+    call_sid: str | None = None,
+    conference_sid: str | None = None,
+) -> Any:
     """A recording is ready (or failed): link it to its call, idempotent on RecordingSid."""
     call = ctx.db.get(call_id) if call_id is not None else None
     if call is None and conference_sid is not None:
@@ -408,7 +417,7 @@ def recording(
 
 
 def calls_recording_attach(
-    ctx: Any,
+    ctx: QueryCtx,
     call: dict[str, Any],
     recording_sid: str,
     url: str | None,
@@ -434,7 +443,9 @@ def calls_recording_attach(
         "duration_s": v.number(),
     }
 )
-def voicemail_recorded(ctx, call_id, recording_sid, url, duration_s):
+def voicemail_recorded(
+    ctx: MutationCtx, call_id: str, recording_sid: str, url: str, duration_s: float
+) -> Any:
     """The caller finished a voicemail (``<Record action>``): link the recording."""
     call = core.get_call(ctx, call_id)
     vm = (
@@ -449,7 +460,7 @@ def voicemail_recorded(ctx, call_id, recording_sid, url, duration_s):
 
 
 @internal_mutation(args={"call_id": v.id("calls"), "text": v.string(), "status": v.string()})
-def voicemail_transcribed(ctx, call_id, text, status):
+def voicemail_transcribed(ctx: MutationCtx, call_id: str, text: str, status: str) -> Any:
     """Twilio's transcription of a voicemail (``transcribeCallback``)."""
     vm = (
         ctx.db.query("voicemails").with_index("by_call", lambda q: q.eq("call_id", call_id)).first()

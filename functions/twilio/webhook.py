@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.responses import PlainTextResponse, Response
 from twilio.request_validator import RequestValidator
+
+from reactor import ActionCtx
 
 from .settings import REQUIRED_FOR_WEBHOOKS, TwilioSettings, settings
 
@@ -80,7 +82,7 @@ def signed_url(s: TwilioSettings, request: Any) -> str:
     """The URL Twilio requested, as it signed it."""
     assert s.public_base is not None
     query = request.scope.get("query_string", b"").decode("latin-1")
-    return s.public_base + request.url.path + ("?" + query if query else "")
+    return str(s.public_base + request.url.path + ("?" + query if query else ""))
 
 
 async def _read_body(request: Any) -> bytes:
@@ -112,10 +114,11 @@ def parse_form(body: bytes) -> FormData:
         )
     except ValueError as exc:
         raise Rejected(400, f"webhook body is not a valid form: {exc}") from None
-    return FormData(pairs)
+    fields: list[tuple[str, str | UploadFile]] = list(pairs)
+    return FormData(fields)
 
 
-async def receive(ctx: Any, request: Any) -> Webhook:
+async def receive(ctx: ActionCtx, request: Any) -> Webhook:
     """Read and verify a webhook; raises :class:`Rejected` (nothing has changed yet)."""
     s = settings(ctx)
     missing = s.missing(REQUIRED_FOR_WEBHOOKS)

@@ -9,24 +9,26 @@ insertion order.
 from __future__ import annotations
 
 import threading
-import time
 
 from reactor.errors import ReactorError
+from reactor.types import Clock, system_clock
 
 __all__ = ["CreationClock"]
 
 
 class CreationClock:
-    """Hands out creation times; thread-safe."""
+    """Hands out creation times read from ``source`` (seconds); thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: Clock = system_clock) -> None:
+        # The engine's clock, so tests can drive time.
+        self.source = source
         self._last = 0.0
         self._lock = threading.Lock()
 
     def next(self) -> float:
         """A creation time above every one handed out or seen so far."""
         with self._lock:
-            now = time.time() * 1000.0
+            now = self.source() * 1000.0
             last = self._last
             if now <= last:
                 now = last + 0.001

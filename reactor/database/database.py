@@ -46,6 +46,7 @@ from reactor.errors import ReactorError, ValidationError
 from reactor.persistence import Persistence
 from reactor.persistence.lease import DEFAULT_STALE_AFTER, LeaseHolder, claim_lease, release_lease
 from reactor.schema import Schema
+from reactor.types import Clock
 from reactor.values import loads
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -69,7 +70,7 @@ class Database:
         self.base = BaseState()
         self.published = PublishedState(self.base)
         self.subscriptions = SubscriptionIndex()
-        self.clock = CreationClock()
+        self.creation = CreationClock()
         self.registry = TableRegistry(self.base, schema, self._tables_numbered)
         self.committer = Committer(persistence, self.registry, self.published, self.subscriptions)
         self.search = SearchIndexes(self.registry, self.base)
@@ -114,6 +115,15 @@ class Database:
         return self.committer.listeners
 
     @property
+    def clock(self) -> Clock:
+        """What ``_creation_time`` reads (the engine's clock, so tests can drive time)."""
+        return self.creation.source
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        self.creation.source = clock
+
+    @property
     def critical_section(self) -> Callable[[], AbstractContextManager[Any]]:
         """A section an asynchronous interrupt (a function's time limit) must not split."""
         return self.registry.critical_section
@@ -150,7 +160,7 @@ class Database:
             ts = max(ts, record.ts)
             created = doc.get("_creation_time", 0.0)
             if isinstance(created, float):
-                self.clock.bump(created)
+                self.creation.bump(created)
         self.committer.loaded(ts)
 
     def start(self) -> None:
@@ -223,7 +233,7 @@ class Database:
 
     def next_creation_time(self) -> float:
         """Milliseconds since the epoch, strictly increasing across the database."""
-        return self.clock.next()
+        return self.creation.next()
 
     # -- transactions --------------------------------------------------------------------
 
@@ -241,7 +251,7 @@ class Database:
             ts,
             writable=writable,
             limits=self.limits,
-            clock=self.clock,
+            clock=self.creation,
             search=self.search,
             published_size=self.table_size,
             journal=journal,
@@ -495,7 +505,7 @@ class Database:
 
     def bump_creation_time(self, created: float) -> None:
         """Keep later inserts' ``_creation_time`` above an imported document's."""
-        self.clock.bump(created)
+        self.creation.bump(created)
 
     def import_transaction(self, table: str, docs: Iterable[dict[str, Any]]) -> Transaction:
         """A write transaction storing ``docs`` with their own ``_id`` and ``_creation_time``.

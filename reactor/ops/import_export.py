@@ -121,7 +121,7 @@ def _parse_lines(lines: Iterable[str], where: str) -> list[dict[str, Any]]:
                 f"{where} line {number}: not a JSON document ({exc})", ""
             ) from None
         if not isinstance(value, dict):
-            raise ValidationError(f"{where} line {number}: expected a JSON object", "")
+            raise ValidationError(f"{where} line {number}: expected a JSON object")
         docs.append(value)
     return docs
 
@@ -143,7 +143,7 @@ def read_zip(path: str | Path | IO[bytes]) -> list[TableData]:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
-        raise ValidationError(f"{path} is not a zip file", "") from None
+        raise ValidationError(f"{path} is not a zip file") from None
     with archive:
         names = set(archive.namelist())
         numbers: dict[str, int] = {}
@@ -178,14 +178,13 @@ def _table_number(data: TableData) -> int | None:
         except ValueError:
             found = None
         if found is None:
-            raise ValidationError(f"table {data.name!r} document {i}: invalid _id {doc_id!r}", "")
+            raise ValidationError(f"table {data.name!r} document {i}: invalid _id {doc_id!r}")
         if number is None:
             number = found
         elif found != number:
             raise ValidationError(
                 f"table {data.name!r} document {i}: id {doc_id!r} belongs to table number "
-                f"{found}, not {number}",
-                "",
+                f"{found}, not {number}"
             )
     return number
 
@@ -200,12 +199,12 @@ async def import_tables(
     numbers: dict[str, int | None] = {}
     for data in tables:
         if data.name.startswith("_"):
-            raise ValidationError(f"cannot import system table {data.name!r}", "")
+            raise ValidationError(f"cannot import system table {data.name!r}")
         problem = table_name_problem(data.name)
         if problem is not None:
-            raise ValidationError(problem, "")
+            raise ValidationError(problem)
         if schema is not None and data.name not in schema.tables:
-            raise ValidationError(f"table {data.name!r} is not in the schema", "")
+            raise ValidationError(f"table {data.name!r} is not in the schema")
         size = db.table_size(data.name)
         if size and mode is ImportMode.REFUSE:
             raise ValidationError(
@@ -216,23 +215,20 @@ async def import_tables(
         if number is not None and holder not in (None, data.name):
             raise ValidationError(
                 f"cannot import table {data.name!r} with its ids: table number {number} "
-                f"belongs to table {holder!r} here",
-                "",
+                f"belongs to table {holder!r} here"
             )
         if number is not None and data.name in registry and registry[data.name] != number:
             if size and mode is not ImportMode.REPLACE:
                 raise ValidationError(
                     f"cannot import table {data.name!r} with its ids: it holds documents "
                     f"under table number {registry[data.name]} (the import uses {number}); "
-                    "use --replace",
-                    "",
+                    "use --replace"
                 )
         definition = schema.tables[data.name] if schema is not None else None
         if definition is not None and definition.is_append_only and size:
             raise ValidationError(
                 f"table {data.name!r} is append-only and already has {size} document(s): "
-                "an import can neither replace nor add to it",
-                "",
+                "an import can neither replace nor add to it"
             )
         if definition is not None and schema is not None and schema.schema_validation:
             for i, doc in enumerate(data.documents, 1):

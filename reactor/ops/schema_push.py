@@ -316,7 +316,9 @@ def _validate_table(
         except ValidationError as exc:
             plan.violation_count += 1
             if len(plan.violations) < cap:
-                plan.violations.append(Violation(name, str(doc["_id"]), exc.path, exc.reason))
+                plan.violations.append(
+                    Violation(name, str(doc["_id"]), exc.path or "$", exc.reason)
+                )
         if progress is not None and (done == total or done % 1000 == 0):
             progress(f"validating {name}", done, total)
 

@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from reactor.errors import ValidationError
+
 __all__ = ["DocumentRecord", "Persistence", "describe_url", "open_persistence"]
 
 
@@ -85,7 +87,7 @@ def open_persistence(url: str) -> Persistence:
         if rest in (":memory:", "/:memory:"):
             return SqlitePersistence(":memory:")
         if not rest.startswith("/"):
-            raise ValueError(
+            raise ValidationError(
                 f"invalid SQLite URL {url!r}: expected sqlite:///PATH or sqlite://:memory:"
             )
         # sqlite:///data.db is relative, sqlite:////abs/data.db absolute (one '/' is the separator).
@@ -94,7 +96,7 @@ def open_persistence(url: str) -> Persistence:
         from reactor.persistence.postgres import PostgresPersistence
 
         return PostgresPersistence(url)
-    raise ValueError(
+    raise ValidationError(
         f"unsupported database URL {url!r}: use sqlite:///FILE, sqlite://:memory: or postgresql://..."
     )
 

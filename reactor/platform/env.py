@@ -32,13 +32,12 @@ def _check_env(name: object, value: object) -> None:
     if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
         raise ValidationError(
             f"invalid environment variable name {name!r}: use letters, digits and '_', "
-            "not starting with a digit, at most 40 characters",
-            "",
+            "not starting with a digit, at most 40 characters"
         )
     if not isinstance(value, str):
-        raise ValidationError(f"the value of {name} must be a string", "")
+        raise ValidationError(f"the value of {name} must be a string")
     if len(value.encode()) > MAX_ENV_VALUE:
-        raise ValidationError(f"the value of {name} is longer than {MAX_ENV_VALUE} bytes", "")
+        raise ValidationError(f"the value of {name} is longer than {MAX_ENV_VALUE} bytes")
 
 
 def read_env(db: Database) -> dict[str, str]:

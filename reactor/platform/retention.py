@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +29,7 @@ from reactor.database.database import Database
 from reactor.database.query import IndexRange, Query
 from reactor.database.transaction import Transaction
 from reactor.errors import ReactorError
+from reactor.types import Clock, system_clock
 
 __all__ = ["BATCH", "Retention", "RetentionSweeper"]
 
@@ -85,9 +85,12 @@ def _seconds(env: str, default: float) -> float:
 class RetentionSweeper:
     """Removes expired rows of one database's bookkeeping tables."""
 
-    def __init__(self, db: Database, retention: Retention | None = None) -> None:
+    def __init__(
+        self, db: Database, retention: Retention | None = None, clock: Clock = system_clock
+    ) -> None:
         self.db = db
         self.retention = retention or Retention.from_env()
+        self.clock = clock
         self.removed = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -110,7 +113,7 @@ class RetentionSweeper:
 
     async def sweep(self, now_ms: float | None = None) -> int:
         """Remove every expired row now; returns how many were removed."""
-        now = time.time() * 1000.0 if now_ms is None else now_ms
+        now = self.clock() * 1000.0 if now_ms is None else now_ms
         session_cutoff = now - self.retention.session_requests * 1000.0
         jobs_cutoff = now - self.retention.finished_jobs * 1000.0
         removed = await self._remove(

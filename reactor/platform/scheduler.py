@@ -44,12 +44,11 @@ from reactor.platform.crons import CronJob, Crons
 from reactor.platform.scheduled_jobs import (
     JOBS_INDEX,
     JOBS_TABLE,
-    ActionScheduler,
-    JobFactory,
-    MutationScheduler,
-    now_ms,
+    ActionJobs,
+    SchedulerContext,
 )
 from reactor.runtime.registry import FunctionKind
+from reactor.types import Clock, system_clock
 
 if TYPE_CHECKING:
     from reactor.runtime.executor import Executor
@@ -72,23 +71,32 @@ def _error_message(exc: BaseException) -> str:
 class _JobHooks:
     """Runs a mutation job: skip unless still pending; mark success in the same txn."""
 
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, job_id: str, clock: Clock) -> None:
         self.job_id = job_id
+        self._clock = clock
 
     def before(self, txn: Transaction) -> bool:
         doc = txn.get(self.job_id)
         return doc is not None and doc.get("state") == "pending"
 
     def after(self, txn: Transaction, value: Any) -> None:
-        txn.patch(self.job_id, {"state": "success", "completed_time": now_ms()}, system=True)
+        done = {"state": "success", "completed_time": self._clock() * 1000.0}
+        txn.patch(self.job_id, done, system=True)
 
 
 class Scheduler:
     """Runs due jobs and fires crons for one engine."""
 
-    def __init__(self, executor: Executor) -> None:
+    def __init__(
+        self, executor: Executor, clock: Clock = system_clock, crons: bool | None = None
+    ) -> None:
         self.executor = executor
+        # Whether functions/crons.py runs: None leaves it to REACTOR_CRONS (on unless "0").
+        self.crons_enabled = crons
         self.db = executor.db
+        self.clock = clock
+        # ctx.scheduler: the service the executor attaches to mutations and actions.
+        self.context = SchedulerContext(executor, executor.db, clock)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -101,13 +109,12 @@ class Scheduler:
         self._cron_last_job: dict[str, str] = {}
         self.jobs_run = 0
 
-    # -- ctx ------------------------------------------------------------------------------
+    def for_action(self) -> ActionJobs:
+        """Schedule from trusted code, as an action would (``await ....run_after(...)``)."""
+        return self.context.for_action()
 
-    def for_mutation(self, txn: Transaction, now_ms: float) -> MutationScheduler:
-        return MutationScheduler(self.executor, txn, now_ms)
-
-    def for_action(self) -> ActionScheduler:
-        return ActionScheduler(self.executor)
+    def _now_ms(self) -> float:
+        return self.clock() * 1000.0
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -161,12 +168,15 @@ class Scheduler:
         self._crons = []
         if crons is None:
             return
-        if os.environ.get("REACTOR_CRONS", "1") == "0":
+        if self.crons_enabled is False:
+            logger.info("crons=False: the crons of functions/crons.py do not run")
+            return
+        if self.crons_enabled is None and os.environ.get("REACTOR_CRONS", "1") == "0":
             logger.info("REACTOR_CRONS=0: the crons of functions/crons.py do not run")
             return
         if not isinstance(crons, Crons):
             raise SchemaError("functions/crons.py: `crons` must be a reactor.Crons()")
-        now = now_ms()
+        now = self._now_ms()
         previous = self._cron_schedules
         self._cron_schedules = {}
         for job in crons.jobs.values():
@@ -198,7 +208,7 @@ class Scheduler:
                 if doc is not None and doc.get("state") in ("pending", "in_progress"):
                     continue  # the previous run has not finished: skip this firing
             try:
-                doc = JobFactory(self.executor).job(job.fn, job.args, now)
+                doc = self.context.factory.job(job.fn, job.args, now)
                 doc["cron"] = job.name
                 self._cron_last_job[job.name] = await self.executor.db.write(
                     lambda txn, doc=doc: txn.insert(JOBS_TABLE, doc, system=True),  # type: ignore[misc]
@@ -223,15 +233,15 @@ class Scheduler:
                         self._load_crons()
                     except ReactorError:
                         logger.exception("functions/crons.py: the crons could not be loaded")
-                now = now_ms()
+                now = self._now_ms()
                 await self._fire_crons(now)
                 next_ms = self._start_due(now)
             except Exception:  # keep the scheduler alive; the next wake retries
                 logger.exception("scheduler round failed")
-                next_ms = now_ms() + 1000.0
+                next_ms = self._now_ms() + 1000.0
             for due in self._cron_next.values():
                 next_ms = min(next_ms, due)
-            timeout = max(0.0, (next_ms - now_ms()) / 1000.0)
+            timeout = max(0.0, (next_ms - self._now_ms()) / 1000.0)
             try:
                 await asyncio.wait_for(self._wake.wait(), min(timeout, 3600.0))
             except TimeoutError:
@@ -274,7 +284,7 @@ class Scheduler:
             await self._transition(
                 job["_id"],
                 ("in_progress",),
-                {"state": "failed", "error": RESTART_ERROR, "completed_time": now_ms()},
+                {"state": "failed", "error": RESTART_ERROR, "completed_time": self._now_ms()},
             )
 
     async def _transition(
@@ -299,7 +309,7 @@ class Scheduler:
                 try:
                     found = self.executor.resolve(job["name"])
                 except ReactorError as exc:
-                    await self._transition(job_id, ("pending",), _failed(exc))
+                    await self._transition(job_id, ("pending",), self._failed(exc))
                     return
                 if found.kind is FunctionKind.ACTION:
                     await self._execute_action(job_id, job)
@@ -316,9 +326,11 @@ class Scheduler:
 
     async def _execute_mutation(self, job_id: str, job: dict[str, Any]) -> None:
         try:
-            await self.executor.run_mutation(job["name"], job.get("args"), hooks=_JobHooks(job_id))
+            await self.executor.run_mutation(
+                job["name"], job.get("args"), hooks=_JobHooks(job_id, self.clock)
+            )
         except Exception as exc:
-            await self._transition(job_id, ("pending",), _failed(exc))
+            await self._transition(job_id, ("pending",), self._failed(exc))
 
     async def _execute_action(self, job_id: str, job: dict[str, Any]) -> None:
         started = await self._transition(job_id, ("pending",), {"state": "in_progress"})
@@ -328,12 +340,11 @@ class Scheduler:
             await self.executor.run_action(job["name"], job.get("args"))
         except Exception as exc:
             logger.info("scheduled action %s failed: %s", job["name"], exc)
-            await self._transition(job_id, ("in_progress",), _failed(exc))
+            await self._transition(job_id, ("in_progress",), self._failed(exc))
             return
         await self._transition(
-            job_id, ("in_progress",), {"state": "success", "completed_time": now_ms()}
+            job_id, ("in_progress",), {"state": "success", "completed_time": self._now_ms()}
         )
 
-
-def _failed(exc: BaseException) -> dict[str, Any]:
-    return {"state": "failed", "error": _error_message(exc), "completed_time": now_ms()}
+    def _failed(self, exc: BaseException) -> dict[str, Any]:
+        return {"state": "failed", "error": _error_message(exc), "completed_time": self._now_ms()}

@@ -4,27 +4,41 @@ Queries get a read-only :class:`DatabaseReader`; mutations a :class:`DatabaseWri
 the same transaction; actions get no database at all, only ``run_query``/``run_mutation``
 /``run_action``, each its own transaction. ``ctx.now`` is fixed for one execution so
 queries and mutations stay deterministic.
+
+``ctx.storage`` and ``ctx.scheduler`` come from the platform layer through
+:class:`ContextService`: the executor is given a list of services and calls each one for
+every execution, so this layer names only the protocols (:class:`QueryStorage`,
+:class:`MutationScheduler`, ...) and never the services themselves. :class:`QueryCtx`,
+:class:`MutationCtx` and :class:`ActionCtx` are exported from ``reactor`` for typing
+functions; a :class:`MutationCtx` is a :class:`QueryCtx`, so read helpers serve both.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable, Callable
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from reactor.database.query import Query
 from reactor.database.transaction import Transaction
-from reactor.errors import Forbidden
+from reactor.errors import Forbidden, ReactorError
 from reactor.types import Identity
 from reactor.values import decode_id
 
 __all__ = [
     "ActionCtx",
+    "ActionScheduler",
+    "ActionStorage",
     "Auth",
+    "ContextService",
     "DatabaseReader",
     "DatabaseWriter",
     "MutationCtx",
+    "MutationScheduler",
+    "MutationStorage",
     "QueryCtx",
+    "QueryStorage",
 ]
 
 
@@ -114,25 +128,149 @@ class DatabaseWriter(DatabaseReader):
         self._txn.delete(doc_id)
 
 
+class QueryStorage(Protocol):
+    """``ctx.storage`` in a query (and a mutation): reading file metadata, reactively."""
+
+    def get_url(self, storage_id: str) -> str | None:
+        """A URL serving the file, or None if there is no such file."""
+        ...
+
+    def get_metadata(self, storage_id: str) -> dict[str, Any] | None:
+        """``{"storage_id", "sha256", "size", "content_type"}`` or None."""
+        ...
+
+
+class MutationStorage(QueryStorage, Protocol):
+    """``ctx.storage`` in a mutation: also deleting files and signing upload URLs."""
+
+    def delete(self, storage_id: str) -> None:
+        """Delete a file (its bytes are removed once the mutation commits)."""
+        ...
+
+    def generate_upload_url(self) -> str:
+        """A signed, expiring URL a client POSTs a file to (it answers ``{"storageId"}``)."""
+        ...
+
+
+class ActionStorage(Protocol):
+    """``ctx.storage`` in an action: each call is awaited and commits on its own."""
+
+    async def store(self, data: bytes, content_type: str | None = None) -> str:
+        """Store bytes; returns the new storage id."""
+        ...
+
+    async def get(self, storage_id: str) -> bytes | None:
+        """The file's bytes, or None."""
+        ...
+
+    async def get_url(self, storage_id: str) -> str | None:
+        """A URL serving the file, or None."""
+        ...
+
+    async def get_metadata(self, storage_id: str) -> dict[str, Any] | None:
+        """``{"storage_id", "sha256", "size", "content_type"}`` or None."""
+        ...
+
+    async def delete(self, storage_id: str) -> None:
+        """Delete a file."""
+        ...
+
+    async def generate_upload_url(self) -> str:
+        """A signed, expiring upload URL."""
+        ...
+
+
+class MutationScheduler(Protocol):
+    """``ctx.scheduler`` in a mutation: jobs are written in the mutation's transaction."""
+
+    def run_after(self, seconds: float, fn: object, args: dict[str, Any] | None = None) -> str:
+        """Run ``fn(args)`` ``seconds`` from now; returns the job id."""
+        ...
+
+    def run_at(self, when: float | datetime, fn: object, args: dict[str, Any] | None = None) -> str:
+        """Run ``fn(args)`` at ``when`` (epoch seconds or an aware datetime)."""
+        ...
+
+    def cancel(self, job_id: str) -> None:
+        """Cancel a pending job (a no-op for jobs that already finished)."""
+        ...
+
+
+class ActionScheduler(Protocol):
+    """``ctx.scheduler`` in an action: each call commits on its own (``await`` it)."""
+
+    async def run_after(
+        self, seconds: float, fn: object, args: dict[str, Any] | None = None
+    ) -> str:
+        """Run ``fn(args)`` ``seconds`` from now; returns the job id."""
+        ...
+
+    async def run_at(
+        self, when: float | datetime, fn: object, args: dict[str, Any] | None = None
+    ) -> str:
+        """Run ``fn(args)`` at ``when`` (epoch seconds or an aware datetime)."""
+        ...
+
+    async def cancel(self, job_id: str) -> None:
+        """Cancel a pending job (a no-op for jobs that already finished)."""
+        ...
+
+
+class _Unavailable:
+    """What ``ctx.scheduler`` / ``ctx.storage`` are when no service provides them.
+
+    Only an executor used on its own (without an :class:`~reactor.Engine`) lacks them;
+    any use says so instead of failing with an ``AttributeError`` on ``None``.
+    """
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        raise ReactorError(f"ctx.{self._name} is not available: no service provides it here")
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"<ctx.{self._name} unavailable>"
+
+
+_NO_STORAGE: Any = _Unavailable("storage")
+_NO_SCHEDULER: Any = _Unavailable("scheduler")
+
+
 class QueryCtx:
-    """The context of a query."""
+    """The context of a query: ``db`` (read-only), ``auth``, ``now`` and ``storage``."""
+
+    db: DatabaseReader
+    storage: QueryStorage
 
     def __init__(self, txn: Transaction, identity: Identity | None, now: float) -> None:
         self.db = DatabaseReader(txn)
         self.auth = Auth(identity)
         self.now = now
-        self.storage: Any = None
+        self.storage = _NO_STORAGE
 
 
-class MutationCtx:
-    """The context of a mutation."""
+class MutationCtx(QueryCtx):
+    """The context of a mutation: a query's, with a writable ``db`` and ``scheduler``.
+
+    A subclass of :class:`QueryCtx`, so a helper typed ``ctx: QueryCtx`` serves both.
+    """
+
+    db: DatabaseWriter
+    storage: MutationStorage
+    scheduler: MutationScheduler
 
     def __init__(self, txn: Transaction, identity: Identity | None, now: float) -> None:
         self.db = DatabaseWriter(txn)
         self.auth = Auth(identity)
         self.now = now
-        self.scheduler: Any = None
-        self.storage: Any = None
+        self.scheduler = _NO_SCHEDULER
+        self.storage = _NO_STORAGE
 
 
 Runner = Callable[[Any, dict[str, Any] | None], Awaitable[Any]]
@@ -140,6 +278,9 @@ Runner = Callable[[Any, dict[str, Any] | None], Awaitable[Any]]
 
 class ActionCtx:
     """The context of an action: it runs other functions and talks to the world."""
+
+    storage: ActionStorage
+    scheduler: ActionScheduler
 
     def __init__(
         self,
@@ -156,8 +297,8 @@ class ActionCtx:
         self._run_mutation = run_mutation
         self._run_action = run_action
         self.env: dict[str, str] = dict(env or {})
-        self.scheduler: Any = None
-        self.storage: Any = None
+        self.scheduler = _NO_SCHEDULER
+        self.storage = _NO_STORAGE
 
     async def run_query(self, fn: Any, args: dict[str, Any] | None = None) -> Any:
         """Run a query (path or function object) at the latest state."""
@@ -170,3 +311,26 @@ class ActionCtx:
     async def run_action(self, fn: Any, args: dict[str, Any] | None = None) -> Any:
         """Run another action."""
         return await self._run_action(fn, args)
+
+
+class ContextService(Protocol):
+    """A platform service that puts something on ``ctx`` (file storage, the scheduler).
+
+    The executor calls each of its services for every execution, after building the
+    ctx and before running the function; a service sets the attribute it provides. The
+    executor knows only this protocol, so the platform layer sits above the runtime.
+    """
+
+    def attach_query(self, ctx: QueryCtx, txn: Transaction) -> None:
+        """Called for each query, with its read-only transaction."""
+        ...
+
+    def attach_mutation(
+        self, ctx: MutationCtx, txn: Transaction, after_commit: list[Callable[[], None]]
+    ) -> None:
+        """Called for each mutation: ``after_commit`` callbacks run once it committed."""
+        ...
+
+    def attach_action(self, ctx: ActionCtx) -> None:
+        """Called for each action and HTTP action."""
+        ...

@@ -47,7 +47,7 @@ import random
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 
@@ -57,7 +57,7 @@ from reactor.database.layers import ViewLease
 from reactor.database.reads import ReadSet
 from reactor.database.transaction import Transaction
 from reactor.errors import ConflictError, FunctionNotFound, LimitExceeded, ValidationError
-from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from reactor.runtime.context import ActionCtx, ContextService, MutationCtx, QueryCtx
 from reactor.runtime.logs import LogLines, capture
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, canonical_path
 from reactor.runtime.time_limits import (
@@ -69,11 +69,8 @@ from reactor.runtime.time_limits import (
     shielded,
     sliced,
 )
+from reactor.types import Clock, system_clock
 from reactor.values import canonical_json, from_json, normalize, to_json
-
-if TYPE_CHECKING:
-    from reactor.platform.file_storage import FileStorage
-    from reactor.platform.scheduler import Scheduler
 
 __all__ = ["Execution", "Executor", "MutationHooks", "QueryOutcome"]
 
@@ -149,7 +146,7 @@ class Execution:
 
     path: str
     kind: FunctionKind
-    started: float  # time.time()
+    started: float  # the executor's clock (time.time() by default)
     duration_ms: float
     error: BaseException | None
     log_lines: tuple[str, ...]
@@ -165,9 +162,9 @@ class Executor:
         self.time_limits = TimeLimits.from_env()
         # Whether clients see the text of uncaught exceptions (development servers).
         self.expose_errors = False
-        # Platform services, attached by the engine (ctx.scheduler, ctx.storage).
-        self.scheduler: Scheduler | None = None
-        self.storage: FileStorage | None = None
+        self.clock: Clock = system_clock  # ctx.now
+        # Platform services (ctx.storage, ctx.scheduler), given by the engine.
+        self.services: list[ContextService] = []
         self.query_executions = 0
         self.conflicts = 0
         self.moved = 0  # executions moved to a worker thread after overrunning the slice
@@ -283,13 +280,13 @@ class Executor:
         else:
             txn = self.db.begin_read(journal)
         self.query_executions += 1
-        started, clock = time.time(), time.perf_counter()
+        started, clock = self.clock(), time.perf_counter()
         what = f"query {fn.path}"
         with capture() as logs:
             try:
                 ctx = QueryCtx(txn, identity, started * 1000.0)
-                if self.storage is not None:
-                    ctx.storage = self.storage.for_query(txn)
+                for service in self.services:
+                    service.attach_query(ctx, txn)
                 if inline:
                     value = sliced(SLICE_SECONDS, what, _run_checked, self, fn, ctx, args)
                 else:
@@ -398,7 +395,7 @@ class Executor:
                 found, validated, identity, public_only, session_request, hooks, logs
             )
         lines = logs if logs is not None else []
-        started, clock = time.time(), time.perf_counter()
+        started, clock = self.clock(), time.perf_counter()
         try:
             result = await self._mutate(
                 found, validated, identity, public_only, session_request, hooks, lines
@@ -489,12 +486,10 @@ class Executor:
             return _Attempt(txn, recorded[0], [], answered=True)
         if hooks is not None and not hooks.before(txn):
             return _Attempt(txn, None, [], answered=True)
-        ctx = MutationCtx(txn, identity, time.time() * 1000.0)
+        ctx = MutationCtx(txn, identity, self.clock() * 1000.0)
         after_commit: list[Callable[[], None]] = []
-        if self.scheduler is not None:
-            ctx.scheduler = self.scheduler.for_mutation(txn, ctx.now)
-        if self.storage is not None:
-            ctx.storage = self.storage.for_mutation(txn, after_commit)
+        for service in self.services:
+            service.attach_mutation(ctx, txn, after_commit)
         what = f"mutation {found.path}"
         with capture() as printed:
             try:
@@ -533,7 +528,7 @@ class Executor:
         if not self.observers:
             return await self._act(found, validated, identity, logs)
         lines: list[str] = []
-        started, clock = time.time(), time.perf_counter()
+        started, clock = self.clock(), time.perf_counter()
         try:
             result = await self._act(found, validated, identity, lines)
         except Exception as exc:
@@ -580,12 +575,10 @@ class Executor:
             return await self.run_action(f, a, identity)
 
         ctx = ActionCtx(
-            identity, time.time() * 1000.0, run_query, run_mutation, run_action, self.env
+            identity, self.clock() * 1000.0, run_query, run_mutation, run_action, self.env
         )
-        if self.scheduler is not None:
-            ctx.scheduler = self.scheduler.for_action()
-        if self.storage is not None:
-            ctx.storage = self.storage.for_action()
+        for service in self.services:
+            service.attach_action(ctx)
         return ctx
 
 

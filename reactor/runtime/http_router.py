@@ -30,6 +30,8 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from reactor.errors import SchemaError
+
 __all__ = ["METHODS", "HttpAction", "HttpRouter", "http_action"]
 
 METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
@@ -42,7 +44,7 @@ class HttpAction:
 
     def __init__(self, handler: Handler) -> None:
         if not inspect.iscoroutinefunction(handler):
-            raise TypeError("an HTTP action must be an `async def handler(ctx, request)`")
+            raise SchemaError("an HTTP action must be an `async def handler(ctx, request)`")
         self.handler = handler
         self.__doc__ = handler.__doc__
         self.__name__ = getattr(handler, "__name__", "http_action")
@@ -77,22 +79,22 @@ class HttpRouter:
         """Add a route for an exact ``path`` or for every path under ``path_prefix``."""
         method = method.upper()
         if method not in METHODS:
-            raise ValueError(f"unsupported method {method!r} (one of {sorted(METHODS)})")
+            raise SchemaError(f"unsupported method {method!r} (one of {sorted(METHODS)})")
         action = handler if isinstance(handler, HttpAction) else HttpAction(handler)
         if (path is None) == (path_prefix is None):
-            raise ValueError("give exactly one of path= or path_prefix=")
+            raise SchemaError("give exactly one of path= or path_prefix=")
         if path is not None:
             if not path.startswith("/"):
-                raise ValueError(f"path {path!r} must start with '/'")
+                raise SchemaError(f"path {path!r} must start with '/'")
             if (path, method) in self.exact:
-                raise ValueError(f"route {method} {path} is already defined")
+                raise SchemaError(f"route {method} {path} is already defined")
             self.exact[(path, method)] = action
         else:
             assert path_prefix is not None
             if not (path_prefix.startswith("/") and path_prefix.endswith("/")):
-                raise ValueError(f"path_prefix {path_prefix!r} must start and end with '/'")
+                raise SchemaError(f"path_prefix {path_prefix!r} must start and end with '/'")
             if (path_prefix, method) in self.prefixes:
-                raise ValueError(f"route {method} {path_prefix}* is already defined")
+                raise SchemaError(f"route {method} {path_prefix}* is already defined")
             self.prefixes[(path_prefix, method)] = action
 
     def lookup(self, path: str, method: str) -> HttpAction | None:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, Protocol, overload
 
 from reactor.errors import FunctionNotFound, SchemaError
 from reactor.schema import Schema
@@ -98,7 +98,21 @@ Handler = Callable[..., Any]
 Decorator = Callable[[Handler], RegisteredFunction]
 
 
-def _decorator(kind: FunctionKind, internal: bool) -> Any:
+class FunctionDecorator(Protocol):
+    """``@query``, ``@mutation``, ...: bare, or called with ``args=`` / ``returns=``."""
+
+    @overload
+    def __call__(self, fn: Handler, /) -> RegisteredFunction: ...
+    @overload
+    def __call__(
+        self,
+        *,
+        args: dict[str, Validator] | Validator | None = None,
+        returns: Validator | None = None,
+    ) -> Decorator: ...
+
+
+def _decorator(kind: FunctionKind, internal: bool) -> FunctionDecorator:
     @overload
     def register(fn: Handler, /) -> RegisteredFunction: ...
     @overload

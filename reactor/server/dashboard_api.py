@@ -22,7 +22,6 @@ naming what was wrong and changes nothing. Every endpoint needs the admin key
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from starlette.requests import Request
@@ -308,10 +307,9 @@ class DashboardApi:
                 raise NotFound(f"no scheduled function {job_id!r}")
             state = str(job.get("state"))
             if state not in ("pending", "in_progress"):
-                raise ValidationError(f"the job already finished ({state}); nothing to cancel", "")
-            txn.patch(
-                job_id, {"state": "canceled", "completed_time": time.time() * 1000.0}, system=True
-            )
+                raise ValidationError(f"the job already finished ({state}); nothing to cancel")
+            done = {"state": "canceled", "completed_time": self.engine.clock() * 1000.0}
+            txn.patch(job_id, done, system=True)
             return "canceled"
 
         return JSONResponse({"id": job_id, "state": await self._write(write, "cancel job")})

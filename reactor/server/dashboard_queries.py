@@ -152,7 +152,7 @@ def files(ctx: QueryCtx, cursor: str | None = None, num_items: float = 50) -> di
     )
     out = []
     for doc in page["page"]:
-        url = ctx.storage.get_url(doc["_id"]) if ctx.storage is not None else None
+        url = ctx.storage.get_url(doc["_id"]) if ctx.storage else None
         out.append({**doc, "url": url})
     return {"page": out, "isDone": page["is_done"], "continueCursor": page["continue_cursor"]}
 

@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from reactor.engine import Engine
 from reactor.errors import LimitExceeded, ValidationError
-from reactor.platform.file_storage import UploadError
+from reactor.platform.file_storage import BadUploadToken, UploadError, UploadUrlExpired
 
 __all__ = ["storage_routes"]
 
@@ -60,6 +60,15 @@ def is_active_type(content_type: str) -> bool:
     return essence in _ACTIVE_TYPES or essence.endswith("+xml") or "/" not in essence
 
 
+# The HTTP status of each refused upload, by its (per-class) code: the platform layer knows
+# nothing of HTTP. Every refusal so far is the client's mistake.
+_UPLOAD_STATUS: dict[str, int] = {
+    UploadError.code: 400,
+    BadUploadToken.code: 400,
+    UploadUrlExpired.code: 400,
+}
+
+
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"code": code, "message": message}, status)
 
@@ -72,7 +81,7 @@ def storage_routes(engine: Engine) -> list[Route]:
         try:
             storage.check_upload_token(request.query_params.get("token"))
         except UploadError as exc:
-            return _error(exc.status, exc.code, str(exc))
+            return _error(_UPLOAD_STATUS.get(exc.code, 400), exc.code, str(exc))
         limit = storage.max_upload_bytes
         too_large = _error(
             413, "FileTooLarge", f"the file is larger than the limit of {limit} bytes"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,20 +14,16 @@ from .outbox_fake import RecordingExecutor
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    c = Clock()
-    monkeypatch.setattr(time, "time", c.time)
-    return c
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture
-async def cc(
-    tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Engine]:
+async def cc(tmp_path: Path, clock: Clock) -> AsyncIterator[Engine]:
     # Tests drive the timers by hand (routing:expire_reservations, sms/locks:expire);
     # test_crons.py checks that the crons call them on their own.
-    monkeypatch.setenv("REACTOR_CRONS", "0")
-    async with Engine.open(ROOT, database=f"sqlite:///{tmp_path}/cc.db") as engine:
+    database = f"sqlite:///{tmp_path}/cc.db"
+    async with Engine.open(ROOT, database=database, clock=clock.time, crons=False) as engine:
         yield engine
 
 

@@ -24,8 +24,9 @@ SUPERVISOR = {"subject": "sup-1", "role": "supervisor"}
 class Clock:
     """Simulated wall-clock time: functions only read time through ``ctx.now``.
 
-    The engine derives ``ctx.now`` from ``time.time()``; the tests patch ``time.time``
-    with this clock so whole days pass instantly and deterministically.
+    The tests open the engine with ``clock=clock.time`` (so ``ctx.now``, creation times,
+    job times and retention read it) and so whole days pass instantly and
+    deterministically.
     """
 
     def __init__(self, start_ms: float = START_MS) -> None:

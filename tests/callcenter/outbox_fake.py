@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from typing import Any
 
@@ -63,7 +62,7 @@ class RecordingExecutor:
         if sched._running:
             return True
         txn = self.engine.db.begin_read()
-        now = time.time() * 1000.0  # the tests' simulated clock
+        now = self.engine.clock() * 1000.0  # the tests' simulated clock
         due = (
             Query(txn, self.engine.db.table(JOBS_TABLE))
             .with_index(

@@ -11,7 +11,9 @@ from .helpers import ROOT, Clock, agent, sign_in
 
 
 async def test_crons_point_at_internal_mutations(tmp_path: Path, clock: Clock) -> None:
-    async with Engine.open(ROOT, database=f"sqlite:///{tmp_path}/cc.db") as engine:
+    async with Engine.open(
+        ROOT, database=f"sqlite:///{tmp_path}/cc.db", clock=clock.time
+    ) as engine:
         crons = engine.project.module_attr("crons", "crons")
         assert isinstance(crons, Crons)
         for job in crons.jobs.values():
@@ -20,7 +22,9 @@ async def test_crons_point_at_internal_mutations(tmp_path: Path, clock: Clock) -
 
 
 async def test_an_unanswered_ring_is_released_by_the_cron(tmp_path: Path, clock: Clock) -> None:
-    async with Engine.open(ROOT, database=f"sqlite:///{tmp_path}/cc.db") as engine:
+    async with Engine.open(
+        ROOT, database=f"sqlite:///{tmp_path}/cc.db", clock=clock.time
+    ) as engine:
         await sign_in(engine, 1)
         clock.advance(1)
         await sign_in(engine, 2)

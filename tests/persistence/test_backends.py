@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reactor import Engine
+from reactor import Engine, ValidationError
 from reactor.persistence import DocumentRecord, Persistence, open_persistence
 from tests.support.projects import CHAT
 
@@ -65,7 +65,8 @@ async def test_engine_round_trip(url: str) -> None:
 
 
 def test_bad_urls_are_explained() -> None:
-    with pytest.raises(ValueError, match="unsupported database URL"):
+    with pytest.raises(ValidationError, match="unsupported database URL") as info:
         open_persistence("mysql://x")
-    with pytest.raises(ValueError, match="invalid SQLite URL"):
+    assert info.value.path is None and " at $" not in str(info.value)
+    with pytest.raises(ValidationError, match="invalid SQLite URL"):
         open_persistence("sqlite://relative.db")

@@ -127,7 +127,7 @@ async def test_run_at_and_an_earlier_job_wakes_the_scheduler(engine: Engine) -> 
 
 
 async def test_scheduling_errors_are_clear(engine: Engine) -> None:
-    scheduler = engine.executor.scheduler
+    scheduler = engine.scheduler
     assert scheduler is not None
     with pytest.raises(FunctionNotFound):
         await scheduler.for_action().run_after(0, "jobs:nope", {})

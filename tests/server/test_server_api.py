@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reactor import Engine, HttpRouter, http_action
+from reactor import Engine, HttpRouter, SchemaError, http_action
 from reactor.server.app import VERSION, create_app
 from reactor.values import ts_to_wire
 from tests.support.server import ADMIN_KEY, server_config
@@ -206,17 +206,17 @@ def test_router_rules() -> None:
     router = HttpRouter()
     router.route(path="/a", method="get", handler=h)
     router.route(path_prefix="/p/", method="GET", handler=h)
-    with pytest.raises(ValueError, match="already"):
+    with pytest.raises(SchemaError, match="already"):
         router.route(path="/a", method="GET", handler=h)
-    with pytest.raises(ValueError, match="start with"):
+    with pytest.raises(SchemaError, match="start with"):
         router.route(path="a", method="GET", handler=h)
-    with pytest.raises(ValueError, match="start and end"):
+    with pytest.raises(SchemaError, match="start and end"):
         router.route(path_prefix="/p", method="GET", handler=h)
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(SchemaError, match="method"):
         router.route(path="/b", method="FETCH", handler=h)
-    with pytest.raises(ValueError, match="exactly one"):
+    with pytest.raises(SchemaError, match="exactly one"):
         router.route(method="GET", handler=h)
-    with pytest.raises(TypeError):
+    with pytest.raises(SchemaError, match="async def"):
         http_action(lambda ctx, request: None)  # type: ignore[arg-type,return-value]
     assert router.lookup("/a", "GET") is h
     assert router.lookup("/p/x", "GET") is h

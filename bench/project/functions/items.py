@@ -10,3 +10,8 @@ def add(ctx, group, n):
 def by_group(ctx, group):
     rows = ctx.db.query("items").with_index("by_group", lambda q: q.eq("group", group))
     return [d["n"] for d in rows.take(10)]
+
+
+@query(args={"id": v.id("items")})
+def get(ctx, id):
+    return ctx.db.get(id)

@@ -32,3 +32,9 @@ def latest(ctx):
     """The sequence number of the newest item of the whole table (collection-level)."""
     doc = ctx.db.query("items").order("desc").first()
     return None if doc is None else float(doc["n"])
+
+
+@mutation(args={"group": v.float64(), "seq": v.float64()})
+def noop(ctx, group, seq):
+    """A mutation that writes nothing: an HTTP call with no commit (the HTTP floor)."""
+    return None

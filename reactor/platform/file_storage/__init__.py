@@ -32,17 +32,20 @@ from reactor.platform.file_storage.local import LocalBackend
 from reactor.platform.file_storage.s3 import S3Backend
 from reactor.platform.file_storage.storage import (
     STORAGE_TABLE,
-    ActionStorage,
+    AsyncStorage,
+    BadUploadToken,
     FileStorage,
     StorageReader,
     StorageWriter,
     StoredFile,
     UploadError,
+    UploadUrlExpired,
 )
 
 __all__ = [
     "STORAGE_TABLE",
-    "ActionStorage",
+    "AsyncStorage",
+    "BadUploadToken",
     "FileStorage",
     "LocalBackend",
     "S3Backend",
@@ -51,4 +54,5 @@ __all__ = [
     "StorageWriter",
     "StoredFile",
     "UploadError",
+    "UploadUrlExpired",
 ]

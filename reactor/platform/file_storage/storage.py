@@ -14,7 +14,6 @@ import logging
 import os
 import secrets
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from reactor.errors import LimitExceeded, NotFound, ReactorError, ValidationErro
 from reactor.platform.file_storage.backend import StorageBackend
 from reactor.platform.file_storage.local import LocalBackend
 from reactor.platform.file_storage.s3 import S3Backend
+from reactor.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from reactor.types import Clock, system_clock
 
 if TYPE_CHECKING:
     from reactor.database.database import Database
@@ -40,12 +41,21 @@ SECRET_GLOBAL = "storage_secret"
 
 
 class UploadError(ReactorError):
-    """An upload was refused: bad or expired token, too large, or bad content."""
+    """An upload was refused (the server answers it with an HTTP status, see server/files.py)."""
 
-    def __init__(self, message: str, status: int = 400, code: str = "BadUpload") -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+    code = "BadUpload"
+
+
+class BadUploadToken(UploadError):
+    """The upload token is missing, malformed or not signed by this deployment."""
+
+    code = "BadUploadToken"
+
+
+class UploadUrlExpired(UploadError):
+    """The upload URL has expired; the client should ask for a new one."""
+
+    code = "UploadUrlExpired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +119,7 @@ class FileStorage:
         self.max_upload_bytes = max_upload_bytes
         self.upload_url_ttl = upload_url_ttl
         self._secret = secret
+        self.clock: Clock = system_clock  # upload URLs expire by it (the engine's clock)
 
     @classmethod
     def from_env(
@@ -137,7 +148,7 @@ class FileStorage:
         """Tell storage where the server listens (URLs use it unless REACTOR_URL is set)."""
         if self.base_url_configured:
             return
-        if host in ("0.0.0.0", "::", ""):
+        if host in ("0.0.0.0", "::"):
             host = "127.0.0.1"
         if ":" in host:
             host = f"[{host}]"
@@ -153,8 +164,20 @@ class FileStorage:
     ) -> StorageWriter:
         return StorageWriter(self, txn, after_commit)
 
-    def for_action(self) -> ActionStorage:
-        return ActionStorage(self)
+    def for_action(self) -> AsyncStorage:
+        return AsyncStorage(self)
+
+    # ContextService: ctx.storage in every function.
+    def attach_query(self, ctx: QueryCtx, txn: Transaction) -> None:
+        ctx.storage = self.for_query(txn)
+
+    def attach_mutation(
+        self, ctx: MutationCtx, txn: Transaction, after_commit: list[Callable[[], None]]
+    ) -> None:
+        ctx.storage = self.for_mutation(txn, after_commit)
+
+    def attach_action(self, ctx: ActionCtx) -> None:
+        ctx.storage = self.for_action()
 
     # -- URLs and upload tokens -----------------------------------------------------------
 
@@ -180,7 +203,7 @@ class FileStorage:
 
     def upload_token(self, now: float | None = None) -> str:
         """A signed token valid for :attr:`upload_url_ttl` seconds."""
-        expires = int((time.time() if now is None else now) + self.upload_url_ttl)
+        expires = int((self.clock() if now is None else now) + self.upload_url_ttl)
         payload = f"{expires}.{secrets.token_urlsafe(9)}"
         return f"{payload}.{self._sign(payload)}"
 
@@ -190,15 +213,13 @@ class FileStorage:
     def check_upload_token(self, token: object, now: float | None = None) -> None:
         """UploadError unless ``token`` is one of ours and has not expired."""
         if not isinstance(token, str) or token.count(".") != 2:
-            raise UploadError("missing or malformed upload token", 400, "BadUploadToken")
+            raise BadUploadToken("missing or malformed upload token")
         payload, _, signature = token.rpartition(".")
         if not hmac.compare_digest(signature.encode(), self._sign(payload).encode()):
-            raise UploadError("invalid upload token (bad signature)", 400, "BadUploadToken")
+            raise BadUploadToken("invalid upload token (bad signature)")
         expires = int(payload.split(".", 1)[0])
-        if (time.time() if now is None else now) > expires:
-            raise UploadError(
-                "this upload URL has expired; generate a new one", 400, "UploadUrlExpired"
-            )
+        if (self.clock() if now is None else now) > expires:
+            raise UploadUrlExpired("this upload URL has expired; generate a new one")
 
     # -- storing and reading (blocking backend calls run in worker threads) ---------------
 
@@ -311,19 +332,17 @@ class StorageReader:
         return None if stored is None else stored.metadata()
 
     def delete(self, storage_id: str) -> None:
-        raise ValidationError("ctx.storage.delete is not available in a query (read-only)", "")
+        raise ValidationError("ctx.storage.delete is not available in a query (read-only)")
 
     def generate_upload_url(self) -> str:
         raise ValidationError(
-            "ctx.storage.generate_upload_url is not available in a query; call it in a mutation",
-            "",
+            "ctx.storage.generate_upload_url is not available in a query; call it in a mutation"
         )
 
     def store(self, data: bytes, content_type: str | None = None) -> str:
         raise ValidationError(
             "ctx.storage.store is only available in actions; from a client, upload to "
-            "ctx.storage.generate_upload_url()",
-            "",
+            "ctx.storage.generate_upload_url()"
         )
 
     def get(self, storage_id: str) -> bytes | None:
@@ -355,7 +374,7 @@ class StorageWriter(StorageReader):
         return self._storage.upload_url()
 
 
-class ActionStorage:
+class AsyncStorage:
     """``ctx.storage`` in an action: every method is awaited."""
 
     def __init__(self, storage: FileStorage) -> None:

@@ -25,9 +25,8 @@ async def ai(
     tmp_path: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Engine]:
     """The call-center engine with OpenAI settings pointing at the fake."""
-    monkeypatch.setenv("REACTOR_CRONS", "0")
     monkeypatch.setenv("REACTOR_STORAGE_DIR", str(tmp_path / "files"))
-    async with Engine.open(ROOT, database=f"sqlite:///{tmp_path}/cc.db") as engine:
+    async with Engine.open(ROOT, database=f"sqlite:///{tmp_path}/cc.db", crons=False) as engine:
         await engine.set_env("OPENAI_API_KEY", fake_openai.api_key)
         await engine.set_env("OPENAI_BASE_URL", fake_openai.base_url)
         await engine.set_env("ARCHIVE_DATABASE_URL", f"sqlite:///{tmp_path}/archive.db")

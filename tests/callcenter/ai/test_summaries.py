@@ -78,3 +78,15 @@ async def test_the_daily_cron_summarises_yesterday(ai: Engine, fake_openai: Fake
         "day": "2001-01-01",
         "summaries": 0,
     }
+
+
+async def test_the_cron_tick_schedules_yesterdays_summaries(ai: Engine) -> None:
+    # The tick once called day_of without its ctx and failed with a TypeError each day.
+    yesterday = await ai.query("ai/summaries:yesterday")
+    assert isinstance(yesterday, str) and len(yesterday) == 10
+    job_id = await ai.mutation("ai/summaries:tick")
+    jobs = [j for j in ai.db.table_documents("_scheduled_functions") if j["_id"] == job_id]
+    assert jobs[0]["name"] == "ai/summaries:daily"
+    assert jobs[0]["args"] == {"day": yesterday}
+    # Without a day, the action asks for the same one.
+    assert (await ai.action("ai/summaries:daily", {}))["day"] == yesterday

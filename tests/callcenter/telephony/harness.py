@@ -150,7 +150,7 @@ def _busy(engine: Engine) -> bool:
     if engine.scheduler._running:
         return True
     txn = engine.db.begin_read()
-    now = time.time() * 1000.0  # the tests' simulated clock
+    now = engine.clock() * 1000.0  # the tests' simulated clock
     due = (
         Query(txn, engine.db.table(JOBS_TABLE))
         .with_index(JOBS_INDEX, lambda q: q.eq("state", "pending").lte("scheduled_time", now))
