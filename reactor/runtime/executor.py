@@ -43,7 +43,6 @@ import asyncio
 import concurrent.futures
 import contextvars
 import hashlib
-import random
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -55,8 +54,9 @@ from reactor.database.committer import WriteConflict
 from reactor.database.database import Database
 from reactor.database.layers import ViewLease
 from reactor.database.reads import ReadSet
+from reactor.database.retry import RetryPolicy, retry_conflicts
 from reactor.database.transaction import Transaction
-from reactor.errors import ConflictError, FunctionNotFound, LimitExceeded, ValidationError
+from reactor.errors import FunctionNotFound, LimitExceeded, ValidationError
 from reactor.runtime.context import ActionCtx, ContextService, MutationCtx, QueryCtx
 from reactor.runtime.logs import LogLines, capture
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, canonical_path
@@ -416,9 +416,10 @@ class Executor:
         hooks: MutationHooks | None,
         logs: list[str] | None,
     ) -> tuple[Any, int]:
-        attempt = 0
         moved = False
-        while True:
+
+        async def attempt() -> tuple[Any, int]:
+            nonlocal moved
             request = (
                 None
                 if session_request is None
@@ -430,28 +431,27 @@ class Executor:
                     prepared = self._attempt(self.db.begin_write(), *args, inline=True)
                 except OutOfSlice:
                     self.moved += 1
-                    moved = True
+                    moved = True  # its retries stay in a worker thread too
             if moved:
                 prepared = await self.in_worker(self._leased_attempt, *args)
             txn = prepared.txn
             if prepared.answered:
                 return prepared.value, max(self.db.published_ts, txn.snapshot_ts)
-            try:
-                ts = await self.db.commit(txn)
-            except WriteConflict as conflict:
-                self.conflicts += 1
-                attempt += 1
-                if attempt > MAX_MUTATION_RETRIES:
-                    raise ConflictError(
-                        f"{found.path}: {conflict.message}; gave up after {MAX_MUTATION_RETRIES} "
-                        "retries (reduce contention on these documents)"
-                    ) from None
-                await asyncio.sleep(random.uniform(0, 0.002 * 2**attempt))
-                await self.db.committer.wait_published(conflict.write_ts)
-                continue
+            ts = await self.db.commit(txn)
             for callback in prepared.after_commit:
                 callback()
             return prepared.value, ts
+
+        def conflicted(conflict: WriteConflict) -> None:
+            self.conflicts += 1
+
+        return await retry_conflicts(
+            attempt,
+            self.db.committer,
+            what=str(found.path),
+            policy=RetryPolicy(retries=MAX_MUTATION_RETRIES),
+            on_conflict=conflicted,
+        )
 
     def _leased_attempt(
         self,
