@@ -25,8 +25,11 @@ the leased version).
   is chosen by the client, so it is no secret); the result is kept as encoded JSON, so
   a result as large or as deep as HTTP allows works too (one too large to keep in a
   document is not kept: a repeat then learns that the mutation ran, not its value).
-- An **action** is awaited on the event loop and reaches the database only through
-  ``ctx.run_query`` / ``run_mutation`` / ``run_action``.
+- An **action** runs on an event loop of its own in another thread
+  (:mod:`reactor.runtime.action_threads`), so a CPU-bound step holds no other client;
+  it reaches the database only through ``ctx.run_query`` / ``run_mutation`` /
+  ``run_action`` (and ``ctx.scheduler`` / ``ctx.storage``), which hop back to the
+  server's event loop.
 
 Every execution runs under :attr:`Executor.time_limits` (:mod:`reactor.runtime.time_limits`):
 a query or mutation that runs too long is stopped with ``TimeLimitExceeded`` (a mutation
@@ -57,6 +60,7 @@ from reactor.database.reads import ReadSet
 from reactor.database.retry import RetryPolicy, retry_conflicts
 from reactor.database.transaction import Transaction
 from reactor.errors import FunctionNotFound, LimitExceeded, ValidationError
+from reactor.runtime.action_threads import ACTION_LOOPS, OnLoop, on_loop
 from reactor.runtime.context import ActionCtx, ContextService, MutationCtx, QueryCtx
 from reactor.runtime.logs import LogLines, capture
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, canonical_path
@@ -66,6 +70,7 @@ from reactor.runtime.time_limits import (
     TimeLimits,
     limited,
     limited_coroutine,
+    share_the_gil,
     shielded,
     sliced,
 )
@@ -88,6 +93,7 @@ _WORKER_LEASE: contextvars.ContextVar[ViewLease | None] = contextvars.ContextVar
 
 def _function_threads() -> concurrent.futures.ThreadPoolExecutor:
     if not _POOL:
+        share_the_gil()
         _POOL.append(
             concurrent.futures.ThreadPoolExecutor(
                 FUNCTION_THREADS, thread_name_prefix="reactor-function"
@@ -547,38 +553,77 @@ class Executor:
         identity: dict[str, Any] | None,
         logs: list[str] | None,
     ) -> Any:
-        with capture() as printed:
-            try:
-                value = await self.limit_action(
-                    found.handler(self.action_ctx(identity), **validated), f"action {found.path}"
-                )
-            finally:
-                if logs is not None:
-                    logs.extend(printed.finish())
+        server = asyncio.get_running_loop()
+
+        async def body() -> Any:  # on an action loop
+            with capture() as printed:
+                try:
+                    return await self.limit_action(
+                        found.handler(self.action_ctx(identity, server), **validated),
+                        f"action {found.path}",
+                    )
+                finally:
+                    if logs is not None:
+                        logs.extend(printed.finish())
+
+        value = await ACTION_LOOPS.run(body)
         return self.check_result(found, value)
+
+    async def run_http_action(
+        self,
+        make: Callable[[ActionCtx], Coroutine[Any, Any, T]],
+        identity: dict[str, Any] | None,
+        what: str,
+    ) -> T:
+        """Run an HTTP action's coroutine ``make(ctx)`` on an action loop, limited.
+
+        Whatever it awaits of the server's (the request body) must hop back itself
+        (:func:`~reactor.runtime.action_threads.on_loop`).
+        """
+        server = asyncio.get_running_loop()
+
+        async def body() -> T:
+            result: T = await self.limit_action(make(self.action_ctx(identity, server)), what)
+            return result
+
+        return await ACTION_LOOPS.run(body)
 
     async def limit_action(self, coro: Coroutine[Any, Any, Any], what: str) -> Any:
         """Await an action's (or HTTP action's) coroutine under the action time limits."""
         limits = self.time_limits
         return await limited_coroutine(coro, limits.function, limits.action, what)
 
-    def action_ctx(self, identity: dict[str, Any] | None) -> ActionCtx:
-        """The ``ctx`` of an action (or HTTP action) running as ``identity``."""
+    def action_ctx(
+        self,
+        identity: dict[str, Any] | None,
+        server: asyncio.AbstractEventLoop | None = None,
+    ) -> ActionCtx:
+        """The ``ctx`` of an action (or HTTP action) running as ``identity``.
+
+        Its calls run on ``server`` (the server's event loop; by default the running
+        one) whichever loop the action runs on.
+        """
+        loop = server if server is not None else asyncio.get_running_loop()
 
         async def run_query(f: Any, a: dict[str, Any] | None) -> Any:
-            return await self.run_query(f, a, identity)
+            return await on_loop(loop, self.run_query(f, a, identity))
 
         async def run_mutation(f: Any, a: dict[str, Any] | None) -> Any:
-            return (await self.run_mutation(f, a, identity))[0]
+            return (await on_loop(loop, self.run_mutation(f, a, identity)))[0]
 
         async def run_action(f: Any, a: dict[str, Any] | None) -> Any:
-            return await self.run_action(f, a, identity)
+            return await on_loop(loop, self.run_action(f, a, identity))
 
         ctx = ActionCtx(
             identity, self.clock() * 1000.0, run_query, run_mutation, run_action, self.env
         )
         for service in self.services:
             service.attach_action(ctx)
+        # The services' coroutine methods run on the server's loop.
+        if ctx.scheduler is not None:
+            ctx.scheduler = OnLoop(ctx.scheduler, loop)
+        if ctx.storage is not None:
+            ctx.storage = OnLoop(ctx.storage, loop)
         return ctx
 
 

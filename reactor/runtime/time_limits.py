@@ -54,6 +54,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine, Generator, Iterator, Mapping
@@ -166,6 +167,7 @@ class _Region:
         "deadline",
         "fired",
         "seconds",
+        "slice",
         "stuck_at",
         "thread_id",
         "wall_deadline",
@@ -180,6 +182,7 @@ class _Region:
         self.cpu_start = time.clock_gettime(self.clock) if self.clock is not None else now
         # CPU time never runs faster than the wall clock: nothing to check before this.
         self.deadline = now + seconds
+        self.slice = wall
         if wall:  # a slice: wall-clock time only
             self.wall_deadline = self.deadline
         else:
@@ -214,8 +217,7 @@ class _Watchdog:
         self._wake_at = 0.0  # when the watchdog thread wakes next
         self.on_stuck: Callable[[str], None] | None = None
 
-    def open(self, seconds: float, what: str, wall: bool = False) -> _Region:
-        region = _Region(threading.get_ident(), seconds, what, wall)
+    def open(self, region: _Region) -> None:
         with self._cond:
             self._open.setdefault(region.thread_id, []).append(region)
             if self._thread is None:
@@ -228,7 +230,6 @@ class _Watchdog:
             # switch per query).
             if region.deadline < self._wake_at:
                 self._cond.notify()
-        return region
 
     def close(self, region: _Region) -> None:
         with self._cond:
@@ -301,20 +302,26 @@ def shielded() -> Iterator[None]:
     before it was entered and not yet delivered is withdrawn (and fired again later).
     """
     thread_id = threading.get_ident()
-    with _WATCHDOG._cond:
-        _SHIELDED[thread_id] = _SHIELDED.get(thread_id, 0) + 1
-        fired = any(region.fired for region in _WATCHDOG._open.get(thread_id, ()))
+    entered = False
     try:
+        with _WATCHDOG._cond:
+            _SHIELDED[thread_id] = _SHIELDED.get(thread_id, 0) + 1
+            entered = True
+            fired = any(region.fired for region in _WATCHDOG._open.get(thread_id, ()))
         if fired:
             _set_async_exc(thread_id, None)
         yield
     finally:
-        with _WATCHDOG._cond:
-            left = _SHIELDED[thread_id] - 1
-            if left:
-                _SHIELDED[thread_id] = left
-            else:
-                del _SHIELDED[thread_id]
+        # An interrupt delivered before ``entered`` was set leaves nothing to undo; one
+        # delivered after it (it was due before the section began) is raised here, with
+        # the count undone.
+        if entered:
+            with _WATCHDOG._cond:
+                left = _SHIELDED[thread_id] - 1
+                if left:
+                    _SHIELDED[thread_id] = left
+                else:
+                    del _SHIELDED[thread_id]
 
 
 # Per thread: (wall, CPU) time at the start of the collection in progress.
@@ -347,6 +354,20 @@ def _exclude_collection(phase: str, info: dict[str, int]) -> None:
 gc.callbacks.append(_exclude_collection)
 
 
+# How long a thread holding the GIL keeps it when another asks (CPython's default is
+# 5 ms). The event loop gives the GIL up at every poll for I/O and then waits for it:
+# behind a CPU-bound function in a worker or action thread, each of those waits would
+# last the whole interval, and a trivial request needs several of them.
+GIL_SWITCH_SECONDS = 0.0005
+
+
+def share_the_gil() -> None:
+    """Let the event loop take the GIL back quickly from CPU-bound function threads
+    (process-wide; called when the first such thread starts)."""
+    if sys.getswitchinterval() > GIL_SWITCH_SECONDS:
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
+
+
 def on_stuck(handler: Callable[[str], None] | None) -> None:
     """Call ``handler(what)`` (in the watchdog thread) for code that ignores its limit."""
     _WATCHDOG.on_stuck = handler
@@ -358,33 +379,48 @@ def _exceeded(what: str, seconds: float) -> TimeLimitExceeded:
 
 def limited(seconds: float, what: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)``, stopped with :class:`TimeLimitExceeded` after ``seconds``."""
-    region = _WATCHDOG.open(seconds, what)
-    try:
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            _WATCHDOG.close(region)
-    except Interrupted:
-        _WATCHDOG.close(region)
-        if not region.fired:
-            raise  # an enclosing region overran
-        raise _exceeded(what, seconds) from None
+    return _run(_Region(threading.get_ident(), seconds, what), fn, args, kwargs)
 
 
 def sliced(seconds: float, what: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)``, stopped with :class:`OutOfSlice` after ``seconds`` of wall
     clock (for code on the event loop that can be run again elsewhere)."""
-    region = _WATCHDOG.open(seconds, what, wall=True)
+    return _run(_Region(threading.get_ident(), seconds, what, wall=True), fn, args, kwargs)
+
+
+def _run(region: _Region, fn: Callable[..., T], args: Any, kwargs: Any) -> T:
+    # Everything from registering the region to closing it is inside the ``try``: an
+    # interrupt may arrive at any bytecode, also inside open() or close(), and a region
+    # left open would be fired at again and again.
     try:
         try:
+            _WATCHDOG.open(region)
             return fn(*args, **kwargs)
         finally:
             _WATCHDOG.close(region)
     except Interrupted:
-        _WATCHDOG.close(region)
+        _close_surely(region)
         if not region.fired:
             raise  # an enclosing region overran
-        raise OutOfSlice(what) from None
+        raise _fired(region) from None
+
+
+def _close_surely(region: _Region) -> None:
+    """Close ``region`` even if interrupts keep arriving meanwhile (it is fired again
+    every REFIRE_SECONDS until closed; an enclosing region's interrupt swallowed here is
+    fired again too)."""
+    while True:
+        try:
+            _WATCHDOG.close(region)
+            return
+        except Interrupted:
+            continue
+
+
+def _fired(region: _Region) -> BaseException:
+    if region.slice:
+        return OutOfSlice(region.what)
+    return _exceeded(region.what, region.seconds)
 
 
 async def limited_coroutine(

@@ -39,7 +39,6 @@ from reactor.engine import Engine
 from reactor.errors import ProtocolError, ReactorError, UserError, ValidationError, public_message
 from reactor.runtime.live_queries import LiveQuery
 from reactor.runtime.logs import wire_log_lines
-from reactor.runtime.registry import FunctionKind
 from reactor.sync.protocol import (
     Add,
     ModifyQuerySet,
@@ -210,21 +209,23 @@ class SyncSession:
         self._subscribe(query)
 
     def _subscribe(self, query: _Query) -> None:
-        executor = self.engine.executor
         try:
-            fn = executor.resolve(query.udf_path, FunctionKind.QUERY, public_only=not self.admin)
-            args = executor.validate_args(fn, query.args)
+            query.live = self.engine.subscribe_live(
+                query.udf_path,
+                query.args,
+                self.identity,
+                self._on_change,
+                journal=query.journal,
+                public_only=not self.admin,
+            )
         except ReactorError as exc:
             query.error = exc
             return
         query.error = None
-        query.live = self.engine.live.acquire(
-            fn, args, self.identity, self._on_change, query.journal
-        )
 
     def _unsubscribe(self, query: _Query) -> None:
         if query.live is not None:
-            self.engine.live.release(query.live, self._on_change)
+            self.engine.release_live(query.live, self._on_change)
             query.live = None
 
     def _remove(self, query_id: int) -> None:
@@ -344,7 +345,7 @@ class SyncSession:
 
     @property
     def _expose(self) -> bool:
-        return self.engine.executor.expose_errors
+        return self.engine.expose_errors
 
     def _modification(self, query: _Query) -> StateModification | None:
         if query.live is None:

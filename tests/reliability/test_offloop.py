@@ -24,6 +24,9 @@ from reactor.runtime.time_limits import TimeLimits
 from tests.support.server import running_server, server_config
 from tests.support.sync_client import SyncClient
 
+# They interrupt running code from another thread, which coverage's tracer prevents.
+pytestmark = pytest.mark.spins
+
 WAIT = 60.0  # the tests' own patience; the offenders' limit is far above it
 
 
@@ -170,3 +173,20 @@ async def test_moved_mutations_keep_the_invariant_under_concurrent_commits(
     # The slow ones ran in worker threads (34 of them overran the slice; on a loaded
     # machine the watchdog may notice a few only after they finished inline).
     assert engine.executor.moved - moved_before >= 10
+
+
+async def test_cpu_bound_action_step_does_not_hold_other_clients(
+    engine: Engine, token: str
+) -> None:
+    engine.executor.time_limits = TimeLimits(function=600.0)
+    logs: list[str] = []
+    spinning = asyncio.create_task(
+        engine.executor.run_action("slow:spin_action_until", {"token": token}, logs=logs)
+    )
+    for i in range(1, 4):
+        assert await engine.mutation("counters:increment", {"name": "y"}) == i
+        assert await engine.query("counters:value", {"name": "y"}) == i
+    assert not spinning.done()  # all of that while the action's step was spinning
+    release(token)
+    assert await spinning == [None, 1]
+    assert logs == ["spun None 1.0"]

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from reactor import Engine
 from reactor.runtime.time_limits import TimeLimitExceeded, TimeLimits
+
+pytestmark = pytest.mark.spins
 
 
 async def test_an_endless_query_does_not_hold_other_calls(engine: Engine) -> None:

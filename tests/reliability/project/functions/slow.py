@@ -5,7 +5,7 @@ environment, so a test decides when it ends (no timing in the test)."""
 import os
 import time
 
-from reactor import mutation, query, v
+from reactor import action, mutation, query, v
 
 
 def _spin_until(token):
@@ -61,3 +61,13 @@ def total_slow(ctx):
 def work(ctx, n, ms):
     _spin(ms / 1000.0)
     return n * 2
+
+
+@action(args={"token": v.string()})
+async def spin_action_until(ctx, token):
+    # A step that holds its event loop until released, between two calls back.
+    before = await ctx.run_query("counters:value", {"name": "x"})
+    _spin_until(token)
+    after = await ctx.run_mutation("counters:increment", {"name": "x"})
+    print("spun", before, after)
+    return [before, after]
