@@ -300,6 +300,37 @@ class PostgresPersistence:
                         ) from exc
             raise AssertionError("unreachable")
 
+    def follow(
+        self, position: int
+    ) -> tuple[list[commit_log.LogRow], dict[str, DocumentRecord | None]]:
+        """The commits after ``position`` and the current rows of the documents they wrote.
+
+        One REPEATABLE READ snapshot, so the documents are exactly the state after the last
+        returned commit (None: deleted). Raises LookupError if the log was trimmed past
+        ``position`` (the caller reloads).
+        """
+
+        def read(conn: Any) -> tuple[list[commit_log.LogRow], dict[str, DocumentRecord | None]]:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                self._ensure_commit_log(cur)
+                # No limit: the documents are the snapshot's head, so every commit up to
+                # it must be applied with them.
+                rows = commit_log.commits_after(cur, position)
+                ids = sorted({doc_id for row in rows for doc_id in row.ids})
+                docs: dict[str, DocumentRecord | None] = dict.fromkeys(ids)
+                if ids:
+                    cur.execute(
+                        "SELECT table_name, id, ts, value FROM reactor_documents "
+                        "WHERE id = ANY(%s)",
+                        (ids,),
+                    )
+                    for table, id_, ts, value in cur.fetchall():
+                        docs[id_] = DocumentRecord(table, id_, ts, bytes(value))
+                return rows, docs
+
+        return self._run(read)
+
     def _ensure_commit_log(self, cur: Any) -> None:
         if not self._commit_log_ready:
             commit_log.create_schema(cur)

@@ -163,3 +163,21 @@ def test_a_node_killed_inside_its_commit_rolls_back_and_blocks_nobody(
     out = a.write_logged("a", [one("t", "1", 6)], applied=1, check=accept_all)
     assert out.positions == (2,)
     assert [r.node for r in a.cluster(lambda cur: commit_log.commits_after(cur, 0))] == ["a", "a"]
+
+
+def test_follow_returns_the_commits_and_the_documents_of_one_snapshot(
+    nodes: tuple[PostgresPersistence, PostgresPersistence],
+) -> None:
+    a, b = nodes
+    a.write_logged("a", [one("t", "1", 1), one("t", "2", 2)], applied=0, check=accept_all)
+    b.write_logged(
+        "b", [one("t", "1", 3, b"new"), one("t", "2", 4, None)], applied=2, check=accept_all
+    )
+    rows, docs = a.follow(2)
+    assert [(r.position, r.node) for r in rows] == [(3, "b"), (4, "b")]
+    assert docs == {"1": DocumentRecord("t", "1", 3, b"new"), "2": None}
+    rows, docs = a.follow(0)
+    assert [r.position for r in rows] == [1, 2, 3, 4] and docs["1"] == DocumentRecord(
+        "t", "1", 3, b"new"
+    )
+    assert a.follow(4) == ([], {})
