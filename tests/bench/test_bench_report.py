@@ -10,14 +10,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench import report  # noqa: E402
+from bench import report
 
 FIXTURE = Path(__file__).parent / "fixtures" / "results"
 
