@@ -15,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable, Generator
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reactor.auth import normalize_identity
 from reactor.database.database import Database, ProgressCallback
+from reactor.database.reads import ReadSet
 from reactor.database.transaction import Limits
 from reactor.errors import FunctionNotFound, ValidationError
 from reactor.persistence import open_persistence
@@ -30,9 +32,10 @@ from reactor.platform.env import EnvMirror, write_env
 from reactor.platform.file_storage import FileStorage
 from reactor.platform.retention import Retention, RetentionSweeper
 from reactor.platform.scheduler import Scheduler
-from reactor.runtime.executor import Executor
+from reactor.runtime.executor import Executor, QueryOutcome
 from reactor.runtime.live_queries import LiveQueries, LiveQuery
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, load_project
+from reactor.runtime.time_limits import TimeLimitExceeded
 from reactor.types import Clock, system_clock
 
 if TYPE_CHECKING:
@@ -41,6 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["Engine", "Subscription"]
 
 logger = logging.getLogger("reactor.engine")
+
+T = TypeVar("T")
 
 
 def default_database_url(project: Path) -> str:
@@ -274,6 +279,7 @@ class Engine:
         """Finish pending commits and close the database."""
         if not self._closed:
             self._closed = True
+            await self.live.close()
             await self.scheduler.close()
             await self.sweeper.close()
             await self.db.close()
@@ -285,6 +291,173 @@ class Engine:
         await self.close()
 
     # -- calls -------------------------------------------------------------------------
+
+    @property
+    def published_ts(self) -> int:
+        """The timestamp queries run at now (every published commit up to it is visible)."""
+        return self.db.published_ts
+
+    # -- the application API (servers and sync sessions) ---------------------------------
+    #
+    # Callers pass an identity that is already verified and normalized (a token's
+    # claims, or an admin's impersonation); ``public_only`` hides internal functions;
+    # ``logs`` receives what the call printed. Every call that commits returns only once
+    # its timestamp is published.
+
+    @property
+    def expose_errors(self) -> bool:
+        """Whether clients see the text of uncaught exceptions (development servers)."""
+        return self.executor.expose_errors
+
+    @property
+    def function_time_limit(self) -> float:
+        """Seconds one query or mutation execution may run."""
+        return self.executor.time_limits.function
+
+    def resolve(
+        self, path: Any, kind: FunctionKind | None = None, *, public_only: bool = False
+    ) -> RegisteredFunction:
+        """The function at ``path`` (FunctionNotFound otherwise, or if of another kind)."""
+        return self.executor.resolve(path, kind, public_only=public_only)
+
+    async def run_query(
+        self,
+        path: Any,
+        args: Any,
+        identity: dict[str, Any] | None,
+        *,
+        public_only: bool = False,
+        logs: list[str] | None = None,
+    ) -> Any:
+        """Run a query at the published state (inline, or moved to a worker if slow)."""
+        return await self.executor.run_query(
+            path, args, identity, public_only=public_only, logs=logs
+        )
+
+    async def run_mutation(
+        self,
+        path: Any,
+        args: Any,
+        identity: dict[str, Any] | None,
+        *,
+        public_only: bool = False,
+        logs: list[str] | None = None,
+        session_request: tuple[str, int] | None = None,
+    ) -> tuple[Any, int]:
+        """Run a mutation; returns ``(value, ts)`` once ``ts`` is published.
+
+        With ``session_request`` it is exactly-once: a repeat answers the recorded
+        result (and its commit may have been staged, not yet published: waited for too).
+        """
+        value, ts = await self.executor.run_mutation(
+            path,
+            args,
+            identity,
+            public_only=public_only,
+            session_request=session_request,
+            logs=logs,
+        )
+        await self.db.committer.wait_published(ts)
+        return value, ts
+
+    async def run_action(
+        self,
+        path: Any,
+        args: Any,
+        identity: dict[str, Any] | None,
+        *,
+        public_only: bool = False,
+        logs: list[str] | None = None,
+    ) -> Any:
+        """Run an action (on an action thread's event loop)."""
+        return await self.executor.run_action(
+            path, args, identity, public_only=public_only, logs=logs
+        )
+
+    async def run_http_action(
+        self,
+        make: Callable[[Any], Coroutine[Any, Any, T]],
+        identity: dict[str, Any] | None,
+        what: str,
+    ) -> T:
+        """Run an HTTP action ``make(ctx)`` on an action thread, under the action limits."""
+        return await self.executor.run_http_action(make, identity, what)
+
+    async def query_batch(
+        self,
+        calls: list[tuple[Any, Any]],
+        identity: dict[str, Any] | None,
+        *,
+        public_only: bool = False,
+    ) -> list[QueryOutcome | Exception]:
+        """Run ``[(path, args), ...]`` at one published snapshot, sharing one time limit.
+
+        In a worker thread. Each item is the query's outcome, or the error that kept it
+        from running (unknown function, bad arguments, the batch's time used up).
+        """
+        return await self.executor.in_worker(self._batch, calls, identity, public_only)
+
+    def _batch(
+        self, calls: list[tuple[Any, Any]], identity: dict[str, Any] | None, public_only: bool
+    ) -> list[QueryOutcome | Exception]:
+        executor = self.executor
+        seconds = executor.time_limits.function
+        deadline = time.monotonic() + seconds
+        results: list[QueryOutcome | Exception] = []
+        for path, args in calls:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                results.append(
+                    TimeLimitExceeded(
+                        f"the query batch ran longer than the limit of {seconds:g} s; "
+                        "this query did not run"
+                    )
+                )
+                continue
+            try:
+                fn = executor.resolve(path, FunctionKind.QUERY, public_only=public_only)
+                validated = executor.validate_args(fn, args)
+            except Exception as exc:
+                results.append(exc)
+                continue
+            results.append(executor.execute_query(fn, validated, identity, seconds=left))
+        return results
+
+    async def query_outcome(
+        self,
+        path: Any,
+        args: Any,
+        identity: dict[str, Any] | None,
+        *,
+        public_only: bool = False,
+    ) -> QueryOutcome:
+        """A query's outcome with its read set and the ``ts`` it is valid at."""
+        fn = self.executor.resolve(path, FunctionKind.QUERY, public_only=public_only)
+        validated = self.executor.validate_args(fn, args)
+        return await self.executor.query_outcome(fn, validated, identity)
+
+    def changed_since(self, reads: ReadSet, ts: int) -> bool:
+        """Whether a commit published after ``ts`` wrote something in ``reads``."""
+        return self.db.changed_since(reads, ts)
+
+    def subscribe_live(
+        self,
+        path: Any,
+        args: Any,
+        identity: dict[str, Any] | None,
+        listener: Callable[[LiveQuery], None],
+        *,
+        journal: list[str | None] | None = None,
+        public_only: bool = False,
+    ) -> LiveQuery:
+        """Add ``listener`` to the live query of this call (it may still be stale)."""
+        fn = self.executor.resolve(path, FunctionKind.QUERY, public_only=public_only)
+        validated = self.executor.validate_args(fn, args)
+        return self.live.acquire(fn, validated, identity, listener, journal)
+
+    def release_live(self, live: LiveQuery, listener: Callable[[LiveQuery], None]) -> None:
+        """Remove a listener added by :meth:`subscribe_live`."""
+        self.live.release(live, listener)
 
     async def query(
         self,
@@ -389,13 +562,20 @@ class Subscription:
         self._pending: list[tuple[Any, BaseException | None]] = []
         self._waiter: asyncio.Future[None] | None = None
         self._live: LiveQuery | None = None
+        self._delivered = False
 
     async def __aenter__(self) -> Subscription:
         executor = self._engine.executor
         fn = executor.resolve(self._path, FunctionKind.QUERY)
         args = executor.validate_args(fn, self._args)
-        self._live = self._engine.live.acquire(fn, args, self._identity, self._on_change)
-        self._on_change(self._live)
+        live = self._live = self._engine.live.acquire(fn, args, self._identity, self._on_change)
+        try:
+            await self._engine.live.until_current(live)
+        except BaseException:
+            self.close()
+            raise
+        if not self._delivered:  # a shared live query that was current already
+            self._on_change(live)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -408,6 +588,7 @@ class Subscription:
             self._live = None
 
     def _on_change(self, live: LiveQuery) -> None:
+        self._delivered = True
         self._pending.append((live.value, live.error))
         waiter = self._waiter
         if waiter is not None and not waiter.done():

@@ -15,11 +15,13 @@ are exact. ``filter(...)`` still applies after the search.
 
 **The in-memory index.** Each search index keeps postings (term → documents with term
 frequencies), document lengths and filter values, and a sorted term list for prefix
-lookups. It is built on first use from the published state and then maintained by a
-hook on every change to the published state. A search in a mutation also sees the
-commits that are accepted but not yet published and the mutation's own writes: the
-documents those overlays change are re-examined one by one on top of the published
-postings. (Relevance statistics come from the published state only.)
+lookups. It is built on first use from the base of the published state and then
+maintained by a hook on every change of that base. Every overlay above the base is
+re-examined document by document on top of the postings: the published layers that are
+not folded yet (while readers in worker threads hold older versions), and in a mutation
+also the commits accepted but not yet published and the mutation's own writes; the walk
+goes down the whole chain of a transaction's view. (Relevance statistics come from the
+base only.)
 
 **Reactivity.** A search index is, to the read-set machinery, a synthetic index with id
 ``table.search:name``. A document's keys in it are ``encode_key([mask, filter values...,
@@ -292,10 +294,13 @@ class SearchIndexes:
             if index is not None:
                 self._drop(index)
             index = SearchIndex(table.name, definition)
-            for doc in self.db.table_documents(table.name):
+            # From the base: the layers above it are re-examined by every search. The
+            # base does not change while a reader holds a view (this one does).
+            for doc in self.db.table_documents(table.name, self.db.base):
                 index.add(doc["_id"], doc)
-            self._built[index_id] = index
-            self._by_table.setdefault(table.name, []).append(index)
+            with self.db.critical_section():  # maintained from now on, or not kept
+                self._built[index_id] = index
+                self._by_table.setdefault(table.name, []).append(index)
             return index
 
     def write_keys(

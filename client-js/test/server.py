@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from reactor import Engine
+from reactor.server.app import ServerConfig
+from reactor.sync.worker import SyncLimits
+from reactor.testing import running_server
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-import uvicorn  # noqa: E402
-
-from reactor import Engine  # noqa: E402
-from reactor.server.app import ServerConfig, uvicorn_config  # noqa: E402
-from reactor.sync.worker import SyncLimits  # noqa: E402
 
 
 async def main() -> None:
@@ -37,19 +35,12 @@ async def main() -> None:
         admin_key="client-js-admin",
         sync=SyncLimits(ping_interval=opts.ping_interval),
         static_dir=opts.static,
+        shutdown_timeout=1.0,
     )
-    server = uvicorn.Server(uvicorn_config(engine, config, "127.0.0.1", opts.port))
-    server.config.timeout_graceful_shutdown = 1
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise SystemExit("the server exited before it started")
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    print(f"PORT {port}", flush=True)
     try:
-        await task
+        async with running_server(engine, config, port=opts.port) as url:
+            print(f"PORT {urlsplit(url).port}", flush=True)
+            await asyncio.Event().wait()  # until killed (uvicorn acts on SIGTERM/SIGINT)
     finally:
         await engine.close()
 

@@ -13,16 +13,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from reactor import Engine
+from reactor.server.app import ServerConfig
+from reactor.testing import running_server
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-import uvicorn  # noqa: E402
-
-from reactor import Engine  # noqa: E402
-from reactor.server.app import ServerConfig, uvicorn_config  # noqa: E402
 
 
 async def main() -> None:
@@ -31,19 +29,13 @@ async def main() -> None:
     parser.add_argument("--static", required=True)
     opts = parser.parse_args()
     engine = await Engine.open_pushed(ROOT, f"sqlite:///{Path(opts.db).resolve()}")
-    config = ServerConfig(admin_key=os.environ["REACTOR_ADMIN_KEY"], static_dir=opts.static)
-    server = uvicorn.Server(uvicorn_config(engine, config, "127.0.0.1", 0))
-    server.config.timeout_graceful_shutdown = 1
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise SystemExit("the server exited before it started")
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    print(f"PORT {port}", flush=True)
+    config = ServerConfig(
+        admin_key=os.environ["REACTOR_ADMIN_KEY"], static_dir=opts.static, shutdown_timeout=1.0
+    )
     try:
-        await task
+        async with running_server(engine, config) as url:
+            print(f"PORT {urlsplit(url).port}", flush=True)
+            await asyncio.Event().wait()  # until killed (uvicorn acts on SIGTERM/SIGINT)
     finally:
         await engine.close()
 

@@ -182,11 +182,16 @@ async def _start(
 
 
 async def _wait_started(server: asyncio.Task[None], started: asyncio.Event) -> None:
+    from reactor.server.listeners import StartupFailed
+
     waiter = asyncio.create_task(started.wait())
     await asyncio.wait({server, waiter}, return_when=asyncio.FIRST_COMPLETED)
     if server.done():
         waiter.cancel()
-        server.result()
+        try:
+            server.result()
+        except StartupFailed:
+            pass  # uvicorn logged the cause
         raise CliError("the server stopped while starting (is the port already in use?)")
 
 

@@ -8,9 +8,17 @@ One committer per database. Committing a transaction happens in two steps:
    index keys to the write log and apply its writes to the *pending* overlay, so the next
    mutation already reads them instead of conflicting with them.
 2. **Persist and publish** (the batch task): take every staged commit, write them in one
-   durable persistence transaction (group commit, in a worker thread), then apply them to
-   the published base state in timestamp order, advance the published timestamp, and
-   tell listeners which subscriptions the batch's keys invalidate.
+   durable persistence transaction (group commit, in a worker thread), then make them the
+   newest published state in timestamp order (:meth:`PublishedState.publish
+   <reactor.database.layers.PublishedState.publish>`: in the base, or as a new layer
+   while readers in worker threads hold older versions; never waiting for them), advance
+   the published timestamp, and tell listeners which subscriptions the batch's keys
+   invalidate.
+
+A transaction read either the latest staged state (a mutation on the event loop) or a
+leased published view (a mutation moved to a worker thread); either way its snapshot
+timestamp covers what it read, and the write log holds every commit after it, staged or
+published, so validation is the same.
 
 Invariants: commits are published in timestamp order; a commit is published only after
 it is durable; if a batch fails to persist, it and every commit staged after it fail (they
@@ -116,7 +124,10 @@ class Committer:
         written = txn.written()
         if not written and not db.dirty_globals:
             return None
-        before = txn.base_view
+        # The latest staged version of each written document (the transaction may have
+        # read an older snapshot; it read every document it changes, and validation just
+        # showed that none of them changed since).
+        before = db.pending
         ts = self._next_ts()
         keys: dict[str, list[bytes]] = {}
         writes: list[tuple[str, DocEntry | None, tuple[IndexSpec, ...]]] = []
@@ -194,17 +205,10 @@ class Committer:
             self._publish(batch)
 
     def _publish(self, batch: list[Commit]) -> None:
-        # Worker-thread queries must not read while the published state changes.
-        with self.db.gate.exclusive():
-            self._publish_batch(batch)
-
-    def _publish_batch(self, batch: list[Commit]) -> None:
         db = self.db
-        base = db.base
+        db.published.publish(w for commit in batch for w in commit.writes)
         written: dict[str, list[bytes]] = {}
         for commit in batch:
-            for doc_id, entry, specs in commit.writes:
-                base.apply(doc_id, entry, specs)
             for index_id, keys in commit.keys.items():
                 bucket = written.get(index_id)
                 if bucket is None:
@@ -214,7 +218,7 @@ class Committer:
         ts = batch[-1].ts
         db.published_ts = ts
         # The pending overlay now only needs the commits staged after this batch.
-        pending = Overlay(base)
+        pending = Overlay(db.published.top)
         for commit in self._staged:
             for doc_id, entry, specs in commit.writes:
                 pending.put(doc_id, entry, specs)
@@ -235,14 +239,15 @@ class Committer:
         failed = batch + self._staged
         self._staged = []
         db.write_log.discard_after(db.published_ts)
-        db.pending = Overlay(db.base)
+        db.pending = Overlay(db.published.top)
         # Globals describe memory a failed commit does not roll back (a table it created
         # stays registered, a signing key stays in use), so the next commit stores them;
         # values set since then are newer and win.
         restored: dict[str, Any] = {}
         for commit in failed:
             restored.update(commit.globals_)
-        db.dirty_globals = {**restored, **db.dirty_globals}
+        with db.shared_lock:
+            db.dirty_globals = {**restored, **db.dirty_globals}
         # Storage failures keep their kind (DiskFull, StorageUnavailable, LeaseLost) so
         # clients see a stable code naming the cause.
         kind = type(exc) if isinstance(exc, StorageUnavailable) else ReactorError

@@ -1,29 +1,39 @@
 """The database: tables, the published state, pending commits and subscriptions.
 
-State lives in memory and is rebuilt from persistence on open: the published
-:class:`~reactor.database.layers.BaseState` (documents and every index), an overlay of
-commits that are staged but not yet durable, the write log, and the subscription index.
+State lives in memory and is rebuilt from persistence on open: the published state
+(:class:`~reactor.database.layers.PublishedState`: the base documents with every index,
+plus layers of recent batches while readers in worker threads hold older versions), an
+overlay of commits that are staged but not yet durable, the write log, and the
+subscription index.
 Every table has the implicit indexes ``by_id`` and ``by_creation_time``; user indexes
 come from the schema.
 
 Table numbers (encoded in document ids) are assigned once and persisted in the
 ``tables`` global, so ids stay valid across restarts and schema changes.
+
+Threads: everything runs on the event loop except functions that were moved to a worker
+thread (:mod:`reactor.runtime.executor`). Those read a :class:`~reactor.database.layers.
+ViewLease` of the published state and may also touch the few shared counters below
+(new tables of a schemaless database, creation times, dirty globals), which a lock
+guards.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from reactor.database.committer import Committer, PublishListener, WriteConflict
-from reactor.database.gate import ReadersGate
 from reactor.database.health import StorageMonitor, storage_problem
 from reactor.database.indexes import KEY_MAX, KEY_MIN, IndexSpec
-from reactor.database.layers import BaseState, DocEntry, Overlay
+from reactor.database.layers import BaseState, DocEntry, Overlay, PublishedState, View, ViewLease
+from reactor.database.reads import ReadSet
 from reactor.database.subscriptions import SubscriptionIndex
 from reactor.database.transaction import Limits, Transaction
 from reactor.database.write_log import WriteLog
@@ -119,6 +129,7 @@ class Database:
         # What _creation_time reads (the engine's clock, so tests can drive time).
         self.clock: Clock = system_clock
         self.base = BaseState()
+        self.published = PublishedState(self.base)
         self.pending = Overlay(self.base)
         self.write_log = WriteLog()
         self.subscriptions = SubscriptionIndex()
@@ -129,8 +140,13 @@ class Database:
         self._tables: dict[str, TableInfo] = {}
         self._numbers: dict[int, TableInfo] = {}
         self._last_creation_time = 0.0
+        # Guards what functions in worker threads may change: tables, creation times,
+        # dirty globals.
+        self.shared_lock = threading.Lock()
+        # A section an asynchronous interrupt (a function's time limit) must not split;
+        # the runtime installs its shield (reactor.runtime.time_limits.shielded).
+        self.critical_section: Callable[[], AbstractContextManager[Any]] = nullcontext
         self.committer = Committer(self)
-        self.gate = ReadersGate()
         self.monitor = StorageMonitor(persistence)
         self.lease: LeaseHolder | None = None
         from reactor.search import SearchIndexes  # here: reactor.search imports this package
@@ -180,6 +196,12 @@ class Database:
         return info
 
     def start(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def fold_soon() -> None:
+            loop.call_soon_threadsafe(self.fold_idle)
+
+        self.published.on_idle = fold_soon
         self.committer.start()
         self.monitor.start()
 
@@ -244,14 +266,26 @@ class Database:
         return info
 
     def _new_table(self, name: str) -> TableInfo:
-        number = max(self._numbers, default=0) + 1
-        info = self._add_table(name, number)
-        registry = {n: t.number for n, t in self._tables.items()}
-        self.dirty_globals["tables"] = registry
-        return info
+        # A function may create a table from a worker thread; an interrupt (time limit)
+        # must not land between the registry updates either.
+        with self.shared_lock, self.critical_section():
+            info = self._tables.get(name)
+            if info is not None:
+                return info
+            number = max(self._numbers, default=0) + 1
+            info = self._add_table(name, number)
+            registry = {n: t.number for n, t in self._tables.items()}
+            self.dirty_globals["tables"] = registry
+            return info
+
+    def set_dirty_global(self, name: str, value: Any) -> None:
+        """Persist global ``name`` with the next commit (any thread)."""
+        with self.shared_lock:
+            self.dirty_globals[name] = value
 
     def take_dirty_globals(self) -> dict[str, Any]:
-        dirty, self.dirty_globals = self.dirty_globals, {}
+        with self.shared_lock:
+            dirty, self.dirty_globals = self.dirty_globals, {}
         return dirty
 
     def id_table(self, doc_id: str) -> str | None:
@@ -270,25 +304,80 @@ class Database:
 
     def next_creation_time(self) -> float:
         """Milliseconds since the epoch, strictly increasing across the database."""
-        now = self.clock() * 1000.0
-        last = self._last_creation_time
-        if now <= last:
-            now = last + 0.001
-            if now <= last:  # pragma: no cover - float spacing at extreme values
-                raise ReactorError("creation time overflow")
-        self._last_creation_time = now
-        return now
+        with self.shared_lock:
+            now = self.clock() * 1000.0
+            last = self._last_creation_time
+            if now <= last:
+                now = last + 0.001
+                if now <= last:  # pragma: no cover - float spacing at extreme values
+                    raise ReactorError("creation time overflow")
+            self._last_creation_time = now
+            return now
 
     # -- transactions --------------------------------------------------------------------
 
+    @property
+    def published_view(self) -> View:
+        """The published state now (read it synchronously on the event loop)."""
+        return self.published.top
+
     def begin_read(self, journal: list[str | None] | None = None) -> Transaction:
-        """A read-only transaction at the published state."""
-        return Transaction(self, self.base, self.published_ts, writable=False, journal=journal)
+        """A read-only transaction at the published state (event loop)."""
+        return Transaction(
+            self, self.published.top, self.published_ts, writable=False, journal=journal
+        )
 
     def begin_write(self) -> Transaction:
-        """A read-write transaction at the latest staged state."""
-        view = self.pending if self.pending else self.base
+        """A read-write transaction at the latest staged state (event loop)."""
+        view = self.pending if self.pending else self.published.top
         return Transaction(self, view, self.latest_ts, writable=True)
+
+    def lease_view(self) -> ViewLease:
+        """Hold the published view for a reader in a worker thread (event loop).
+
+        Publishing goes on meanwhile; release the lease when the reader is done.
+        """
+        return self.published.lease(self.published_ts)
+
+    def begin_leased(
+        self,
+        lease: ViewLease,
+        *,
+        writable: bool,
+        journal: list[str | None] | None = None,
+    ) -> Transaction:
+        """A transaction reading a leased published view (any thread).
+
+        A writable one is a mutation run in a worker thread: its snapshot is the lease's
+        timestamp, so the commit is validated against every commit after it (staged
+        ones included), exactly as for a mutation that read the latest staged state.
+        """
+        return Transaction(self, lease.view, lease.ts, writable=writable, journal=journal)
+
+    def changed_since(self, reads: ReadSet, ts: int) -> bool:
+        """Whether a published commit after ``ts`` wrote something in ``reads``.
+
+        True as well when ``ts`` is older than the write log remembers. A result read at
+        ``ts`` with these reads is valid at :attr:`published_ts` exactly when this is
+        False (event loop).
+        """
+        log = self.write_log
+        if ts < log.purged_ts:
+            return True
+        published = self.published_ts
+        for entry in log.after(ts):
+            if entry.ts > published:
+                break
+            if reads.overlaps(entry.keys) is not None:
+                return True
+        return False
+
+    def fold_idle(self) -> None:
+        """Fold published layers into the base if no reader holds them (event loop)."""
+        if self.published.layers and self.published.fold():
+            # The same documents, now all in the base: the overlay of staged commits
+            # reads through to it directly.
+            self.pending.parent = self.published.top
 
     async def commit(self, txn: Transaction) -> int:
         return await self.committer.commit(txn)
@@ -321,9 +410,13 @@ class Database:
     # computed for the old index set.
 
     def quiescent(self) -> bool:
-        """Whether no commit is staged, persisting or awaiting publication."""
+        """Whether no commit is staged, persisting or awaiting publication, and the
+        published state is all in the base."""
         committer = self.committer
-        return not self.pending and not committer._staged and not committer._in_flight
+        if not self.pending and not committer._staged and not committer._in_flight:
+            self.fold_idle()
+            return not self.published.layers
+        return False
 
     async def wait_quiescent(self, timeout: float = 30.0) -> None:
         """Return once :meth:`quiescent` (polls; commits settle in milliseconds).
@@ -353,16 +446,19 @@ class Database:
         info = self._tables.get(name)
         if info is None:
             return 0
-        return len(self.base.indexes[info.by_id.id].ids)
+        return self.published.count(name, len(self.base.indexes[info.by_id.id].ids))
 
-    def table_documents(self, name: str) -> Iterator[dict[str, Any]]:
-        """The published documents of a table in ``_creation_time`` order (admin use)."""
+    def table_documents(self, name: str, view: View | None = None) -> Iterator[dict[str, Any]]:
+        """The documents of a table in ``_creation_time`` order (admin use).
+
+        From ``view``, by default the published state (then iterate it synchronously).
+        """
         info = self._tables.get(name)
         if info is None:
             return
-        base = self.base
-        for _, doc_id in base.scan(info.by_creation_time.id, KEY_MIN, KEY_MAX, False):
-            entry = base.docs.get(doc_id)
+        view = self.published.top if view is None else view
+        for _, doc_id in view.scan(info.by_creation_time.id, KEY_MIN, KEY_MAX, False):
+            entry = view.get(doc_id)
             if entry is not None:
                 yield loads(entry.value)
 
@@ -376,8 +472,11 @@ class Database:
         """
         if not self.quiescent():
             raise ReactorError("cannot change the schema while commits are pending")
-        with self.gate.exclusive():
-            self._apply_schema(schema, progress)
+        # Index keys are rebuilt in the base in place: no reader may hold a version of
+        # it. Readers are limited in run time, so this (rare, admin) wait is bounded.
+        if not self.published.fold_waiting():  # pragma: no cover - no timeout given
+            raise ReactorError("the published state is still being read")
+        self._apply_schema(schema, progress)
 
     def _apply_schema(self, schema: Schema | None, progress: ProgressCallback | None) -> None:
         self.schema = schema

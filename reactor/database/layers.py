@@ -1,10 +1,23 @@
-"""Views of the document set: the published base and overlays of unpublished writes.
+"""Views of the document set: the published state and overlays of unpublished writes.
 
-Reads go through a chain of layers. The :class:`BaseState` holds what is durable and
-published. An :class:`Overlay` holds writes on top of a parent view: the committer keeps
+Reads go through a chain of layers. The :class:`BaseState` holds durable, published
+documents. An :class:`Overlay` holds writes on top of a parent view: the committer keeps
 one for commits that are validated but not yet durable (so the next mutation reads the
 latest state and does not conflict with them), and every mutation keeps one for its own
 buffered writes (read-your-own-writes inside a transaction).
+
+The published state is multi-version (:class:`PublishedState`): the base plus a chain of
+immutable :class:`Layer` objects, one per published batch. A reader in a worker thread
+takes a :class:`ViewLease` on the chain's top and reads it for as long as it runs, while
+the event loop keeps publishing new layers above it. Layers are folded into the base
+(the only in-place change of published data) only at a moment when no lease is held,
+so publishing never waits for a reader; while leases are held, the chain is compacted by
+merging neighbouring layers into new ones (old layers stay intact for their readers), so
+its depth stays logarithmic in the number of writes it holds.
+
+Invariants: a layer never changes once pushed; the base changes only while no lease is
+held (and only on the event loop); every view (top of the chain at any moment) shows
+exactly the documents published up to its timestamp.
 
 Index keys embed ``_id``, so one key always names one document; an overlay records, per
 index, the keys it added and the parent keys it hides, and a scan merges the two.
@@ -13,13 +26,14 @@ index, the keys it added and the parent keys it hides, and a scan merges the two
 from __future__ import annotations
 
 import heapq
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from reactor.database.indexes import Index, IndexSpec
 from reactor.database.sorted_keys import SortedKeys
 
-__all__ = ["BaseState", "DocEntry", "Overlay", "View"]
+__all__ = ["BaseState", "DocEntry", "Layer", "Overlay", "PublishedState", "View", "ViewLease"]
 
 
 class DocEntry:
@@ -136,3 +150,150 @@ class Overlay:
 
     def __bool__(self) -> bool:
         return bool(self.docs)
+
+
+Write = tuple[str, DocEntry | None, Sequence[IndexSpec]]
+"""``(doc_id, new entry or None for a delete, the index specs of its table)``."""
+
+
+class Layer(Overlay):
+    """One or more published batches above a parent view; never changed once pushed."""
+
+    def __init__(self, parent: View) -> None:
+        super().__init__(parent)
+        self.specs: dict[str, Sequence[IndexSpec]] = {}
+        # Per table: documents this layer adds (+) or removes (-) relative to its parent.
+        self.counts: dict[str, int] = {}
+
+    def put(self, doc_id: str, entry: DocEntry | None, specs: Sequence[IndexSpec]) -> None:
+        old = self.get(doc_id)
+        if old is None and entry is not None:
+            self.counts[entry.table] = self.counts.get(entry.table, 0) + 1
+        elif old is not None and entry is None:
+            self.counts[old.table] = self.counts.get(old.table, 0) - 1
+        super().put(doc_id, entry, specs)
+        self.specs[doc_id] = specs
+
+    def writes(self) -> Iterator[Write]:
+        specs = self.specs
+        for doc_id, entry in self.docs.items():
+            yield doc_id, entry, specs[doc_id]
+
+
+class ViewLease:
+    """A published view held by a reader outside the event loop; release it when done."""
+
+    __slots__ = ("_state", "released", "ts", "view")
+
+    def __init__(self, state: PublishedState, view: View, ts: int) -> None:
+        self._state = state
+        self.view = view
+        self.ts = ts
+        self.released = False
+
+    def release(self) -> None:
+        """Give the view back (from any thread; idempotent)."""
+        if not self.released:
+            self.released = True
+            self._state._release()
+
+
+class PublishedState:
+    """The base plus a chain of published layers; see the module docstring.
+
+    Every method except :meth:`ViewLease.release` runs on the event loop.
+    """
+
+    def __init__(self, base: BaseState) -> None:
+        self.base = base
+        self.layers: list[Layer] = []
+        self._cond = threading.Condition()
+        self._holders = 0
+        # Called (from the releasing thread) when the last lease goes while layers wait
+        # to be folded; the database schedules the fold on the event loop.
+        self.on_idle: Callable[[], None] | None = None
+        self.folds = 0
+        self.merges = 0
+
+    @property
+    def top(self) -> View:
+        """The current published view."""
+        return self.layers[-1] if self.layers else self.base
+
+    @property
+    def holders(self) -> int:
+        return self._holders
+
+    def lease(self, ts: int) -> ViewLease:
+        """Hold the current view (valid at ``ts``) for a reader in another thread."""
+        with self._cond:
+            self._holders += 1
+        return ViewLease(self, self.top, ts)
+
+    def _release(self) -> None:
+        with self._cond:
+            self._holders -= 1
+            idle = not self._holders
+            if idle:
+                self._cond.notify_all()
+        if idle and self.layers and self.on_idle is not None:
+            self.on_idle()
+
+    def publish(self, writes: Iterable[Write]) -> None:
+        """Make ``writes`` (in order) the newest published state, never waiting."""
+        with self._cond:
+            direct = not self._holders and not self.layers
+            if direct:  # nobody reads an older version: change the base in place
+                base = self.base
+                for doc_id, entry, specs in writes:
+                    base.apply(doc_id, entry, specs)
+                return
+        layer = Layer(self.top)
+        for doc_id, entry, specs in writes:
+            layer.put(doc_id, entry, specs)
+        self.layers.append(layer)
+        self._compact()
+        self.fold()
+
+    def _compact(self) -> None:
+        # Merge the top two layers while the upper holds at least as many documents as
+        # the lower (a binary counter): depth O(log n), each write merged O(log n) times.
+        layers = self.layers
+        while len(layers) >= 2 and len(layers[-1].docs) >= len(layers[-2].docs):
+            upper = layers.pop()
+            lower = layers.pop()
+            merged = Layer(lower.parent)
+            for write in lower.writes():
+                merged.put(*write)
+            for write in upper.writes():
+                merged.put(*write)
+            layers.append(merged)
+            self.merges += 1
+
+    def fold(self) -> bool:
+        """Fold every layer into the base if no lease is held; whether it is folded now."""
+        if not self.layers:
+            return True
+        with self._cond:
+            if self._holders:
+                return False
+            # Under the lock: a lease taken meanwhile (only on the event loop, which is
+            # here) cannot start reading a half-folded base.
+            base = self.base
+            for layer in self.layers:
+                for doc_id, entry, specs in layer.writes():
+                    base.apply(doc_id, entry, specs)
+            self.layers = []
+            self.folds += 1
+            return True
+
+    def fold_waiting(self, timeout: float | None = None) -> bool:
+        """Wait (blocking) until no lease is held, then fold; for schema changes only."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: not self._holders, timeout):
+                return False
+        return self.fold()
+
+    def count(self, table: str, base_count: int) -> int:
+        """Published documents of ``table`` given the base's count."""
+        return base_count + sum(layer.counts.get(table, 0) for layer in self.layers)

@@ -18,6 +18,7 @@ from typing import Any
 
 from reactor.database.committer import WriteConflict
 from reactor.database.database import Database
+from reactor.database.indexes import KEY_MAX, KEY_MIN
 from reactor.database.query import Query
 from reactor.errors import ValidationError
 
@@ -92,8 +93,8 @@ class EnvMirror:
         db.add_publish_listener(self._on_publish)
 
     def _current_entries(self) -> tuple[object, ...]:
-        base = self._db.base
-        return tuple(base.docs.get(i) for i in base.indexes[self._index].ids.values())
+        view = self._db.published_view  # the base may lag it (readers hold versions)
+        return tuple(view.get(i) for _, i in view.scan(self._index, KEY_MIN, KEY_MAX, False))
 
     def _refresh(self) -> None:
         self._entries = self._current_entries()

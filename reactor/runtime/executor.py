@@ -1,22 +1,35 @@
 """The executor: runs a registered function in the right kind of transaction.
 
-- A **query** runs synchronously against the published state and returns its value
-  together with the read set it recorded (for subscriptions). A client's one-off query
-  (``run_query(..., in_thread=True)``: the HTTP API) runs in a worker thread inside the
-  database's :class:`~reactor.database.gate.ReadersGate`, so a slow one does not hold the
-  event loop; the others (``engine.query``, ``ctx.run_query``, subscribed queries) run on
-  the event loop, so an ``await engine.query(...)`` lets nothing else run meanwhile.
-- A **mutation** runs against the latest staged state, then commits; an optimistic
-  concurrency conflict re-runs it in a fresh transaction (bounded retries with jittered
-  backoff, after waiting for the conflicting commit to publish). With a session request
+**Inline first, moved when slow.** Queries and mutations are deterministic and have no
+effect until they commit, so an execution can be abandoned and run again. Each first
+runs on the event loop (no thread hop: the common fast call stays fast, and mutations
+stay serial, so they do not conflict with each other) under a short slice of wall-clock
+time (:data:`~reactor.runtime.time_limits.SLICE_SECONDS`). One that overruns it is
+interrupted, its transaction and printed lines are discarded, and it runs again from
+scratch in a worker thread (a pool of :data:`FUNCTION_THREADS`) under the full function
+time limit, reading a :class:`~reactor.database.layers.ViewLease` of the published
+state, so it holds neither the event loop nor the committer (publishing goes on above
+the leased version).
+
+- A **query** runs against the published state and returns its value together with the
+  read set it recorded (for subscriptions).
+- A **mutation** runs against the latest staged state on the event loop, or against a
+  leased published view in a worker thread; either way it then commits on the event
+  loop, where the committer validates its reads against every commit after its snapshot.
+  An optimistic concurrency conflict re-runs it in a fresh transaction (bounded retries
+  with jittered backoff, after waiting for the conflicting commit to publish; a mutation
+  that was moved stays in a worker thread for its retries). With a session request
   id it is exactly-once: the id and the result are written in the same transaction, and
   a repeat returns the recorded result without running again. A record answers only a
   repeat by the same caller of the same function with the same arguments (the session id
   is chosen by the client, so it is no secret); the result is kept as encoded JSON, so
   a result as large or as deep as HTTP allows works too (one too large to keep in a
   document is not kept: a repeat then learns that the mutation ran, not its value).
-- An **action** is awaited on the event loop and reaches the database only through
-  ``ctx.run_query`` / ``run_mutation`` / ``run_action``.
+- An **action** runs on an event loop of its own in another thread
+  (:mod:`reactor.runtime.action_threads`), so a CPU-bound step holds no other client;
+  it reaches the database only through ``ctx.run_query`` / ``run_mutation`` /
+  ``run_action`` (and ``ctx.scheduler`` / ``ctx.storage``), which hop back to the
+  server's event loop.
 
 Every execution runs under :attr:`Executor.time_limits` (:mod:`reactor.runtime.time_limits`):
 a query or mutation that runs too long is stopped with ``TimeLimitExceeded`` (a mutation
@@ -43,31 +56,71 @@ import msgspec
 
 from reactor.database.committer import WriteConflict
 from reactor.database.database import Database
+from reactor.database.layers import ViewLease
 from reactor.database.reads import ReadSet
 from reactor.database.transaction import Transaction
 from reactor.errors import ConflictError, FunctionNotFound, LimitExceeded, ValidationError
+from reactor.runtime.action_threads import ACTION_LOOPS, OnLoop, on_loop
 from reactor.runtime.context import ActionCtx, ContextService, MutationCtx, QueryCtx
-from reactor.runtime.logs import capture
+from reactor.runtime.logs import LogLines, capture
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, canonical_path
-from reactor.runtime.time_limits import TimeLimits, limited, limited_coroutine
+from reactor.runtime.time_limits import (
+    SLICE_SECONDS,
+    OutOfSlice,
+    TimeLimits,
+    limited,
+    limited_coroutine,
+    share_the_gil,
+    shielded,
+    sliced,
+)
 from reactor.types import Clock, system_clock
 from reactor.values import canonical_json, from_json, normalize, to_json
 
 __all__ = ["Execution", "Executor", "MutationHooks", "QueryOutcome"]
 
 MAX_MUTATION_RETRIES = 6
-QUERY_THREADS = 8
+# Worker threads for queries and mutations that overran their slice (process-wide).
+FUNCTION_THREADS = 8
 
 T = TypeVar("T")
 _POOL: list[concurrent.futures.ThreadPoolExecutor] = []
+# The lease a worker thread reads while it runs a function for the event loop.
+_WORKER_LEASE: contextvars.ContextVar[ViewLease | None] = contextvars.ContextVar(
+    "reactor_worker_lease", default=None
+)
 
 
-def _query_threads() -> concurrent.futures.ThreadPoolExecutor:
+def _function_threads() -> concurrent.futures.ThreadPoolExecutor:
     if not _POOL:
+        share_the_gil()
         _POOL.append(
-            concurrent.futures.ThreadPoolExecutor(QUERY_THREADS, thread_name_prefix="reactor-query")
+            concurrent.futures.ThreadPoolExecutor(
+                FUNCTION_THREADS, thread_name_prefix="reactor-function"
+            )
         )
     return _POOL[0]
+
+
+def _with_lease(lease: ViewLease, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    _WORKER_LEASE.set(lease)
+    return fn(*args)
+
+
+def _discard(lines: LogLines) -> None:
+    """Forget what an abandoned attempt printed (a nested capture would pass it on)."""
+    lines.finish()
+    lines.lines.clear()
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """One prepared mutation execution, ready to commit (or answered without one)."""
+
+    txn: Transaction
+    value: Any
+    after_commit: list[Callable[[], None]]
+    answered: bool = False  # a recorded result, or skipped by a hook: nothing to commit
 
 
 class MutationHooks(Protocol):
@@ -120,6 +173,8 @@ class Executor:
         self.services: list[ContextService] = []
         self.query_executions = 0
         self.conflicts = 0
+        self.moved = 0  # executions moved to a worker thread after overrunning the slice
+        db.critical_section = shielded
         # Functions reactor itself provides under ``_system/`` (the dashboard's queries):
         # internal, so only admin callers reach them, and kept across project reloads.
         self.system_functions: dict[str, RegisteredFunction] = {}
@@ -215,27 +270,66 @@ class Executor:
         journal: list[str | None] | None = None,
         *,
         seconds: float | None = None,
+        inline: bool = False,
     ) -> QueryOutcome:
         """Run a query now at the published state; errors are captured in the outcome.
 
-        ``seconds`` (at most the function time limit) shortens its time limit.
+        ``seconds`` (at most the function time limit) shortens its time limit. In a
+        worker thread (:meth:`in_worker`) it reads the thread's lease. ``inline`` (on the
+        event loop) runs it under the slice instead: :class:`OutOfSlice` when it overran
+        (nothing of the attempt is kept; run it again in a worker).
         """
         limit = self.time_limits.function if seconds is None else seconds
-        txn = self.db.begin_read(journal)
+        lease = _WORKER_LEASE.get()
+        if lease is not None:
+            txn = self.db.begin_leased(lease, writable=False, journal=journal)
+        else:
+            txn = self.db.begin_read(journal)
         self.query_executions += 1
         started, clock = self.clock(), time.perf_counter()
+        what = f"query {fn.path}"
         with capture() as logs:
             try:
                 ctx = QueryCtx(txn, identity, started * 1000.0)
                 for service in self.services:
                     service.attach_query(ctx, txn)
-                value = limited(limit, f"query {fn.path}", _run_checked, self, fn, ctx, args)
+                if inline:
+                    value = sliced(SLICE_SECONDS, what, _run_checked, self, fn, ctx, args)
+                else:
+                    value = limited(limit, what, _run_checked, self, fn, ctx, args)
+            except OutOfSlice:
+                _discard(logs)
+                raise
             except Exception as exc:
                 outcome = QueryOutcome(None, exc, txn.reads, txn.snapshot_ts, logs.finish())
             else:
                 outcome = QueryOutcome(value, None, txn.reads, txn.snapshot_ts, logs.finish())
         if self.observers:
             self._observe(fn, started, clock, outcome.error, outcome.log_lines)
+        return outcome
+
+    async def query_outcome(
+        self,
+        fn: RegisteredFunction,
+        args: dict[str, Any],
+        identity: dict[str, Any] | None,
+        journal: list[str | None] | None = None,
+    ) -> QueryOutcome:
+        """Run a query inline first, in a worker thread if it overruns the slice.
+
+        The outcome is valid at its ``ts``: the published state when it ran (a moved
+        query may finish after later batches were published). A ``journal`` list is
+        filled by the attempt that counts only.
+        """
+        attempt = list(journal) if journal is not None else None
+        try:
+            outcome = self.execute_query(fn, args, identity, attempt, inline=True)
+        except OutOfSlice:
+            self.moved += 1
+            attempt = list(journal) if journal is not None else None
+            outcome = await self.in_worker(self.execute_query, fn, args, identity, attempt)
+        if journal is not None and attempt is not None:
+            journal[:] = attempt
         return outcome
 
     async def run_query(
@@ -246,38 +340,42 @@ class Executor:
         *,
         public_only: bool = False,
         logs: list[str] | None = None,
-        in_thread: bool = False,
     ) -> Any:
-        """Run a query; what it printed is appended to ``logs`` when given.
-
-        ``in_thread`` runs it in a worker thread (:meth:`off_loop`).
-        """
+        """Run a query (:meth:`query_outcome`); what it printed is appended to ``logs``."""
         found = self.resolve(fn, FunctionKind.QUERY, public_only=public_only)
         validated = self.validate_args(found, args)
-        if in_thread:
-            outcome = await self.off_loop(self.execute_query, found, validated, identity)
-        else:
-            outcome = self.execute_query(found, validated, identity)
+        outcome = await self.query_outcome(found, validated, identity)
         if logs is not None:
             logs.extend(outcome.log_lines)
         if outcome.error is not None:
             raise outcome.error
         return outcome.value
 
-    async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` in a query worker thread, reading inside the database's gate.
+    async def in_worker(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in a function worker thread, reading a lease of the published view.
 
-        ``fn`` may only read the published state (queries): changes of it wait for it.
+        ``fn`` reads the database only through :meth:`execute_query` or a transaction
+        from :meth:`Database.begin_leased`; the lease is released when ``fn`` returns
+        (or when it never started), not when the awaiting task is cancelled.
         """
-        loop = asyncio.get_running_loop()
+        lease = self.db.lease_view()
         context = contextvars.copy_context()
-        gate = self.db.gate
 
         def run() -> T:
-            with gate.reading():
-                return context.run(fn, *args)
+            try:
+                return context.run(_with_lease, lease, fn, args)
+            finally:
+                lease.release()
 
-        return await loop.run_in_executor(_query_threads(), run)
+        def on_done(future: concurrent.futures.Future[T]) -> None:
+            if future.cancelled():
+                lease.release()
+
+        future = _function_threads().submit(run)
+        future.add_done_callback(on_done)
+        return await asyncio.wrap_future(future)
+
+    off_loop = in_worker
 
     # -- mutations -----------------------------------------------------------------------
 
@@ -325,39 +423,25 @@ class Executor:
         logs: list[str] | None,
     ) -> tuple[Any, int]:
         attempt = 0
+        moved = False
         while True:
-            txn = self.db.begin_write()
             request = (
                 None
                 if session_request is None
                 else _SessionRequest(session_request, found, validated, identity, public_only)
             )
-            recorded = request.recorded(txn) if request is not None else None
-            if recorded is not None:
-                return recorded[0], max(self.db.published_ts, txn.snapshot_ts)
-            if hooks is not None and not hooks.before(txn):
-                return None, txn.snapshot_ts
-            ctx = MutationCtx(txn, identity, self.clock() * 1000.0)
-            after_commit: list[Callable[[], None]] = []
-            for service in self.services:
-                service.attach_mutation(ctx, txn, after_commit)
-            with capture() as printed:
+            args = (found, validated, identity, request, hooks, logs)
+            if not moved:
                 try:
-                    value = limited(
-                        self.time_limits.function,
-                        f"mutation {found.path}",
-                        found.handler,
-                        ctx,
-                        **validated,
-                    )
-                finally:
-                    if logs is not None:
-                        logs[:] = printed.finish()
-            value = self.check_result(found, value)
-            if hooks is not None:
-                hooks.after(txn, value)
-            if request is not None:
-                txn.insert("_session_requests", request.record(value), system=True)
+                    prepared = self._attempt(self.db.begin_write(), *args, inline=True)
+                except OutOfSlice:
+                    self.moved += 1
+                    moved = True
+            if moved:
+                prepared = await self.in_worker(self._leased_attempt, *args)
+            txn = prepared.txn
+            if prepared.answered:
+                return prepared.value, max(self.db.published_ts, txn.snapshot_ts)
             try:
                 ts = await self.db.commit(txn)
             except WriteConflict as conflict:
@@ -371,9 +455,67 @@ class Executor:
                 await asyncio.sleep(random.uniform(0, 0.002 * 2**attempt))
                 await self.db.committer.wait_published(conflict.write_ts)
                 continue
-            for callback in after_commit:
+            for callback in prepared.after_commit:
                 callback()
-            return value, ts
+            return prepared.value, ts
+
+    def _leased_attempt(
+        self,
+        found: RegisteredFunction,
+        validated: dict[str, Any],
+        identity: dict[str, Any] | None,
+        request: _SessionRequest | None,
+        hooks: MutationHooks | None,
+        logs: list[str] | None,
+    ) -> _Attempt:
+        """A mutation attempt in a worker thread, reading the thread's lease."""
+        lease = _WORKER_LEASE.get()
+        assert lease is not None
+        txn = self.db.begin_leased(lease, writable=True)
+        return self._attempt(txn, found, validated, identity, request, hooks, logs, inline=False)
+
+    def _attempt(
+        self,
+        txn: Transaction,
+        found: RegisteredFunction,
+        validated: dict[str, Any],
+        identity: dict[str, Any] | None,
+        request: _SessionRequest | None,
+        hooks: MutationHooks | None,
+        logs: list[str] | None,
+        *,
+        inline: bool,
+    ) -> _Attempt:
+        """Run the mutation's handler in ``txn``, up to (not including) the commit."""
+        recorded = request.recorded(txn) if request is not None else None
+        if recorded is not None:
+            return _Attempt(txn, recorded[0], [], answered=True)
+        if hooks is not None and not hooks.before(txn):
+            return _Attempt(txn, None, [], answered=True)
+        ctx = MutationCtx(txn, identity, self.clock() * 1000.0)
+        after_commit: list[Callable[[], None]] = []
+        for service in self.services:
+            service.attach_mutation(ctx, txn, after_commit)
+        what = f"mutation {found.path}"
+        with capture() as printed:
+            try:
+                if inline:
+                    value = sliced(SLICE_SECONDS, what, found.handler, ctx, **validated)
+                else:
+                    limit = self.time_limits.function
+                    value = limited(limit, what, found.handler, ctx, **validated)
+            except OutOfSlice:
+                _discard(printed)
+                raise
+            finally:
+                if logs is not None:
+                    logs[:] = printed.finish()
+        value = self.check_result(found, value)
+        if hooks is not None:
+            hooks.after(txn, value)
+        if request is not None:
+            txn.insert("_session_requests", request.record(value), system=True)
+        return _Attempt(txn, value, after_commit)
 
     # -- actions -------------------------------------------------------------------------
 
@@ -411,38 +553,77 @@ class Executor:
         identity: dict[str, Any] | None,
         logs: list[str] | None,
     ) -> Any:
-        with capture() as printed:
-            try:
-                value = await self.limit_action(
-                    found.handler(self.action_ctx(identity), **validated), f"action {found.path}"
-                )
-            finally:
-                if logs is not None:
-                    logs.extend(printed.finish())
+        server = asyncio.get_running_loop()
+
+        async def body() -> Any:  # on an action loop
+            with capture() as printed:
+                try:
+                    return await self.limit_action(
+                        found.handler(self.action_ctx(identity, server), **validated),
+                        f"action {found.path}",
+                    )
+                finally:
+                    if logs is not None:
+                        logs.extend(printed.finish())
+
+        value = await ACTION_LOOPS.run(body)
         return self.check_result(found, value)
+
+    async def run_http_action(
+        self,
+        make: Callable[[ActionCtx], Coroutine[Any, Any, T]],
+        identity: dict[str, Any] | None,
+        what: str,
+    ) -> T:
+        """Run an HTTP action's coroutine ``make(ctx)`` on an action loop, limited.
+
+        Whatever it awaits of the server's (the request body) must hop back itself
+        (:func:`~reactor.runtime.action_threads.on_loop`).
+        """
+        server = asyncio.get_running_loop()
+
+        async def body() -> T:
+            result: T = await self.limit_action(make(self.action_ctx(identity, server)), what)
+            return result
+
+        return await ACTION_LOOPS.run(body)
 
     async def limit_action(self, coro: Coroutine[Any, Any, Any], what: str) -> Any:
         """Await an action's (or HTTP action's) coroutine under the action time limits."""
         limits = self.time_limits
         return await limited_coroutine(coro, limits.function, limits.action, what)
 
-    def action_ctx(self, identity: dict[str, Any] | None) -> ActionCtx:
-        """The ``ctx`` of an action (or HTTP action) running as ``identity``."""
+    def action_ctx(
+        self,
+        identity: dict[str, Any] | None,
+        server: asyncio.AbstractEventLoop | None = None,
+    ) -> ActionCtx:
+        """The ``ctx`` of an action (or HTTP action) running as ``identity``.
+
+        Its calls run on ``server`` (the server's event loop; by default the running
+        one) whichever loop the action runs on.
+        """
+        loop = server if server is not None else asyncio.get_running_loop()
 
         async def run_query(f: Any, a: dict[str, Any] | None) -> Any:
-            return await self.run_query(f, a, identity)
+            return await on_loop(loop, self.run_query(f, a, identity))
 
         async def run_mutation(f: Any, a: dict[str, Any] | None) -> Any:
-            return (await self.run_mutation(f, a, identity))[0]
+            return (await on_loop(loop, self.run_mutation(f, a, identity)))[0]
 
         async def run_action(f: Any, a: dict[str, Any] | None) -> Any:
-            return await self.run_action(f, a, identity)
+            return await on_loop(loop, self.run_action(f, a, identity))
 
         ctx = ActionCtx(
             identity, self.clock() * 1000.0, run_query, run_mutation, run_action, self.env
         )
         for service in self.services:
             service.attach_action(ctx)
+        # The services' coroutine methods run on the server's loop.
+        if ctx.scheduler is not None:
+            ctx.scheduler = OnLoop(ctx.scheduler, loop)
+        if ctx.storage is not None:
+            ctx.storage = OnLoop(ctx.storage, loop)
         return ctx
 
 

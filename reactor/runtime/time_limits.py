@@ -34,6 +34,15 @@ a normal error the caller answers with; the event loop gets control back.
   the function and exit, so a supervisor restarts the server instead of it hanging and
   ignoring SIGTERM; acknowledged writes are already durable).
 
+**Slices.** Queries and mutations start on the event loop (no thread hop, mutations
+stay serial) under :func:`sliced`: a short wall-clock budget (:data:`SLICE_SECONDS`).
+One that overruns it is interrupted the same way, but the region raises
+:class:`OutOfSlice` (internal, a ``BaseException``, never seen by user code); the
+executor discards that attempt and runs the function again from scratch in a worker
+thread under the full limit. Reactor code that changes shared state from inside a
+function (registering a new table, a new search index) runs in :func:`shielded`, which
+an interrupt never splits: one that is due waits until the section is left.
+
 Actions are ``async`` and may run for minutes (:class:`TimeLimits.action`), but each
 step between two awaits holds the event loop, so each step gets the query and mutation
 limit (:func:`limited_coroutine`); CPU-heavy work in an action belongs in
@@ -45,21 +54,27 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine, Generator, Mapping
+from collections.abc import Callable, Coroutine, Generator, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from reactor.errors import LimitExceeded
 
 __all__ = [
+    "SLICE_SECONDS",
     "Interrupted",
+    "OutOfSlice",
     "TimeLimitExceeded",
     "TimeLimits",
     "limited",
     "limited_coroutine",
     "on_stuck",
+    "shielded",
+    "sliced",
 ]
 
 T = TypeVar("T")
@@ -72,6 +87,11 @@ STUCK_SECONDS = 5.0
 # least WALL_SLACK more) of wall-clock time.
 WALL_FACTOR = 3.0
 WALL_SLACK = 2.0
+# How long a query or mutation may hold the event loop before it is moved to a worker
+# thread (wall-clock seconds; garbage collection excluded). Short enough that a trivial
+# request waiting behind it is not noticeably delayed, long enough that almost every
+# real function finishes inline (a move costs the discarded attempt).
+SLICE_SECONDS = 0.025
 FUNCTION_ENV = "REACTOR_FUNCTION_TIMEOUT"
 ACTION_ENV = "REACTOR_ACTION_TIMEOUT"
 
@@ -119,6 +139,10 @@ class Interrupted(BaseException):
     """Raised by the watchdog inside code that overran its deadline (internal)."""
 
 
+class OutOfSlice(BaseException):
+    """An inline execution overran its slice; the caller runs it again elsewhere."""
+
+
 _CLOCKS: dict[int, int] = {}
 
 
@@ -143,13 +167,14 @@ class _Region:
         "deadline",
         "fired",
         "seconds",
+        "slice",
         "stuck_at",
         "thread_id",
         "wall_deadline",
         "what",
     )
 
-    def __init__(self, thread_id: int, seconds: float, what: str) -> None:
+    def __init__(self, thread_id: int, seconds: float, what: str, wall: bool = False) -> None:
         now = time.monotonic()
         self.thread_id = thread_id
         self.seconds = seconds
@@ -157,7 +182,11 @@ class _Region:
         self.cpu_start = time.clock_gettime(self.clock) if self.clock is not None else now
         # CPU time never runs faster than the wall clock: nothing to check before this.
         self.deadline = now + seconds
-        self.wall_deadline = now + max(WALL_FACTOR * seconds, seconds + WALL_SLACK)
+        self.slice = wall
+        if wall:  # a slice: wall-clock time only
+            self.wall_deadline = self.deadline
+        else:
+            self.wall_deadline = now + max(WALL_FACTOR * seconds, seconds + WALL_SLACK)
         self.stuck_at = 0.0
         self.fired = False
         self.what = what
@@ -188,8 +217,7 @@ class _Watchdog:
         self._wake_at = 0.0  # when the watchdog thread wakes next
         self.on_stuck: Callable[[str], None] | None = None
 
-    def open(self, seconds: float, what: str) -> _Region:
-        region = _Region(threading.get_ident(), seconds, what)
+    def open(self, region: _Region) -> None:
         with self._cond:
             self._open.setdefault(region.thread_id, []).append(region)
             if self._thread is None:
@@ -202,7 +230,6 @@ class _Watchdog:
             # switch per query).
             if region.deadline < self._wake_at:
                 self._cond.notify()
-        return region
 
     def close(self, region: _Region) -> None:
         with self._cond:
@@ -228,6 +255,9 @@ class _Watchdog:
                             continue
                         if thread_id in _GC_STARTED:  # collecting: not the function's time
                             region.deadline = now + REFIRE_SECONDS
+                            continue
+                        if thread_id in _SHIELDED:  # in a critical section: soon after
+                            region.deadline = now + SHIELD_RECHECK_SECONDS
                             continue
                         if not region.fired:
                             left = region.seconds - region.used(now)
@@ -259,6 +289,41 @@ class _Watchdog:
 
 _WATCHDOG = _Watchdog()
 
+# Per thread: how many shielded sections it is in.
+_SHIELDED: dict[int, int] = {}
+SHIELD_RECHECK_SECONDS = 0.002
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """A section of reactor code that no time-limit interrupt splits.
+
+    An interrupt that falls due inside waits until the section is left; one fired just
+    before it was entered and not yet delivered is withdrawn (and fired again later).
+    """
+    thread_id = threading.get_ident()
+    entered = False
+    try:
+        with _WATCHDOG._cond:
+            _SHIELDED[thread_id] = _SHIELDED.get(thread_id, 0) + 1
+            entered = True
+            fired = any(region.fired for region in _WATCHDOG._open.get(thread_id, ()))
+        if fired:
+            _set_async_exc(thread_id, None)
+        yield
+    finally:
+        # An interrupt delivered before ``entered`` was set leaves nothing to undo; one
+        # delivered after it (it was due before the section began) is raised here, with
+        # the count undone.
+        if entered:
+            with _WATCHDOG._cond:
+                left = _SHIELDED[thread_id] - 1
+                if left:
+                    _SHIELDED[thread_id] = left
+                else:
+                    del _SHIELDED[thread_id]
+
+
 # Per thread: (wall, CPU) time at the start of the collection in progress.
 _GC_STARTED: dict[int, tuple[float, float]] = {}
 
@@ -289,6 +354,20 @@ def _exclude_collection(phase: str, info: dict[str, int]) -> None:
 gc.callbacks.append(_exclude_collection)
 
 
+# How long a thread holding the GIL keeps it when another asks (CPython's default is
+# 5 ms). The event loop gives the GIL up at every poll for I/O and then waits for it:
+# behind a CPU-bound function in a worker or action thread, each of those waits would
+# last the whole interval, and a trivial request needs several of them.
+GIL_SWITCH_SECONDS = 0.0005
+
+
+def share_the_gil() -> None:
+    """Let the event loop take the GIL back quickly from CPU-bound function threads
+    (process-wide; called when the first such thread starts)."""
+    if sys.getswitchinterval() > GIL_SWITCH_SECONDS:
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
+
+
 def on_stuck(handler: Callable[[str], None] | None) -> None:
     """Call ``handler(what)`` (in the watchdog thread) for code that ignores its limit."""
     _WATCHDOG.on_stuck = handler
@@ -300,17 +379,48 @@ def _exceeded(what: str, seconds: float) -> TimeLimitExceeded:
 
 def limited(seconds: float, what: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)``, stopped with :class:`TimeLimitExceeded` after ``seconds``."""
-    region = _WATCHDOG.open(seconds, what)
+    return _run(_Region(threading.get_ident(), seconds, what), fn, args, kwargs)
+
+
+def sliced(seconds: float, what: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)``, stopped with :class:`OutOfSlice` after ``seconds`` of wall
+    clock (for code on the event loop that can be run again elsewhere)."""
+    return _run(_Region(threading.get_ident(), seconds, what, wall=True), fn, args, kwargs)
+
+
+def _run(region: _Region, fn: Callable[..., T], args: Any, kwargs: Any) -> T:
+    # Everything from registering the region to closing it is inside the ``try``: an
+    # interrupt may arrive at any bytecode, also inside open() or close(), and a region
+    # left open would be fired at again and again.
     try:
         try:
+            _WATCHDOG.open(region)
             return fn(*args, **kwargs)
         finally:
             _WATCHDOG.close(region)
     except Interrupted:
-        _WATCHDOG.close(region)
+        _close_surely(region)
         if not region.fired:
             raise  # an enclosing region overran
-        raise _exceeded(what, seconds) from None
+        raise _fired(region) from None
+
+
+def _close_surely(region: _Region) -> None:
+    """Close ``region`` even if interrupts keep arriving meanwhile (it is fired again
+    every REFIRE_SECONDS until closed; an enclosing region's interrupt swallowed here is
+    fired again too)."""
+    while True:
+        try:
+            _WATCHDOG.close(region)
+            return
+        except Interrupted:
+            continue
+
+
+def _fired(region: _Region) -> BaseException:
+    if region.slice:
+        return OutOfSlice(region.what)
+    return _exceeded(region.what, region.seconds)
 
 
 async def limited_coroutine(

@@ -39,7 +39,6 @@ import base64
 import json
 import logging
 import math
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +52,6 @@ from reactor.engine import Engine
 from reactor.errors import AuthenticationError, ReactorError, ValidationError
 from reactor.runtime.logs import wire_log_lines
 from reactor.runtime.registry import FunctionKind
-from reactor.runtime.time_limits import TimeLimitExceeded
 from reactor.sync.state import error_fields
 from reactor.values import from_json, from_wire, to_json, to_wire, ts_from_wire, ts_to_wire
 
@@ -299,22 +297,22 @@ class FunctionApi:
         if not isinstance(path, str) or not path:
             raise ApiError(400, "BadRequest", "missing function path")
         caller = await self.caller(request)
-        executor = self.engine.executor
+        engine = self.engine
         public_only = not caller.admin
         logs: list[str] = []
         try:
             if kind is None:
-                kind = executor.resolve(path, None, public_only=public_only).kind
+                kind = engine.resolve(path, None, public_only=public_only).kind
             if kind is FunctionKind.QUERY:
-                value = await executor.run_query(
-                    path, args, caller.identity, public_only=public_only, logs=logs, in_thread=True
+                value = await engine.run_query(
+                    path, args, caller.identity, public_only=public_only, logs=logs
                 )
             elif kind is FunctionKind.MUTATION:
-                value, _ = await executor.run_mutation(
+                value, _ = await engine.run_mutation(
                     path, args, caller.identity, public_only=public_only, logs=logs
                 )
             else:
-                value = await executor.run_action(
+                value = await engine.run_action(
                     path, args, caller.identity, public_only=public_only, logs=logs
                 )
             body = _success(value, fmt, logs)
@@ -325,13 +323,13 @@ class FunctionApi:
         return JSONResponse(body)
 
     def _fail(self, exc: BaseException, fmt: str, logs: list[str] | None = None) -> dict[str, Any]:
-        return _failure(exc, fmt, logs, self.engine.executor.expose_errors)
+        return _failure(exc, fmt, logs, self.engine.expose_errors)
 
     # -- reads at one timestamp ------------------------------------------------------------
 
     async def query_ts(self, request: Request) -> Response:
         """``{"ts": EncodedTs}``: the timestamp queries currently run at."""
-        return JSONResponse({"ts": ts_to_wire(self.engine.db.published_ts)})
+        return JSONResponse({"ts": ts_to_wire(self.engine.published_ts)})
 
     async def query_batch(self, request: Request) -> Response:
         """``{"queries": [{path, args, format?}, ...]}`` → ``{"results": [...]}``, one snapshot."""
@@ -352,23 +350,20 @@ class FunctionApi:
             caller = await self.caller(request)
         except ApiError as exc:
             return exc.response()
-        results = await self.engine.executor.off_loop(self._batch, parsed, caller)
-        return JSONResponse({"results": results})
-
-    def _batch(
-        self, parsed: list[tuple[str, dict[str, Any], str]], caller: Caller
-    ) -> list[dict[str, Any]]:
-        # In one worker thread inside the gate: every query sees the same published state,
-        # so the whole batch shares one function time limit; queries left then fail.
-        deadline = time.monotonic() + self.engine.executor.time_limits.function
+        outcomes = await self.engine.query_batch(
+            [(path, args) for path, args, _ in parsed],
+            caller.identity,
+            public_only=not caller.admin,
+        )
         results = []
-        for path, args, fmt in parsed:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                results.append(self._fail(_batch_overran(self.engine), fmt))
+        for (_, _, fmt), outcome in zip(parsed, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                results.append(self._fail(outcome, fmt))
+            elif outcome.error is not None:
+                results.append(self._fail(outcome.error, fmt, outcome.log_lines))
             else:
-                results.append(self._query_now(path, args, fmt, caller, left))
-        return results
+                results.append(_encoded_or_failure(outcome.value, fmt, outcome.log_lines))
+        return JSONResponse({"results": results})
 
     async def query_at_ts(self, request: Request) -> Response:
         """A query whose result is valid at ``ts`` (``ConvexHttpClient.consistentQuery``).
@@ -392,20 +387,16 @@ class FunctionApi:
             caller = await self.caller(request)
         except ApiError as exc:
             return exc.response()
-        db = self.engine.db
-        published = db.published_ts
-        if ts > published:
+        engine = self.engine
+        if ts > engine.published_ts:
             return ApiError(400, "BadRequest", "ts is in the future").response()
-        executor = self.engine.executor
         try:
-            fn = executor.resolve(body["path"], FunctionKind.QUERY, public_only=not caller.admin)
-            outcome = executor.execute_query(fn, executor.validate_args(fn, args), caller.identity)
+            outcome = await engine.query_outcome(
+                body["path"], args, caller.identity, public_only=not caller.admin
+            )
         except Exception as exc:
             return JSONResponse(self._fail(exc, fmt))
-        if ts < db.write_log.purged_ts or any(
-            entry.ts <= published and outcome.reads.overlaps(entry.keys) is not None
-            for entry in db.write_log.after(ts)
-        ):
+        if engine.changed_since(outcome.reads, ts):
             return ApiError(
                 409, "QueryAtTsUnavailable", "the data this query reads changed after ts"
             ).response()
@@ -413,30 +404,8 @@ class FunctionApi:
             return JSONResponse(self._fail(outcome.error, fmt, outcome.log_lines))
         return JSONResponse(_encoded_or_failure(outcome.value, fmt, outcome.log_lines))
 
-    def _query_now(
-        self, path: str, args: dict[str, Any], fmt: str, caller: Caller, seconds: float
-    ) -> dict[str, Any]:
-        executor = self.engine.executor
-        try:
-            fn = executor.resolve(path, FunctionKind.QUERY, public_only=not caller.admin)
-            outcome = executor.execute_query(
-                fn, executor.validate_args(fn, args), caller.identity, seconds=seconds
-            )
-        except Exception as exc:
-            return self._fail(exc, fmt)
-        if outcome.error is not None:
-            return self._fail(outcome.error, fmt, outcome.log_lines)
-        return _encoded_or_failure(outcome.value, fmt, outcome.log_lines)
-
 
 MAX_BATCH = 1000
-
-
-def _batch_overran(engine: Engine) -> TimeLimitExceeded:
-    seconds = engine.executor.time_limits.function
-    return TimeLimitExceeded(
-        f"the query batch ran longer than the limit of {seconds:g} s; this query did not run"
-    )
 
 
 def _success(value: Any, fmt: str, logs: list[str] | None = None) -> dict[str, Any]:

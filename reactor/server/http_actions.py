@@ -16,17 +16,19 @@ under the action time limits (in total, and between two awaits).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Message
 
 from reactor.auth import Authenticator, parse_authorization
 from reactor.engine import Engine
 from reactor.errors import AuthenticationError
-from reactor.runtime.context import ActionCtx
+from reactor.runtime.action_threads import on_loop
 from reactor.runtime.http_router import HttpRouter
 from reactor.server.bodies import BodyTooLarge, capped_receive
 from reactor.sync.state import error_message
@@ -85,17 +87,27 @@ class HttpActions:
         scope["path"] = path
         scope["raw_path"] = path.encode()
         scope["method"] = method
-        inner = Request(scope, capped_receive(request.receive, limit))
-        ctx = self._ctx(await self._identity(request))
+        # The action runs on an action thread's loop; the body arrives on this one.
+        server = asyncio.get_running_loop()
+        receive = capped_receive(request.receive, limit)
+
+        async def receive_there() -> Message:
+            return await receive()
+
+        async def receive_here() -> Message:
+            return await on_loop(server, receive_there())
+
+        inner = Request(scope, receive_here)
+        identity = await self._identity(request)
         try:
-            response = await self.engine.executor.limit_action(
-                action(ctx, inner), f"HTTP action {method} {path}"
+            response = await self.engine.run_http_action(
+                lambda ctx: action(ctx, inner), identity, f"HTTP action {method} {path}"
             )
         except BodyTooLarge:
             return _too_large(limit)
         except Exception as exc:
             logger.info("HTTP action %s %s failed", method, path, exc_info=exc)
-            return PlainTextResponse(error_message(exc, self.engine.executor.expose_errors), 500)
+            return PlainTextResponse(error_message(exc, self.engine.expose_errors), 500)
         if not isinstance(response, Response):
             return PlainTextResponse(
                 f"HTTP action for {method} {path} returned {type(response).__name__}, "
@@ -115,9 +127,6 @@ class HttpActions:
             return await self.auth.verify(parsed[1])
         except AuthenticationError:
             return None
-
-    def _ctx(self, identity: dict[str, Any] | None) -> ActionCtx:
-        return self.engine.executor.action_ctx(identity)
 
 
 def _too_large(limit: int) -> Response:

@@ -14,6 +14,9 @@ The one start/stop sequence behind :func:`reactor.server.app.serve` (the CLI's s
    connections, is then forced (uvicorn stops waiting for connections and background
    tasks), and a task still running after that is cancelled.
 
+uvicorn ends a failed start (a port in use) with ``sys.exit``; a ``SystemExit`` escaping a
+task would stop the whole event loop, so each task turns it into :class:`StartupFailed`.
+
 Invariants: ``stop()`` returns only once no server task is running, and it is safe to
 call at any point after ``start()`` (also when a server never started, or already stopped).
 """
@@ -30,6 +33,21 @@ POLL_SECONDS = 0.01
 FORCED_EXIT_SECONDS = 1.0
 
 
+class StartupFailed(RuntimeError):
+    """uvicorn gave up starting a server (it logged why, e.g. the address is in use)."""
+
+
+async def _serve(server: uvicorn.Server) -> None:
+    try:
+        await server.serve()
+    except SystemExit as exc:
+        config = server.config
+        raise StartupFailed(
+            f"the server could not start on {config.host}:{config.port} "
+            f"(uvicorn exit status {exc.code}; is the port already in use?)"
+        ) from None
+
+
 class Listeners:
     """A group of uvicorn servers (the main app, optionally the site origin)."""
 
@@ -41,7 +59,7 @@ class Listeners:
 
     async def start(self) -> None:
         """Start every server; on return uvicorn has taken over SIGINT and SIGTERM."""
-        self.tasks = [asyncio.create_task(server.serve()) for server in self.servers]
+        self.tasks = [asyncio.create_task(_serve(server)) for server in self.servers]
         # One turn of the loop runs each task up to its first await, inside capture_signals.
         await asyncio.sleep(0)
 

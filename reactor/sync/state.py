@@ -12,12 +12,15 @@ A :class:`SyncSession` holds what one client has asked for and what it has been 
   and the removals not yet reported.
 
 Consistency: every subscribed query is a shared :class:`~reactor.runtime.live_queries.
-LiveQuery`, which outside a publish step is valid at ``db.published_ts``. The
-Transition is built in one synchronous call (:meth:`SyncSession.build_transition`)
-from the live results as they are at that moment, so all of them belong to one snapshot
-and ``endVersion.ts`` is that snapshot's timestamp. Building it only when the socket is
-ready to send gives back-pressure for free: a slow client's next Transition jumps to the
-latest state, skipping intermediate ones.
+LiveQuery`, which is either current (valid at the published timestamp) or stale (being
+re-run after a publish touched it, or not run yet). A Transition is built only when none
+of the session's queries is stale, in one synchronous call
+(:meth:`SyncSession.build_transition`) from the live results as they are at that moment,
+so all of them belong to one snapshot and ``endVersion.ts`` is that snapshot's
+timestamp; while one is stale, the session waits for it (and is woken when it is
+current) without holding anyone else. Building it only when the socket is ready to send
+gives back-pressure for free: a slow client's next Transition jumps to the latest state,
+skipping intermediate ones.
 
 The session is told about changes through the live queries' listener, which only marks
 it dirty and calls ``wake`` (a cheap, synchronous callback).
@@ -36,7 +39,6 @@ from reactor.engine import Engine
 from reactor.errors import ProtocolError, ReactorError, UserError, ValidationError, public_message
 from reactor.runtime.live_queries import LiveQuery
 from reactor.runtime.logs import wire_log_lines
-from reactor.runtime.registry import FunctionKind
 from reactor.sync.protocol import (
     Add,
     ModifyQuerySet,
@@ -152,7 +154,7 @@ class SyncSession:
         """Handle ``Connect``; refuses a client that has seen the future."""
         if self.session_id is not None:
             raise ProtocolError("Connect was already received on this socket")
-        latest = self.engine.db.published_ts
+        latest = self.engine.published_ts
         if max_observed_ts is not None and max_observed_ts > latest:
             raise ProtocolError(
                 f"client has observed timestamp {max_observed_ts}, newer than the server's "
@@ -207,21 +209,23 @@ class SyncSession:
         self._subscribe(query)
 
     def _subscribe(self, query: _Query) -> None:
-        executor = self.engine.executor
         try:
-            fn = executor.resolve(query.udf_path, FunctionKind.QUERY, public_only=not self.admin)
-            args = executor.validate_args(fn, query.args)
+            query.live = self.engine.subscribe_live(
+                query.udf_path,
+                query.args,
+                self.identity,
+                self._on_change,
+                journal=query.journal,
+                public_only=not self.admin,
+            )
         except ReactorError as exc:
             query.error = exc
             return
         query.error = None
-        query.live = self.engine.live.acquire(
-            fn, args, self.identity, self._on_change, query.journal
-        )
 
     def _unsubscribe(self, query: _Query) -> None:
         if query.live is not None:
-            self.engine.live.release(query.live, self._on_change)
+            self.engine.release_live(query.live, self._on_change)
             query.live = None
 
     def _remove(self, query_id: int) -> None:
@@ -290,6 +294,11 @@ class SyncSession:
     def _on_change(self, live: LiveQuery) -> None:
         self._mark_dirty()
 
+    def _on_current(self) -> None:
+        # A query this session waited for is current again: try the Transition again.
+        if not self.closed:
+            self.wake()
+
     def _mark_dirty(self) -> None:
         self._dirty = True
         self.wake()
@@ -309,7 +318,13 @@ class SyncSession:
         """
         if not self.wants_transition:
             return None
-        ts = self.engine.db.published_ts
+        for query in self.queries.values():
+            live = query.live
+            if live is not None and live.stale:  # not at the published snapshot yet
+                if self._on_current not in live.on_current:
+                    live.on_current.append(self._on_current)
+                return None
+        ts = self.engine.published_ts
         mods: list[StateModification] = [QueryRemoved(query_id=q) for q in self._removed]
         for query in self.queries.values():
             mod = self._modification(query)
@@ -330,7 +345,7 @@ class SyncSession:
 
     @property
     def _expose(self) -> bool:
-        return self.engine.executor.expose_errors
+        return self.engine.expose_errors
 
     def _modification(self, query: _Query) -> StateModification | None:
         if query.live is None:

@@ -326,7 +326,8 @@ class SyncWorker:
         logs: list[str] = []
         try:
             args = decode_args(message.args)
-            value, ts = await self.engine.executor.run_mutation(
+            # Returns once ts is published (a repeated request's too).
+            value, ts = await self.engine.run_mutation(
                 message.udf_path,
                 args,
                 identity,
@@ -334,11 +335,9 @@ class SyncWorker:
                 session_request=(session_id, message.request_id),
                 logs=logs,
             )
-            # A repeated request may report a commit that is staged but not yet visible.
-            await self.engine.db.committer.wait_published(ts)
             result = to_wire(value)
         except Exception as exc:  # any failure of the function is the client's answer
-            message_text, data = error_fields(exc, self.engine.executor.expose_errors)
+            message_text, data = error_fields(exc, self.engine.expose_errors)
             failed = MutationResponse(
                 request_id=message.request_id,
                 success=False,
@@ -363,7 +362,7 @@ class SyncWorker:
         logs: list[str] = []
         try:
             args = decode_args(message.args)
-            value = await self.engine.executor.run_action(
+            value = await self.engine.run_action(
                 message.udf_path, args, identity, public_only=not admin, logs=logs
             )
             response = ActionResponse(
@@ -373,7 +372,7 @@ class SyncWorker:
                 log_lines=wire_log_lines(logs),
             )
         except Exception as exc:
-            text, data = error_fields(exc, self.engine.executor.expose_errors)
+            text, data = error_fields(exc, self.engine.expose_errors)
             response = ActionResponse(
                 request_id=message.request_id,
                 success=False,

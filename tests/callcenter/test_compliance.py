@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from reactor import Engine
@@ -12,15 +14,19 @@ OUR = "+15550009999"
 PHONE = "+14155550100"
 
 
-async def inbound(cc: Engine, sid: str, body: str, phone: str = PHONE) -> dict:
-    return await cc.mutation(
+async def inbound(cc: Engine, sid: str, body: str, phone: str = PHONE) -> dict[str, Any]:
+    result: dict[str, Any] = await cc.mutation(
         "sms/threads:on_incoming",
         {"message_sid": sid, "from_number": phone, "to_number": OUR, "body": body},
     )
+    return result
 
 
-async def events(cc: Engine, phone: str = PHONE) -> list[dict]:
-    return await cc.query("sms/compliance:events", {"phone": phone}, identity=SUPERVISOR)
+async def events(cc: Engine, phone: str = PHONE) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = await cc.query(
+        "sms/compliance:events", {"phone": phone}, identity=SUPERVISOR
+    )
+    return result
 
 
 @pytest.mark.parametrize(

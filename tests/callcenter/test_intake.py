@@ -12,10 +12,11 @@ from .helpers import SUPERVISOR, Clock, agent, sign_in
 
 
 async def incoming(cc: Engine, sid: str, phone: str, **kw: Any) -> dict[str, Any]:
-    return await cc.mutation(
+    result: dict[str, Any] = await cc.mutation(
         "calls:on_incoming",
         {"call_sid": sid, "from_number": phone, "to_number": "+15550001111", **kw},
     )
+    return result
 
 
 @pytest.mark.parametrize(

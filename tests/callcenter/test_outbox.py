@@ -14,13 +14,17 @@ from .outbox_fake import RecordingExecutor
 
 
 async def incoming(cc: Engine, sid: str, phone: str = "+14155550100") -> dict[str, Any]:
-    return await cc.mutation(
+    result: dict[str, Any] = await cc.mutation(
         "calls:on_incoming", {"call_sid": sid, "from_number": phone, "to_number": "+15550001111"}
     )
+    return result
 
 
 async def commands(cc: Engine, **kw: Any) -> list[dict[str, Any]]:
-    return await cc.query("outbox:list", {"limit": 200, **kw}, identity=SUPERVISOR)
+    result: list[dict[str, Any]] = await cc.query(
+        "outbox:list", {"limit": 200, **kw}, identity=SUPERVISOR
+    )
+    return result
 
 
 async def test_a_new_offer_rings_the_agent_without_the_caller_relaying_it(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from reactor import Engine, UserError
@@ -87,12 +89,13 @@ async def test_scorecards(cc: Engine, clock: Clock) -> None:
 
 async def test_supervisor_only_functions(cc: Engine, clock: Clock) -> None:
     await sign_in(cc, 1)
-    for path, args in [
+    forbidden: list[tuple[str, dict[str, Any]]] = [
         ("skills:set", {"agent_id": "agent-1", "skill": "x", "level": 3}),
         ("agents:force_status", {"agent_id": "agent-2", "status": "offline"}),
         ("queues:upsert", {"name": "q", "number": "+15550001111"}),
         ("campaigns:create", {"name": "c", "caller_id": "+15550001111"}),
-    ]:
+    ]
+    for path, args in forbidden:
         with pytest.raises(UserError) as exc:
             await cc.mutation(path, args, identity=agent(1))
         assert exc.value.data["code"] == "forbidden", path

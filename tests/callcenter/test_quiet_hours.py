@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from reactor import Engine, UserError
@@ -16,8 +18,11 @@ UNKNOWN_US = "+15705550100"  # 570 is Pennsylvania; 999 below is unassigned
 UNASSIGNED = "+19995550100"
 
 
-async def events(cc: Engine, phone: str) -> list[dict]:
-    return await cc.query("sms/compliance:events", {"phone": phone}, identity=SUPERVISOR)
+async def events(cc: Engine, phone: str) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = await cc.query(
+        "sms/compliance:events", {"phone": phone}, identity=SUPERVISOR
+    )
+    return result
 
 
 async def test_dial_is_refused_after_9pm_local_and_audited(cc: Engine, clock: Clock) -> None:

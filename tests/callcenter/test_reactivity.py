@@ -31,17 +31,19 @@ async def until(sub: Any, pred: Callable[[Any], bool]) -> Any:
 
 
 async def incoming(cc: Engine, sid: str, phone: str, **kw: Any) -> dict[str, Any]:
-    return await cc.mutation(
+    result: dict[str, Any] = await cc.mutation(
         "calls:on_incoming",
         {"call_sid": sid, "from_number": phone, "to_number": "+15550001111", **kw},
     )
+    return result
 
 
 async def sms(cc: Engine, sid: str, phone: str, body: str = "hi") -> dict[str, Any]:
-    return await cc.mutation(
+    result: dict[str, Any] = await cc.mutation(
         "sms/threads:on_incoming",
         {"message_sid": sid, "from_number": phone, "to_number": OUR, "body": body},
     )
+    return result
 
 
 async def test_tabs_of_one_agent_ignore_other_agents(cc: Engine, clock: Clock) -> None:

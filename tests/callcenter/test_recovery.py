@@ -14,17 +14,20 @@ from .outbox_fake import RecordingExecutor
 
 
 async def timers(cc: Engine) -> dict[str, Any]:
-    return await cc.mutation("routing:expire_reservations", {})
+    result: dict[str, Any] = await cc.mutation("routing:expire_reservations", {})
+    return result
 
 
 async def me(cc: Engine, n: int) -> dict[str, Any]:
-    return await cc.query("agents:me_status", {}, identity=agent(n))
+    result: dict[str, Any] = await cc.query("agents:me_status", {}, identity=agent(n))
+    return result
 
 
 async def incoming(cc: Engine, sid: str, phone: str = "+14155550100") -> dict[str, Any]:
-    return await cc.mutation(
+    result: dict[str, Any] = await cc.mutation(
         "calls:on_incoming", {"call_sid": sid, "from_number": phone, "to_number": "+15550001111"}
     )
+    return result
 
 
 async def test_a_dial_that_never_connects_frees_agent_and_number(

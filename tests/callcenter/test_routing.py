@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -11,11 +12,14 @@ from reactor import Engine, UserError
 from .helpers import SUPERVISOR, Clock, agent, sign_in
 
 
-async def incoming(cc: Engine, sid: str, phone: str = "+14155550100", **kw: object) -> dict:
-    return await cc.mutation(
+async def incoming(
+    cc: Engine, sid: str, phone: str = "+14155550100", **kw: object
+) -> dict[str, Any]:
+    result: dict[str, Any] = await cc.mutation(
         "calls:on_incoming",
         {"call_sid": sid, "from_number": phone, "to_number": "+15550001111", **kw},
     )
+    return result
 
 
 async def test_longest_idle_agent_with_required_skill_levels(cc: Engine, clock: Clock) -> None:

@@ -25,6 +25,7 @@ async def _all_calls(engine: Engine) -> list[dict[str, Any]]:
         cursor = page["continue_cursor"]
 
 
+@pytest.mark.slow
 async def test_busy_hour(cc: Engine, clock: Clock, fake: RecordingExecutor) -> None:
     started = time.perf_counter()
     sim = Simulation(cc, clock, SimConfig())
@@ -69,7 +70,8 @@ async def test_busy_hour(cc: Engine, clock: Clock, fake: RecordingExecutor) -> N
     counters = await cc.query("dashboard:raw_counters", {"day": days.pop()})
 
     def removed_at(c: dict[str, Any]) -> float:
-        return c["answered_at"] if c["answered_at"] is not None else c["ended_at"]
+        result: float = c["answered_at"] if c["answered_at"] is not None else c["ended_at"]
+        return result
 
     assert counters["calls_in"] == counters["queued"] == 2000
     assert counters["answered"] == len(answered)

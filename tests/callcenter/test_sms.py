@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -13,11 +14,12 @@ from .helpers import SUPERVISOR, Clock, agent, sign_in
 OUR = "+15550009999"
 
 
-async def inbound(cc: Engine, sid: str, body: str, phone: str = "+14155550100") -> dict:
-    return await cc.mutation(
+async def inbound(cc: Engine, sid: str, body: str, phone: str = "+14155550100") -> dict[str, Any]:
+    result: dict[str, Any] = await cc.mutation(
         "sms/threads:on_incoming",
         {"message_sid": sid, "from_number": phone, "to_number": OUR, "body": body},
     )
+    return result
 
 
 async def test_inbox_unread_counts_and_messages(cc: Engine, clock: Clock) -> None:

@@ -30,7 +30,8 @@ async def three_party(cc: Engine, clock: Clock) -> tuple[str, str]:
 
 
 async def call_of(cc: Engine, call_id: str) -> dict[str, Any]:
-    return await cc.query("calls:get", {"call_id": call_id}, identity=SUPERVISOR)
+    result: dict[str, Any] = await cc.query("calls:get", {"call_id": call_id}, identity=SUPERVISOR)
+    return result
 
 
 async def status(cc: Engine, n: int) -> str:

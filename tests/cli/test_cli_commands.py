@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.support.cli import Result, edit, run_subprocess
 
@@ -169,7 +171,7 @@ def test_env_vars_reach_actions(cli: Cli, project: Path) -> None:
     assert cli("env", "list", "--dir", d).out == "REGION=eu\n"
 
 
-def _jsonl(text: str) -> list[dict[str, object]]:
+def _jsonl(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
@@ -316,3 +318,14 @@ def test_run_pushes_the_schema_first(cli: Cli, project: Path) -> None:
     )
     assert cli("run", "bytag:first", "--dir", d).out == "3\n"
     assert "+ index items.t [tag]" not in cli("push", "--dir", d, "--dry-run").out
+
+
+def test_serve_on_a_port_in_use_says_so(project: Path, cli: Callable[..., Result]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli("serve", "--dir", str(project), "--port", str(port))
+    assert result.code == 1, result
+    assert "the server stopped while starting (is the port already in use?)" in result.err
+    assert "Traceback" not in result.err

@@ -15,7 +15,7 @@ from tests.compat.python_client.pyclient import ServerProcess
 from tests.support.projects import ROOT
 
 PAGE = ROOT / "docs" / "clients.md"
-NODE_MODULES = ROOT / "tests" / "js" / "node_modules"
+NODE_MODULES = ROOT / "client-js" / "node_modules"  # the npm `convex` client and `ws`
 DOC_URL = "http://127.0.0.1:3210"
 
 
@@ -40,7 +40,7 @@ def _run(command: list[str], cwd: Path) -> str:
 
 def test_the_page_runs_as_shown(tmp_path: Path) -> None:
     if not (NODE_MODULES / "convex").exists():
-        pytest.fail("tests/js/node_modules is missing: run scripts/bootstrap")
+        pytest.fail("client-js/node_modules is missing: run scripts/bootstrap")
     server = ServerProcess(tmp_path, project=ROOT / "docs" / "examples" / "tasks")
     server.start()
     try:

@@ -22,7 +22,7 @@ def test_interval_map_stabbing(
     entries: list[tuple[tuple[bytes, bytes], int]], removals: list[int], probes: list[bytes]
 ) -> None:
     imap = IntervalMap()
-    live: dict[int, tuple[bytes, bytes, object, object]] = {}
+    live: dict[int, tuple[bytes, bytes, tuple[int, int], object]] = {}
     for i, ((a, b), group) in enumerate(entries):
         owner = (group, i)  # an owner never adds the same point twice
         if a == b:

@@ -26,7 +26,8 @@ PLATFORM = PROJECTS / "platform"
 async def job_state(engine: Engine, job_id: str) -> dict[str, Any]:
     job = await engine.query("jobs:job", {"job_id": job_id})
     assert job is not None
-    return job
+    result: dict[str, Any] = job
+    return result
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ async def test_jobs_are_readable_and_subscribable(engine: Engine) -> None:
     async with engine.subscribe("jobs:jobs") as sub:
         assert await sub.next() == []
         job_id = await engine.mutation("jobs:schedule", {"name": "x", "delay": 0.05})
-        states = []
+        states: list[str] = []
         while not states or states[-1] != "success":
             jobs = await asyncio.wait_for(sub.next(), 4)
             assert [j["_id"] for j in jobs] == [job_id]

@@ -24,7 +24,9 @@ async def url(engine: Engine) -> AsyncIterator[str]:
         yield base
 
 
-async def _upload(client: httpx.AsyncClient, content: object, content_type: str) -> str:
+async def _upload(
+    client: httpx.AsyncClient, content: bytes | AsyncIterator[bytes], content_type: str
+) -> str:
     upload = (await client.post("/api/mutation", json={"path": "files:upload_url"})).json()
     answer = await client.post(
         upload["value"], content=content, headers={"Content-Type": content_type}

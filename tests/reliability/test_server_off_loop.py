@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from reactor import Engine
 from reactor.runtime.time_limits import TimeLimitExceeded, TimeLimits
+
+pytestmark = pytest.mark.spins
 
 
 async def test_an_endless_query_does_not_hold_other_calls(engine: Engine) -> None:
     engine.executor.time_limits = TimeLimits(function=3.0)
-    forever = asyncio.create_task(
-        engine.executor.run_query("offenders:forever", {}, in_thread=True)
-    )
+    forever = asyncio.create_task(engine.executor.run_query("offenders:forever", {}))
     await asyncio.sleep(0.05)
     assert await engine.query("offenders:ping") == "pong"
     assert await engine.mutation("counters:increment", {"name": "x"}) == 1
@@ -39,10 +41,7 @@ async def test_worker_queries_see_whole_commits_only(engine: Engine) -> None:
         for _ in range(60):
             seen.extend(
                 await asyncio.gather(
-                    *(
-                        engine.executor.run_query("counters:slow_total", {}, in_thread=True)
-                        for _ in range(4)
-                    )
+                    *(engine.executor.run_query("counters:slow_total", {}) for _ in range(4))
                 )
             )
         return seen

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -30,7 +31,9 @@ async def _authenticate(client: SyncClient, subject: str) -> None:
     )
 
 
-async def _mutate(client: SyncClient, path: str, args: dict[str, object], rid: int) -> dict:
+async def _mutate(
+    client: SyncClient, path: str, args: dict[str, object], rid: int
+) -> dict[str, Any]:
     await client.mutation(path, args, request_id=rid)
     return await client.recv_type("MutationResponse", timeout=20)
 

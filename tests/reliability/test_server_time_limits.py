@@ -11,6 +11,8 @@ import pytest
 from reactor import Engine
 from reactor.runtime.time_limits import TimeLimitExceeded, TimeLimits, limited
 
+pytestmark = pytest.mark.spins
+
 
 @pytest.fixture
 async def quick(engine: Engine) -> Engine:

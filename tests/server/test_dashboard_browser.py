@@ -11,6 +11,7 @@ client receives, runs functions, cancels a job, and saves screenshots (into
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from reactor import Engine
+from reactor.database.transaction import Transaction
 from tests.support.projects import PROJECTS, ROOT
 from tests.support.server import ADMIN_KEY, running_server, server_config
 
@@ -53,7 +55,7 @@ async def _seed(engine: Engine) -> None:
             {"title": title, "customer": customer, "priority": priority, "tags": tags},
         )
         if status != "open":
-            await engine.db.write(lambda txn, t=ticket, s=status: txn.patch(t, {"status": s}))
+            await engine.db.write(functools.partial(_set_status, ticket=ticket, status=status))
     await engine.action("files:store_text", {"name": "transcript.txt", "text": "Hello! " * 300})
     await engine.action("files:store_text", {"name": "notes.txt", "text": "call back at 3pm"})
     # A job that fails, for the Failed tab.
@@ -209,3 +211,7 @@ async def test_the_schema_page_during_a_push(
         assert (shots / "dashboard-push.png").stat().st_size > 10_000
     finally:
         await engine.close()
+
+
+def _set_status(txn: Transaction, *, ticket: str, status: str) -> None:
+    txn.patch(ticket, {"status": status})

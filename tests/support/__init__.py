@@ -12,6 +12,8 @@ conftest and helper has one dotted name; nothing edits ``sys.path`` by hand.
   ``RawClient`` (a WebSocket client that reads only when told to);
 - ``cli``: run the CLI in a child process, edit project files;
 - ``net``: free ports, waiting for a port to listen;
+- ``waiting``: ``eventually()`` (poll until true) and ``no_update()`` (a subscription stays quiet);
+- ``strategies``: Hypothesis strategies of the data-structure property tests;
 - ``postgres``: throwaway PostgreSQL servers and their fixtures;
 - ``fake_openai``: a loopback OpenAI server.
 """

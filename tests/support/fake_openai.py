@@ -349,7 +349,8 @@ class _Handler(BaseHTTPRequestHandler):
         files: dict[str, tuple[str | None, str, bytes]] = {}
         for part in parsed.iter_parts():
             name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True) or b""
+            raw = part.get_payload(decode=True)  # bytes for a non-multipart part
+            payload = raw if isinstance(raw, bytes) else b""
             if not isinstance(name, str):
                 continue
             if part.get_filename() is not None:

@@ -14,7 +14,7 @@ as the `postgres` system user (created by Debian's `postgresql` package) through
 A server left behind by a test process that was killed is stopped, and its directory
 removed, the next time `start_postgres()` runs.
 
-From a conftest (pytest puts `tests/` on `sys.path`, so the package is `support`)::
+From a conftest::
 
     from tests.support.postgres import postgres_database, postgres_server
 

@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from reactor import Engine, ProtocolError
-from reactor.sync.protocol import Add, ModifyQuerySet, QueryFailed, QueryUpdated, Remove
+from reactor.sync.protocol import Add, ModifyQuerySet, QueryFailed, QueryUpdated, Remove, Transition
 from reactor.sync.state import SyncSession
 from reactor.values import ts_from_wire, ts_to_wire
 
@@ -31,28 +31,34 @@ def add(query_id: int, path: str, args: dict[str, object] | None = None) -> Add:
     return Add(query_id=query_id, udf_path=path, args=[args or {}])
 
 
+async def built(engine: Engine, session: SyncSession) -> Transition | None:
+    """The session's next Transition once every live query has (re-)run."""
+    await engine.live.settled()
+    return session.build_transition()
+
+
 async def test_transition_versions_and_results(engine: Engine) -> None:
     wakes: list[int] = []
     s = SyncSession(engine, lambda: wakes.append(1))
     s.connect("sess", None)
-    assert s.build_transition() is None  # nothing to say yet
+    assert await built(engine, s) is None  # nothing to say yet
     s.modify_query_set(modify(0, 1, add(0, "counters:value", {"name": "a"})))
     assert wakes
-    t = s.build_transition()
+    t = await built(engine, s)
     assert t is not None
     assert (t.start_version.query_set, t.end_version.query_set) == (0, 1)
     assert t.start_version.ts == ts_to_wire(0)
     assert ts_from_wire(t.end_version.ts) == engine.db.published_ts
     assert t.modifications == [updated(0, None)]
-    assert s.build_transition() is None  # unchanged: nothing re-sent
+    assert await built(engine, s) is None  # unchanged: nothing re-sent
 
     await engine.mutation("counters:increment", {"name": "a"})
-    t2 = s.build_transition()
+    t2 = await built(engine, s)
     assert t2 is not None and t2.start_version == t.end_version
     assert [m.query_id for m in t2.modifications] == [0]
     # A write that does not touch the query wakes nobody and sends nothing.
     await engine.mutation("counters:increment", {"name": "zzz"})
-    assert s.build_transition() is None
+    assert await built(engine, s) is None
     s.close()
     assert len(engine.live) == 0
 
@@ -79,11 +85,11 @@ async def test_static_errors_are_sent_once(engine: Engine) -> None:
     s = SyncSession(engine)
     s.connect("sess", None)
     s.modify_query_set(modify(0, 1, add(0, "missing:fn"), add(1, "pairs:secret")))
-    t = s.build_transition()
+    t = await built(engine, s)
     assert t is not None
     assert all(isinstance(m, QueryFailed) for m in t.modifications)
     s.set_identity(0, None, admin=True)  # admin may see internal queries
-    t = s.build_transition()
+    t = await built(engine, s)
     assert t is not None and t.end_version.identity == 1
     assert t.modifications == [updated(1, "internal")]
     with pytest.raises(ProtocolError, match="IdentityVersion"):
@@ -95,9 +101,9 @@ async def test_identity_change_reruns_queries(engine: Engine) -> None:
     s = SyncSession(engine)
     s.connect("sess", None)
     s.modify_query_set(modify(0, 1, add(0, "items:whoami")))
-    assert s.build_transition() is not None
+    assert await built(engine, s) is not None
     s.set_identity(0, {"subject": "u1", "issuer": "i", "token_identifier": "i|u1"})
-    t = s.build_transition()
+    t = await built(engine, s)
     assert t is not None
     (mod,) = t.modifications
     assert isinstance(mod, QueryUpdated) and value_of(mod)["subject"] == "u1"
@@ -108,10 +114,10 @@ async def test_read_your_writes_forces_a_transition(engine: Engine) -> None:
     s = SyncSession(engine)
     s.connect("sess", None)
     s.modify_query_set(modify(0, 1, add(0, "counters:value", {"name": "a"})))
-    s.build_transition()
+    await built(engine, s)
     _, ts = await engine.executor.run_mutation("counters:increment", {"name": "zzz"})
     s.mutation_done(ts)
-    t = s.build_transition()
+    t = await built(engine, s)
     assert t is not None and t.modifications == []
     assert ts_from_wire(t.end_version.ts) >= ts
     s.close()
@@ -131,7 +137,7 @@ async def test_paginated_query_journal_round_trips(engine: Engine) -> None:
     s = SyncSession(engine)
     s.connect("sess", None)
     s.modify_query_set(modify(0, 1, add(0, "items:page", {"num_items": 2.0, "cursor": None})))
-    t = s.build_transition()
+    t = await built(engine, s)
     assert t is not None
     (mod,) = t.modifications
     assert isinstance(mod, QueryUpdated) and mod.journal is not None
@@ -152,7 +158,7 @@ async def test_paginated_query_journal_round_trips(engine: Engine) -> None:
             ),
         )
     )
-    t2 = s2.build_transition()
+    t2 = await built(engine, s2)
     assert t2 is not None
     (mod2,) = t2.modifications
     assert isinstance(mod2, QueryUpdated) and value_of(mod2)["page"] == [1.0, 1.5, 2.0]

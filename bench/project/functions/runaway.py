@@ -44,3 +44,31 @@ def many_inserts(ctx, count):
     for n in range(int(count)):
         ctx.db.insert("items", {"group": -2, "n": n, "text": "bulk"})
     return count
+
+
+@query(args={})
+def slow_after_write(ctx):
+    # Quick while group -3 is empty; once a write puts a document there, each re-run
+    # is CPU-bound for 2 s (stopped at the limit).
+    docs = ctx.db.query("items").with_index("by_group", lambda q: q.eq("group", -3)).take(1)
+    if docs:
+        end = time.thread_time() + 2.0
+        while time.thread_time() < end:
+            pass
+    return len(docs)
+
+
+@mutation(args={"n": v.number()})
+def poke(ctx, n):
+    ctx.db.insert("items", {"group": -3, "n": int(n), "text": "poke"})
+
+
+@mutation(args={"n": v.number()})
+def write(ctx, n):
+    ctx.db.insert("items", {"group": -4, "n": int(n), "text": "writer"})
+    return n
+
+
+@query(args={"n": v.number()})
+def echo(ctx, n):
+    return n

@@ -194,7 +194,7 @@ class FileStorage:
                 fresh = secrets.token_urlsafe(32)
                 self._secret = fresh.encode()
                 # Persisted with the next commit (the mutation generating the URL).
-                self.db.dirty_globals[SECRET_GLOBAL] = fresh
+                self.db.set_dirty_global(SECRET_GLOBAL, fresh)
         return self._secret
 
     def _sign(self, payload: str) -> str:

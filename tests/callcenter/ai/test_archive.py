@@ -38,8 +38,8 @@ def archive_rows(url: str, sql: str, args: tuple[Any, ...] = ()) -> list[dict[st
             return [dict(r) for r in conn.execute(sql.replace("%s", "?"), args)]
         finally:
             conn.close()
-    with psycopg.connect(url, row_factory=psycopg.rows.dict_row) as conn:
-        return [dict(r) for r in conn.execute(sql, args)]  # type: ignore[arg-type]
+    with psycopg.connect(url, row_factory=psycopg.rows.dict_row) as pg:
+        return [dict(r) for r in pg.execute(sql.encode(), args)]
 
 
 def archive_write(url: str, sql: str) -> None:
@@ -51,12 +51,12 @@ def archive_write(url: str, sql: str) -> None:
         finally:
             conn.close()
         return
-    with psycopg.connect(url) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
+    with psycopg.connect(url) as pg:
+        pg.execute(sql.encode())
 
 
 async def inbound(engine: Engine, n: int, body: str | None = None) -> dict[str, Any]:
-    return await engine.mutation(
+    result: dict[str, Any] = await engine.mutation(
         "sms/threads:on_incoming",
         {
             "message_sid": f"SM{n:03d}",
@@ -65,6 +65,7 @@ async def inbound(engine: Engine, n: int, body: str | None = None) -> dict[str, 
             "body": body or f"message number {n}",
         },
     )
+    return result
 
 
 async def hot(engine: Engine, thread_id: str) -> list[dict[str, Any]]:

@@ -7,6 +7,8 @@ import json
 import openai
 import pytest
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionMessageParam
+from openai.types.shared_params import ResponseFormatJSONSchema
 
 from tests.support.fake_openai import FakeOpenAI, Malformed, Refusal
 
@@ -48,11 +50,11 @@ async def test_stream_is_server_sent_events(fake_openai: FakeOpenAI) -> None:
 
 async def test_structured_output_and_refusal(fake_openai: FakeOpenAI) -> None:
     fake_openai.reply("grade", {"score": 4}, Refusal("no"), Malformed("{oops"))
-    fmt = {
+    fmt: ResponseFormatJSONSchema = {
         "type": "json_schema",
         "json_schema": {"name": "grade", "strict": True, "schema": SCHEMA},
     }
-    msgs = [{"role": "user", "content": "x"}]
+    msgs: list[ChatCompletionMessageParam] = [{"role": "user", "content": "x"}]
     async with client(fake_openai) as c:
         first = await c.chat.completions.create(model="m", messages=msgs, response_format=fmt)
         second = await c.chat.completions.create(model="m", messages=msgs, response_format=fmt)
@@ -82,7 +84,7 @@ async def test_transcription_multipart_verbose_json(fake_openai: FakeOpenAI) -> 
 
 
 async def test_errors_map_to_sdk_exceptions(fake_openai: FakeOpenAI) -> None:
-    msgs = [{"role": "user", "content": "x"}]
+    msgs: list[ChatCompletionMessageParam] = [{"role": "user", "content": "x"}]
     async with client(fake_openai, key="sk-wrong") as wrong:
         with pytest.raises(openai.AuthenticationError):
             await wrong.chat.completions.create(model="m", messages=msgs)

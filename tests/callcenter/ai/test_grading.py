@@ -3,6 +3,8 @@ are recorded as failed and retried with backoff, then given up; nothing raises."
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from reactor import Engine
@@ -20,7 +22,7 @@ async def call_with_transcript(engine: Engine) -> str:
     return call_id
 
 
-async def card(engine: Engine, call_id: str) -> dict:
+async def card(engine: Engine, call_id: str) -> dict[str, Any]:
     (c,) = await engine.query("ai/grading:for_call", {"call_id": call_id}, identity=SUPERVISOR)
     return dict(c)
 

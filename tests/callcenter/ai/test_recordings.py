@@ -238,7 +238,7 @@ async def test_voicemail_is_transcribed_once_and_not_graded(
     vm = await ai.mutation("calls:to_voicemail", {"call_id": r["call_id"]})
     await record(ai, media, r["call_id"], sid="REvm1")
 
-    async def transcribed() -> list:
+    async def transcribed() -> list[dict[str, Any]]:
         inbox = await ai.query("voicemails:list", {}, identity=SUPERVISOR)
         return [v for v in inbox if v["transcription"]]
 

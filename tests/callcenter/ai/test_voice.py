@@ -111,7 +111,9 @@ async def test_audio_is_transcribed_into_the_user_message(
     rows = await ai.query("messages:list", {"callId": call_id})
     assert rows[0]["role"] == "user" and rows[0]["text"] == "Where is my order?"
     assert rows[1]["text"] == "Hello there. How can I help?"
-    assert fake_openai.of("stream")[0].json["messages"][-1]["content"] == "Where is my order?"
+    streamed = fake_openai.of("stream")[0].json
+    assert streamed is not None
+    assert streamed["messages"][-1]["content"] == "Where is my order?"
 
 
 async def test_bad_requests_are_clear_4xx(ai: Engine, fake_openai: FakeOpenAI) -> None:

@@ -213,6 +213,12 @@ class FakeTwilio:
                 return conf
         return None
 
+    def conference(self, name: str) -> dict[str, Any]:
+        """The conference called ``name``, which must exist."""
+        conf = self.conference_named(name)
+        assert conf is not None, f"no conference named {name!r}"
+        return conf
+
     # -- the server --------------------------------------------------------------------
 
     def _serve(self, h: BaseHTTPRequestHandler, method: str) -> None:

@@ -59,7 +59,7 @@ async def test_scripted_full_call(
     mark = len(fake_twilio.requests)
     await leg(twilio, ring2.callback, ring2.leg_sid, "ringing")
     await leg(twilio, ring2.callback, ring2.leg_sid, "in-progress")
-    conf_sid = fake_twilio.conference_named(conference)["sid"]
+    conf_sid = fake_twilio.conference(conference)["sid"]
     await conference_event(twilio, call_id, "conference-start", conf_sid)
     await conference_event(twilio, call_id, "participant-join", conf_sid, CallSid=ring2.leg_sid)
     await settle(cc)

@@ -135,13 +135,13 @@ async def test_outbound_reply_is_sent_and_tracked_to_delivered(
             {"AccountSid": ACCOUNT_SID, "MessageSid": message_sid, "MessageStatus": status},
         )
         assert r.status_code == 204
-    assert (await _message_with_sid(cc, message_sid))["status"] == "delivered"
+    assert (await _message(cc, message_sid))["status"] == "delivered"
     # A late "sent" never moves it backwards.
     await twilio.post(
         "/twilio/sms/status",
         {"AccountSid": ACCOUNT_SID, "MessageSid": message_sid, "MessageStatus": "sent"},
     )
-    assert (await _message_with_sid(cc, message_sid))["status"] == "delivered"
+    assert (await _message(cc, message_sid))["status"] == "delivered"
 
 
 async def test_failed_delivery_keeps_twilio_error_code(
@@ -161,7 +161,7 @@ async def test_failed_delivery_keeps_twilio_error_code(
             "ErrorCode": "30003",
         },
     )
-    msg = await _message_with_sid(cc, message_sid)
+    msg = await _message(cc, message_sid)
     assert msg["status"] == "undelivered" and msg["error_code"] == 30003
 
 
@@ -199,3 +199,10 @@ async def _message_with_sid(cc: Engine, message_sid: str) -> dict[str, Any] | No
         if msg["message_sid"] == message_sid:
             return msg
     return None
+
+
+async def _message(cc: Engine, message_sid: str) -> dict[str, Any]:
+    """The message with this sid, which must exist."""
+    msg = await _message_with_sid(cc, message_sid)
+    assert msg is not None, f"no message {message_sid}"
+    return msg

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jwt
 import pytest
 
@@ -12,7 +14,7 @@ from .fake_twilio import FakeTwilio
 from .harness import ACCOUNT_SID, API_KEY_SECRET, API_KEY_SID, TWIML_APP_SID, configure
 
 
-async def refusal(cc: Engine, identity: dict | None) -> str:
+async def refusal(cc: Engine, identity: dict[str, Any] | None) -> str:
     with pytest.raises(UserError) as info:
         await cc.action("softphone:token", {}, identity=identity)
     return str(info.value.data["code"])

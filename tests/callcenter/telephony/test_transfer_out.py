@@ -17,7 +17,7 @@ async def connected_call(cc: Engine, twilio: Twilio, fake: FakeTwilio, n: int) -
     call_id = await incoming(cc, twilio, sid("CA", n))
     (ring,) = rings(fake, "client:agent-1")
     await leg(twilio, ring.callback, ring.leg_sid, "in-progress")
-    conf_sid = fake.conference_named(f"call_{call_id}")["sid"]
+    conf_sid = fake.conference(f"call_{call_id}")["sid"]
     await conference_event(twilio, call_id, "conference-start", conf_sid)
     await settle(cc)
     return call_id, ring
@@ -35,7 +35,7 @@ async def test_cold_transfer_to_an_outside_number(
     assert result["ok"]
     await settle(cc)
     (outside,) = rings(fake_twilio, PARTNER)
-    conf_sid = fake_twilio.conference_named(f"call_{call_id}")["sid"]
+    conf_sid = fake_twilio.conference(f"call_{call_id}")["sid"]
     assert outside.request.path == f"/Conferences/{conf_sid}/Participants.json"
     assert outside.request.get("From") == CALLER_ID
     assert outside.request.get("EndConferenceOnExit") == "false"

@@ -96,7 +96,7 @@ async def test_agent_hanging_up_the_softphone_ends_the_call(
     assert call["status"] == "completed"
     assert await agent_status(cc, "agent-1") == "wrap_up"
     # The executor looked the conference up by name and ended it for everyone.
-    conf_sid = fake_twilio.conference_named(f"call_{call_id}")["sid"]
+    conf_sid = fake_twilio.conference(f"call_{call_id}")["sid"]
     (end,) = fake_twilio.calls_to("POST", rf"/Conferences/{conf_sid}\.json$")
     assert end.get("Status") == "completed"
     assert fake_twilio.calls_to("GET", r"/Conferences\.json$")[0].query == [
@@ -114,7 +114,7 @@ async def test_supervisor_monitor_whisper_barge(
     (ring,) = rings(fake_twilio, "client:agent-1")
     await leg(twilio, ring.callback, ring.leg_sid, "in-progress")
     await settle(cc)
-    conf_sid = fake_twilio.conference_named(f"call_{call_id}")["sid"]
+    conf_sid = fake_twilio.conference(f"call_{call_id}")["sid"]
     await cc.mutation("calls:join", {"call_id": call_id, "mode": "monitor"}, identity=SUPERVISOR)
     await settle(cc)
     (sup,) = rings(fake_twilio, "client:sup-1")
@@ -182,7 +182,7 @@ async def test_transfer_to_a_queue_holds_the_customer_until_the_next_agent(
     call_id = await incoming(cc, twilio, customer)
     (ring1,) = rings(fake_twilio, "client:agent-1")
     await leg(twilio, ring1.callback, ring1.leg_sid, "in-progress")
-    conf_sid = fake_twilio.conference_named(f"call_{call_id}")["sid"]
+    conf_sid = fake_twilio.conference(f"call_{call_id}")["sid"]
     await conference_event(twilio, call_id, "conference-start", conf_sid)
     await settle(cc)
     mark = len(fake_twilio.requests)

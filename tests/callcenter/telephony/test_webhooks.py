@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -26,7 +27,7 @@ from .harness import (
 CALLER = "+14155550100"
 
 
-async def calls_of(cc: Engine) -> list[dict]:
+async def calls_of(cc: Engine) -> list[dict[str, Any]]:
     return list(await cc.query("dashboard:active_calls", {}, identity=SUPERVISOR))
 
 

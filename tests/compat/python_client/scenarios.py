@@ -92,6 +92,12 @@ def big(url: str, size: str) -> None:
     say("big", length=len(value))
 
 
+def texts(value: object) -> list[str]:
+    """The result of ``tasks:texts``: a list of strings."""
+    assert isinstance(value, list) and all(isinstance(t, str) for t in value), value
+    return value
+
+
 def reconnect(url: str, name: str) -> None:
     client = convex.ConvexClient(url)
     subscription = client.subscribe("tasks:texts", {"list": name})
@@ -100,14 +106,14 @@ def reconnect(url: str, name: str) -> None:
     say("before", value=next(subscription))
     wait_for_parent("RESTARTED")
     # The client reconnects by itself, subscribes again and sees the newer state.
-    value = next(subscription)
+    value = texts(next(subscription))
     while "after restart" not in value:
-        value = next(subscription)
+        value = texts(next(subscription))
     say("resubscribed", value=value)
     client.mutation("tasks:add", {"list": name, "text": "after"})
-    value = next(subscription)
+    value = texts(next(subscription))
     while "after" not in value:
-        value = next(subscription)
+        value = texts(next(subscription))
     say("after", value=value)
 
 

@@ -1,41 +1,44 @@
-// The official `convex` npm client against a reactor server.
-// Run by tests/server/test_js_client.py, which starts the server and sets REACTOR_URL
-// (and REACTOR_TOKEN, an HS256 token the server accepts). By hand:
-//   REACTOR_URL=http://127.0.0.1:3210 node --test
+// The official `convex` npm client (ConvexClient, ConvexHttpClient) against a real reactor
+// server: the features reactor's own client does not share with it (consistentQuery,
+// setAuth, log lines, paginated updates, reconnecting to a restarted server). The cases
+// both clients share run against both in compat.test.mjs.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 
 import { ConvexClient, ConvexHttpClient } from "convex/browser";
 import { ConvexError } from "convex/values";
 import { anyApi } from "convex/server";
 import WebSocket from "ws";
+import { signToken, startServer, tempDir, waitFor as poll } from "./helpers.mjs";
 
-const URL = process.env.REACTOR_URL ?? "http://127.0.0.1:3210";
-const TOKEN = process.env.REACTOR_TOKEN;
 const api = anyApi;
+const TOKEN = signToken({ sub: "js-user" });
+let tmp;
+let server;
+let URL;
 
-function newClient() {
-  return new ConvexClient(URL, {
+function newClient(url = URL) {
+  return new ConvexClient(url, {
     webSocketConstructor: WebSocket,
     skipConvexDeploymentUrlCheck: true,
     unsavedChangesWarning: false,
   });
 }
 
-async function waitFor(predicate, what, ms = 5000) {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+const waitFor = (predicate, what, ms = 5000) => poll(predicate, { what, timeout: ms, interval: 10 });
 
 let client;
-before(() => {
+before(async () => {
+  tmp = tempDir();
+  server = await startServer({ db: join(tmp.dir, "data.db") });
+  URL = server.url;
   client = newClient();
 });
 after(async () => {
-  await client.close();
+  await client?.close();
+  await server?.stop();
+  tmp?.remove();
 });
 
 test("ConvexHttpClient: mutation, query, errors", async () => {
@@ -94,7 +97,7 @@ test("ConvexClient: function errors reject, the connection survives", async () =
   assert.equal(await client.mutation(api.counters.increment, { name: "after" }), 1n);
 });
 
-test("ConvexClient: setAuth makes the identity visible to queries", { skip: !TOKEN }, async () => {
+test("ConvexClient: setAuth makes the identity visible to queries", async () => {
   const authed = newClient();
   try {
     let authenticated;
@@ -173,5 +176,37 @@ test("ConvexClient: onPaginatedUpdate_experimental over a reactor page function"
     await waitFor(() => seen.at(-1).results.some((d) => d.n === 1006), "the live insert");
   } finally {
     unsubscribe();
+  }
+});
+
+test("ConvexClient: a restarted server gets the subscription and the queued mutation again", { timeout: 60000 }, async () => {
+  // The server goes away while the client is subscribed and a mutation is queued; when a
+  // new server appears on the same port (same database) the client resubscribes and sends
+  // the mutation once, and its promise resolves once the subscription shows the write.
+  const own = tempDir();
+  const db = join(own.dir, "data.db");
+  let first = await startServer({ db });
+  const port = first.port;
+  const c = newClient(first.url);
+  let second;
+  try {
+    const seen = [];
+    const sub = c.onUpdate(api.counters.value, { name: "rc" }, (v) => seen.push(v));
+    await waitFor(() => seen.length === 1, "the first result");
+    assert.equal(seen[0], null);
+    await first.stop();
+    first = null;
+    await waitFor(() => !c.connectionState().isWebSocketConnected, "the disconnect", 10000);
+    const pending = c.mutation(api.counters.increment, { name: "rc" });
+    second = await startServer({ db, port });
+    assert.equal(await pending, 1n);
+    assert.equal(sub.getCurrentValue(), 1n);
+    const http = new ConvexHttpClient(second.url, { skipConvexDeploymentUrlCheck: true });
+    assert.equal(await http.query(api.counters.value, { name: "rc" }), 1n, "sent exactly once");
+  } finally {
+    await c.close();
+    await first?.stop();
+    await second?.stop();
+    own.remove();
   }
 });
