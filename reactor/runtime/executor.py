@@ -73,6 +73,7 @@ from reactor.runtime.time_limits import (
     share_the_gil,
     shielded,
     sliced,
+    slicing_possible,
 )
 from reactor.types import Clock, system_clock
 from reactor.values import canonical_json, from_json, normalize, to_json
@@ -293,7 +294,7 @@ class Executor:
                 ctx = QueryCtx(txn, identity, started * 1000.0)
                 for service in self.services:
                     service.attach_query(ctx, txn)
-                if inline:
+                if inline and slicing_possible():
                     value = sliced(SLICE_SECONDS, what, _run_checked, self, fn, ctx, args)
                 else:
                     value = limited(limit, what, _run_checked, self, fn, ctx, args)
@@ -499,7 +500,7 @@ class Executor:
         what = f"mutation {found.path}"
         with capture() as printed:
             try:
-                if inline:
+                if inline and slicing_possible():
                     value = sliced(SLICE_SECONDS, what, found.handler, ctx, **validated)
                 else:
                     limit = self.time_limits.function

@@ -75,6 +75,7 @@ __all__ = [
     "on_stuck",
     "shielded",
     "sliced",
+    "slicing_possible",
 ]
 
 T = TypeVar("T")
@@ -380,6 +381,17 @@ def _exceeded(what: str, seconds: float) -> TimeLimitExceeded:
 def limited(seconds: float, what: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)``, stopped with :class:`TimeLimitExceeded` after ``seconds``."""
     return _run(_Region(threading.get_ident(), seconds, what), fn, args, kwargs)
+
+
+def slicing_possible() -> bool:
+    """Whether an inline run can be cut at its slice and moved elsewhere.
+
+    Not while a trace function is installed in this thread (coverage, a debugger): the
+    interrupt then lands late or at points of the tracer's choosing, and a slice that
+    keeps being fired while its run winds down never finishes. Callers then run the
+    function inline under its full limit, as a server without slices would.
+    """
+    return sys.gettrace() is None
 
 
 def sliced(seconds: float, what: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
