@@ -47,6 +47,7 @@ __all__ = [
     "TableDefinition",
     "define_schema",
     "define_table",
+    "table_name_problem",
 ]
 
 SYSTEM_FIELDS: Final = ("_id", "_creation_time")
@@ -54,6 +55,22 @@ RESERVED_INDEX_NAMES: Final = ("by_id", "by_creation_time")
 MAX_INDEX_FIELDS: Final = 16
 MAX_NAME_LEN: Final = 64
 _NAME_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def table_name_problem(name: object) -> str | None:
+    """Why ``name`` cannot name a user table, or None when it can.
+
+    The one table-name rule (ASCII letters, digits and ``_``, starting with a letter, at
+    most :data:`MAX_NAME_LEN` characters), shared by schemas, schemaless inserts and
+    import (:mod:`reactor.database.tables`), so every table one path creates the others
+    accept.
+    """
+    if isinstance(name, str) and _NAME_RE.fullmatch(name) and len(name) <= MAX_NAME_LEN:
+        return None
+    return (
+        f"invalid table name {name!r}: use letters, digits and '_', starting with a "
+        f"letter (at most {MAX_NAME_LEN} characters)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,15 +384,9 @@ class Schema:
             raise SchemaError("define_schema() expects a dict of table name -> define_table(...)")
         checked: dict[str, TableDefinition] = {}
         for name, table in tables.items():
-            if (
-                not isinstance(name, str)
-                or not _NAME_RE.fullmatch(name)
-                or len(name) > MAX_NAME_LEN
-            ):
-                raise SchemaError(
-                    f"invalid table name {name!r}: use letters, digits and '_', starting with a "
-                    f"letter (at most {MAX_NAME_LEN} characters)"
-                )
+            problem = table_name_problem(name)
+            if problem is not None:
+                raise SchemaError(problem)
             if not isinstance(table, TableDefinition):
                 raise SchemaError(f"table {name!r} must be defined with define_table(...)")
             checked[name] = table

@@ -36,20 +36,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reactor.database.indexes import IndexSpec
-from reactor.database.layers import DocEntry, Overlay
-from reactor.database.write_log import LogEntry
+from reactor.database.layers import DerivedIndex, DocEntry, Overlay, PublishedState
+from reactor.database.subscriptions import SubscriptionIndex
+from reactor.database.tables import TableRegistry
+from reactor.database.transaction import Transaction
+from reactor.database.write_log import LogEntry, WriteLog
 from reactor.errors import ConflictError, ReactorError
-from reactor.persistence import DocumentRecord
+from reactor.persistence import DocumentRecord, Persistence
 from reactor.persistence.errors import StorageUnavailable
 
-if TYPE_CHECKING:
-    from reactor.database.database import Database
-    from reactor.database.transaction import Transaction
-
-__all__ = ["Commit", "Committer", "WriteConflict"]
+__all__ = ["Commit", "Committer", "PublishListener", "PublishedBatch", "WriteConflict"]
 
 logger = logging.getLogger("reactor.committer")
 
@@ -75,17 +74,58 @@ class Commit:
     writes: list[tuple[str, DocEntry | None, tuple[IndexSpec, ...]]]
     keys: dict[str, list[bytes]]
     future: asyncio.Future[int]
+    tables: frozenset[str] = frozenset()
     globals_: dict[str, Any] = field(default_factory=dict)
 
 
-PublishListener = Callable[[int, set[Any]], None]
+@dataclass(frozen=True, slots=True)
+class PublishedBatch:
+    """What one published batch changed, told to every publish listener.
+
+    ``ts`` is the new published timestamp (the batch's last commit), ``commits`` how many
+    commits the batch held, ``tables`` the tables they wrote, ``written`` the index keys
+    (old and new versions, search keys included) per index id, and ``affected`` the
+    subscription owners those keys invalidate.
+    """
+
+    ts: int
+    commits: int
+    tables: frozenset[str]
+    written: dict[str, list[bytes]]
+    affected: set[Any]
+
+
+PublishListener = Callable[[PublishedBatch], None]
 
 
 class Committer:
-    """Stages, persists and publishes commits for one :class:`Database`."""
+    """Stages, persists and publishes commits: owns the pipeline of one database.
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    It holds the write log, the pending overlay, the latest staged and the published
+    timestamps, and the globals to persist with the next commit; the database reads
+    them through it.
+    """
+
+    def __init__(
+        self,
+        persistence: Persistence,
+        tables: TableRegistry,
+        published: PublishedState,
+        subscriptions: SubscriptionIndex,
+    ) -> None:
+        self.persistence = persistence
+        self.tables = tables
+        self.published = published
+        self.subscriptions = subscriptions
+        self.write_log = WriteLog()
+        self.pending = Overlay(published.top)
+        self.latest_ts = 0
+        self.published_ts = 0
+        # Indexes derived from documents (search): each adds its keys to a commit's.
+        self.derived: list[DerivedIndex] = []
+        self.listeners: list[PublishListener] = []
+        self._globals: dict[str, Any] = {}
+        self._globals_lock = threading.Lock()  # functions in worker threads set globals
         self._staged: list[Commit] = []
         self._in_flight: list[Commit] = []
         self._wake = asyncio.Event()
@@ -105,29 +145,54 @@ class Committer:
             await self._task
             self._writer.stop()
 
+    # -- state -----------------------------------------------------------------------
+
+    def idle(self) -> bool:
+        """Whether no commit is staged, persisting or awaiting publication."""
+        return not self.pending and not self._staged and not self._in_flight
+
+    def set_global(self, name: str, value: Any) -> None:
+        """Persist global ``name`` with the next commit (any thread)."""
+        with self._globals_lock:
+            self._globals[name] = value
+
+    def has_globals(self) -> bool:
+        return bool(self._globals)
+
+    def take_globals(self) -> dict[str, Any]:
+        with self._globals_lock:
+            taken, self._globals = self._globals, {}
+        return taken
+
+    def loaded(self, ts: int) -> None:
+        """The state loaded from persistence is at ``ts`` (before :meth:`start`)."""
+        self.published_ts = self.latest_ts = ts
+
+    def reset_pending(self) -> None:
+        """Rebuild the pending overlay over the published top (nothing staged)."""
+        self.pending = Overlay(self.published.top)
+
     # -- staging ---------------------------------------------------------------------
 
     def _next_ts(self) -> int:
-        db = self.db
-        ts = max(db.latest_ts + 1, time.time_ns())
-        db.latest_ts = ts
+        ts = max(self.latest_ts + 1, time.time_ns())
+        self.latest_ts = ts
         return ts
 
     def stage(self, txn: Transaction) -> Commit | None:
         """Validate and order ``txn``; None if it wrote nothing."""
-        db = self.db
         if self._closed:
             raise ReactorError("the database is closed")
-        conflict: LogEntry | None = db.write_log.first_conflict(txn.reads, txn.snapshot_ts)
+        conflict: LogEntry | None = self.write_log.first_conflict(txn.reads, txn.snapshot_ts)
         if conflict is not None:
             raise WriteConflict(conflict.tables, conflict.ts)
         written = txn.written()
-        if not written and not db.dirty_globals:
+        if not written and not self._globals:
             return None
         # The latest staged version of each written document (the transaction may have
         # read an older snapshot; it read every document it changes, and validation just
         # showed that none of them changed since).
-        before = db.pending
+        before = self.pending
         ts = self._next_ts()
         keys: dict[str, list[bytes]] = {}
         writes: list[tuple[str, DocEntry | None, tuple[IndexSpec, ...]]] = []
@@ -137,7 +202,7 @@ class Committer:
             if old is None and entry is None:
                 continue  # inserted and deleted by the same transaction
             table = entry.table if entry is not None else old.table  # type: ignore[union-attr]
-            specs = db.table(table).specs
+            specs = self.tables.table(table).specs
             tables.add(table)
             writes.append((doc_id, entry, specs))
             for i, spec in enumerate(specs):
@@ -148,13 +213,15 @@ class Committer:
                     bucket.append(old.keys[i])
                 if entry is not None and (old is None or old.keys[i] != entry.keys[i]):
                     bucket.append(entry.keys[i])
-            db.search.write_keys(table, old, entry, keys)
-        db.write_log.append(LogEntry(ts, keys, frozenset(tables)))
-        pending = db.pending
+            for derived in self.derived:
+                derived.write_keys(table, old, entry, keys)
+        frozen = frozenset(tables)
+        self.write_log.append(LogEntry(ts, keys, frozen))
+        pending = self.pending
         for doc_id, entry, specs in writes:
             pending.put(doc_id, entry, specs)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        commit = Commit(ts, writes, keys, future, db.take_dirty_globals())
+        commit = Commit(ts, writes, keys, future, frozen, self.take_globals())
         self._staged.append(commit)
         self._wake.set()
         return commit
@@ -193,7 +260,7 @@ class Committer:
                 # batch whose last commit stored no row needs to record it separately.
                 globals_["ts"] = batch[-1].ts
             try:
-                await self._writer.call(self.db.persistence.write, records, globals_)
+                await self._writer.call(self.persistence.write, records, globals_)
             except BaseException as exc:
                 self._fail(batch, exc)
                 if not isinstance(exc, Exception):
@@ -205,10 +272,11 @@ class Committer:
             self._publish(batch)
 
     def _publish(self, batch: list[Commit]) -> None:
-        db = self.db
-        db.published.publish(w for commit in batch for w in commit.writes)
+        self.published.publish(w for commit in batch for w in commit.writes)
         written: dict[str, list[bytes]] = {}
+        tables: set[str] = set()
         for commit in batch:
+            tables |= commit.tables
             for index_id, keys in commit.keys.items():
                 bucket = written.get(index_id)
                 if bucket is None:
@@ -216,17 +284,18 @@ class Committer:
                 else:
                     bucket.extend(keys)
         ts = batch[-1].ts
-        db.published_ts = ts
+        self.published_ts = ts
         # The pending overlay now only needs the commits staged after this batch.
-        pending = Overlay(db.published.top)
+        pending = Overlay(self.published.top)
         for commit in self._staged:
             for doc_id, entry, specs in commit.writes:
                 pending.put(doc_id, entry, specs)
-        db.pending = pending
-        affected = db.subscriptions.affected(written)
-        for listener in list(db.publish_listeners):
+        self.pending = pending
+        affected = self.subscriptions.affected(written)
+        event = PublishedBatch(ts, len(batch), frozenset(tables), written, affected)
+        for listener in list(self.listeners):
             try:
-                listener(ts, affected)
+                listener(event)
             except Exception:  # a broken listener must not stop commits
                 logger.exception("publish listener %r failed", listener)
         for commit in batch:
@@ -235,19 +304,18 @@ class Committer:
         self._wake_waiters(ts)
 
     def _fail(self, batch: list[Commit], exc: BaseException) -> None:
-        db = self.db
         failed = batch + self._staged
         self._staged = []
-        db.write_log.discard_after(db.published_ts)
-        db.pending = Overlay(db.published.top)
+        self.write_log.discard_after(self.published_ts)
+        self.pending = Overlay(self.published.top)
         # Globals describe memory a failed commit does not roll back (a table it created
         # stays registered, a signing key stays in use), so the next commit stores them;
         # values set since then are newer and win.
         restored: dict[str, Any] = {}
         for commit in failed:
             restored.update(commit.globals_)
-        with db.shared_lock:
-            db.dirty_globals = {**restored, **db.dirty_globals}
+        with self._globals_lock:
+            self._globals = {**restored, **self._globals}
         # Storage failures keep their kind (DiskFull, StorageUnavailable, LeaseLost) so
         # clients see a stable code naming the cause.
         kind = type(exc) if isinstance(exc, StorageUnavailable) else ReactorError
@@ -262,7 +330,7 @@ class Committer:
 
     async def wait_published(self, ts: int) -> None:
         """Return once the published timestamp is at least ``ts``."""
-        if self.db.published_ts >= ts:
+        if self.published_ts >= ts:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((ts, future))

@@ -1,48 +1,53 @@
-"""The database: tables, the published state, pending commits and subscriptions.
+"""The database: one deployment's documents, assembled from the package's parts.
 
 State lives in memory and is rebuilt from persistence on open: the published state
 (:class:`~reactor.database.layers.PublishedState`: the base documents with every index,
-plus layers of recent batches while readers in worker threads hold older versions), an
-overlay of commits that are staged but not yet durable, the write log, and the
-subscription index.
+plus layers of recent batches while readers in worker threads hold older versions), the
+table registry (:mod:`reactor.database.tables`), the search indexes
+(:mod:`reactor.database.search`) and the subscription index. The commit pipeline (the
+write log, the overlay of staged commits, the latest and published timestamps) is the
+:class:`~reactor.database.committer.Committer`'s; this class exposes it read-only.
 Every table has the implicit indexes ``by_id`` and ``by_creation_time``; user indexes
 come from the schema.
 
-Table numbers (encoded in document ids) are assigned once and persisted in the
-``tables`` global, so ids stay valid across restarts and schema changes.
+Transactions are built here from the registry, a view, the limits, the creation clock
+and the search indexes; they never hold the database. Conflicting system writes retry
+through :func:`~reactor.database.retry.retry_conflicts`, the one retry rule.
 
 Threads: everything runs on the event loop except functions that were moved to a worker
 thread (:mod:`reactor.runtime.executor`). Those read a :class:`~reactor.database.layers.
-ViewLease` of the published state and may also touch the few shared counters below
-(new tables of a schemaless database, creation times, dirty globals), which a lock
-guards.
+ViewLease` of the published state and may also touch the few shared parts that guard
+themselves with locks: new tables of a schemaless database (the registry), creation
+times (the clock) and globals to persist (the committer).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
-from reactor.database.committer import Committer, PublishListener, WriteConflict
+from reactor.database.clock import CreationClock
+from reactor.database.committer import Committer, PublishListener
 from reactor.database.health import StorageMonitor, storage_problem
-from reactor.database.indexes import KEY_MAX, KEY_MIN, IndexSpec
+from reactor.database.indexes import KEY_MAX, KEY_MIN
 from reactor.database.layers import BaseState, DocEntry, Overlay, PublishedState, View, ViewLease
 from reactor.database.reads import ReadSet
+from reactor.database.retry import retry_conflicts
+from reactor.database.search import SearchIndexes
 from reactor.database.subscriptions import SubscriptionIndex
+from reactor.database.tables import SYSTEM_TABLES, TableInfo, TableRegistry
 from reactor.database.transaction import Limits, Transaction
 from reactor.database.write_log import WriteLog
-from reactor.errors import ConflictError, ReactorError, ValidationError
+from reactor.errors import ReactorError, ValidationError
 from reactor.persistence import Persistence
 from reactor.persistence.lease import DEFAULT_STALE_AFTER, LeaseHolder, claim_lease, release_lease
-from reactor.schema import Schema, TableDefinition
-from reactor.types import Clock, system_clock
-from reactor.values import INT64_MAX, INT64_MIN, Int64, decode_id, loads, normalize
+from reactor.schema import Schema
+from reactor.types import Clock
+from reactor.values import loads
 
 ProgressCallback = Callable[[str, int, int], None]
 """``progress(table, done, total)``: called while a schema change rebuilds a table."""
@@ -53,69 +58,6 @@ __all__ = ["SYSTEM_TABLES", "Database", "TableInfo"]
 
 logger = logging.getLogger("reactor.database")
 
-# System tables every database has. Functions may read them; only reactor writes them.
-SYSTEM_TABLES: dict[str, dict[str, tuple[str, ...]]] = {
-    "_session_requests": {"by_session_request": ("session_id", "request_id")},
-    "_scheduled_functions": {
-        "by_state_and_time": ("state", "scheduled_time"),
-        # Finished jobs in completion order (pending ones have no completed_time), for
-        # removing them once their retention window has passed (reactor.platform.retention).
-        "by_completed_time": ("completed_time",),
-    },
-    "_storage": {"by_sha256": ("sha256",)},
-    "_env": {"by_name": ("name",)},
-}
-
-
-@dataclass(slots=True)
-class TableInfo:
-    """A table known to the database: its number, definition and index specs."""
-
-    name: str
-    number: int
-    definition: TableDefinition | None
-    specs: tuple[IndexSpec, ...] = ()
-    by_name: dict[str, IndexSpec] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        specs = [IndexSpec.by_id(self.name), IndexSpec.by_creation_time(self.name)]
-        if self.definition is not None:
-            for index in self.definition.indexes.values():
-                specs.append(IndexSpec.user(self.name, index.name, index.fields))
-        else:
-            for name, fields in SYSTEM_TABLES.get(self.name, {}).items():
-                specs.append(IndexSpec.user(self.name, name, fields))
-        self.specs = tuple(specs)
-        self.by_name = {spec.name: spec for spec in specs}
-
-    @property
-    def by_id(self) -> IndexSpec:
-        return self.specs[0]
-
-    @property
-    def by_creation_time(self) -> IndexSpec:
-        return self.specs[1]
-
-    def index(self, name: str) -> IndexSpec:
-        spec = self.by_name.get(name)
-        if spec is None:
-            known = ", ".join(self.by_name)
-            raise ValidationError(f"table {self.name!r} has no index {name!r} (indexes: {known})")
-        return spec
-
-    def coerce_field(self, path: str, value: Any) -> Any:
-        """Normalise a value compared against a field.
-
-        A plain ``int`` is a number, except against a field the schema declares
-        ``v.int64()``, where it stands for that int64 (as it would when written there).
-        """
-        if type(value) is int:
-            if self.definition is not None and self.definition.field_type(path) == "int64":
-                if INT64_MIN <= value <= INT64_MAX:
-                    return Int64(value)
-            return normalize(value)
-        return value
-
 
 class Database:
     """Documents, indexes, commits and subscriptions of one deployment."""
@@ -124,34 +66,71 @@ class Database:
         self, persistence: Persistence, schema: Schema | None, limits: Limits | None = None
     ) -> None:
         self.persistence = persistence
-        self.schema = schema
         self.limits = limits or Limits()
-        # What _creation_time reads (the engine's clock, so tests can drive time).
-        self.clock: Clock = system_clock
         self.base = BaseState()
         self.published = PublishedState(self.base)
-        self.pending = Overlay(self.base)
-        self.write_log = WriteLog()
         self.subscriptions = SubscriptionIndex()
-        self.publish_listeners: list[PublishListener] = []
-        self.published_ts = 0
-        self.latest_ts = 0
-        self.dirty_globals: dict[str, Any] = {}
-        self._tables: dict[str, TableInfo] = {}
-        self._numbers: dict[int, TableInfo] = {}
-        self._last_creation_time = 0.0
-        # Guards what functions in worker threads may change: tables, creation times,
-        # dirty globals.
-        self.shared_lock = threading.Lock()
-        # A section an asynchronous interrupt (a function's time limit) must not split;
-        # the runtime installs its shield (reactor.runtime.time_limits.shielded).
-        self.critical_section: Callable[[], AbstractContextManager[Any]] = nullcontext
-        self.committer = Committer(self)
+        self.creation = CreationClock()
+        self.registry = TableRegistry(self.base, schema, self._tables_numbered)
+        self.committer = Committer(persistence, self.registry, self.published, self.subscriptions)
+        self.search = SearchIndexes(self.registry, self.base)
+        self.base.derived.append(self.search)
+        self.committer.derived.append(self.search)
         self.monitor = StorageMonitor(persistence)
         self.lease: LeaseHolder | None = None
-        from reactor.search import SearchIndexes  # here: reactor.search imports this package
 
-        self.search = SearchIndexes(self)
+    def _tables_numbered(self, numbers: dict[str, int]) -> None:
+        self.committer.set_global("tables", numbers)
+
+    # -- the pipeline's state (owned by the committer) ------------------------------------
+
+    @property
+    def schema(self) -> Schema | None:
+        return self.registry.schema
+
+    @schema.setter
+    def schema(self, schema: Schema | None) -> None:
+        """Set before :meth:`load` (a schema change goes through :meth:`apply_schema`)."""
+        self.registry.schema = schema
+
+    @property
+    def pending(self) -> Overlay:
+        """The published state plus every staged commit (what mutations read)."""
+        return self.committer.pending
+
+    @property
+    def write_log(self) -> WriteLog:
+        return self.committer.write_log
+
+    @property
+    def published_ts(self) -> int:
+        return self.committer.published_ts
+
+    @property
+    def latest_ts(self) -> int:
+        return self.committer.latest_ts
+
+    @property
+    def publish_listeners(self) -> list[PublishListener]:
+        return self.committer.listeners
+
+    @property
+    def clock(self) -> Clock:
+        """What ``_creation_time`` reads (the engine's clock, so tests can drive time)."""
+        return self.creation.source
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        self.creation.source = clock
+
+    @property
+    def critical_section(self) -> Callable[[], AbstractContextManager[Any]]:
+        """A section an asynchronous interrupt (a function's time limit) must not split."""
+        return self.registry.critical_section
+
+    @critical_section.setter
+    def critical_section(self, section: Callable[[], AbstractContextManager[Any]]) -> None:
+        self.registry.critical_section = section
 
     # -- opening -------------------------------------------------------------------------
 
@@ -167,12 +146,12 @@ class Database:
                 registry[name] = next_number
                 next_number += 1
         for name, number in registry.items():
-            self._add_table(name, number)
+            self.registry.add(name, number)
         self.persistence.write([], {"tables": registry})
         ts = int(self.persistence.get_global("ts") or 0)
         base = self.base
         for record in self.persistence.load_documents():
-            info = self._tables.get(record.table)
+            info = self.registry.get(record.table)
             if info is None or record.value is None:
                 continue
             doc = loads(record.value)
@@ -180,20 +159,9 @@ class Database:
             base.apply(record.id, DocEntry(info.name, record.value, keys), info.specs)
             ts = max(ts, record.ts)
             created = doc.get("_creation_time", 0.0)
-            if isinstance(created, float) and created > self._last_creation_time:
-                self._last_creation_time = created
-        self.published_ts = self.latest_ts = ts
-
-    def _add_table(self, name: str, number: int) -> TableInfo:
-        definition = None
-        if self.schema is not None and name in self.schema.tables:
-            definition = self.schema.tables[name]
-        info = TableInfo(name, number, definition)
-        for spec in info.specs:  # indexes first: a reader that finds the table finds them
-            self.base.add_index(spec)
-        self._tables[name] = info
-        self._numbers[number] = info
-        return info
+            if isinstance(created, float):
+                self.creation.bump(created)
+        self.committer.loaded(ts)
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -233,86 +201,39 @@ class Database:
         """What is wrong with the database right now (None when healthy)."""
         return storage_problem(self.persistence)
 
-    # -- tables --------------------------------------------------------------------------
+    # -- tables (the registry's; kept here for the layers above) ------------------------
 
     def table_by_number(self, number: int) -> TableInfo | None:
-        return self._numbers.get(number)
+        return self.registry.by_number(number)
 
     def tables(self) -> list[TableInfo]:
-        return list(self._tables.values())
+        return self.registry.all()
 
     def table(self, name: object) -> TableInfo:
         """A readable table; ValidationError naming the known tables otherwise."""
-        if not isinstance(name, str):
-            raise ValidationError(f"table name must be a string, got {type(name).__name__}")
-        info = self._tables.get(name)
-        if info is None:
-            if self.schema is None and _valid_table_name(name):
-                return self._new_table(name)
-            known = ", ".join(sorted(n for n in self._tables if not n.startswith("_")))
-            raise ValidationError(f"unknown table {name!r} (tables: {known or 'none'})")
-        return info
+        return self.registry.table(name)
 
     def writable_table(self, name: object, *, system: bool = False) -> TableInfo:
-        info = self.table(name)
-        if info.name.startswith("_") and not system:
-            raise ValidationError(f"system table {info.name!r} is read-only for functions")
-        if (
-            self.schema is not None
-            and not info.name.startswith("_")
-            and info.name not in self.schema.tables
-        ):
-            raise ValidationError(f"table {info.name!r} is not in the schema")
-        return info
-
-    def _new_table(self, name: str) -> TableInfo:
-        # A function may create a table from a worker thread; an interrupt (time limit)
-        # must not land between the registry updates either.
-        with self.shared_lock, self.critical_section():
-            info = self._tables.get(name)
-            if info is not None:
-                return info
-            number = max(self._numbers, default=0) + 1
-            info = self._add_table(name, number)
-            registry = {n: t.number for n, t in self._tables.items()}
-            self.dirty_globals["tables"] = registry
-            return info
+        return self.registry.writable(name, system=system)
 
     def set_dirty_global(self, name: str, value: Any) -> None:
         """Persist global ``name`` with the next commit (any thread)."""
-        with self.shared_lock:
-            self.dirty_globals[name] = value
+        self.committer.set_global(name, value)
 
     def take_dirty_globals(self) -> dict[str, Any]:
-        with self.shared_lock:
-            dirty, self.dirty_globals = self.dirty_globals, {}
-        return dirty
+        """The globals waiting for the next commit, for a caller that writes them itself."""
+        return self.committer.take_globals()
 
     def id_table(self, doc_id: str) -> str | None:
         """The table name an id string encodes, or None (the validators' id resolver)."""
-        try:
-            number, _ = decode_id(doc_id)
-        except ValueError:
-            return None
-        info = self._numbers.get(number)
-        return info.name if info is not None else None
+        return self.registry.id_table(doc_id)
 
     def validate_document(self, table: TableInfo, fields: dict[str, Any]) -> dict[str, Any]:
-        if table.definition is None or self.schema is None or not self.schema.schema_validation:
-            return fields
-        return table.definition.validate_document(fields, self.id_table)
+        return self.registry.validate_document(table, fields)
 
     def next_creation_time(self) -> float:
         """Milliseconds since the epoch, strictly increasing across the database."""
-        with self.shared_lock:
-            now = self.clock() * 1000.0
-            last = self._last_creation_time
-            if now <= last:
-                now = last + 0.001
-                if now <= last:  # pragma: no cover - float spacing at extreme values
-                    raise ReactorError("creation time overflow")
-            self._last_creation_time = now
-            return now
+        return self.creation.next()
 
     # -- transactions --------------------------------------------------------------------
 
@@ -321,16 +242,32 @@ class Database:
         """The published state now (read it synchronously on the event loop)."""
         return self.published.top
 
+    def _transaction(
+        self, view: View, ts: int, *, writable: bool, journal: list[str | None] | None = None
+    ) -> Transaction:
+        return Transaction(
+            self.registry,
+            view,
+            ts,
+            writable=writable,
+            limits=self.limits,
+            clock=self.creation,
+            search=self.search,
+            published_size=self.table_size,
+            journal=journal,
+        )
+
     def begin_read(self, journal: list[str | None] | None = None) -> Transaction:
         """A read-only transaction at the published state (event loop)."""
-        return Transaction(
-            self, self.published.top, self.published_ts, writable=False, journal=journal
+        return self._transaction(
+            self.published.top, self.published_ts, writable=False, journal=journal
         )
 
     def begin_write(self) -> Transaction:
         """A read-write transaction at the latest staged state (event loop)."""
-        view = self.pending if self.pending else self.published.top
-        return Transaction(self, view, self.latest_ts, writable=True)
+        pending = self.pending
+        view = pending if pending else self.published.top
+        return self._transaction(view, self.latest_ts, writable=True)
 
     def lease_view(self) -> ViewLease:
         """Hold the published view for a reader in a worker thread (event loop).
@@ -352,7 +289,7 @@ class Database:
         timestamp, so the commit is validated against every commit after it (staged
         ones included), exactly as for a mutation that read the latest staged state.
         """
-        return Transaction(self, lease.view, lease.ts, writable=writable, journal=journal)
+        return self._transaction(lease.view, lease.ts, writable=writable, journal=journal)
 
     def changed_since(self, reads: ReadSet, ts: int) -> bool:
         """Whether a published commit after ``ts`` wrote something in ``reads``.
@@ -387,19 +324,23 @@ class Database:
 
         For reactor's own small system writes (jobs, file metadata), outside any function.
         """
-        for _ in range(20):
+
+        async def attempt() -> T:
             txn = self.begin_write()
             result = body(txn)
-            try:
-                await self.commit(txn)
-            except WriteConflict as conflict:
-                await self.committer.wait_published(conflict.write_ts)
-                continue
+            await self.commit(txn)
             return result
-        raise ConflictError(f"{what}: gave up after repeated conflicts")
 
-    def add_publish_listener(self, listener: Callable[[int, set[Any]], None]) -> None:
-        self.publish_listeners.append(listener)
+        return await retry_conflicts(attempt, self.committer, what=what)
+
+    def add_publish_listener(self, listener: PublishListener) -> None:
+        """Call ``listener(batch)`` with each :class:`~reactor.database.committer.
+        PublishedBatch`, on the event loop, after it is published."""
+        self.committer.listeners.append(listener)
+
+    def remove_publish_listener(self, listener: PublishListener) -> None:
+        if listener in self.committer.listeners:
+            self.committer.listeners.remove(listener)
 
     # -- schema changes and bulk loads (schema push, import) ------------------------------
     #
@@ -412,8 +353,7 @@ class Database:
     def quiescent(self) -> bool:
         """Whether no commit is staged, persisting or awaiting publication, and the
         published state is all in the base."""
-        committer = self.committer
-        if not self.pending and not committer._staged and not committer._in_flight:
+        if self.committer.idle():
             self.fold_idle()
             return not self.published.layers
         return False
@@ -435,15 +375,15 @@ class Database:
 
     def next_table_number(self) -> int:
         """The number the next new table gets."""
-        return max(self._numbers, default=0) + 1
+        return self.registry.next_number()
 
     def table_registry(self) -> dict[str, int]:
         """``{table name: number}`` of every table ever created (the ``tables`` global)."""
-        return {name: info.number for name, info in self._tables.items()}
+        return self.registry.numbers()
 
     def table_size(self, name: str) -> int:
         """Published documents in a table (0 for an unknown table)."""
-        info = self._tables.get(name)
+        info = self.registry.get(name)
         if info is None:
             return 0
         return self.published.count(name, len(self.base.indexes[info.by_id.id].ids))
@@ -453,7 +393,7 @@ class Database:
 
         From ``view``, by default the published state (then iterate it synchronously).
         """
-        info = self._tables.get(name)
+        info = self.registry.get(name)
         if info is None:
             return
         view = self.published.top if view is None else view
@@ -468,7 +408,7 @@ class Database:
         Existing documents are not validated here (``reactor.ops.schema_push`` does that first).
         Tables that left the schema keep their number and documents but lose their user
         indexes. Requires :meth:`quiescent`. New table numbers are persisted with the next
-        commit (``dirty_globals``) unless the caller writes ``table_registry()`` itself.
+        commit (:meth:`set_dirty_global`) unless the caller writes ``table_registry()`` itself.
         """
         if not self.quiescent():
             raise ReactorError("cannot change the schema while commits are pending")
@@ -479,25 +419,25 @@ class Database:
         self._apply_schema(schema, progress)
 
     def _apply_schema(self, schema: Schema | None, progress: ProgressCallback | None) -> None:
-        self.schema = schema
-        for info in list(self._tables.values()):
+        registry = self.registry
+        registry.schema = schema
+        for info in registry.all():
             if info.name.startswith("_"):
                 continue
             definition = schema.tables.get(info.name) if schema is not None else None
             new = TableInfo(info.name, info.number, definition)
             if new.specs != info.specs:
                 self._rebuild_indexes(info, new, progress)
-            self._tables[info.name] = new
-            self._numbers[info.number] = new
+            registry.put(new)
         if schema is not None:
             added = False
             for name in schema.tables:
-                if name not in self._tables:
-                    self._add_table(name, self.next_table_number())
+                if name not in registry:
+                    registry.add(name, registry.next_number())
                     added = True
             if added:
-                self.dirty_globals["tables"] = self.table_registry()
-        self.pending = Overlay(self.base)
+                self.set_dirty_global("tables", registry.numbers())
+        self.committer.reset_pending()
 
     def _rebuild_indexes(
         self, old: TableInfo, new: TableInfo, progress: ProgressCallback | None
@@ -535,10 +475,11 @@ class Database:
         Allowed when the table already has that number, or is new or empty and the
         number is free; ``ValidationError`` otherwise. Requires :meth:`quiescent`.
         """
-        info = self._tables.get(name)
+        registry = self.registry
+        info = registry.get(name)
         if info is not None and info.number == number:
             return info
-        holder = self._numbers.get(number)
+        holder = registry.by_number(number)
         if holder is not None:
             raise ValidationError(
                 f"cannot import table {name!r} with its ids: table number {number} belongs to "
@@ -554,20 +495,17 @@ class Database:
                 )
             if not self.quiescent():
                 raise ReactorError("cannot renumber a table while commits are pending")
-            del self._numbers[info.number]
-            info.number = number
-            self._numbers[number] = info
+            registry.renumber(info, number)
         else:
             if self.schema is not None and name not in self.schema.tables:
                 raise ValidationError(f"table {name!r} is not in the schema", "")
-            info = self._add_table(name, number)
-        self.dirty_globals["tables"] = self.table_registry()
+            info = registry.add(name, number)
+        self.set_dirty_global("tables", registry.numbers())
         return info
 
     def bump_creation_time(self, created: float) -> None:
         """Keep later inserts' ``_creation_time`` above an imported document's."""
-        if created > self._last_creation_time:
-            self._last_creation_time = created
+        self.creation.bump(created)
 
     def import_transaction(self, table: str, docs: Iterable[dict[str, Any]]) -> Transaction:
         """A write transaction storing ``docs`` with their own ``_id`` and ``_creation_time``.
@@ -578,16 +516,5 @@ class Database:
         info = self.table(table)
         txn = self.begin_write()
         for doc in docs:
-            doc_id = doc.get("_id")
-            created = doc.get("_creation_time")
-            if not isinstance(doc_id, str) or self.id_table(doc_id) != info.name:
-                raise ValidationError(f"{doc_id!r} is not an id of table {info.name!r}", "$._id")
-            if not isinstance(created, float):
-                raise ValidationError("_creation_time must be a float", "$._creation_time")
-            txn._store(info, doc_id, doc, True)
-            self.bump_creation_time(created)
+            txn.insert_exported(info, doc)
         return txn
-
-
-def _valid_table_name(name: str) -> bool:
-    return bool(name) and name[0].isalpha() and name.replace("_", "a").isalnum() and len(name) <= 64

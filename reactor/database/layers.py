@@ -57,14 +57,33 @@ class View(Protocol):
         ...
 
 
+class DerivedIndex(Protocol):
+    """An index computed from documents beside the ordered ones (search is one).
+
+    The committer asks it for the keys a write touches, so conflicts and subscriptions
+    cover it like any index; the base state tells it of every change, so it follows the
+    base (the layers above the base are re-examined by its readers).
+    """
+
+    def write_keys(
+        self, table: str, old: DocEntry | None, new: DocEntry | None, keys: dict[str, list[bytes]]
+    ) -> None:
+        """Add the keys of one write (old and new version) to a commit's ``keys``."""
+        ...
+
+    def base_changed(self, doc_id: str, old: DocEntry | None, new: DocEntry | None) -> None:
+        """The base's version of ``doc_id`` changed from ``old`` to ``new``."""
+        ...
+
+
 class BaseState:
     """The published documents and their indexes."""
 
     def __init__(self) -> None:
         self.docs: dict[str, DocEntry] = {}
         self.indexes: dict[str, Index] = {}
-        # Told of every change (search indexes follow the published state with it).
-        self.on_apply: Callable[[str, DocEntry | None, DocEntry | None], None] | None = None
+        # Told of every change, in order (search indexes follow the base with it).
+        self.derived: list[DerivedIndex] = []
 
     def get(self, doc_id: str) -> DocEntry | None:
         return self.docs.get(doc_id)
@@ -84,8 +103,8 @@ class BaseState:
     def apply(self, doc_id: str, entry: DocEntry | None, specs: Sequence[IndexSpec]) -> None:
         """Replace the published version of one document (``None`` deletes it)."""
         old = self.docs.get(doc_id)
-        if self.on_apply is not None:
-            self.on_apply(doc_id, old, entry)
+        for derived in self.derived:
+            derived.base_changed(doc_id, old, entry)
         indexes = self.indexes
         if old is not None:
             for spec, key in zip(specs, old.keys, strict=True):

@@ -13,59 +13,19 @@ key, so inserts and deletes change the page's content, never where it ends.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from reactor.database.cursors import decode_cursor, encode_cursor, page_options
 from reactor.database.indexes import KEY_MAX, KEY_MIN, IndexSpec, prefix_end
+from reactor.database.search import SearchQuery
+from reactor.database.tables import TableInfo
+from reactor.database.transaction import Transaction
 from reactor.errors import ValidationError
 from reactor.types import Document
 from reactor.values import check_value, encode_key, whole_number
 
-if TYPE_CHECKING:
-    from reactor.database.database import TableInfo
-    from reactor.database.transaction import Transaction
-    from reactor.search import SearchQuery
-
 __all__ = ["IndexRange", "Query", "decode_cursor", "encode_cursor"]
-
-
-def encode_cursor(key: bytes) -> str:
-    """An opaque pagination cursor for a position in an index."""
-    return "c" + base64.urlsafe_b64encode(key).decode("ascii").rstrip("=")
-
-
-def page_options(
-    num_items: object, cursor: object, end_cursor: object = None
-) -> tuple[int, str | None, str | None]:
-    """``(num_items, cursor, end_cursor)`` of a paginate call, checked.
-
-    ``num_items`` may be Convex's ``paginationOpts`` object (``numItems``, ``cursor``,
-    optional ``endCursor``; other fields such as ``id`` are the client's own).
-    """
-    if isinstance(num_items, dict):
-        opts = num_items
-        num_items = opts.get("numItems")
-        cursor, end_cursor = opts.get("cursor"), opts.get("endCursor")
-    count = whole_number(num_items)
-    if count is None or count < 1:
-        raise ValidationError(f"paginate num_items must be a positive integer, got {num_items!r}")
-    for name, given in (("cursor", cursor), ("endCursor", end_cursor)):
-        if given is not None and not isinstance(given, str):
-            raise ValidationError(f"paginate {name} must be a string or null, got {given!r}")
-    return count, cursor, end_cursor  # type: ignore[return-value]
-
-
-def decode_cursor(cursor: object) -> bytes:
-    """The index position of a cursor made by :func:`encode_cursor`."""
-    if not isinstance(cursor, str) or not cursor.startswith("c"):
-        raise ValidationError(f"invalid pagination cursor {cursor!r}")
-    body = cursor[1:]
-    try:
-        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-    except (binascii.Error, ValueError):
-        raise ValidationError(f"invalid pagination cursor {cursor!r}") from None
 
 
 class IndexRange:
@@ -175,10 +135,9 @@ class Query:
     def with_search_index(self, name: str, search_fn: Callable[[Any], Any]) -> SearchQuery:
         """Full-text search: ``lambda q: q.search("text", "refund").eq("call_id", c)``.
 
-        Results come by relevance (see :mod:`reactor.search`); ``filter`` and the
+        Results come by relevance (see :mod:`reactor.database.search`); ``filter`` and the
         terminal methods ``collect``/``take``/``first``/``unique`` work as usual.
         """
-        from reactor.search import SearchQuery
 
         if self._indexed:
             raise ValidationError("with_search_index cannot be combined with with_index")

@@ -7,22 +7,26 @@ its writes in an :class:`~reactor.database.layers.Overlay` so it reads its own w
 Nothing is visible to anyone else until the committer accepts it.
 
 Limits are enforced as reads and writes happen, with errors that say which limit.
+
+A transaction depends on the table registry, its view, its limits, the creation clock
+and the search indexes, never on the database object: the committer is what turns it
+into a commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from reactor.database.clock import CreationClock
 from reactor.database.indexes import IndexSpec, point_interval
 from reactor.database.layers import DocEntry, Overlay, View
 from reactor.database.reads import ReadSet
+from reactor.database.search import SearchIndexes
+from reactor.database.tables import TableInfo, TableRegistry
 from reactor.errors import LimitExceeded, NotFound, ValidationError
 from reactor.values import MISSING, decode_id, dumps, encode_id, loads, new_internal_id, normalize
-
-if TYPE_CHECKING:
-    from reactor.database.database import Database, TableInfo
 
 __all__ = ["UNSET", "Limits", "Transaction"]
 
@@ -59,21 +63,28 @@ class Transaction:
 
     def __init__(
         self,
-        db: Database,
+        tables: TableRegistry,
         view: View,
         snapshot_ts: int,
         *,
         writable: bool,
-        limits: Limits | None = None,
+        limits: Limits,
+        clock: CreationClock,
+        search: SearchIndexes,
+        published_size: Callable[[str], int] = lambda table: 0,
         journal: list[str | None] | None = None,
     ) -> None:
-        self.db = db
+        self.tables = tables
+        # Published documents in a table (O(1), for monitoring; not a recorded read).
+        self.published_size = published_size
+        self.clock = clock
+        self.search = search
         self.snapshot_ts = snapshot_ts
         self.base_view = view
         self.overlay: Overlay | None = Overlay(view) if writable else None
         self.view: View = self.overlay if self.overlay is not None else view
         self.reads = ReadSet()
-        self.limits = limits or db.limits
+        self.limits = limits
         self.documents_read = 0
         self.journal = journal
         self._paginate_calls = 0
@@ -106,7 +117,7 @@ class Transaction:
             number, _ = decode_id(doc_id)
         except ValueError:
             raise ValidationError(f"invalid document id {doc_id!r}") from None
-        return self.db.table_by_number(number)
+        return self.tables.by_number(number)
 
     def get(self, doc_id: object) -> dict[str, Any] | None:
         """The document with this id, or None."""
@@ -163,7 +174,7 @@ class Transaction:
         fields = {k: v for k, v in doc.items() if k not in ("_id", "_creation_time")}
         # The schema first (a v.int64() field makes a plain int an Int64), then every
         # other plain int becomes a number.
-        fields = self.db.validate_document(table, fields)
+        fields = self.tables.validate_document(table, fields)
         full = normalize({"_id": doc_id, "_creation_time": doc["_creation_time"], **fields})
         value = dumps(full)
         if len(value) > self.limits.max_document_size:
@@ -179,12 +190,26 @@ class Transaction:
             )
         overlay.put(doc_id, DocEntry(table.name, value, keys), table.specs)
 
+    def insert_exported(self, table: TableInfo, doc: dict[str, Any]) -> None:
+        """Store ``doc`` with its own ``_id`` and ``_creation_time`` (import).
+
+        The id must encode ``table``'s number; the document is validated like any write.
+        """
+        doc_id = doc.get("_id")
+        created = doc.get("_creation_time")
+        if not isinstance(doc_id, str) or self.tables.id_table(doc_id) != table.name:
+            raise ValidationError(f"{doc_id!r} is not an id of table {table.name!r}", "$._id")
+        if not isinstance(created, float):
+            raise ValidationError("_creation_time must be a float", "$._creation_time")
+        self._store(table, doc_id, doc, True)
+        self.clock.bump(created)
+
     def insert(self, table_name: object, doc: object, *, system: bool = False) -> str:
         """Insert a new document; returns its id."""
-        table = self.db.writable_table(table_name, system=system)
+        table = self.tables.writable(table_name, system=system)
         fields = self._check_user_fields(doc, "a document")
         doc_id = encode_id(table.number, new_internal_id())
-        full = {**fields, "_creation_time": self.db.next_creation_time()}
+        full = {**fields, "_creation_time": self.clock.next()}
         self._store(table, doc_id, full, system)
         return doc_id
 
@@ -197,9 +222,7 @@ class Transaction:
         return table, doc_id, current
 
     def _refuse_if_append_only(self, table: TableInfo, what: str) -> None:
-        schema = self.db.schema
-        definition = schema.tables.get(table.name) if schema is not None else None
-        if definition is not None and definition.is_append_only:
+        if self.tables.is_append_only(table):
             raise ValidationError(
                 f"table {table.name!r} is append-only: its documents cannot be {what}"
             )

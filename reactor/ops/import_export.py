@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from reactor.database.database import Database
+from reactor.database.tables import table_name_problem
 from reactor.errors import ValidationError
 from reactor.values import decode_id, encode_id, from_json, new_internal_id, to_json
 
@@ -42,7 +42,6 @@ __all__ = [
 ]
 
 TABLES_ENTRY = "_tables/documents.jsonl"
-_TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 BATCH = 1000
 
 
@@ -201,11 +200,9 @@ async def import_tables(
     for data in tables:
         if data.name.startswith("_"):
             raise ValidationError(f"cannot import system table {data.name!r}")
-        if not _TABLE_NAME.fullmatch(data.name):
-            raise ValidationError(
-                f"invalid table name {data.name!r}: use letters, digits and '_', starting "
-                "with a letter (at most 64 characters)"
-            )
+        problem = table_name_problem(data.name)
+        if problem is not None:
+            raise ValidationError(problem)
         if schema is not None and data.name not in schema.tables:
             raise ValidationError(f"table {data.name!r} is not in the schema")
         size = db.table_size(data.name)

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn, TypeVar
 
-from reactor.persistence import DocumentRecord, describe_url
+from reactor.persistence import DocumentRecord, commit_log, describe_url
 from reactor.persistence.errors import DiskFull, LeaseLost, StorageUnavailable
 
 __all__ = ["Backoff", "PostgresPersistence"]
@@ -94,6 +94,7 @@ class PostgresPersistence:
         self.reconnects = 0
         self._lock = threading.Lock()
         self._conn: Any = None
+        self._commit_log_ready = False
         try:
             conn = self._connection()
         except StorageUnavailable as exc:
@@ -138,6 +139,7 @@ class PostgresPersistence:
             logger.error("PostgreSQL connection lost: %s", _first_line(exc))
         # Coarse on purpose: the health endpoint shows it; the driver's text is logged.
         self.problem = "database connection lost"
+        self._commit_log_ready = False  # its CREATE may have been rolled back
         if self._conn is not None:
             try:
                 self._conn.close()
@@ -236,6 +238,113 @@ class PostgresPersistence:
                             f"the PostgreSQL database is unavailable ({self.problem}); "
                             "nothing of this write was stored"
                         ) from exc
+
+    def write_logged(
+        self,
+        node: str,
+        batch: Sequence[tuple[commit_log.LoggedCommit, Sequence[DocumentRecord]]],
+        globals_: dict[str, Any] | None = None,
+        *,
+        applied: int,
+        check: commit_log.Check,
+    ) -> commit_log.Appended:
+        """Cluster mode: validate and append ``batch`` to the commit log, write its documents.
+
+        One PostgreSQL transaction (:mod:`.commit_log`): the accepted leading commits'
+        documents are stored with their final timestamps, the rest is not stored at all.
+        Globals are written only if at least one commit was accepted.
+        """
+        with self._lock:
+            for attempt in range(2):
+                conn = self._connection()
+                committing = False
+                try:
+                    with conn.transaction():
+                        with conn.cursor() as cur:
+                            self._ensure_commit_log(cur)
+                            appended = commit_log.append(
+                                cur, node, [c for c, _ in batch], applied=applied, check=check
+                            )
+                            upserts: list[tuple[str, str, int, bytes]] = []
+                            deletes: list[tuple[str]] = []
+                            for (_, records), ts in zip(batch, appended.ts, strict=False):
+                                for r in records:
+                                    if r.value is None:
+                                        deletes.append((r.id,))
+                                    else:
+                                        upserts.append((r.table, r.id, ts, r.value))
+                            if upserts:
+                                cur.executemany(_UPSERT, upserts)
+                            if deletes:
+                                cur.executemany(
+                                    "DELETE FROM reactor_documents WHERE id = %s", deletes
+                                )
+                            if appended.accepted:
+                                all_globals = dict(globals_ or {})
+                                all_globals["ts"] = appended.ts[-1]
+                                for key, value in all_globals.items():
+                                    cur.execute(_SET_GLOBAL, (key, json.dumps(value)))
+                        committing = True
+                    self.problem = None
+                    return appended
+                except self._psycopg.Error as exc:
+                    if not self._is_connection_error(conn, exc):
+                        self._fail(exc)
+                    self._lost(exc)
+                    self.backoff.succeeded()
+                    if committing or attempt == 1:
+                        # A lost COMMIT's outcome is found by the follower reading the log.
+                        raise StorageUnavailable(
+                            f"the PostgreSQL database is unavailable ({self.problem}); the "
+                            "commit is reported as failed"
+                        ) from exc
+            raise AssertionError("unreachable")
+
+    def follow(
+        self, position: int
+    ) -> tuple[list[commit_log.LogRow], dict[str, DocumentRecord | None]]:
+        """The commits after ``position`` and the current rows of the documents they wrote.
+
+        One REPEATABLE READ snapshot, so the documents are exactly the state after the last
+        returned commit (None: deleted). Raises LookupError if the log was trimmed past
+        ``position`` (the caller reloads).
+        """
+
+        def read(conn: Any) -> tuple[list[commit_log.LogRow], dict[str, DocumentRecord | None]]:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                self._ensure_commit_log(cur)
+                # No limit: the documents are the snapshot's head, so every commit up to
+                # it must be applied with them.
+                rows = commit_log.commits_after(cur, position)
+                ids = sorted({doc_id for row in rows for doc_id in row.ids})
+                docs: dict[str, DocumentRecord | None] = dict.fromkeys(ids)
+                if ids:
+                    cur.execute(
+                        "SELECT table_name, id, ts, value FROM reactor_documents "
+                        "WHERE id = ANY(%s)",
+                        (ids,),
+                    )
+                    for table, id_, ts, value in cur.fetchall():
+                        docs[id_] = DocumentRecord(table, id_, ts, bytes(value))
+                return rows, docs
+
+        return self._run(read)
+
+    def _ensure_commit_log(self, cur: Any) -> None:
+        if not self._commit_log_ready:
+            commit_log.create_schema(cur)
+            self._commit_log_ready = True
+
+    def cluster(self, op: Callable[[Any], T]) -> T:
+        """Run ``op(cursor)`` in one transaction on the commit log's tables (:mod:`.commit_log`)."""
+
+        def run(conn: Any) -> T:
+            with conn.transaction(), conn.cursor() as cur:
+                self._ensure_commit_log(cur)
+                return op(cur)
+
+        return self._run(run)
 
     def _batch_landed(self, marker: int) -> bool:
         """After a lost COMMIT: whether the batch with ``marker`` is in the database."""

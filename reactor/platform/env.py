@@ -7,19 +7,18 @@ and :meth:`Engine.set_env <reactor.Engine.set_env>`), and every engine on the da
 keeps an :class:`EnvMirror` so actions read ``ctx.env`` from memory.
 
 Invariant: after each published batch, :attr:`EnvMirror.values` equals the ``_env``
-table. The mirror re-reads the table only when the entry object of one of its (few)
-documents changed: a commit replaces the entry of every document it writes.
+table. The mirror re-reads the (small) table only when a published batch wrote it, as
+the batch event says.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from reactor.database.committer import WriteConflict
+from reactor.database.committer import PublishedBatch
 from reactor.database.database import Database
-from reactor.database.indexes import KEY_MAX, KEY_MIN
 from reactor.database.query import Query
+from reactor.database.retry import retry_conflicts
 from reactor.errors import ValidationError
 
 __all__ = ["ENV_TABLE", "MAX_ENV_VALUE", "EnvMirror", "read_env", "write_env"]
@@ -57,7 +56,8 @@ async def write_env(db: Database, name: str, value: str | None) -> bool:
     Engines on this database see the change in ``ctx.env`` once it is published.
     """
     _check_env(name, "" if value is None else value)
-    while True:
+
+    async def attempt() -> bool:
         txn = db.begin_write()
         doc = (
             Query(txn, db.table(ENV_TABLE))
@@ -72,12 +72,10 @@ async def write_env(db: Database, name: str, value: str | None) -> bool:
             txn.insert(ENV_TABLE, {"name": name, "value": value}, system=True)
         else:
             txn.patch(doc["_id"], {"value": value}, system=True)
-        try:
-            await db.commit(txn)
-        except WriteConflict as conflict:
-            await db.committer.wait_published(conflict.write_ts)
-            continue
+        await db.commit(txn)
         return doc is not None
+
+    return await retry_conflicts(attempt, db.committer, what=f"setting {name}")
 
 
 class EnvMirror:
@@ -87,24 +85,14 @@ class EnvMirror:
         self._db = db
         # The dict is shared with whoever hands it to actions (updated in place).
         self.values: dict[str, str] = {} if values is None else values
-        self._index = db.table(ENV_TABLE).by_id.id
-        self._entries: tuple[object, ...] = ()
+        db.table(ENV_TABLE)  # a system table: always there
         self._refresh()
         db.add_publish_listener(self._on_publish)
 
-    def _current_entries(self) -> tuple[object, ...]:
-        view = self._db.published_view  # the base may lag it (readers hold versions)
-        return tuple(view.get(i) for _, i in view.scan(self._index, KEY_MIN, KEY_MAX, False))
-
     def _refresh(self) -> None:
-        self._entries = self._current_entries()
         self.values.clear()
         self.values.update(read_env(self._db))
 
-    def _on_publish(self, ts: int, affected: set[Any]) -> None:
-        current = self._current_entries()
-        previous = self._entries
-        if len(current) != len(previous) or any(
-            a is not b for a, b in zip(current, previous, strict=True)
-        ):
+    def _on_publish(self, batch: PublishedBatch) -> None:
+        if ENV_TABLE in batch.tables:
             self._refresh()

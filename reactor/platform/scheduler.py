@@ -36,6 +36,7 @@ import math
 import os
 from typing import TYPE_CHECKING, Any
 
+from reactor.database.committer import PublishedBatch
 from reactor.database.query import Query
 from reactor.database.transaction import Transaction
 from reactor.errors import ReactorError, SchemaError
@@ -100,7 +101,6 @@ class Scheduler:
         self._task: asyncio.Task[None] | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
         self._closed = False
-        self._seen_ts = 0
         self._limit = asyncio.Semaphore(MAX_CONCURRENT_JOBS)
         self._project: Any = None
         self._crons: list[CronJob] = []
@@ -124,7 +124,6 @@ class Scheduler:
             self._load_crons()
         except ReactorError:
             logger.exception("functions/crons.py: the crons could not be loaded")
-        self._seen_ts = self.db.published_ts
         self.db.add_publish_listener(self._on_publish)
         self._task = asyncio.get_running_loop().create_task(self._run(), name="reactor-scheduler")
 
@@ -145,10 +144,7 @@ class Scheduler:
             task.cancel()
         if self._running:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
-        try:
-            self.db.publish_listeners.remove(self._on_publish)
-        except ValueError:
-            pass
+        self.db.remove_publish_listener(self._on_publish)
 
     def crons(self) -> list[tuple[CronJob, float | None]]:
         """The crons that run, each with its next firing time (ms since the epoch)."""
@@ -158,16 +154,10 @@ class Scheduler:
         """Re-examine the job table now."""
         self._wake.set()
 
-    def _on_publish(self, ts: int, affected: set[Any]) -> None:
-        # Wake when a published commit wrote the job table (the write log names the
-        # tables of each commit; entries above ``ts`` are staged, not yet published).
-        for entry in self.db.write_log.after(self._seen_ts):
-            if entry.ts > ts:
-                break
-            if JOBS_TABLE in entry.tables:
-                self._wake.set()
-                break
-        self._seen_ts = ts
+    def _on_publish(self, batch: PublishedBatch) -> None:
+        # Wake when a published commit wrote the job table.
+        if JOBS_TABLE in batch.tables:
+            self._wake.set()
 
     # -- crons ------------------------------------------------------------------------------
 

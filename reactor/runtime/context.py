@@ -83,7 +83,7 @@ class DatabaseReader:
                 number, _ = decode_id(doc_id)
             except ValueError:
                 number = -1
-            info = self._txn.db.table_by_number(number) if number >= 0 else None
+            info = self._txn.tables.by_number(number) if number >= 0 else None
             if info is not None:
                 _check_readable(info.name)
         return self._txn.get(doc_id)
@@ -92,7 +92,7 @@ class DatabaseReader:
         """Start a query over a table (a full scan in creation order unless indexed)."""
         if isinstance(table, str):
             _check_readable(table)
-        return Query(self._txn, self._txn.db.table(table))
+        return Query(self._txn, self._txn.tables.table(table))
 
     def normalize_id(self, table: str, doc_id: str) -> str | None:
         """``doc_id`` if it is a valid id of ``table``, else None."""
@@ -102,7 +102,7 @@ class DatabaseReader:
             number, _ = decode_id(doc_id)
         except ValueError:
             return None
-        info = self._txn.db.table_by_number(number)
+        info = self._txn.tables.by_number(number)
         return doc_id if info is not None and info.name == table else None
 
 

@@ -46,7 +46,6 @@ import asyncio
 import concurrent.futures
 import contextvars
 import hashlib
-import random
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -58,8 +57,9 @@ from reactor.database.committer import WriteConflict
 from reactor.database.database import Database
 from reactor.database.layers import ViewLease
 from reactor.database.reads import ReadSet
+from reactor.database.retry import RetryPolicy, retry_conflicts
 from reactor.database.transaction import Transaction
-from reactor.errors import ConflictError, FunctionNotFound, LimitExceeded, ValidationError
+from reactor.errors import FunctionNotFound, LimitExceeded, ValidationError
 from reactor.runtime.action_threads import ACTION_LOOPS, OnLoop, on_loop
 from reactor.runtime.context import ActionCtx, ContextService, MutationCtx, QueryCtx
 from reactor.runtime.logs import LogLines, capture
@@ -73,7 +73,7 @@ from reactor.runtime.time_limits import (
     share_the_gil,
     shielded,
     sliced,
-    slices_work,
+    slicing_possible,
 )
 from reactor.types import Clock, system_clock
 from reactor.values import canonical_json, from_json, normalize, to_json
@@ -167,9 +167,9 @@ class Executor:
         self.project = project
         self.env: dict[str, str] = {}
         self.time_limits = TimeLimits.from_env()
-        self.clock: Clock = system_clock  # ctx.now
         # Whether clients see the text of uncaught exceptions (development servers).
         self.expose_errors = False
+        self.clock: Clock = system_clock  # ctx.now
         # Platform services (ctx.storage, ctx.scheduler), given by the engine.
         self.services: list[ContextService] = []
         self.query_executions = 0
@@ -294,7 +294,7 @@ class Executor:
                 ctx = QueryCtx(txn, identity, started * 1000.0)
                 for service in self.services:
                     service.attach_query(ctx, txn)
-                if inline and slices_work():
+                if inline and slicing_possible():
                     value = sliced(SLICE_SECONDS, what, _run_checked, self, fn, ctx, args)
                 else:
                     value = limited(limit, what, _run_checked, self, fn, ctx, args)
@@ -423,9 +423,10 @@ class Executor:
         hooks: MutationHooks | None,
         logs: list[str] | None,
     ) -> tuple[Any, int]:
-        attempt = 0
         moved = False
-        while True:
+
+        async def attempt() -> tuple[Any, int]:
+            nonlocal moved
             request = (
                 None
                 if session_request is None
@@ -437,28 +438,27 @@ class Executor:
                     prepared = self._attempt(self.db.begin_write(), *args, inline=True)
                 except OutOfSlice:
                     self.moved += 1
-                    moved = True
+                    moved = True  # its retries stay in a worker thread too
             if moved:
                 prepared = await self.in_worker(self._leased_attempt, *args)
             txn = prepared.txn
             if prepared.answered:
                 return prepared.value, max(self.db.published_ts, txn.snapshot_ts)
-            try:
-                ts = await self.db.commit(txn)
-            except WriteConflict as conflict:
-                self.conflicts += 1
-                attempt += 1
-                if attempt > MAX_MUTATION_RETRIES:
-                    raise ConflictError(
-                        f"{found.path}: {conflict.message}; gave up after {MAX_MUTATION_RETRIES} "
-                        "retries (reduce contention on these documents)"
-                    ) from None
-                await asyncio.sleep(random.uniform(0, 0.002 * 2**attempt))
-                await self.db.committer.wait_published(conflict.write_ts)
-                continue
+            ts = await self.db.commit(txn)
             for callback in prepared.after_commit:
                 callback()
             return prepared.value, ts
+
+        def conflicted(conflict: WriteConflict) -> None:
+            self.conflicts += 1
+
+        return await retry_conflicts(
+            attempt,
+            self.db.committer,
+            what=str(found.path),
+            policy=RetryPolicy(retries=MAX_MUTATION_RETRIES),
+            on_conflict=conflicted,
+        )
 
     def _leased_attempt(
         self,
@@ -500,7 +500,7 @@ class Executor:
         what = f"mutation {found.path}"
         with capture() as printed:
             try:
-                if inline and slices_work():
+                if inline and slicing_possible():
                     value = sliced(SLICE_SECONDS, what, found.handler, ctx, **validated)
                 else:
                     limit = self.time_limits.function
@@ -674,7 +674,7 @@ class _SessionRequest:
 
         session_id, request_id = self.key
         docs = (
-            Query(txn, txn.db.table("_session_requests"))
+            Query(txn, txn.tables.table("_session_requests"))
             .with_index(
                 "by_session_request",
                 lambda q: q.eq("session_id", session_id).eq("request_id", request_id),

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from reactor.database.committer import PublishedBatch
 from reactor.database.reads import ReadSet
 from reactor.errors import ReactorError, UserError
 from reactor.runtime.executor import Executor, QueryOutcome
@@ -228,9 +229,9 @@ class LiveQueries:
 
     # -- running -----------------------------------------------------------------------
 
-    def _on_publish(self, ts: int, affected: set[Any]) -> None:
+    def _on_publish(self, batch: PublishedBatch) -> None:
         live_set = self._live
-        for owner in affected:
+        for owner in batch.affected:
             if isinstance(owner, LiveQuery) and live_set.get(owner.key) is owner:
                 self._invalidate(owner)
 

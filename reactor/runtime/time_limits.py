@@ -75,6 +75,7 @@ __all__ = [
     "on_stuck",
     "shielded",
     "sliced",
+    "slicing_possible",
 ]
 
 T = TypeVar("T")
@@ -387,12 +388,13 @@ def limited(seconds: float, what: str, fn: Callable[..., T], /, *args: Any, **kw
     return _run(_Region(threading.get_ident(), seconds, what), fn, args, kwargs)
 
 
-def slices_work() -> bool:
-    """Whether inline slices are used: not under a trace function (coverage, a debugger).
+def slicing_possible() -> bool:
+    """Whether an inline run can be cut at its slice and moved elsewhere.
 
-    A tracer keeps the watchdog's interrupts from arriving reliably (Python 3.11), and a
-    full test run under coverage was seen to hang in a slice; traced code then runs on
-    the event loop under the full limit, as before slices existed.
+    Not while a trace function is installed in this thread (coverage, a debugger): the
+    interrupt then lands late or at points of the tracer's choosing, and a slice that
+    keeps being fired while its run winds down never finishes. Callers then run the
+    function inline under its full limit, as a server without slices would.
     """
     return sys.gettrace() is None
 

@@ -17,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from reactor.database.committer import PublishedBatch
 from reactor.database.database import Database
 from reactor.engine import Engine
 from reactor.errors import ReactorError
@@ -79,7 +80,6 @@ class Monitor:
         # Queries may run in worker threads (the HTTP API runs them off the event loop),
         # so executions are recorded under a lock the snapshot takes too.
         self._lock = threading.Lock()
-        self._seen_ts = db.published_ts
         self.total_commits = 0
         executor.observers.append(self._on_execution)
         db.add_publish_listener(self._on_publish)
@@ -142,13 +142,8 @@ class Monitor:
         )
         self._next_seq += 1
 
-    def _on_publish(self, ts: int, affected: set[Any]) -> None:
-        commits = 0
-        for entry in self.db.write_log.after(self._seen_ts):
-            if entry.ts > ts:
-                break
-            commits += 1
-        self._seen_ts = max(self._seen_ts, ts)
+    def _on_publish(self, batch: PublishedBatch) -> None:
+        commits = batch.commits
         if commits:
             with self._lock:
                 self.total_commits += commits

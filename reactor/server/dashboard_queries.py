@@ -52,8 +52,8 @@ def _txn(ctx: QueryCtx) -> Transaction:
 
 def _check_table(txn: Transaction, table: str) -> None:
     # db.table() would create a table on the fly in a schemaless deployment.
-    if table not in txn.db.table_registry():
-        known = ", ".join(sorted(n for n in txn.db.table_registry() if not n.startswith("_")))
+    if table not in txn.tables.numbers():
+        known = ", ".join(sorted(n for n in txn.tables.numbers() if not n.startswith("_")))
         raise ValidationError(f"unknown table {table!r} (tables: {known or 'none'})", "$.table")
 
 
@@ -66,15 +66,15 @@ def _page_size(num_items: float) -> int:
 def tables(ctx: QueryCtx) -> list[dict[str, Any]]:
     """Every table with its document count, user tables first."""
     txn = _txn(ctx)
-    db = txn.db
+    registry = txn.tables
     out = []
-    for info in db.tables():
+    for info in registry.all():
         # Any insert or delete in the table changes its by_id index: read all of it.
         txn.record_range(info.by_id.id, KEY_MIN, KEY_MAX)
         out.append(
             {
                 "name": info.name,
-                "count": float(db.table_size(info.name)),
+                "count": float(txn.published_size(info.name)),
                 "system": info.name[0] == "_",
             }
         )
@@ -102,7 +102,7 @@ def documents(
             "$.table",
         )
     size = _page_size(num_items)
-    info = txn.db.table(table)
+    info = txn.tables.table(table)
     query = Query(txn, info)
     values = list(prefix or [])
     if index is not None or values:
@@ -134,7 +134,7 @@ def jobs(ctx: QueryCtx, state: str, limit: float = 100) -> list[dict[str, Any]]:
     if state not in JOB_STATES:
         raise ValidationError(f"state must be one of {', '.join(JOB_STATES)}", "$.state")
     txn = _txn(ctx)
-    query = Query(txn, txn.db.table(JOBS_TABLE))
+    query = Query(txn, txn.tables.table(JOBS_TABLE))
     return (
         query.with_index(JOBS_INDEX, lambda q: q.eq("state", state))
         .order("desc")
@@ -146,7 +146,7 @@ def files(ctx: QueryCtx, cursor: str | None = None, num_items: float = 50) -> di
     """A page of stored files, newest first, each with its download URL."""
     txn = _txn(ctx)
     page = (
-        Query(txn, txn.db.table(STORAGE_TABLE))
+        Query(txn, txn.tables.table(STORAGE_TABLE))
         .order("desc")
         .paginate(num_items=_page_size(num_items), cursor=cursor)
     )

@@ -23,7 +23,9 @@ gives back-pressure for free: a slow client's next Transition jumps to the lates
 skipping intermediate ones.
 
 The session is told about changes through the live queries' listener, which only marks
-it dirty and calls ``wake`` (a cheap, synchronous callback).
+it dirty and calls ``wake`` (a cheap, synchronous callback). It reaches the engine only
+through :class:`LiveQuerySource` (four members :class:`~reactor.engine.Engine` offers),
+so it depends on no executor, database or socket.
 """
 
 from __future__ import annotations
@@ -31,11 +33,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
-from reactor.engine import Engine
 from reactor.errors import ProtocolError, ReactorError, UserError, ValidationError, public_message
 from reactor.runtime.live_queries import LiveQuery
 from reactor.runtime.logs import wire_log_lines
@@ -128,10 +129,33 @@ class _Query:
     sent_digest: bytes | None = None
 
 
+class LiveQuerySource(Protocol):
+    """What a session needs from the engine: live queries and the published timestamp."""
+
+    @property
+    def published_ts(self) -> int: ...
+
+    @property
+    def expose_errors(self) -> bool: ...
+
+    def subscribe_live(
+        self,
+        path: Any,
+        args: Any,
+        identity: dict[str, Any] | None,
+        listener: Callable[[LiveQuery], None],
+        *,
+        journal: list[str | None] | None = None,
+        public_only: bool = False,
+    ) -> LiveQuery: ...
+
+    def release_live(self, live: LiveQuery, listener: Callable[[LiveQuery], None]) -> None: ...
+
+
 class SyncSession:
     """What one client has subscribed to and been sent; see the module docstring."""
 
-    def __init__(self, engine: Engine, wake: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, engine: LiveQuerySource, wake: Callable[[], None] = lambda: None) -> None:
         self.engine = engine
         self.wake = wake
         self.session_id: str | None = None

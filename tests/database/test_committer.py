@@ -249,3 +249,68 @@ async def _play(path: str, plan: list[tuple[dict[str, int | None], bool]]) -> No
     async with open_database(SqlitePersistence(path)) as db:
         assert published(db) == model
         assert visible(db.begin_read(), ids) == model
+
+
+# -- the published-batch event and derived indexes -------------------------------------
+
+
+class CountingIndex:
+    """A second derived index beside search: counts what it is told."""
+
+    def __init__(self) -> None:
+        self.staged: list[str] = []
+        self.base_changes: list[str] = []
+
+    def write_keys(
+        self, table: str, old: object, new: object, keys: dict[str, list[bytes]]
+    ) -> None:
+        self.staged.append(table)
+        keys.setdefault(f"{table}.counting", []).append(b"k")
+
+    def base_changed(self, doc_id: str, old: object, new: object) -> None:
+        self.base_changes.append(doc_id)
+
+
+async def test_one_published_batch_names_its_tables_keys_and_commits(tmp_path: Path) -> None:
+    from reactor.database.committer import PublishedBatch
+
+    async with open_database(SqlitePersistence(str(tmp_path / "db.sqlite"))) as db:
+        counting = CountingIndex()
+        db.committer.derived.append(counting)  # beside search: neither replaces the other
+        db.base.derived.append(counting)
+        assert db.search in db.committer.derived and db.search in db.base.derived
+        batches: list[PublishedBatch] = []
+        db.add_publish_listener(batches.append)
+        first, second = db.begin_write(), db.begin_write()
+        first.insert(TABLE, {"k": "a", "v": 1})
+        second.insert("other", {"k": "b", "v": 2})
+        ts = await asyncio.gather(db.commit(first), db.commit(second))
+        assert sum(batch.commits for batch in batches) == 2
+        assert batches[-1].ts == max(ts) == db.published_ts
+        assert set().union(*(batch.tables for batch in batches)) == {TABLE, "other"}
+        written = {index for batch in batches for index in batch.written}
+        assert f"{TABLE}.counting" in written and "other.counting" in written
+        assert f"{TABLE}.by_id" in written
+        assert sorted(counting.staged) == sorted([TABLE, "other"])
+        db.fold_idle()
+        assert len(counting.base_changes) == 2
+        db.remove_publish_listener(batches.append)
+        await insert(db, "c", 3)
+        assert sum(batch.commits for batch in batches) == 2  # removed: told nothing more
+
+
+async def test_the_committer_is_idle_only_when_nothing_is_staged(tmp_path: Path) -> None:
+    persistence = FlakyPersistence(str(tmp_path / "db.sqlite"))
+    async with open_database(persistence) as db:
+        assert db.committer.idle()
+        persistence.hold.clear()
+        persistence.fail_next = OSError(5)
+        txn = db.begin_write()
+        txn.insert(TABLE, {"k": "a", "v": 1})
+        pending = asyncio.ensure_future(db.commit(txn))
+        await asyncio.to_thread(persistence.entered.wait, 30)
+        assert not db.committer.idle()
+        persistence.hold.set()
+        with pytest.raises(ReactorError):
+            await pending
+        assert db.committer.idle()

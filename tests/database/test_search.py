@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from reactor import Engine, ValidationError
-from reactor.search import tokenize
+from reactor.database.search import tokenize
 from tests.support.projects import PROJECTS
 from tests.support.waiting import no_update
 

@@ -24,7 +24,7 @@ from reactor.runtime.time_limits import TimeLimits
 from tests.support.server import running_server, server_config
 from tests.support.sync_client import SyncClient
 
-# The offenders spin until interrupted or released; run without coverage (see pyproject).
+# They interrupt running code from another thread, which coverage's tracer prevents.
 pytestmark = pytest.mark.spins
 
 WAIT = 60.0  # the tests' own patience; the offenders' limit is far above it

@@ -105,7 +105,7 @@ async def test_all_invalidated_subscriptions_rerun_at_one_timestamp(engine: Engi
         live = {lq.fn.path: lq for lq in engine.live._live.values()}
         stale_at_publish: list[tuple[bool, bool]] = []
 
-        def snapshot(ts: int, affected: object) -> None:
+        def snapshot(batch: object) -> None:
             # Listeners run after the live queries': both are marked stale in the same
             # synchronous step, so nobody can read one new and one old result.
             stale_at_publish.append((live["counters:value"].stale, live["counters:all"].stale))

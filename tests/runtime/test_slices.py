@@ -12,7 +12,7 @@ from reactor.runtime import time_limits
 from reactor.runtime.action_threads import ActionLoops, OnLoop, on_loop
 from reactor.runtime.time_limits import OutOfSlice, shielded, sliced
 
-# The offenders spin until interrupted or released; run without coverage (see pyproject).
+# They interrupt running code from another thread, which coverage's tracer prevents.
 pytestmark = pytest.mark.spins
 
 

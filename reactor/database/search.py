@@ -47,20 +47,17 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from reactor.database.indexes import field_value, point_interval
-from reactor.database.layers import DocEntry, Overlay
-from reactor.database.query import page_options
+from reactor.database.cursors import page_options
+from reactor.database.indexes import KEY_MAX, KEY_MIN, field_value, point_interval
+from reactor.database.layers import BaseState, DocEntry, Overlay, View
 from reactor.database.sorted_keys import SortedKeys
+from reactor.database.tables import TableInfo, TableRegistry
 from reactor.errors import ValidationError
 from reactor.schema import SearchIndexDefinition
 from reactor.types import Document
 from reactor.values import check_value, encode_key, loads, whole_number
-
-if TYPE_CHECKING:
-    from reactor.database.database import Database, TableInfo
-    from reactor.database.transaction import Transaction
 
 __all__ = [
     "MAX_RESULTS",
@@ -68,6 +65,7 @@ __all__ = [
     "SearchIndex",
     "SearchIndexes",
     "SearchQuery",
+    "SearchReader",
     "search_index_id",
     "tokenize",
 ]
@@ -229,25 +227,29 @@ class SearchIndex:
 
 
 class SearchIndexes:
-    """The search indexes of one database, built lazily and kept in step with the base."""
+    """The search indexes of one database, built lazily and kept in step with the base.
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    A :class:`~reactor.database.layers.DerivedIndex`: the committer asks it for the
+    search keys of each write, the base state tells it of each change.
+    """
+
+    def __init__(self, tables: TableRegistry, base: BaseState) -> None:
+        self.tables = tables
+        self.base = base
         self._built: dict[str, SearchIndex] = {}
         self._by_table: dict[str, list[SearchIndex]] = {}
         # Queries in worker threads may build an index on first use concurrently.
         self._building = threading.Lock()
-        db.base.on_apply = self.on_apply
 
     def definitions(self, table: str) -> tuple[SearchIndexDefinition, ...]:
-        info = self.db.table(table)
-        if info.definition is None:
+        info = self.tables.get(table)
+        if info is None or info.definition is None:
             return ()
         return tuple(info.definition.search_indexes.values())
 
     # -- maintenance ----------------------------------------------------------------------
 
-    def on_apply(self, doc_id: str, old: DocEntry | None, new: DocEntry | None) -> None:
+    def base_changed(self, doc_id: str, old: DocEntry | None, new: DocEntry | None) -> None:
         """Called by the base state for every published change."""
         table = new.table if new is not None else old.table if old is not None else None
         if table is None:
@@ -296,9 +298,12 @@ class SearchIndexes:
             index = SearchIndex(table.name, definition)
             # From the base: the layers above it are re-examined by every search. The
             # base does not change while a reader holds a view (this one does).
-            for doc in self.db.table_documents(table.name, self.db.base):
-                index.add(doc["_id"], doc)
-            with self.db.critical_section():  # maintained from now on, or not kept
+            base = self.base
+            for _, doc_id in base.scan(table.by_creation_time.id, KEY_MIN, KEY_MAX, False):
+                entry = base.get(doc_id)
+                if entry is not None:
+                    index.add(doc_id, loads(entry.value))
+            with self.tables.critical_section():  # maintained from now on, or not kept
                 self._built[index_id] = index
                 self._by_table.setdefault(table.name, []).append(index)
             return index
@@ -366,19 +371,34 @@ class SearchFilter:
         return self
 
 
+class SearchReader(Protocol):
+    """What a search needs of its transaction (a :class:`~reactor.database.transaction.
+    Transaction`, which sits above this module)."""
+
+    @property
+    def search(self) -> SearchIndexes: ...
+
+    @property
+    def view(self) -> View: ...
+
+    def record_range(self, index_id: str, start: bytes, end: bytes) -> None: ...
+
+    def count_read(self) -> None: ...
+
+
 class SearchQuery:
     """A search over one search index, run by a terminal method (``collect``, ``paginate``...)."""
 
     def __init__(
         self,
-        txn: Transaction,
+        txn: SearchReader,
         table: TableInfo,
         name: str,
         search_fn: Callable[[SearchFilter], SearchFilter],
     ) -> None:
         self._txn = txn
         self._table = table
-        self._index = txn.db.search.index(table, name)
+        self._index = txn.search.index(table, name)
         builder = SearchFilter(table, self._index.definition)
         if not callable(search_fn) or not isinstance(search_fn(builder), SearchFilter):
             raise ValidationError(
