@@ -8,6 +8,11 @@
             first = await sub.next()
 
 The engine is trusted code: it may call internal functions. Servers build on it.
+
+It is the one API between reactor's core and its transports (``reactor.server``,
+``reactor.sync``, ``reactor.cli``): they reach the executor, the database, live queries,
+the scheduler and file storage only through the calls below, and import the types those
+calls take and return from here (``tests/test_imports.py`` checks both).
 """
 
 from __future__ import annotations
@@ -16,36 +21,80 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from reactor.auth import normalize_identity
 from reactor.database.database import Database, ProgressCallback
 from reactor.database.reads import ReadSet
 from reactor.database.transaction import Limits
 from reactor.errors import FunctionNotFound, ValidationError
+from reactor.ops.overview import (
+    Activity,
+    CronSummary,
+    Deployment,
+    FunctionSummary,
+    TableSummary,
+    cron_summaries,
+    function_summaries,
+    table_summaries,
+)
 from reactor.persistence import open_persistence
+from reactor.persistence.errors import DatabaseInUse
 from reactor.persistence.lease import LeaseHolder
 from reactor.platform.env import EnvMirror, write_env
-from reactor.platform.file_storage import FileStorage
+from reactor.platform.file_storage import (
+    BadUploadToken,
+    FileStorage,
+    StoredFile,
+    UploadError,
+    UploadUrlExpired,
+)
 from reactor.platform.retention import Retention, RetentionSweeper
 from reactor.platform.scheduler import Scheduler
-from reactor.runtime.executor import Executor, QueryOutcome
+from reactor.runtime.action_threads import on_loop
+from reactor.runtime.context import ActionCtx
+from reactor.runtime.executor import Execution, Executor, QueryOutcome
+from reactor.runtime.http_router import HttpRouter
 from reactor.runtime.live_queries import LiveQueries, LiveQuery
 from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, load_project
-from reactor.runtime.time_limits import TimeLimitExceeded
+from reactor.runtime.time_limits import TimeLimitExceeded, TimeLimits, on_stuck
+from reactor.schema import Schema
 from reactor.types import Clock, system_clock
 
 if TYPE_CHECKING:
-    from reactor.ops.schema_push import PushPlan
+    from reactor.ops.import_export import ImportMode, TableData
+    from reactor.ops.schema_push import PushInProgress, PushPlan
 
-__all__ = ["Engine", "Subscription"]
+__all__ = [
+    # the API
+    "Engine",
+    "Subscription",
+    "default_database_url",
+    "load_project",
+    "on_stuck",
+    # types its calls take and return, and errors they raise, defined in lower layers
+    "BadUploadToken",
+    "DatabaseInUse",
+    "Execution",
+    "FunctionKind",
+    "LeaseHolder",
+    "LiveQuery",
+    "Project",
+    "QueryOutcome",
+    "RegisteredFunction",
+    "StoredFile",
+    "TimeLimits",
+    "UploadError",
+    "UploadUrlExpired",
+]
 
 logger = logging.getLogger("reactor.engine")
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def default_database_url(project: Path) -> str:
@@ -64,6 +113,9 @@ class Engine:
         retention: Retention | None = None,
         clock: Clock | None = None,
         crons: bool | None = None,
+        expose_errors: bool = False,
+        time_limits: TimeLimits | None = None,
+        jobs: bool = True,
     ) -> None:
         self.project = project
         self.db = db
@@ -73,6 +125,9 @@ class Engine:
         db.clock = self.clock
         self.executor = Executor(db, project)
         self.executor.clock = self.clock
+        if time_limits is not None:
+            self.executor.time_limits = time_limits
+        self._expose_errors = expose_errors
         self.live = LiveQueries(self.executor)
         self._closed = False
         self.last_push: PushPlan | None = None
@@ -86,11 +141,14 @@ class Engine:
         self.storage.clock = self.clock
         self.scheduler = Scheduler(self.executor, clock=self.clock, crons=crons)
         self.executor.services = [self.storage, self.scheduler.context]
-        self.scheduler.start()
+        if jobs:
+            self.scheduler.start()
         # Bookkeeping rows (exactly-once records, finished jobs) expire
         # (reactor.platform.retention).
         self.sweeper = RetentionSweeper(db, retention, clock=self.clock)
         self.sweeper.start()
+        # What a monitor listens to (the dashboard's Live page).
+        self.activity = Activity(self.executor, db, self.live)
 
     @classmethod
     def open(
@@ -102,6 +160,9 @@ class Engine:
         retention: Retention | None = None,
         clock: Clock | None = None,
         crons: bool | None = None,
+        expose_errors: bool = False,
+        time_limits: TimeLimits | None = None,
+        jobs: bool = True,
     ) -> _EngineOpener:
         """Open a project folder on a database URL (``async with`` or ``await``).
 
@@ -116,18 +177,35 @@ class Engine:
 
         ``crons``: ``False`` keeps the crons of ``functions/crons.py`` from firing (jobs
         scheduled by functions still run); the default leaves it to ``REACTOR_CRONS``.
+        ``jobs``: ``False`` runs no scheduled jobs and no crons at all (a one-shot
+        engine such as ``reactor run``: functions may still schedule jobs, which the
+        next engine with jobs runs).
+
+        ``expose_errors``: clients see the text of uncaught exceptions of user code (a
+        development deployment, ``reactor dev``); otherwise they get ``Server Error``
+        with a request id that the server log repeats with the details.
+
+        ``time_limits``: how long functions may run (default:
+        ``REACTOR_FUNCTION_TIMEOUT`` / ``REACTOR_ACTION_TIMEOUT``, or
+        :class:`~reactor.runtime.time_limits.TimeLimits`' defaults).
         """
-        return _EngineOpener(Path(project), database, limits, retention, clock, crons)
+        return _EngineOpener(
+            Path(project),
+            database,
+            limits,
+            dict(
+                retention=retention,
+                clock=clock,
+                crons=crons,
+                expose_errors=expose_errors,
+                time_limits=time_limits,
+                jobs=jobs,
+            ),
+        )
 
     @classmethod
     async def _open(
-        cls,
-        root: Path,
-        database: str | None,
-        limits: Limits | None,
-        retention: Retention | None = None,
-        clock: Clock | None = None,
-        crons: bool | None = None,
+        cls, root: Path, database: str | None, limits: Limits | None, options: dict[str, Any]
     ) -> Engine:
         project = load_project(root)
         url = database or default_database_url(project.root)
@@ -135,7 +213,7 @@ class Engine:
         db = Database(persistence, project.schema, limits)
         await asyncio.to_thread(db.load)
         db.start()
-        return cls(project, db, retention=retention, clock=clock, crons=crons)
+        return cls(project, db, **options)
 
     @classmethod
     async def open_pushed(
@@ -149,6 +227,9 @@ class Engine:
         retention: Retention | None = None,
         clock: Clock | None = None,
         crons: bool | None = None,
+        expose_errors: bool = False,
+        time_limits: TimeLimits | None = None,
+        jobs: bool = True,
     ) -> Engine:
         """Open a project's database at its last pushed schema, then push the project's.
 
@@ -158,7 +239,8 @@ class Engine:
 
         Servers pass ``lease`` (:meth:`LeaseHolder.this_process`): the database's lease is
         claimed before anything is loaded, so a second server on the same database
-        refuses to start (:class:`~reactor.persistence.errors.DatabaseInUse`).
+        refuses to start (:class:`~reactor.persistence.errors.DatabaseInUse`). The other
+        options are :meth:`open`'s.
         """
         from reactor.ops.schema_push import open_database, push_schema
 
@@ -170,7 +252,16 @@ class Engine:
         except BaseException:
             await db.close()
             raise
-        engine = cls(loaded, db, retention=retention, clock=clock, crons=crons)
+        engine = cls(
+            loaded,
+            db,
+            retention=retention,
+            clock=clock,
+            crons=crons,
+            expose_errors=expose_errors,
+            time_limits=time_limits,
+            jobs=jobs,
+        )
         engine.last_push = plan
         return engine
 
@@ -178,11 +269,27 @@ class Engine:
         self, *, dry_run: bool = False, progress: ProgressCallback | None = None
     ) -> PushPlan:
         """Push the current project's schema (validate, backfill indexes, record it)."""
+        return await self.push_schema(self.project.schema, dry_run=dry_run, progress=progress)
+
+    async def push_schema(
+        self,
+        schema: Schema | None,
+        *,
+        dry_run: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> PushPlan:
+        """Push ``schema`` (None: schemaless); the functions stay those loaded.
+
+        Documents are validated against it and new indexes backfilled, in one step;
+        :class:`~reactor.ops.schema_push.PushRefused` for a breaking change. Every live
+        query re-runs (one that failed for a missing index now finds it). Unless
+        ``dry_run``, the plan is kept in :attr:`last_push`.
+        """
         from reactor.ops.schema_push import push_schema
 
         plan = await push_schema(
             self.db,
-            self.project.schema,
+            schema,
             dry_run=dry_run,
             progress=progress,
             on_applied=self.rerun_live_queries,
@@ -267,9 +374,13 @@ class Engine:
         """The deployment's environment variables (what actions see as ``ctx.env``)."""
         return dict(self.executor.env)
 
-    async def set_env(self, name: str, value: str) -> None:
-        """Set an environment variable (stored in the ``_env`` system table)."""
-        await write_env(self.db, name, value)
+    async def set_env(self, name: str, value: str) -> bool:
+        """Set an environment variable (stored in the ``_env`` system table).
+
+        Returns whether it existed; :class:`~reactor.errors.ValidationError` for a bad
+        name or value.
+        """
+        return await write_env(self.db, name, value)
 
     async def unset_env(self, name: str) -> bool:
         """Remove an environment variable; returns whether it existed."""
@@ -306,8 +417,8 @@ class Engine:
 
     @property
     def expose_errors(self) -> bool:
-        """Whether clients see the text of uncaught exceptions (development servers)."""
-        return self.executor.expose_errors
+        """Whether clients see the text of uncaught exceptions (``Engine.open(expose_errors=)``)."""
+        return self._expose_errors
 
     @property
     def function_time_limit(self) -> float:
@@ -376,12 +487,35 @@ class Engine:
 
     async def run_http_action(
         self,
-        make: Callable[[Any], Coroutine[Any, Any, T]],
+        make: Callable[[ActionCtx, Callable[[], Awaitable[R]]], Coroutine[Any, Any, T]],
+        receive: Callable[[], Awaitable[R]],
         identity: dict[str, Any] | None,
         what: str,
     ) -> T:
-        """Run an HTTP action ``make(ctx)`` on an action thread, under the action limits."""
-        return await self.executor.run_http_action(make, identity, what)
+        """Run an HTTP action ``make(ctx, receive)`` on an action thread, limited.
+
+        ``receive`` (the request body's ASGI receive) belongs to the server's event loop;
+        ``make`` gets it wrapped so that each call runs there. The action limits apply.
+        """
+        server = asyncio.get_running_loop()
+
+        async def there() -> R:
+            return await receive()
+
+        async def receive_here() -> R:
+            return await on_loop(server, there())
+
+        return await self.executor.run_http_action(
+            lambda ctx: make(ctx, receive_here), identity, what
+        )
+
+    def http_router(self) -> HttpRouter | None:
+        """The project's HTTP routes (``http = HttpRouter()`` in ``functions/http.py``).
+
+        Looked up on each call, so a reloaded project's routes are served.
+        """
+        router = self.project.module_attr("http", "http")
+        return router if isinstance(router, HttpRouter) else None
 
     async def query_batch(
         self,
@@ -500,20 +634,160 @@ class Engine:
         """Subscribe to a query: ``async with engine.subscribe(...) as sub``."""
         return Subscription(self, path, args, normalize_identity(identity))
 
+    # -- administration (the admin API, the dashboard, the CLI) -------------------------
+    #
+    # Trusted calls: the transports check the admin key before making them. What they
+    # return are snapshots (reactor.ops.overview), never the engine's own objects.
+
+    @property
+    def schema(self) -> Schema | None:
+        """The schema in use (the last one pushed; None: schemaless)."""
+        return self.db.schema
+
+    def deployment(self) -> Deployment:
+        """The project's name, the kinds of persistence and file storage, the published ts."""
+        return Deployment(
+            self.project.root.name,
+            type(self.db.persistence).__name__,
+            type(self.storage.backend).__name__,
+            self.db.published_ts,
+        )
+
+    def database_problem(self) -> str | None:
+        """Why the database is unusable now (``"disk full"``, ...), or None if it is fine.
+
+        The storage monitor's last verdict (it re-checks every few seconds): answering
+        never waits for a hung database.
+        """
+        return self.db.storage_problem()
+
+    def tables(self) -> list[TableSummary]:
+        """Every table, system tables included, with its size and indexes."""
+        return table_summaries(self.db)
+
+    def functions(self) -> list[FunctionSummary]:
+        """The project's functions (not reactor's own ``_system/`` ones), by path."""
+        return function_summaries(self.project)
+
+    def crons(self) -> list[CronSummary]:
+        """The crons that run, with their next firing time."""
+        return cron_summaries(self.scheduler)
+
+    def push_in_progress(self) -> PushInProgress | None:
+        """The schema push running now (its phase and target schema), if any."""
+        from reactor.ops.schema_push import push_in_progress
+
+        return push_in_progress(self.db)
+
+    def install_dashboard_queries(self) -> None:
+        """Make the dashboard's ``_system/dashboard:*`` queries callable (idempotent).
+
+        They are internal (admin callers only) and survive project reloads
+        (:mod:`reactor.ops.dashboard_queries`).
+        """
+        from reactor.ops.dashboard_queries import install_dashboard_queries
+
+        install_dashboard_queries(self.executor)
+
+    # Import and export (formats: reactor.ops.import_export). An export writes one
+    # published state without yielding; an import waits until no commit is in flight.
+
+    def export_table(self, table: str, out: IO[str]) -> int:
+        """Write a user table as JSON Lines; returns the number of documents.
+
+        :class:`~reactor.ops.documents.UnknownTable` for a system or unknown table.
+        """
+        from reactor.ops.documents import UnknownTable
+        from reactor.ops.import_export import export_table
+
+        if table.startswith("_") or table not in self.db.table_registry():
+            raise UnknownTable(f"unknown table {table!r}")
+        return export_table(self.db, table, out)
+
+    def export_zip(self, out: IO[bytes]) -> dict[str, int]:
+        """Write every user table into a zip; returns ``{table: documents}``."""
+        from reactor.ops.import_export import export_zip
+
+        return export_zip(self.db, out)
+
+    async def import_tables(self, tables: list[TableData], mode: ImportMode) -> dict[str, int]:
+        """Import documents with their ids; returns ``{table: documents imported}``."""
+        from reactor.ops.import_export import import_tables
+
+        return await import_tables(self.db, tables, mode)
+
+    # Documents and jobs, written as an admin (reactor.ops.documents): each call is one
+    # transaction, validated like a mutation's writes; system tables are read-only.
+
+    def check_user_table(self, table: object) -> str:
+        """``table`` if it is a user table; ``UnknownTable`` or ``ReadOnlyTable``."""
+        from reactor.ops.documents import check_user_table
+
+        return check_user_table(self.db, table)
+
+    async def insert_document(self, table: str, document: dict[str, Any]) -> str:
+        """Insert a document (without ``_id``/``_creation_time``); returns its id."""
+        from reactor.ops.documents import insert_document
+
+        return await insert_document(self.db, table, document)
+
+    async def replace_document(self, doc_id: object, document: dict[str, Any]) -> None:
+        """Replace a document's fields (its system fields may be given, not changed)."""
+        from reactor.ops.documents import replace_document
+
+        await replace_document(self.db, doc_id, document)
+
+    async def delete_documents(self, ids: list[Any]) -> int:
+        """Delete documents, all or none (``NotFound`` if one is missing)."""
+        from reactor.ops.documents import delete_documents
+
+        return await delete_documents(self.db, ids)
+
+    async def cancel_job(self, job_id: object) -> str:
+        """Cancel a pending or running scheduled job; returns its state (``canceled``)."""
+        from reactor.ops.documents import cancel_job
+
+        return await cancel_job(self.db, job_id, self.clock)
+
+    # File storage (reactor.platform.file_storage): what the upload and download routes
+    # and the dashboard need.
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The largest file an upload may store."""
+        return self.storage.max_upload_bytes
+
+    def serving_at(self, host: str, port: int) -> None:
+        """The address the server listens at: file URLs point there (unless ``REACTOR_URL``)."""
+        self.storage.serving_at(host, port)
+
+    def check_upload_token(self, token: object) -> None:
+        """Raise an :class:`UploadError` unless ``token`` is a valid, unexpired upload token."""
+        self.storage.check_upload_token(token)
+
+    async def store_upload(self, chunks: AsyncIterator[bytes], content_type: str | None) -> str:
+        """Store an uploaded file from its chunks; returns its storage id.
+
+        :class:`~reactor.errors.LimitExceeded` beyond :attr:`max_upload_bytes`.
+        """
+        return await self.storage.store_stream(chunks, content_type)
+
+    async def read_file(self, storage_id: object) -> tuple[StoredFile, bytes] | None:
+        """A stored file's metadata and bytes, or None if there is none."""
+        return await self.storage.read(storage_id)
+
+    async def delete_file(self, storage_id: str) -> None:
+        """Delete a stored file (``NotFound`` if there is none)."""
+        await self.storage.for_action().delete(storage_id)
+
 
 class _EngineOpener:
     """What :meth:`Engine.open` returns: awaitable, or an async context manager."""
 
     def __init__(
-        self,
-        root: Path,
-        database: str | None,
-        limits: Limits | None,
-        retention: Retention | None = None,
-        clock: Clock | None = None,
-        crons: bool | None = None,
+        self, root: Path, database: str | None, limits: Limits | None, options: dict[str, Any]
     ) -> None:
-        self._args = (root, database, limits, retention, clock, crons)
+        self._args = (root, database, limits, options)
         self._engine: Engine | None = None
 
     def __await__(self) -> Generator[Any, None, Engine]:

@@ -13,8 +13,10 @@ Every error raised by reactor derives from :class:`ReactorError` and carries a s
     │   └── WriteConflict            (same)               one conflict, retried (database.committer)
     ├── LimitExceeded                LimitExceeded        a per-function or per-value limit
     ├── NotFound                     NotFound             a document or object does not exist
+    │   └── UnknownTable             UnknownTable         no table of that name (admin calls)
     ├── AuthenticationError          Unauthenticated      a token could not be verified
     ├── Forbidden                    Forbidden            the caller may not do this
+    │   └── ReadOnlyTable            ReadOnlyTable        an admin write to a system table
     ├── ProtocolError                BadRequest           a malformed request or frame
     ├── UploadError                  BadUpload            an upload was refused
     │   ├── BadUploadToken           BadUploadToken       its token is missing, malformed or forged
@@ -25,8 +27,9 @@ Every error raised by reactor derives from :class:`ReactorError` and carries a s
     └── DatabaseInUse                DatabaseInUse        another server holds the database's lease
 
 The classes outside this module are defined beside the code that raises them and are
-not exported from ``reactor``: ``PushRefused`` in ``ops.schema_push``, ``WriteConflict``
-in ``database.committer``, the upload errors in ``platform.file_storage`` and the storage
+not exported from ``reactor``: ``PushRefused`` in ``ops.schema_push``, ``UnknownTable``
+and ``ReadOnlyTable`` in ``ops.documents``, ``WriteConflict`` in ``database.committer``,
+the upload errors in ``platform.file_storage`` and the storage
 errors in ``persistence.errors``. Each class has one code: subclasses that need a code of
 their own declare it, instances never change it. Two boundary errors are not
 ``ReactorError``\s, because they never leave their layer as reactor errors:

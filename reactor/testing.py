@@ -58,9 +58,8 @@ async def running_server(
         bound = listeners.bound_port()
         if bound is None:
             raise RuntimeError(f"uvicorn stopped before listening on {host}:{port}")
-        if engine.storage is not None:
-            # File URLs point at the address actually bound, as under serve().
-            engine.storage.serving_at(host, bound)
+        # File URLs point at the address actually bound, as under serve().
+        engine.serving_at(host, bound)
         shown = f"[{host}]" if ":" in host else host
         yield f"http://{shown}:{bound}"
     finally:

@@ -11,12 +11,15 @@ from reactor.auth import normalize_identity
 from reactor.database.committer import WriteConflict
 from reactor.database.query import decode_cursor
 from reactor.errors import ReactorError, ValidationError
+from reactor.ops.documents import ReadOnlyTable, UnknownTable
 from reactor.ops.schema_push import PushRefused
 from reactor.persistence.errors import DatabaseInUse, DiskFull, LeaseLost, StorageUnavailable
 from reactor.platform.file_storage import BadUploadToken, UploadError, UploadUrlExpired
 
 SUBCLASSES = [
     PushRefused,
+    UnknownTable,
+    ReadOnlyTable,
     WriteConflict,
     UploadError,
     BadUploadToken,

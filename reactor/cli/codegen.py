@@ -8,8 +8,8 @@ from reactor.cli.common import project_dir, say
 
 
 def cmd_codegen(args: argparse.Namespace) -> int:
+    from reactor.engine import load_project
     from reactor.ops.codegen import generate
-    from reactor.runtime.registry import load_project
 
     root = project_dir(args)
     project = load_project(root)

@@ -27,8 +27,8 @@ def cmd_push(args: argparse.Namespace) -> int:
         refuse_if_served(root, url, "push (reactor dev pushes by itself)")
 
     async def go() -> int:
+        from reactor.engine import load_project
         from reactor.ops.schema_push import open_database, push_schema
-        from reactor.runtime.registry import load_project
 
         project = load_project(root)
         db = await open_database(url)
@@ -48,7 +48,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 def _push_remote(args: argparse.Namespace) -> int:
     """``POST /api/admin/push`` with the project's schema; the server keeps its functions."""
-    from reactor.runtime.registry import load_project
+    from reactor.engine import load_project
 
     if args.database:
         raise CliError("--database and --url exclude each other (--url pushes to a server)")

@@ -49,15 +49,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
 
     async def go() -> int:
-        from reactor.engine import Engine
-        from reactor.runtime.registry import FunctionKind
+        from reactor.engine import Engine, FunctionKind
 
         # The project's code runs with its schema, so push it first (as dev and serve do).
-        async with await Engine.open_pushed(root, url, progress=ProgressBar()) as engine:
-            # A one-shot command is not the deployment: leave scheduled jobs and crons
-            # to `serve`/`dev` (jobs this function schedules run there).
-            await engine.scheduler.close()
-            fn = engine.executor.resolve(args.path)
+        # A one-shot command is not the deployment: it runs no scheduled jobs or crons
+        # (jobs this function schedules run under `serve`/`dev`).
+        async with await Engine.open_pushed(
+            root, url, progress=ProgressBar(), jobs=False
+        ) as engine:
+            fn = engine.resolve(args.path)
             if fn.kind is FunctionKind.QUERY:
                 result = await engine.query(fn, fn_args)
             elif fn.kind is FunctionKind.MUTATION:

@@ -26,8 +26,6 @@ from reactor.cli.common import (
     say,
 )
 from reactor.ops.schema_push import PushRefused
-from reactor.persistence.errors import DatabaseInUse
-from reactor.persistence.lease import LeaseHolder
 
 
 def _server_config(key: str, args: argparse.Namespace) -> Any:
@@ -50,23 +48,33 @@ def _server_config(key: str, args: argparse.Namespace) -> Any:
         static_dir=static,
         origins=origins,
         connections=connections,
-        expose_errors=getattr(args, "handler", None) is cmd_dev,
     )
 
 
-def _apply_time_limits(engine: Any, args: argparse.Namespace) -> None:
-    """``--function-timeout`` / ``--action-timeout`` over the environment's defaults."""
-    from reactor.runtime import time_limits
+def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What ``Engine.open_pushed`` is given under dev and serve, from the flags.
 
-    current = engine.executor.time_limits
+    ``--function-timeout`` / ``--action-timeout`` over the environment's defaults; the
+    text of uncaught exceptions is shown to clients under ``reactor dev`` only. A
+    function that ignores being stopped ends the process (:func:`_exit_stuck`).
+    """
+    from reactor.engine import LeaseHolder, TimeLimits, on_stuck
+
+    current = TimeLimits.from_env()
     try:
-        engine.executor.time_limits = time_limits.TimeLimits(
+        limits = TimeLimits(
             function=getattr(args, "function_timeout", None) or current.function,
             action=getattr(args, "action_timeout", None) or current.action,
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    time_limits.on_stuck(_exit_stuck)
+    on_stuck(_exit_stuck)
+    return {
+        "progress": ProgressBar(),
+        "lease": LeaseHolder.this_process(),
+        "time_limits": limits,
+        "expose_errors": getattr(args, "handler", None) is cmd_dev,
+    }
 
 
 def _exit_stuck(what: str) -> None:
@@ -123,10 +131,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         started = asyncio.Event()
         signals_owned = asyncio.Event()
+        options = _engine_options(args)
         handle_sigterm(signals_owned)
-        engine = await Engine.open_pushed(
-            root, url, progress=ProgressBar(), lease=LeaseHolder.this_process()
-        )
+        engine = await Engine.open_pushed(root, url, **options)
         try:
             say(push_summary(engine.last_push, args.schema_diff))
             server = await _start(
@@ -160,7 +167,6 @@ async def _start(
 
     started, signals_owned = events
     config = _server_config(key, args)
-    _apply_time_limits(engine, args)
     server = asyncio.create_task(
         serve(
             engine,
@@ -249,9 +255,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
     poll = float(os.environ.get("REACTOR_DEV_POLL", POLL_SECONDS))
 
     async def go() -> int:
-        from reactor.engine import Engine
+        from reactor.engine import DatabaseInUse, Engine
 
-        progress = ProgressBar()
+        options = _engine_options(args)
         started = asyncio.Event()
         signals_owned = asyncio.Event()
         handle_sigterm(signals_owned)
@@ -259,9 +265,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         engine: Engine | None = None
         while engine is None:
             try:
-                engine = await Engine.open_pushed(
-                    root, url, progress=progress, lease=LeaseHolder.this_process()
-                )
+                engine = await Engine.open_pushed(root, url, **options)
             except DatabaseInUse:
                 raise  # waiting for a code change would not help
             except Exception as exc:

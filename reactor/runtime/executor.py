@@ -167,8 +167,6 @@ class Executor:
         self.project = project
         self.env: dict[str, str] = {}
         self.time_limits = TimeLimits.from_env()
-        # Whether clients see the text of uncaught exceptions (development servers).
-        self.expose_errors = False
         self.clock: Clock = system_clock  # ctx.now
         # Platform services (ctx.storage, ctx.scheduler), given by the engine.
         self.services: list[ContextService] = []

@@ -13,14 +13,13 @@ is summarised in a last line.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TextIO
 
-__all__ = ["MAX_LINE_CHARS", "MAX_LINES", "LogLines", "capture", "wire_log_lines"]
+__all__ = ["MAX_LINE_CHARS", "MAX_LINES", "LogLines", "capture"]
 
 MAX_LINES = 256
 MAX_LINE_CHARS = 4096
@@ -59,26 +58,6 @@ class LogLines:
             self.lines.append(f"[{self.dropped} more log lines not shown]")
             self.dropped = 0
         return self.lines
-
-
-_DROPPED = re.compile(r"\[(\d+) more log lines not shown\]")
-
-
-def wire_log_lines(lines: list[str]) -> list[str]:
-    """Log lines as clients receive them: each with Convex's level tag.
-
-    The official clients show a line only if it starts with ``[LEVEL] `` (what a Convex
-    function's ``console.log`` produces), printing the rest as the message; printed
-    output is ``[LOG]``, the note about dropped lines ``[WARN]``.
-    """
-    out: list[str] = []
-    for line in lines:
-        dropped = _DROPPED.fullmatch(line)
-        if dropped is not None:
-            out.append(f"[WARN] {dropped.group(1)} more log lines not shown")
-        else:
-            out.append(f"[LOG] {line}")
-    return out
 
 
 _current: ContextVar[LogLines | None] = ContextVar("reactor_log_lines", default=None)

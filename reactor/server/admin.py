@@ -22,7 +22,7 @@ Every endpoint needs ``Authorization: Convex <admin key>``: without it 401
 ``BadRequest`` / ``BadSchema`` / ``BadImport``, 404 ``UnknownTable``, 409 ``PushRefused``,
 413 ``RequestTooLarge``, 503 ``Busy`` (the database did not become idle for a push).
 
-A push here is the same code as ``reactor push`` (:func:`reactor.ops.schema_push.push_schema`): the
+A push here is the same code as ``reactor push`` (:meth:`reactor.engine.Engine.push_schema`): the
 schema's documents are validated, new indexes backfilled, removed ones dropped, and live
 queries re-run. It changes the schema only: the server keeps running the functions it
 loaded from its own project folder (``reactor dev`` is the way to reload code), and a
@@ -47,18 +47,9 @@ from starlette.routing import Route
 
 from reactor.auth import Authenticator, parse_authorization
 from reactor.engine import Engine
-from reactor.errors import ReactorError, SchemaError, ValidationError
-from reactor.ops.import_export import (
-    ImportMode,
-    TableData,
-    export_table,
-    export_zip,
-    import_tables,
-    parse_jsonl,
-    read_zip,
-)
-from reactor.ops.schema_push import PushRefused, push_schema
-from reactor.platform.env import read_env, write_env
+from reactor.errors import NotFound, ReactorError, SchemaError, ValidationError
+from reactor.ops.import_export import ImportMode, TableData, parse_jsonl, read_zip
+from reactor.ops.schema_push import PushRefused
 from reactor.schema import Schema
 from reactor.server.api import ApiError, read_body, read_json_body
 
@@ -165,14 +156,7 @@ class AdminApi:
         started = time.monotonic()
         async with self._lock:
             try:
-                plan = await push_schema(
-                    self.engine.db,
-                    schema,
-                    dry_run=dry_run,
-                    # Live queries re-run, as after any push: a query that failed for a
-                    # missing index now finds it.
-                    on_applied=self.engine.rerun_live_queries,
-                )
+                plan = await self.engine.push_schema(schema, dry_run=dry_run)
             except PushRefused as exc:
                 return JSONResponse(
                     {
@@ -187,7 +171,6 @@ class AdminApi:
             except ReactorError as exc:  # e.g. writes never paused
                 raise ApiError(503, "Busy", exc.message) from None
         if not dry_run:
-            self.engine.last_push = plan
             logger.info(
                 "schema pushed over HTTP in %.0f ms: %s",
                 (time.monotonic() - started) * 1000,
@@ -198,7 +181,7 @@ class AdminApi:
     # -- environment variables ---------------------------------------------------------
 
     async def env_list(self, request: Request) -> Response:
-        return JSONResponse({"env": read_env(self.engine.db)})
+        return JSONResponse({"env": self.engine.env_vars()})
 
     async def env_set(self, request: Request) -> Response:
         body = await self._object(request, {"name", "value"})
@@ -206,7 +189,7 @@ class AdminApi:
         if not isinstance(name, str) or not isinstance(value, str):
             raise ApiError(400, "BadJsonBody", "body must be {'name': string, 'value': string}")
         try:
-            existed = await write_env(self.engine.db, name, value)
+            existed = await self.engine.set_env(name, value)
         except ValidationError as exc:
             raise ApiError(400, "BadRequest", exc.message) from None
         return JSONResponse({"name": name, "existed": existed})
@@ -217,7 +200,7 @@ class AdminApi:
         if not isinstance(name, str):
             raise ApiError(400, "BadJsonBody", "body must be {'name': string}")
         try:
-            existed = await write_env(self.engine.db, name, None)
+            existed = await self.engine.unset_env(name)
         except ValidationError as exc:
             raise ApiError(400, "BadRequest", exc.message) from None
         return JSONResponse({"name": name, "existed": existed})
@@ -225,21 +208,21 @@ class AdminApi:
     # -- export and import -------------------------------------------------------------
 
     async def export(self, request: Request) -> Response:
-        db = self.engine.db
         table = request.query_params.get("table")
         # No await below: what is written is one published state.
         if table is not None:
-            if table.startswith("_") or table not in db.table_registry():
-                raise ApiError(404, "UnknownTable", f"unknown table {table!r}")
             text = io.StringIO()
-            export_table(db, table, text)
+            try:
+                self.engine.export_table(table, text)
+            except NotFound as exc:  # an unknown or system table
+                raise ApiError(404, exc.code, exc.message) from None
             return Response(
                 text.getvalue().encode("utf-8"),
                 media_type="application/x-ndjson",
                 headers={"Content-Disposition": f'attachment; filename="{table}.jsonl"'},
             )
         buffer = io.BytesIO()
-        export_zip(db, buffer)
+        self.engine.export_zip(buffer)
         name = time.strftime("snapshot_%Y%m%d-%H%M%S.zip")
         return Response(
             buffer.getvalue(),
@@ -281,7 +264,7 @@ class AdminApi:
                     raise ApiError(400, "BadImport", "the body is not UTF-8 JSON Lines") from None
                 tables = [parse_jsonl(text, table, "request body")]
             async with self._lock:
-                counts = await import_tables(self.engine.db, tables, mode)
+                counts = await self.engine.import_tables(tables, mode)
         except ReactorError as exc:
             if type(exc) is ReactorError:  # the database did not become idle
                 raise ApiError(503, "Busy", exc.message) from None

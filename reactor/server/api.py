@@ -48,11 +48,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reactor.auth import Authenticator, parse_authorization
-from reactor.engine import Engine
+from reactor.engine import Engine, FunctionKind
 from reactor.errors import AuthenticationError, ReactorError, ValidationError
-from reactor.runtime.logs import wire_log_lines
-from reactor.runtime.registry import FunctionKind
-from reactor.sync.state import error_fields
+from reactor.sync.encoding import error_fields, wire_log_lines
 from reactor.values import from_json, from_wire, to_json, to_wire, ts_from_wire, ts_to_wire
 
 __all__ = ["ApiError", "FunctionApi", "clean_json", "encode_value", "read_json_body"]

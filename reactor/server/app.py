@@ -84,9 +84,9 @@ class ServerConfig:
     - ``ws_ping_interval`` / ``ws_ping_timeout``: WebSocket-level keepalive; a client that
       does not answer a ping within the timeout is disconnected.
     - ``shutdown_timeout``: how long :func:`serve` waits for open requests on shutdown.
-    - ``expose_errors``: show clients the text of uncaught exceptions of user code
-      (``reactor dev``); otherwise they get ``Server Error`` with a request id that the
-      server log repeats with the details. reactor's internal errors are never shown.
+
+    Whether clients see the text of uncaught exceptions is the engine's
+    (``Engine.open(expose_errors=...)``), as are the time limits.
     """
 
     admin_key: str | None = None
@@ -97,7 +97,6 @@ class ServerConfig:
     ws_ping_timeout: float = 60.0
     shutdown_timeout: float = 5.0
     static_dir: str | None = None
-    expose_errors: bool = False
     origins: OriginPolicy = field(default_factory=OriginPolicy.from_env)
     connections: ConnectionLimits = field(default_factory=ConnectionLimits)
 
@@ -105,7 +104,6 @@ class ServerConfig:
 def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
     """The ASGI app serving ``engine`` (see the module docstring for routes)."""
     config = config or ServerConfig()
-    engine.executor.expose_errors = config.expose_errors
     authenticator = Authenticator(config.auth, config.admin_key)
     api = FunctionApi(engine, authenticator, config.max_request_bytes)
     http_actions = HttpActions(engine, authenticator, config.max_request_bytes)
@@ -121,7 +119,7 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
     async def health(request: Request) -> Response:
         # The last check's verdict (the storage monitor re-checks every few seconds), so
         # a burst of health probes never queues behind a hung database.
-        problem = engine.db.storage_problem()
+        problem = engine.database_problem()
         if problem is None:
             return JSONResponse({"status": "ok"})
         return JSONResponse({"status": "unavailable", "problem": problem}, status_code=503)
@@ -228,9 +226,9 @@ async def serve(
     try:
         await listeners.wait_started()
         bound = listeners.bound_port()
-        if bound is not None and engine.storage is not None:
+        if bound is not None:
             # File URLs point at the address actually bound (port 0 picks one).
-            engine.storage.serving_at(host, bound)
+            engine.serving_at(host, bound)
         if started is not None and listeners.all_started():
             started.set()
         # Either listener stopping (an error, or told to exit) stops both.

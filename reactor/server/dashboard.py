@@ -8,7 +8,7 @@ endpoints that need the admin key. The key is typed once, kept in the browser's
 
 - ``GET /dashboard``: the app (``/dashboard/`` too); ``/dashboard/assets/*``: its files;
 - ``/api/dashboard/*``: its admin endpoints (:mod:`reactor.server.dashboard_api`);
-- ``_system/dashboard:*``: its live queries (:mod:`reactor.server.dashboard_queries`).
+- ``_system/dashboard:*``: its live queries (:mod:`reactor.ops.dashboard_queries`).
 
 :func:`dashboard_routes` returns the routes; the app mounts them before any static
 folder served at ``/``.
@@ -27,7 +27,6 @@ from reactor.auth import Authenticator
 from reactor.engine import Engine
 from reactor.server.admin import AdminApi
 from reactor.server.dashboard_api import DashboardApi
-from reactor.server.dashboard_queries import install_dashboard_queries
 
 __all__ = ["ASSETS", "dashboard_routes"]
 
@@ -49,7 +48,7 @@ def dashboard_routes(
     engine: Engine, auth: Authenticator, max_request_bytes: int
 ) -> list[BaseRoute]:
     """The dashboard's page, assets and admin endpoints for ``engine``."""
-    install_dashboard_queries(engine.executor)
+    engine.install_dashboard_queries()
     api = DashboardApi(engine, AdminApi(engine, auth, max_request_bytes), max_request_bytes)
     index = ASSETS / "index.html"
 

@@ -22,18 +22,16 @@ naming what was wrong and changes nothing. Every endpoint needs the admin key
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reactor.database.database import Database
-from reactor.database.transaction import Transaction
 from reactor.engine import Engine
 from reactor.errors import NotFound, ReactorError, ValidationError
-from reactor.ops.schema_push import push_in_progress
-from reactor.platform.scheduled_jobs import JOBS_TABLE
+from reactor.ops.overview import TableSummary
 from reactor.schema import Schema
 from reactor.server.admin import AdminApi, Handler
 from reactor.server.api import ApiError, read_json_body
@@ -45,6 +43,9 @@ __all__ = ["DashboardApi", "MAX_DELETE"]
 MAX_DELETE = 500
 SYSTEM_FIELDS = ("_id", "_creation_time")
 WIRE_NAMES = {"_creation_time": "_creationTime"}  # what clients (and the editor) call them
+MAX_DOC_CHARS = 2000
+
+T = TypeVar("T")
 
 
 class DashboardApi:
@@ -105,31 +106,29 @@ class DashboardApi:
 
     async def overview(self, request: Request) -> Response:
         engine = self.engine
-        db = engine.db
-        schema = db.schema
-        push = push_in_progress(db)
-        pending = _pending_indexes(db, push.schema) if push is not None else []
+        schema = engine.schema
+        push = engine.push_in_progress()
+        summaries = engine.tables()
+        pending = _pending_indexes(summaries, push.schema) if push is not None else []
         tables = []
-        for info in sorted(db.tables(), key=lambda t: (t.name.startswith("_"), t.name)):
-            definition = info.definition
+        for table in sorted(summaries, key=lambda t: (t.system, t.name)):
+            definition = table.definition
             tables.append(
                 {
-                    "name": info.name,
-                    "count": db.table_size(info.name),
-                    "system": info.name.startswith("_"),
+                    "name": table.name,
+                    "count": table.documents,
+                    "system": table.system,
                     "inSchema": definition is not None,
                     "indexes": [
                         {
-                            "name": spec.name,
-                            "fields": [
-                                WIRE_NAMES.get(f, f) for f in spec.user_fields or spec.fields[:1]
-                            ],
-                            "system": not spec.user_fields or info.name.startswith("_"),
+                            "name": index.name,
+                            "fields": [WIRE_NAMES.get(f, f) for f in index.fields],
+                            "system": index.builtin or table.system,
                             # Backfills run inside the push's single synchronous step:
                             # an index the server can report on is always complete.
                             "state": "ready",
                         }
-                        for spec in info.specs
+                        for index in table.indexes
                     ]
                     + [
                         {
@@ -139,7 +138,7 @@ class DashboardApi:
                             "state": "pending",
                         }
                         for i in pending
-                        if i["table"] == info.name
+                        if i["table"] == table.name
                     ],
                     "searchIndexes": [
                         {"name": name, **index.to_json()}
@@ -148,39 +147,37 @@ class DashboardApi:
                     "document": definition.document.to_json() if definition else None,
                 }
             )
-        functions = []
-        for path, fn in sorted(engine.project.functions.items()):
-            functions.append(
-                {
-                    "path": path,
-                    "kind": fn.kind.value,
-                    "internal": fn.internal,
-                    "args": fn.args.to_json() if fn.args is not None else None,
-                    "returns": fn.returns.to_json() if fn.returns is not None else None,
-                    "doc": (fn.__doc__ or "").strip()[:2000] or None,
-                }
-            )
-        crons = []
-        for job, next_ms in engine.scheduler.crons():
-            target = job.fn if isinstance(job.fn, str) else getattr(job.fn, "path", None)
-            crons.append(
-                {
-                    "name": job.name,
-                    "function": target,
-                    "args": _encoded(job.args),
-                    "schedule": job.schedule.expression
-                    if job.schedule is not None
-                    else f"every {_duration(job.interval_ms or 0)}",
-                    "nextRun": next_ms,
-                }
-            )
+        functions = [
+            {
+                "path": fn.path,
+                "kind": fn.kind.value,
+                "internal": fn.internal,
+                "args": fn.args,
+                "returns": fn.returns,
+                "doc": (fn.doc or "")[:MAX_DOC_CHARS] or None,
+            }
+            for fn in engine.functions()
+        ]
+        crons = [
+            {
+                "name": cron.name,
+                "function": cron.function,
+                "args": _encoded(cron.args),
+                "schedule": cron.schedule
+                if cron.schedule is not None
+                else f"every {_duration(cron.interval_ms or 0)}",
+                "nextRun": cron.next_run,
+            }
+            for cron in engine.crons()
+        ]
         plan = engine.last_push
+        deployment = engine.deployment()
         return JSONResponse(
             {
                 "deployment": {
-                    "project": engine.project.root.name,
-                    "database": type(db.persistence).__name__,
-                    "publishedTs": str(db.published_ts),
+                    "project": deployment.project,
+                    "database": deployment.database,
+                    "publishedTs": str(deployment.published_ts),
                     "monitorStarted": self.monitor.started * 1000.0,
                 },
                 "tables": tables,
@@ -198,7 +195,7 @@ class DashboardApi:
                 if plan is None
                 else {"changes": plan.changes, "plan": plan.to_json(), "report": plan.report()},
                 "crons": crons,
-                "storage": type(engine.storage.backend).__name__ if engine.storage else None,
+                "storage": deployment.file_storage,
             }
         )
 
@@ -220,31 +217,21 @@ class DashboardApi:
         assert isinstance(value, dict)
         return value
 
-    async def _write(self, body: Any, what: str) -> Any:
+    async def _write(self, write: Awaitable[T]) -> T:
         try:
-            return await self.engine.db.write(body, what=what)
-        except ApiError:
-            raise
-        except NotFound as exc:
-            raise ApiError(404, "NotFound", exc.message) from None
+            return await write
+        except NotFound as exc:  # UnknownTable too
+            raise ApiError(404, exc.code, exc.message) from None
         except ReactorError as exc:
-            raise ApiError(400, getattr(exc, "code", "BadRequest"), str(exc)) from None
+            raise ApiError(400, exc.code, str(exc)) from None
 
     def _user_table(self, name: object) -> str:
-        db = self.engine.db
-        if not isinstance(name, str) or name not in db.table_registry():
-            raise ApiError(404, "UnknownTable", f"unknown table {name!r}")
-        if name.startswith("_"):
-            raise ApiError(
-                400, "ReadOnlyTable", f"system table {name!r} is read-only in the dashboard"
-            )
-        return name
-
-    def _user_doc_table(self, txn: Transaction, doc_id: object) -> str:
-        table = txn.table_of_id(doc_id)
-        if table is None:
-            raise NotFound(f"no document {doc_id!r}")
-        return self._user_table(table.name)
+        try:
+            return self.engine.check_user_table(name)
+        except NotFound as exc:
+            raise ApiError(404, exc.code, exc.message) from None
+        except ReactorError as exc:
+            raise ApiError(400, exc.code, str(exc)) from None
 
     async def insert(self, request: Request) -> Response:
         body = await self._body(request, {"table", "document"})
@@ -254,26 +241,14 @@ class DashboardApi:
         if present:
             shown = ", ".join(WIRE_NAMES.get(f, f) for f in present)
             raise ApiError(400, "BadDocument", f"a new document cannot set {shown}: reactor does")
-        doc_id = await self._write(lambda txn: txn.insert(table, doc), f"insert into {table}")
+        doc_id = await self._write(self.engine.insert_document(table, doc))
         return JSONResponse({"id": doc_id})
 
     async def replace(self, request: Request) -> Response:
         body = await self._body(request, {"id", "document"})
         doc_id = body["id"]
         doc = self._document(body["document"], "document")
-
-        def write(txn: Transaction) -> None:
-            self._user_doc_table(txn, doc_id)
-            current = txn.get(doc_id)
-            if current is None:
-                raise NotFound(f"no document {doc_id!r} (it may have been deleted)")
-            for name in SYSTEM_FIELDS:
-                if name in doc and doc[name] != current[name]:
-                    shown = WIRE_NAMES.get(name, name)
-                    raise ValidationError(f"{shown} cannot be changed", f"$.{shown}")
-            txn.replace(doc_id, {k: val for k, val in doc.items() if k not in SYSTEM_FIELDS})
-
-        await self._write(write, "replace")
+        await self._write(self.engine.replace_document(doc_id, doc))
         return JSONResponse({"id": doc_id})
 
     async def delete(self, request: Request) -> Response:
@@ -281,46 +256,21 @@ class DashboardApi:
         ids = body["ids"]
         if not isinstance(ids, list) or not ids or len(ids) > MAX_DELETE:
             raise ApiError(400, "BadJsonBody", f"ids must be a list of 1 to {MAX_DELETE} ids")
-
-        def write(txn: Transaction) -> int:
-            for doc_id in ids:
-                self._user_doc_table(txn, doc_id)
-                if txn.get(doc_id) is None:
-                    raise NotFound(f"no document {doc_id!r}; nothing was deleted")
-                txn.delete(doc_id)
-            return len(ids)
-
-        return JSONResponse({"deleted": await self._write(write, "delete")})
+        return JSONResponse({"deleted": await self._write(self.engine.delete_documents(ids))})
 
     # -- jobs and files ----------------------------------------------------------------
 
     async def cancel_job(self, request: Request) -> Response:
         body = await self._body(request, {"id"})
         job_id = body["id"]
-
-        def write(txn: Transaction) -> str:
-            table = txn.table_of_id(job_id)
-            if table is None or table.name != JOBS_TABLE:
-                raise ValidationError(f"{job_id!r} is not a scheduled function id", "$.id")
-            job = txn.get(job_id)
-            if job is None:
-                raise NotFound(f"no scheduled function {job_id!r}")
-            state = str(job.get("state"))
-            if state not in ("pending", "in_progress"):
-                raise ValidationError(f"the job already finished ({state}); nothing to cancel")
-            done = {"state": "canceled", "completed_time": self.engine.clock() * 1000.0}
-            txn.patch(job_id, done, system=True)
-            return "canceled"
-
-        return JSONResponse({"id": job_id, "state": await self._write(write, "cancel job")})
+        return JSONResponse(
+            {"id": job_id, "state": await self._write(self.engine.cancel_job(job_id))}
+        )
 
     async def delete_file(self, request: Request) -> Response:
         body = await self._body(request, {"id"})
-        storage = self.engine.storage
-        if storage is None:
-            raise ApiError(400, "NoFileStorage", "this deployment has no file storage")
         try:
-            await storage.for_action().delete(body["id"])
+            await self.engine.delete_file(body["id"])
         except NotFound as exc:
             raise ApiError(404, "NotFound", exc.message) from None
         except ReactorError as exc:
@@ -328,15 +278,19 @@ class DashboardApi:
         return JSONResponse({"id": body["id"]})
 
 
-def _pending_indexes(db: Database, schema: Schema | None) -> list[dict[str, Any]]:
+def _pending_indexes(tables: list[TableSummary], schema: Schema | None) -> list[dict[str, Any]]:
     """Indexes of ``schema`` that the database does not have (yet): a push will build them."""
     if schema is None:
         return []
-    current = {info.name: info for info in db.tables()}
+    current = {t.name: t for t in tables}
     out = []
     for table, definition in schema.tables.items():
-        info = current.get(table)
-        existing = {s.name: s.user_fields for s in info.specs} if info is not None else {}
+        summary = current.get(table)
+        existing = (
+            {i.name: i.fields for i in summary.indexes if not i.builtin}
+            if summary is not None
+            else {}
+        )
         for index in definition.indexes.values():
             if existing.get(index.name) != tuple(index.fields):
                 out.append({"table": table, "name": index.name, "fields": list(index.fields)})

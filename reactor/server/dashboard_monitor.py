@@ -1,7 +1,7 @@
 """What the dashboard's Live page shows: recent commits, function timings, log lines.
 
 One :class:`Monitor` per engine (:func:`monitor_for`) listens to every function execution
-(:attr:`~reactor.runtime.executor.Executor.observers`) and to every published batch, and
+and to every published batch (the engine's :attr:`~reactor.engine.Engine.activity`), and
 keeps bounded summaries only: per-second counters for the last :data:`WINDOW_SECONDS`,
 the last :data:`RECENT_TIMINGS` durations of each function and the last
 :data:`MAX_LOG_LINES` log lines. The dashboard's own ``_system/`` queries are left out.
@@ -17,12 +17,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from reactor.database.committer import PublishedBatch
-from reactor.database.database import Database
-from reactor.engine import Engine
+from reactor.engine import Engine, Execution
 from reactor.errors import ReactorError
-from reactor.runtime.executor import Execution, Executor
-from reactor.runtime.live_queries import LiveQueries
+from reactor.ops.overview import Activity, Published
 from reactor.values import to_wire
 
 __all__ = ["Monitor", "monitor_for"]
@@ -68,10 +65,9 @@ def _percentile(values: list[float], q: float) -> float:
 class Monitor:
     """Bounded recent history of one engine's executions and commits."""
 
-    def __init__(self, db: Database, live: LiveQueries, executor: Executor) -> None:
+    def __init__(self, activity: Activity) -> None:
         # Not the engine itself: monitor_for's weak mapping must not keep it alive.
-        self.db = db
-        self.live = live
+        self.activity = activity
         self.started = time.time()
         self._seconds: deque[_Second] = deque(maxlen=WINDOW_SECONDS)
         self._functions: dict[str, _FunctionStats] = {}
@@ -81,8 +77,8 @@ class Monitor:
         # so executions are recorded under a lock the snapshot takes too.
         self._lock = threading.Lock()
         self.total_commits = 0
-        executor.observers.append(self._on_execution)
-        db.add_publish_listener(self._on_publish)
+        activity.on_execution(self._on_execution)
+        activity.on_publish(self._on_publish)
 
     def _bucket(self, now: float) -> _Second:
         second = int(now)
@@ -142,7 +138,7 @@ class Monitor:
         )
         self._next_seq += 1
 
-    def _on_publish(self, batch: PublishedBatch) -> None:
+    def _on_publish(self, batch: Published) -> None:
         commits = batch.commits
         if commits:
             with self._lock:
@@ -205,25 +201,23 @@ class Monitor:
     def subscriptions(self) -> list[dict[str, Any]]:
         """The live queries open now, most subscribed first (the dashboard's own last)."""
         out = []
-        for live in self.live.all():
-            path = live.fn.path or ""
+        for live in self.activity.live_queries():
             try:
                 args = to_wire(live.args)
             except ReactorError:
                 args = None
             identity = live.identity.get("subject") if live.identity else None
-            outcome = live.outcome
             out.append(
                 {
-                    "path": path,
+                    "path": live.path,
                     "args": args,
-                    "subscribers": len(live.listeners),
+                    "subscribers": live.subscribers,
                     "executions": live.executions,
                     "lastRun": live.last_run * 1000.0,
                     "identity": identity,
-                    "error": str(outcome.error) if outcome and outcome.error else None,
-                    "system": path.startswith("_system/"),
-                    "paginated": live.journal is not None,
+                    "error": live.error,
+                    "system": live.path.startswith("_system/"),
+                    "paginated": live.paginated,
                 }
             )
         out.sort(key=lambda s: (s["system"], -s["subscribers"], s["path"]))
@@ -237,5 +231,5 @@ def monitor_for(engine: Engine) -> Monitor:
     """The engine's monitor, started on first use (one per engine, however many apps)."""
     monitor = _monitors.get(engine)
     if monitor is None:
-        monitor = _monitors[engine] = Monitor(engine.db, engine.live, engine.executor)
+        monitor = _monitors[engine] = Monitor(engine.activity)
     return monitor

@@ -26,9 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reactor.engine import Engine
+from reactor.engine import BadUploadToken, Engine, UploadError, UploadUrlExpired
 from reactor.errors import LimitExceeded, ValidationError
-from reactor.platform.file_storage import BadUploadToken, UploadError, UploadUrlExpired
 
 __all__ = ["storage_routes"]
 
@@ -77,12 +76,11 @@ def storage_routes(engine: Engine) -> list[Route]:
     """The upload and download routes of ``engine``'s file storage."""
 
     async def upload(request: Request) -> Response:
-        storage = engine.storage
         try:
-            storage.check_upload_token(request.query_params.get("token"))
+            engine.check_upload_token(request.query_params.get("token"))
         except UploadError as exc:
             return _error(_UPLOAD_STATUS.get(exc.code, 400), exc.code, str(exc))
-        limit = storage.max_upload_bytes
+        limit = engine.max_upload_bytes
         too_large = _error(
             413, "FileTooLarge", f"the file is larger than the limit of {limit} bytes"
         )
@@ -91,7 +89,7 @@ def storage_routes(engine: Engine) -> list[Route]:
             return too_large
         content_type = request.headers.get("content-type") or None
         try:
-            storage_id = await storage.store_stream(request.stream(), content_type)
+            storage_id = await engine.store_upload(request.stream(), content_type)
         except LimitExceeded:
             return too_large
         except ValidationError as exc:
@@ -101,7 +99,7 @@ def storage_routes(engine: Engine) -> list[Route]:
     async def download(request: Request) -> Response:
         storage_id = request.path_params["storage_id"]
         try:
-            found = await engine.storage.read(storage_id)
+            found = await engine.read_file(storage_id)
         except ValidationError as exc:
             return _error(400, "BadStorageId", str(exc))
         if found is None:

@@ -16,22 +16,19 @@ under the action time limits (in total, and between two awaits).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import Message
 
+from reactor import HttpRouter
 from reactor.auth import Authenticator, parse_authorization
 from reactor.engine import Engine
 from reactor.errors import AuthenticationError
-from reactor.runtime.action_threads import on_loop
-from reactor.runtime.http_router import HttpRouter
 from reactor.server.bodies import BodyTooLarge, capped_receive
-from reactor.sync.state import error_message
+from reactor.sync.encoding import error_message
 
 __all__ = ["HttpActions"]
 
@@ -61,8 +58,7 @@ class HttpActions:
         return [Route("/{path:path}", self.handle, methods=ALL_METHODS)]
 
     def router(self) -> HttpRouter | None:
-        router = self.engine.project.module_attr("http", "http")
-        return router if isinstance(router, HttpRouter) else None
+        return self.engine.http_router()
 
     def owns_options(self, path: str) -> bool:
         """Whether the project routes ``OPTIONS`` for ``/http/...`` ``path`` itself."""
@@ -87,21 +83,16 @@ class HttpActions:
         scope["path"] = path
         scope["raw_path"] = path.encode()
         scope["method"] = method
-        # The action runs on an action thread's loop; the body arrives on this one.
-        server = asyncio.get_running_loop()
+        # The action runs on an action thread's loop; the body arrives on this one, and
+        # the engine hands the action a receive that hops back here.
         receive = capped_receive(request.receive, limit)
-
-        async def receive_there() -> Message:
-            return await receive()
-
-        async def receive_here() -> Message:
-            return await on_loop(server, receive_there())
-
-        inner = Request(scope, receive_here)
         identity = await self._identity(request)
         try:
             response = await self.engine.run_http_action(
-                lambda ctx: action(ctx, inner), identity, f"HTTP action {method} {path}"
+                lambda ctx, receive_here: action(ctx, Request(scope, receive_here)),
+                receive,
+                identity,
+                f"HTTP action {method} {path}",
             )
         except BodyTooLarge:
             return _too_large(limit)

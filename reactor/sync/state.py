@@ -33,13 +33,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
-from reactor.errors import ProtocolError, ReactorError, UserError, ValidationError, public_message
-from reactor.runtime.live_queries import LiveQuery
-from reactor.runtime.logs import wire_log_lines
+from reactor.errors import ProtocolError, ReactorError, ValidationError
+from reactor.sync.encoding import error_fields, error_message, wire_log_lines
 from reactor.sync.protocol import (
     Add,
     ModifyQuerySet,
@@ -54,34 +53,14 @@ from reactor.sync.protocol import (
 from reactor.sync.result_cache import EncodedResults
 from reactor.values import from_wire, to_wire, ts_to_wire
 
-__all__ = ["SyncSession", "decode_args", "error_fields", "error_message"]
+if TYPE_CHECKING:
+    from reactor.engine import LiveQuery
+
+__all__ = ["SyncSession", "decode_args"]
 
 MAX_QUERIES = 10_000
 # A journal is one cursor per page of a paginated query; it must stay a valid value.
 MAX_JOURNAL_CURSORS = 8192
-
-
-def error_message(exc: BaseException, expose: bool = False) -> str:
-    """The message a client sees for a failed function.
-
-    As Convex words it: ``Uncaught ConvexError: {"code":"nope"}`` for a UserError (its
-    data as JSON); reactor's errors meant for callers (validation, not found, ...) as
-    their message; anything else as :func:`reactor.errors.public_message` decides (no
-    internal text; uncaught exceptions only on a development server).
-    """
-    if isinstance(exc, UserError):
-        return f"Uncaught ConvexError: {exc.message}"
-    return public_message(exc, expose)
-
-
-def error_fields(exc: BaseException, expose: bool = False) -> tuple[str, Any | None]:
-    """``(errorMessage, errorData or None)``; ``errorData`` only for a UserError."""
-    if isinstance(exc, UserError):
-        try:
-            return error_message(exc), to_wire(exc.data)
-        except ValidationError:
-            return error_message(exc), to_wire(exc.message)  # its data as text, not a repr
-    return error_message(exc, expose), None
 
 
 def decode_args(args: list[Any]) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from starlette.websockets import WebSocket
 from reactor.auth import Authenticator, normalize_identity
 from reactor.engine import Engine
 from reactor.errors import AuthenticationError, ProtocolError, ReactorError
-from reactor.runtime.logs import wire_log_lines
+from reactor.sync.encoding import error_fields, wire_log_lines
 from reactor.sync.protocol import (
     Action,
     ActionResponse,
@@ -58,7 +58,7 @@ from reactor.sync.protocol import (
     decode_client_message,
     encode_server_message,
 )
-from reactor.sync.state import SyncSession, decode_args, error_fields
+from reactor.sync.state import SyncSession, decode_args
 from reactor.values import from_json, to_wire, ts_from_wire, ts_to_wire
 
 __all__ = ["SyncLimits", "SyncWorker"]

@@ -11,6 +11,7 @@ import pytest
 from reactor import Engine, HttpRouter, SchemaError, http_action
 from reactor.server.app import VERSION, create_app
 from reactor.values import ts_to_wire
+from tests.support.projects import CHAT
 from tests.support.server import ADMIN_KEY, server_config
 from tests.support.tokens import hs256_token
 
@@ -104,13 +105,14 @@ async def test_function_errors_are_200(client: httpx.AsyncClient) -> None:
     assert "boom" not in body["errorMessage"]
 
 
-async def test_development_server_shows_uncaught_exceptions(engine: Engine) -> None:
-    app = create_app(engine, server_config(expose_errors=True))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as dev:
-        status, body = await call(
-            dev, "mutation", {"path": "items:add_then_fail", "args": {"n": 1}}
-        )
+async def test_development_server_shows_uncaught_exceptions(db_url: str) -> None:
+    async with Engine.open(CHAT, database=db_url, expose_errors=True) as engine:
+        app = create_app(engine, server_config())
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as dev:
+            status, body = await call(
+                dev, "mutation", {"path": "items:add_then_fail", "args": {"n": 1}}
+            )
     assert body["errorMessage"] == "Uncaught ValueError: boom after insert"
 
 

@@ -5,7 +5,8 @@ protocol as admin (``Authenticate{tokenType: "Admin"}``) and receives a new resu
 whenever a commit changes what they read, exactly like an application's queries. Being
 internal they are unreachable for users; they live in
 :attr:`~reactor.runtime.executor.Executor.system_functions`, not in the project, so a
-project reload keeps them and code generation never sees them.
+project reload keeps them and code generation never sees them. A server with a
+dashboard installs them (:meth:`reactor.engine.Engine.install_dashboard_queries`).
 
 ===============================  ========================================================
 ``_system/dashboard:tables``     ``{}`` → ``[{name, count, system}]`` for every table
