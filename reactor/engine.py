@@ -679,6 +679,16 @@ class Engine:
 
         return push_in_progress(self.db)
 
+    def generate_code(self, out: str | Path | None = None) -> list[Path]:
+        """Write the TypeScript types and function references of the loaded project.
+
+        Into ``out`` (default: the project's ``_generated/``, see :mod:`reactor.ops.codegen`);
+        returns the files written.
+        """
+        from reactor.ops.codegen import generate
+
+        return generate(self.project, out)
+
     def install_dashboard_queries(self) -> None:
         """Make the dashboard's ``_system/dashboard:*`` queries callable (idempotent).
 

@@ -50,7 +50,9 @@ TRANSPORT_MAY_IMPORT = frozenset(
 # database alone (no project code is loaded, so there is no engine).
 TRANSPORT_EXCEPTIONS = {("reactor.cli.env", "reactor.platform.env")}
 # An engine's parts: reached only by reactor/engine.py itself.
-ENGINE_PARTS = frozenset({"executor", "db", "live", "scheduler", "storage", "sweeper", "env"})
+ENGINE_PARTS = frozenset(
+    {"executor", "db", "live", "scheduler", "storage", "sweeper", "env", "project"}
+)
 
 
 def module_name(path: Path) -> str:

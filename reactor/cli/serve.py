@@ -237,11 +237,9 @@ async def wait_for_change(
             current = settled
 
 
-def _codegen_quietly(project: Any) -> str | None:
-    from reactor.ops.codegen import generate
-
+def _codegen_quietly(engine: Any) -> str | None:
     try:
-        generate(project)
+        engine.generate_code()
     except OSError as exc:
         return f"codegen failed: {exc}"
     return None
@@ -276,9 +274,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
                 say("waiting for changes to schema.py or functions/ ...")
                 snapshot = await wait_for_change(root, snapshot, poll)
         try:
-            functions = len(engine.project.functions)
+            functions = len(engine.functions())
             say(f"✔ {functions} functions; {push_summary(engine.last_push, args.schema_diff)}")
-            problem = _codegen_quietly(engine.project)
+            problem = _codegen_quietly(engine)
             if problem:
                 say(f"✖ {problem}")
             server = await _start(
@@ -320,9 +318,9 @@ async def _watch(
             continue
         elapsed = (time.monotonic() - started) * 1000
         say(
-            f"✔ reloaded in {elapsed:.0f} ms: {len(engine.project.functions)} functions; "
+            f"✔ reloaded in {elapsed:.0f} ms: {len(engine.functions())} functions; "
             f"{push_summary(plan, full)}"
         )
-        problem = _codegen_quietly(engine.project)
+        problem = _codegen_quietly(engine)
         if problem:
             say(f"✖ {problem}")
