@@ -221,7 +221,8 @@ class Committer:
         for doc_id, entry, specs in writes:
             pending.put(doc_id, entry, specs)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        commit = Commit(ts, writes, keys, future, frozen, self.take_globals())
+        globals_ = self.take_globals() if self._globals else {}  # no lock for none
+        commit = Commit(ts, writes, keys, future, frozen, globals_)
         self._staged.append(commit)
         self._wake.set()
         return commit

@@ -447,16 +447,16 @@ class Executor:
                 callback()
             return prepared.value, ts
 
-        def conflicted(conflict: WriteConflict) -> None:
-            self.conflicts += 1
-
         return await retry_conflicts(
             attempt,
             self.db.committer,
             what=str(found.path),
             policy=RetryPolicy(retries=MAX_MUTATION_RETRIES),
-            on_conflict=conflicted,
+            on_conflict=self._conflicted,
         )
+
+    def _conflicted(self, conflict: WriteConflict) -> None:
+        self.conflicts += 1
 
     def _leased_attempt(
         self,

@@ -93,6 +93,10 @@ WALL_SLACK = 2.0
 # request waiting behind it is not noticeably delayed, long enough that almost every
 # real function finishes inline (a move costs the discarded attempt).
 SLICE_SECONDS = 0.025
+# While functions keep running, the watchdog thread wakes at least this often (at most
+# the shortest limit, so a new region's deadline is never earlier than its next wake-up
+# and opening a region does not have to wake it).
+IDLE_POLL_SECONDS = SLICE_SECONDS
 FUNCTION_ENV = "REACTOR_FUNCTION_TIMEOUT"
 ACTION_ENV = "REACTOR_ACTION_TIMEOUT"
 
@@ -179,7 +183,8 @@ class _Region:
         now = time.monotonic()
         self.thread_id = thread_id
         self.seconds = seconds
-        self.clock = _cpu_clock(thread_id)
+        # A slice counts wall-clock time only: no CPU clock to read (a system call).
+        self.clock = None if wall else _cpu_clock(thread_id)
         self.cpu_start = time.clock_gettime(self.clock) if self.clock is not None else now
         # CPU time never runs faster than the wall clock: nothing to check before this.
         self.deadline = now + seconds
@@ -193,13 +198,14 @@ class _Region:
         self.what = what
 
     def used(self, now: float) -> float:
-        """CPU seconds this region's thread spent in it (wall seconds without a clock)."""
+        """CPU seconds this region's thread spent in it (wall seconds without a clock);
+        garbage collections excluded."""
         if self.clock is not None:
             try:
                 return time.clock_gettime(self.clock) - self.cpu_start
             except OSError:  # pragma: no cover - the thread is gone
                 pass
-        return now - (self.deadline - self.seconds)
+        return now - self.cpu_start
 
 
 def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> None:
@@ -221,19 +227,22 @@ class _Watchdog:
         self._open: dict[int, list[_Region]] = {}
         self._thread: threading.Thread | None = None
         self._wake_at = 0.0  # when the watchdog thread wakes next
+        self._opened = 0  # regions opened so far (the watchdog notices activity)
         self.on_stuck: Callable[[str], None] | None = None
 
     def open(self, region: _Region) -> None:
         with self._lock:
             self._open.setdefault(region.thread_id, []).append(region)
+            self._opened += 1
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._watch, name="reactor-time-limits", daemon=True
                 )
                 self._thread.start()
-            # Deadlines mostly come later than the one it already waits for: wake the
-            # thread only when this one is sooner (a wake-up per call would cost a thread
-            # switch per query).
+            # Wake the thread only for a deadline sooner than its next wake-up. While
+            # regions keep opening it wakes at least every IDLE_POLL_SECONDS, no later than
+            # any new deadline, so calls do not wake it (a wake-up per call costs a thread
+            # switch and a GIL hand-off per query).
             if region.deadline < self._wake_at:
                 self._cond.notify()
 
@@ -249,10 +258,16 @@ class _Watchdog:
                 _set_async_exc(region.thread_id, None)  # withdraw one not yet delivered
 
     def _watch(self) -> None:
+        seen = -1
         with self._cond:
             while True:
                 now = time.monotonic()
-                wake = now + 3600.0
+                # Regions opened since the last pass: come back within the shortest
+                # limit, so that the regions opened meanwhile need not wake this thread.
+                # After a quiet pass, sleep until a region's deadline (or an open) wakes it.
+                active = self._opened != seen
+                seen = self._opened
+                wake = now + (IDLE_POLL_SECONDS if active else 3600.0)
                 stuck: list[str] = []
                 for thread_id, stack in self._open.items():
                     overdue = []
@@ -340,7 +355,7 @@ def _exclude_collection(phase: str, info: dict[str, int]) -> None:
     stack = _WATCHDOG._open.get(thread_id)
     if not stack:
         return
-    clock = stack[-1].clock
+    clock = next((region.clock for region in stack if region.clock is not None), None)
     now = time.monotonic()
     cpu = time.clock_gettime(clock) if clock is not None else now
     if phase == "start":
@@ -351,7 +366,8 @@ def _exclude_collection(phase: str, info: dict[str, int]) -> None:
         return
     wall, cpu_spent = now - started[0], cpu - started[1]
     for region in list(stack):
-        region.cpu_start += cpu_spent
+        # A region without a CPU clock (a slice) counts wall-clock time from cpu_start.
+        region.cpu_start += cpu_spent if region.clock is not None else wall
         region.wall_deadline += wall
     # Only now: the watchdog holds off while the thread is marked as collecting.
     del _GC_STARTED[thread_id]

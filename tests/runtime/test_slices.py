@@ -66,6 +66,33 @@ def test_back_to_back_slices_leave_no_region_open() -> None:
         pass
 
 
+def test_calls_within_their_slice_do_not_wake_the_watchdog(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Opening a region wakes the watchdog thread only for a deadline sooner than its
+    # next wake-up: a server running one quick call after another must not pay a thread
+    # switch (and a GIL hand-off) per call.
+    watchdog = time_limits._Watchdog()
+    monkeypatch.setattr(time_limits, "_WATCHDOG", watchdog)
+    wakes = 0
+    notify = watchdog._cond.notify
+
+    def counted(n: int = 1) -> None:
+        nonlocal wakes
+        wakes += 1
+        notify(n)
+
+    monkeypatch.setattr(watchdog._cond, "notify", counted)
+    for _ in range(200):
+        assert sliced(time_limits.SLICE_SECONDS, "quick", int, "7") == 7
+        time.sleep(0.0005)  # like an event loop waiting for I/O: the watchdog may run
+    # A wake-up per call before; now only after a quiet spell of a whole poll interval.
+    assert wakes <= 20
+    with pytest.raises(OutOfSlice):  # and a slice that overruns is still cut
+        sliced(0.01, "spinner", spin_forever_catching_exceptions)
+    assert threading.get_ident() not in watchdog._open
+
+
 async def test_actions_run_on_their_own_loop_and_hop_back() -> None:
     loops = ActionLoops(size=2)
     server = asyncio.get_running_loop()

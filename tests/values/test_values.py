@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import math
@@ -178,6 +179,19 @@ def test_id_round_trip(table: int, internal: bytes) -> None:
     s = encode_id(table, internal)
     assert 31 <= len(s) <= 37
     assert decode_id(s) == (table, internal)
+
+
+@given(st.integers(min_value=1, max_value=2**32 - 1), st.binary(min_size=16, max_size=16))
+def test_id_is_crockford_base32_of_the_rfc_encoding(table: int, internal: bytes) -> None:
+    # The id text is RFC 4648 base32 (unpadded) spelt in Crockford's lower-case digits.
+    s = encode_id(table, internal)
+    padded = s.upper().translate(str.maketrans("0123456789ABCDEFGHJKMNPQRSTVWXYZ", RFC4648))
+    raw = base64.b32decode(padded + "=" * (-len(padded) % 8))
+    assert base64.b32encode(raw).decode().rstrip("=") == padded
+    assert raw[:-2].endswith(internal)
+
+
+RFC4648 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 
 @settings(max_examples=300)
