@@ -455,6 +455,39 @@ def test_ids() -> None:
     assert day > 19000
 
 
+def test_internal_ids_stay_unique_across_threads_and_forks() -> None:
+    # Random bytes are fetched for many ids at once, per thread: no two threads and no
+    # forked child may hand out the same ones.
+    import os
+    import threading
+
+    from_threads: list[bytes] = []
+
+    def take() -> None:
+        from_threads.extend(new_internal_id() for _ in range(600))
+
+    workers = [threading.Thread(target=take) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    mine = [new_internal_id() for _ in range(600)]
+    assert len(set(from_threads + mine)) == len(from_threads) + len(mine)
+
+    new_internal_id()  # the pool now holds bytes the child would inherit
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.write(write, b"".join(new_internal_id() for _ in range(3)))
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 48)
+    os.close(read)
+    os.waitpid(pid, 0)
+    ours = b"".join(new_internal_id() for _ in range(3))
+    assert len(child) == 48 and child != ours
+
+
 def test_wire_timestamps() -> None:
     for ts in (0, 1, 2**63, 2**64 - 1, 1_700_000_000_000_000_000):
         assert ts_from_wire(ts_to_wire(ts)) == ts
