@@ -31,10 +31,16 @@ from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from reactor.database.clock import CreationClock
-from reactor.database.committer import Committer, PublishListener
+from reactor.database.committer import Committer, PreparedCommit, PublishListener
 from reactor.database.health import StorageMonitor, storage_problem
 from reactor.database.indexes import KEY_MAX, KEY_MIN
-from reactor.database.layers import BaseState, DocEntry, Overlay, PublishedState, View, ViewLease
+from reactor.database.layers import (
+    BaseState,
+    DocEntry,
+    PublishedState,
+    View,
+    ViewLease,
+)
 from reactor.database.reads import ReadSet
 from reactor.database.retry import retry_conflicts
 from reactor.database.search import SearchIndexes
@@ -94,9 +100,9 @@ class Database:
         self.registry.schema = schema
 
     @property
-    def pending(self) -> Overlay:
+    def pending(self) -> View:
         """The published state plus every staged commit (what mutations read)."""
-        return self.committer.pending
+        return self.committer.staged_view
 
     @property
     def write_log(self) -> WriteLog:
@@ -265,9 +271,7 @@ class Database:
 
     def begin_write(self) -> Transaction:
         """A read-write transaction at the latest staged state (event loop)."""
-        pending = self.pending
-        view = pending if pending else self.published.top
-        return self._transaction(view, self.latest_ts, writable=True)
+        return self._transaction(self.committer.staged_view, self.latest_ts, writable=True)
 
     def lease_view(self) -> ViewLease:
         """Hold the published view for a reader in a worker thread (event loop).
@@ -309,15 +313,23 @@ class Database:
                 return True
         return False
 
-    def fold_idle(self) -> None:
-        """Fold published layers into the base if no reader holds them (event loop)."""
-        if self.published.layers and self.published.fold():
-            # The same documents, now all in the base: the overlay of staged commits
-            # reads through to it directly.
-            self.pending.parent = self.published.top
+    def fold_idle(self, *, complete: bool = False) -> None:
+        """Fold published layers into the base if no reader holds them (event loop).
 
-    async def commit(self, txn: Transaction) -> int:
-        return await self.committer.commit(txn)
+        One bounded step unless ``complete``; the published state asks for the next.
+        """
+        if self.published.layers and self.published.fold(complete=complete):
+            # The same documents, now all in the base: the chain of staged commits
+            # reads through to it directly.
+            self.committer.rebase_pending(self.published.top)
+
+    def prepare_commit(self, txn: Transaction) -> PreparedCommit | None:
+        """Prepare a big transaction's commit in the thread that ran it
+        (:meth:`Committer.prepare`); pass the result to :meth:`commit`."""
+        return self.committer.prepare(txn)
+
+    async def commit(self, txn: Transaction, prepared: PreparedCommit | None = None) -> int:
+        return await self.committer.commit(txn, prepared)
 
     async def write(self, body: Callable[[Transaction], T], *, what: str = "write") -> T:
         """Run ``body`` in a fresh write transaction and commit it, retrying conflicts.
@@ -354,7 +366,7 @@ class Database:
         """Whether no commit is staged, persisting or awaiting publication, and the
         published state is all in the base."""
         if self.committer.idle():
-            self.fold_idle()
+            self.fold_idle(complete=True)  # schema changes and imports: rare, blocking
             return not self.published.layers
         return False
 

@@ -15,6 +15,15 @@ so publishing never waits for a reader; while leases are held, the chain is comp
 merging neighbouring layers into new ones (old layers stay intact for their readers), so
 its depth stays logarithmic in the number of writes it holds.
 
+Big batches never hold the event loop for long. A commit that wrote many documents
+arrives as a layer built where its transaction ran (:meth:`Layer.from_overlay`, in a
+worker thread) and is pushed as it is; layers are merged only while the result stays
+small (:data:`MERGE_LIMIT`); folding applies at most :data:`FOLD_BUDGET` writes per step
+and asks for the next step through :attr:`PublishedState.on_idle`. A layer being folded
+stays at the bottom of the chain until all of its writes are in the base, and while it
+is there its scans skip the base's copies of its own keys, so every view above it reads
+the same documents before, during and after the fold.
+
 Invariants: a layer never changes once pushed; the base changes only while no lease is
 held (and only on the event loop); every view (top of the chain at any moment) shows
 exactly the documents published up to its timestamp.
@@ -33,7 +42,23 @@ from typing import Protocol
 from reactor.database.indexes import Index, IndexSpec
 from reactor.database.sorted_keys import SortedKeys
 
-__all__ = ["BaseState", "DocEntry", "Layer", "Overlay", "PublishedState", "View", "ViewLease"]
+__all__ = [
+    "FOLD_BUDGET",
+    "MERGE_LIMIT",
+    "BaseState",
+    "DocEntry",
+    "Layer",
+    "Overlay",
+    "PublishedState",
+    "View",
+    "ViewLease",
+]
+
+FOLD_BUDGET = 1_000
+"""Writes folded into the base per step (about 5 ms of the event loop)."""
+
+MERGE_LIMIT = 2_000
+"""Documents a merged layer may hold; bigger layers stay as they are until folded."""
 
 
 class DocEntry:
@@ -122,6 +147,9 @@ class Overlay:
 
     def __init__(self, parent: View) -> None:
         self.parent = parent
+        # Set on a published layer while its writes are folded into the base below it:
+        # the base may then already hold some of this layer's keys.
+        self.folding = False
         self.docs: dict[str, DocEntry | None] = {}
         # Per index: keys this overlay added (sorted) with their document ids. Two indexes
         # of one table can produce the same key bytes, so nothing is shared across them.
@@ -164,6 +192,8 @@ class Overlay:
         if not added:
             return iter(below)
         ids = self._added_ids[index_id]
+        if self.folding:
+            below = (item for item in below if item[0] not in ids)
         mine = added.range_desc(lo, hi) if desc else added.range(lo, hi)
         return heapq.merge(below, ((k, ids[k]) for k in mine), reverse=desc)
 
@@ -198,6 +228,33 @@ class Layer(Overlay):
         for doc_id, entry in self.docs.items():
             yield doc_id, entry, specs[doc_id]
 
+    @classmethod
+    def from_overlay(
+        cls,
+        overlay: Overlay,
+        writes: Sequence[Write],
+        counts: dict[str, int],
+    ) -> Layer:
+        """A layer made of a finished transaction's overlay (any thread; O(writes)).
+
+        ``writes`` are the overlay's documents that changed (an insert the transaction
+        deleted again is left out) and ``counts`` what they add to each table; the overlay
+        gives up its index entries to the layer and must not be used afterwards. The
+        layer's parent is the overlay's; it may be re-parented onto any view that shows
+        the same versions of these documents.
+        """
+        layer = cls(overlay.parent)
+        layer._added = overlay._added
+        layer._added_ids = overlay._added_ids
+        layer._hidden = overlay._hidden
+        docs = layer.docs
+        specs = layer.specs
+        for doc_id, entry, doc_specs in writes:
+            docs[doc_id] = entry
+            specs[doc_id] = doc_specs
+        layer.counts = counts
+        return layer
+
 
 class ViewLease:
     """A published view held by a reader outside the event loop; release it when done."""
@@ -223,16 +280,25 @@ class PublishedState:
     Every method except :meth:`ViewLease.release` runs on the event loop.
     """
 
-    def __init__(self, base: BaseState) -> None:
+    def __init__(
+        self, base: BaseState, *, fold_budget: int = FOLD_BUDGET, merge_limit: int = MERGE_LIMIT
+    ) -> None:
         self.base = base
+        self.fold_budget = fold_budget
+        self.merge_limit = merge_limit
         self.layers: list[Layer] = []
         self._cond = threading.Condition()
         self._holders = 0
         # Called (from the releasing thread) when the last lease goes while layers wait
         # to be folded; the database schedules the fold on the event loop.
+        # Also called (on the event loop) when a fold stopped at its budget with work left.
         self.on_idle: Callable[[], None] | None = None
         self.folds = 0
         self.merges = 0
+        # The bottom layer's writes still to fold, and what those already folded added
+        # to each table's count in the base (so :meth:`count` does not count them twice).
+        self._folding: Iterator[Write] | None = None
+        self._folded_counts: dict[str, int] = {}
 
     @property
     def top(self) -> View:
@@ -258,10 +324,10 @@ class PublishedState:
         if idle and self.layers and self.on_idle is not None:
             self.on_idle()
 
-    def publish(self, writes: Iterable[Write]) -> None:
+    def publish(self, writes: Sequence[Write]) -> None:
         """Make ``writes`` (in order) the newest published state, never waiting."""
         with self._cond:
-            direct = not self._holders and not self.layers
+            direct = not self._holders and not self.layers and len(writes) <= self.fold_budget
             if direct:  # nobody reads an older version: change the base in place
                 base = self.base
                 for doc_id, entry, specs in writes:
@@ -270,6 +336,17 @@ class PublishedState:
         layer = Layer(self.top)
         for doc_id, entry, specs in writes:
             layer.put(doc_id, entry, specs)
+        self._push(layer)
+
+    def push(self, layer: Layer) -> None:
+        """Make a layer built elsewhere (:meth:`Layer.from_overlay`) the newest state.
+
+        Its documents must have, in the current top, the versions it was built over.
+        """
+        layer.parent = self.top
+        self._push(layer)
+
+    def _push(self, layer: Layer) -> None:
         self.layers.append(layer)
         self._compact()
         self.fold()
@@ -277,10 +354,14 @@ class PublishedState:
     def _compact(self) -> None:
         # Merge the top two layers while the upper holds at least as many documents as
         # the lower (a binary counter): depth O(log n), each write merged O(log n) times.
+        # A merge that would exceed the merge limit is left for the fold (it would hold
+        # the event loop), as is the layer being folded.
         layers = self.layers
         while len(layers) >= 2 and len(layers[-1].docs) >= len(layers[-2].docs):
-            upper = layers.pop()
-            lower = layers.pop()
+            upper, lower = layers[-1], layers[-2]
+            if lower.folding or len(upper.docs) + len(lower.docs) > self.merge_limit:
+                return
+            del layers[-2:]
             merged = Layer(lower.parent)
             for write in lower.writes():
                 merged.put(*write)
@@ -289,30 +370,66 @@ class PublishedState:
             layers.append(merged)
             self.merges += 1
 
-    def fold(self) -> bool:
-        """Fold every layer into the base if no lease is held; whether it is folded now."""
+    def fold(self, *, complete: bool = False) -> bool:
+        """Fold layers into the base if no lease is held; whether all are folded now.
+
+        One step applies at most :attr:`fold_budget` writes (``complete``: all of them);
+        when it stops with work left it calls :attr:`on_idle` so the database schedules
+        the next step.
+        """
         if not self.layers:
             return True
         with self._cond:
             if self._holders:
                 return False
             # Under the lock: a lease taken meanwhile (only on the event loop, which is
-            # here) cannot start reading a half-folded base.
+            # here) cannot start reading a base that is being changed.
             base = self.base
-            for layer in self.layers:
-                for doc_id, entry, specs in layer.writes():
+            layers = self.layers
+            left = None if complete else self.fold_budget
+            while layers:
+                bottom = layers[0]
+                if self._folding is None:
+                    bottom.folding = True
+                    self._folding = bottom.writes()
+                    self._folded_counts = {}
+                counted = self._folded_counts
+                for doc_id, entry, specs in self._folding:
+                    old = base.docs.get(doc_id)
+                    if old is None and entry is not None:
+                        counted[entry.table] = counted.get(entry.table, 0) + 1
+                    elif old is not None and entry is None:
+                        counted[old.table] = counted.get(old.table, 0) - 1
                     base.apply(doc_id, entry, specs)
-            self.layers = []
-            self.folds += 1
-            return True
+                    if left is not None:
+                        left -= 1
+                        if not left:
+                            break
+                else:  # the bottom layer is all in the base now
+                    self._folding = None
+                    self._folded_counts = {}
+                    del layers[0]
+                    if layers:
+                        layers[0].parent = base
+                    continue
+                break
+            if layers:
+                more = self.on_idle
+            else:
+                self.folds += 1
+                return True
+        if more is not None:
+            more()
+        return False
 
     def fold_waiting(self, timeout: float | None = None) -> bool:
         """Wait (blocking) until no lease is held, then fold; for schema changes only."""
         with self._cond:
             if not self._cond.wait_for(lambda: not self._holders, timeout):
                 return False
-        return self.fold()
+        return self.fold(complete=True)
 
     def count(self, table: str, base_count: int) -> int:
         """Published documents of ``table`` given the base's count."""
-        return base_count + sum(layer.counts.get(table, 0) for layer in self.layers)
+        in_layers = sum(layer.counts.get(table, 0) for layer in self.layers)
+        return base_count + in_layers - self._folded_counts.get(table, 0)

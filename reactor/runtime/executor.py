@@ -53,7 +53,7 @@ from typing import Any, Protocol, TypeVar
 
 import msgspec
 
-from reactor.database.committer import WriteConflict
+from reactor.database.committer import PreparedCommit, WriteConflict
 from reactor.database.database import Database
 from reactor.database.layers import ViewLease
 from reactor.database.reads import ReadSet
@@ -122,6 +122,8 @@ class _Attempt:
     value: Any
     after_commit: list[Callable[[], None]]
     answered: bool = False  # a recorded result, or skipped by a hook: nothing to commit
+    # A big commit prepared in the worker thread that ran it (Database.prepare_commit).
+    prepared: PreparedCommit | None = None
 
 
 class MutationHooks(Protocol):
@@ -442,7 +444,7 @@ class Executor:
             txn = prepared.txn
             if prepared.answered:
                 return prepared.value, max(self.db.published_ts, txn.snapshot_ts)
-            ts = await self.db.commit(txn)
+            ts = await self.db.commit(txn, prepared.prepared)
             for callback in prepared.after_commit:
                 callback()
             return prepared.value, ts
@@ -471,7 +473,11 @@ class Executor:
         lease = _WORKER_LEASE.get()
         assert lease is not None
         txn = self.db.begin_leased(lease, writable=True)
-        return self._attempt(txn, found, validated, identity, request, hooks, logs, inline=False)
+        attempt = self._attempt(txn, found, validated, identity, request, hooks, logs, inline=False)
+        if not attempt.answered:
+            # Here, not on the event loop: a big write batch's keys and layer.
+            attempt.prepared = self.db.prepare_commit(txn)
+        return attempt
 
     def _attempt(
         self,

@@ -25,6 +25,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from reactor.database import Database
+from reactor.database.committer import PreparedCommit
+from reactor.database.layers import ViewLease
 from reactor.database.transaction import Transaction
 from reactor.errors import ReactorError
 from reactor.persistence import DocumentRecord
@@ -176,11 +178,15 @@ async def test_a_failed_batch_fails_it_and_everything_staged_after_it(
 # -- interleaved successes and failures, against a dict model -------------------------------
 
 # One round: the keys its commits write (distinct, so they never conflict), each set to a
-# value or deleted (None), and whether the batch holding them fails.
+# value or deleted (None), and whether the batch holding them fails. A key in the round's
+# third element is written by a transaction over a leased published view whose commit is
+# prepared as a layer (what a big mutation moved to a worker thread does; the committer's
+# threshold is lowered to one document here).
 rounds = st.lists(
     st.tuples(
         st.dictionaries(st.sampled_from("abcdef"), st.none() | st.integers(0, 99), max_size=4),
         st.booleans(),
+        st.sets(st.sampled_from("abcdef")),
     ),
     min_size=1,
     max_size=8,
@@ -191,23 +197,34 @@ rounds = st.lists(
 @given(rounds)
 # The first commit into a new table fails: the table stays registered in memory, so the
 # next commit must store the registry, or its documents vanish on reopen.
-@example([({"a": 0}, True), ({"a": 0}, False)])
-def test_interleaved_failures_match_a_model(plan: list[tuple[dict[str, int | None], bool]]) -> None:
+@example([({"a": 0}, True, set()), ({"a": 0}, False, set())])
+@example([({"a": 0}, False, {"a"}), ({"a": 1, "b": 2}, False, {"b"}), ({"a": None}, True, {"a"})])
+def test_interleaved_failures_match_a_model(
+    plan: list[tuple[dict[str, int | None], bool, set[str]]],
+) -> None:
     with tempfile.TemporaryDirectory(prefix="reactor-committer-") as folder:
         asyncio.run(_play(str(Path(folder) / "data.db"), plan))
 
 
-async def _play(path: str, plan: list[tuple[dict[str, int | None], bool]]) -> None:
+async def _play(path: str, plan: list[tuple[dict[str, int | None], bool, set[str]]]) -> None:
     model: dict[str, int] = {}
     ids: dict[str, str] = {}  # key -> id of its document while it exists in the model
     ghosts: list[str] = []  # ids inserted by commits that failed
     persistence = FlakyPersistence(path)
     async with open_database(persistence) as db:
-        for writes, fails in plan:
+        db.committer.layered_writes = 1
+        for writes, fails, layered in plan:
             ts_before = db.published_ts
             txns: list[tuple[Transaction, str, int | None, str | None]] = []
+            prepared: list[PreparedCommit | None] = []
+            leases: list[ViewLease] = []
             for key, value in writes.items():
-                txn = db.begin_write()
+                if key in layered:
+                    lease = db.lease_view()
+                    leases.append(lease)
+                    txn = db.begin_leased(lease, writable=True)
+                else:
+                    txn = db.begin_write()
                 doc_id = ids.get(key)
                 if value is None:
                     if doc_id is None:
@@ -218,10 +235,14 @@ async def _play(path: str, plan: list[tuple[dict[str, int | None], bool]]) -> No
                 else:
                     txn.patch(doc_id, {"v": value})
                 txns.append((txn, key, value, doc_id))
+                prepared.append(db.prepare_commit(txn) if key in layered else None)
+            for lease in leases:
+                lease.release()
             if fails:
                 persistence.fail_next = StorageUnavailable("injected")
             results = await asyncio.gather(
-                *(db.commit(txn) for txn, *_ in txns), return_exceptions=True
+                *(db.commit(txn, p) for (txn, *_), p in zip(txns, prepared, strict=True)),
+                return_exceptions=True,
             )
             persistence.fail_next = None  # a round with nothing to write never wrote
             for result, (_, key, value, doc_id) in zip(results, txns, strict=True):
@@ -314,3 +335,116 @@ async def test_the_committer_is_idle_only_when_nothing_is_staged(tmp_path: Path)
         with pytest.raises(ReactorError):
             await pending
         assert db.committer.idle()
+
+
+# -- big commits: prepared where they ran, linked and published as layers -------------------
+
+
+class GatedPersistence(SqlitePersistence):
+    """SQLite whose writes of documents wait, one gate each, for the test to open
+    ``gates`` in order (the load's write of the table registry passes)."""
+
+    def __init__(self, path: str, gates: int) -> None:
+        super().__init__(path)
+        self.gates = [threading.Event() for _ in range(gates)]
+        self.entered = [threading.Event() for _ in range(gates)]
+        self._writes = 0
+
+    def write(
+        self, records: Sequence[DocumentRecord], globals_: dict[str, Any] | None = None
+    ) -> None:
+        n = self._writes
+        if records and n < len(self.gates):
+            self._writes += 1
+            self.entered[n].set()
+            if not self.gates[n].wait(30):
+                raise AssertionError("the test never opened the gate")
+        super().write(records, globals_)
+
+
+async def test_big_commits_are_staged_as_layers_that_later_mutations_read(tmp_path: Path) -> None:
+    path = str(tmp_path / "data.db")
+    async with open_database(SqlitePersistence(path)) as db:
+        a = await insert(db, "a", 1)
+    persistence = GatedPersistence(path, gates=2)
+    async with open_database(persistence) as db:
+        db.committer.layered_writes = 3
+        first = db.begin_write()
+        first.patch(a, {"v": 2})
+        held = asyncio.create_task(db.commit(first))
+        assert await asyncio.to_thread(persistence.entered[0].wait, 30)
+
+        # A big transaction over a leased published view (where a is still 1), as a
+        # mutation moved to a worker thread runs; its commit is prepared as a layer.
+        lease = db.lease_view()
+        big = db.begin_leased(lease, writable=True)
+        ids = {f"big{i}": big.insert(TABLE, {"k": f"big{i}", "v": i}) for i in range(5)}
+        prepared = db.prepare_commit(big)
+        lease.release()
+        assert prepared is not None and len(prepared.writes) == 5
+        big_done = asyncio.create_task(db.commit(big, prepared))
+        await staged(db, ids["big4"], 4)
+
+        # A mutation on the event loop reads the whole staged chain and writes over it.
+        later = db.begin_write()
+        ids["a"] = a
+        expected = {"a": 2, **{f"big{i}": i for i in range(5)}}
+        assert visible(later, ids) == expected
+        later.patch(ids["big0"], {"v": 100})
+        later.delete(ids["big1"])
+        later_done = asyncio.create_task(db.commit(later))
+        await staged(db, ids["big0"], 100)
+        expected["big0"] = 100
+        del expected["big1"]
+
+        # The first batch is published while the big commit is still staged: the pending
+        # chain is rebuilt over the new published state with the big layer in it.
+        persistence.gates[0].set()
+        assert await held > 0
+        assert await asyncio.to_thread(persistence.entered[1].wait, 30)
+        assert published(db) == {"a": 2}
+        assert visible(db.begin_read(), ids) == {"a": 2}
+        assert visible(db.begin_write(), ids) == expected
+        assert db.table_size(TABLE) == 1
+
+        persistence.gates[1].set()
+        assert await big_done < await later_done == db.published_ts
+        assert published(db) == expected
+        assert visible(db.begin_read(), ids) == expected
+        assert db.table_size(TABLE) == len(expected)
+        db.fold_idle(complete=True)
+        assert not db.published.layers and published(db) == expected
+
+    async with open_database(SqlitePersistence(path)) as db:
+        assert published(db) == expected
+
+
+async def test_a_failed_batch_with_a_big_commit_leaves_memory_unchanged(tmp_path: Path) -> None:
+    persistence = FlakyPersistence(str(tmp_path / "data.db"))
+    async with open_database(persistence) as db:
+        db.committer.layered_writes = 2
+        a = await insert(db, "a", 1)
+        persistence.fail_next = StorageUnavailable("injected")
+        persistence.hold.clear()
+        lease = db.lease_view()
+        big = db.begin_leased(lease, writable=True)
+        big.patch(a, {"v": 2})
+        b = big.insert(TABLE, {"k": "b", "v": 2})
+        prepared = db.prepare_commit(big)
+        lease.release()
+        failing = asyncio.create_task(db.commit(big, prepared))
+        assert await asyncio.to_thread(persistence.entered.wait, 30)
+        after = db.begin_write()  # reads the big layer in the pending chain
+        assert visible(after, {"a": a, "b": b}) == {"a": 2, "b": 2}
+        after.patch(b, {"v": 3})
+        after_done = asyncio.create_task(db.commit(after))
+        await staged(db, b, 3)
+        persistence.hold.set()
+        for task in (failing, after_done):
+            with pytest.raises(StorageUnavailable):
+                await task
+        assert published(db) == {"a": 1}
+        assert visible(db.begin_write(), {"a": a, "b": b}) == {"a": 1}
+        assert db.committer.idle()
+        await insert(db, "c", 4)
+        assert published(db) == {"a": 1, "c": 4}

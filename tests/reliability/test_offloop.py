@@ -130,6 +130,43 @@ async def test_many_adds_are_answered_while_others_are_served(engine: Engine, ur
     assert len(served_before) >= 3
 
 
+async def test_a_big_write_batch_is_folded_in_steps_while_others_are_served(
+    engine: Engine, url: str
+) -> None:
+    count = 15_000
+    owner = uuid.uuid4().hex
+    # White-box: the fact under test is that the 15,000-document layer is folded into
+    # the base in steps with other requests answered between them.
+    published = engine.db.published
+    answered_while_folding = 0
+    async with (
+        httpx.AsyncClient(base_url=url, timeout=WAIT) as writer,
+        httpx.AsyncClient(base_url=url, timeout=WAIT) as other,
+    ):
+        big = asyncio.create_task(
+            writer.post(
+                "/api/mutation",
+                json={"path": "slow:insert_many", "args": {"owner": owner, "count": count}},
+            )
+        )
+        seen_big_layer = False
+        while not big.done() or published.layers:
+            response = await other.post("/api/query", json={"path": "offenders:ping"})
+            assert response.json()["value"] == "pong"
+            if any(len(layer.docs) >= count for layer in published.layers):
+                seen_big_layer = True
+                answered_while_folding += 1
+            elif seen_big_layer and big.done():
+                break
+        assert (await big).json()["value"] == count
+        counted = await other.post(
+            "/api/query", json={"path": "slow:count_notes", "args": {"owner": owner}}
+        )
+        assert counted.json()["value"] == count
+    # Before folds were bounded, publishing applied all 15,000 writes in one step.
+    assert answered_while_folding >= 1
+
+
 async def test_moved_mutations_keep_the_invariant_under_concurrent_commits(
     engine: Engine,
 ) -> None:

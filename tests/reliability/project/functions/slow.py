@@ -71,3 +71,15 @@ async def spin_action_until(ctx, token):
     after = await ctx.run_mutation("counters:increment", {"name": "x"})
     print("spun", before, after)
     return [before, after]
+
+
+@mutation(args={"owner": v.string(), "count": v.number()})
+def insert_many(ctx, owner, count):
+    for n in range(int(count)):
+        ctx.db.insert("notes", {"owner": owner, "text": str(n)})
+    return count
+
+
+@query(args={"owner": v.string()})
+def count_notes(ctx, owner):
+    return sum(1 for note in ctx.db.query("notes").collect() if note["owner"] == owner)
