@@ -18,6 +18,7 @@ calls take and return from here (``tests/test_imports.py`` checks both).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import time
@@ -131,9 +132,8 @@ class Engine:
         self.live = LiveQueries(self.executor)
         self._closed = False
         self.last_push: PushPlan | None = None
-        # Called after reload() switched to new code (e.g. so sessions can retry queries
-        # that failed to subscribe because their function did not exist yet).
-        self.reload_listeners: list[Callable[[], None]] = []
+        # Called after reload() switched to new code (add_reload_listener).
+        self._reload_listeners: list[Callable[[], None]] = []
         # ctx.env: executor.env is kept equal to the _env system table.
         self.env = EnvMirror(db, self.executor.env)
         # Platform services: file storage (ctx.storage), scheduler and crons (ctx.scheduler).
@@ -332,11 +332,25 @@ class Engine:
         self.executor.project = project
         self.scheduler.wake()  # reload the crons
         self.rerun_live_queries()
-        for listener in list(self.reload_listeners):
+        for listener in list(self._reload_listeners):
             try:
                 listener()
             except Exception:  # a broken listener must not undo the switch
                 logger.exception("reload listener %r failed", listener)
+
+    def add_reload_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` each time :meth:`reload` has switched to new code.
+
+        Live queries have re-run with the new code by then (a sync session, for instance,
+        retries the queries that failed to subscribe because their function did not
+        exist yet). A listener that raises is logged; the switch stands.
+        """
+        self._reload_listeners.append(listener)
+
+    def remove_reload_listener(self, listener: Callable[[], None]) -> None:
+        """Stop calling a listener of :meth:`add_reload_listener` (no-op if not added)."""
+        with contextlib.suppress(ValueError):
+            self._reload_listeners.remove(listener)
 
     def rerun_live_queries(self) -> None:
         """Re-resolve and re-run every live query; notify subscribers of changed results."""
