@@ -173,7 +173,7 @@ class Engine:
         ``time.time``). Everything that reads the time reads it: ``ctx.now``,
         ``_creation_time``, when jobs are due and done, cron firings, retention and
         upload URL expiry, so a test can move time forward (call
-        ``engine.scheduler.wake()`` after moving it, so due jobs run).
+        :meth:`wake_scheduler` after moving it, so due jobs run).
 
         ``crons``: ``False`` keeps the crons of ``functions/crons.py`` from firing (jobs
         scheduled by functions still run); the default leaves it to ``REACTOR_CRONS``.
@@ -438,6 +438,18 @@ class Engine:
     def function_time_limit(self) -> float:
         """Seconds one query or mutation execution may run."""
         return self.executor.time_limits.function
+
+    @property
+    def time_limits(self) -> TimeLimits:
+        """How long functions may run (``Engine.open(time_limits=)``).
+
+        Assignable: executions that start afterwards run under the new limits.
+        """
+        return self.executor.time_limits
+
+    @time_limits.setter
+    def time_limits(self, limits: TimeLimits) -> None:
+        self.executor.time_limits = limits
 
     def resolve(
         self, path: Any, kind: FunctionKind | None = None, *, public_only: bool = False
@@ -772,6 +784,78 @@ class Engine:
         from reactor.ops.documents import cancel_job
 
         return await cancel_job(self.db, job_id, self.clock)
+
+    # What tests, monitors and operators look at: documents at the published state,
+    # counters since the engine opened, and the background work (jobs, retention, the
+    # storage monitor) on demand.
+
+    def table_documents(self, table: str) -> list[dict[str, Any]]:
+        """A table's published documents in ``_creation_time`` order (``[]`` if unknown).
+
+        System tables included (``_scheduled_functions``, ``_storage``, ...); a snapshot
+        that later commits do not change.
+        """
+        return list(self.db.table_documents(table))
+
+    def table_size(self, table: str) -> int:
+        """How many published documents a table holds (system tables too; 0 if unknown)."""
+        return self.db.table_size(table)
+
+    @property
+    def live_query_count(self) -> int:
+        """How many live queries are open (one is shared by all its subscribers)."""
+        return len(self.live)
+
+    async def wait_live_queries_current(self) -> None:
+        """Return once no live query is stale (each re-ran after the commits it read)."""
+        await self.live.settled()
+
+    @property
+    def query_executions(self) -> int:
+        """How many times a query function ran (calls and live query re-runs)."""
+        return self.executor.query_executions
+
+    @property
+    def moved_to_worker(self) -> int:
+        """How many query and mutation executions moved to a worker thread.
+
+        An execution starts on the event loop and moves once it overruns its slice.
+        """
+        return self.executor.moved
+
+    async def schedule_job(
+        self, seconds: float, path: str, args: dict[str, Any] | None = None
+    ) -> str:
+        """Schedule ``path`` to run ``seconds`` from now; returns the job id.
+
+        As trusted code (internal functions too), like an action's
+        ``ctx.scheduler.run_after``.
+        """
+        return await self.scheduler.for_action().run_after(seconds, path, args)
+
+    def wake_scheduler(self) -> None:
+        """Look for due jobs and crons now (after moving the ``clock`` of :meth:`open`)."""
+        self.scheduler.wake()
+
+    def jobs_due_or_running(self) -> bool:
+        """Whether a scheduled job runs now or a pending one is due by the engine's clock."""
+        return self.scheduler.due_or_running()
+
+    async def sweep_expired(self, now_ms: float | None = None) -> int:
+        """Remove expired bookkeeping rows now; returns how many.
+
+        Exactly-once records and finished jobs (:mod:`reactor.platform.retention`), without
+        waiting for the sweeper's next round. ``now_ms``: sweep as at that time (ms since
+        the epoch) rather than the clock's.
+        """
+        return await self.sweeper.sweep(now_ms=now_ms)
+
+    async def check_database(self) -> str | None:
+        """Check the database now; returns what :meth:`database_problem` then answers.
+
+        Without waiting for the storage monitor's next round.
+        """
+        return await self.db.monitor.check_now()
 
     # File storage (reactor.platform.file_storage): what the upload and download routes
     # and the dashboard need.
