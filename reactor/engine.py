@@ -850,6 +850,14 @@ class Engine:
         """
         return await self.sweeper.sweep(now_ms=now_ms)
 
+    @property
+    def expired_removed(self) -> int:
+        """How many expired bookkeeping rows were removed since the engine opened.
+
+        By the sweeper's rounds and by :meth:`sweep_expired`.
+        """
+        return self.sweeper.removed
+
     async def check_database(self) -> str | None:
         """Check the database now; returns what :meth:`database_problem` then answers.
 

@@ -115,4 +115,5 @@ async def test_jobs_follow_the_engine_clock_and_expire(tmp_path: Path) -> None:
         assert await engine.sweep_expired() == 0  # finished just now: kept
         a_year_later = (clock.now + 365 * 86400.0) * 1000.0
         assert await engine.sweep_expired(now_ms=a_year_later) == 1
+        assert engine.expired_removed == 1
         assert engine.table_size("_scheduled_functions") == 0

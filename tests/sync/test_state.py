@@ -115,7 +115,7 @@ async def test_read_your_writes_forces_a_transition(engine: Engine) -> None:
     s.connect("sess", None)
     s.modify_query_set(modify(0, 1, add(0, "counters:value", {"name": "a"})))
     await built(engine, s)
-    _, ts = await engine.executor.run_mutation("counters:increment", {"name": "zzz"})
+    _, ts = await engine.run_mutation("counters:increment", {"name": "zzz"}, None)
     s.mutation_done(ts)
     t = await built(engine, s)
     assert t is not None and t.modifications == []
