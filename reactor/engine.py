@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from reactor.auth import normalize_identity
@@ -669,6 +669,19 @@ class Engine:
     def schema(self) -> Schema | None:
         """The schema in use (the last one pushed; None: schemaless)."""
         return self.db.schema
+
+    @property
+    def project_root(self) -> Path:
+        """The project folder (resolved) whose functions run now."""
+        return self.project.root
+
+    def project_module(self, name: str) -> ModuleType:
+        """The loaded module ``name`` of the project (``"lib/core"``: ``functions/lib/core.py``).
+
+        The one the functions use now (a reload replaces it), for tools and tests that call
+        or patch the application's own code; ``KeyError`` if the project has none.
+        """
+        return self.project.modules[name]
 
     def deployment(self) -> Deployment:
         """The project's name, the kinds of persistence and file storage, the published ts."""

@@ -28,6 +28,13 @@ async def test_settings_are_given_at_open(db_url: str) -> None:
         assert e.expose_errors is False
 
 
+async def test_the_project_it_runs(engine: Engine) -> None:
+    assert engine.project_root == CHAT.resolve()
+    assert callable(engine.project_module("counters").increment)
+    with pytest.raises(KeyError):
+        engine.project_module("nope")
+
+
 async def test_tables_and_documents_as_an_admin(engine: Engine) -> None:
     call = await engine.insert_document("calls", {"user_id": "u1", "started_at": 0.0})
     tables = {t.name: t for t in engine.tables()}

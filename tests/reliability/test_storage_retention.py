@@ -23,8 +23,8 @@ LONG = Retention(session_requests=86400.0, finished_jobs=86400.0)
 
 async def _mutate_in_session(engine: Engine, session: str, count: int) -> None:
     for i in range(count):
-        await engine.executor.run_mutation(
-            "counters:increment", {"name": "c"}, session_request=(session, i)
+        await engine.run_mutation(
+            "counters:increment", {"name": "c"}, None, session_request=(session, i)
         )
 
 
@@ -41,8 +41,8 @@ async def test_session_requests_expire_in_memory_and_on_disk(tmp_path: Path) -> 
         assert removed == BATCH + 20
         assert engine.table_size("_session_requests") == 5
         # A kept record still makes its mutation exactly-once.
-        value, _ = await engine.executor.run_mutation(
-            "counters:increment", {"name": "c"}, session_request=("new-session", 4)
+        value, _ = await engine.run_mutation(
+            "counters:increment", {"name": "c"}, None, session_request=("new-session", 4)
         )
         assert value == BATCH + 25
     async with Engine.open(CHAT, database=url, retention=LONG) as engine:
