@@ -18,12 +18,13 @@ calls take and return from here (``tests/test_imports.py`` checks both).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from reactor.auth import normalize_identity
@@ -131,9 +132,8 @@ class Engine:
         self.live = LiveQueries(self.executor)
         self._closed = False
         self.last_push: PushPlan | None = None
-        # Called after reload() switched to new code (e.g. so sessions can retry queries
-        # that failed to subscribe because their function did not exist yet).
-        self.reload_listeners: list[Callable[[], None]] = []
+        # Called after reload() switched to new code (add_reload_listener).
+        self._reload_listeners: list[Callable[[], None]] = []
         # ctx.env: executor.env is kept equal to the _env system table.
         self.env = EnvMirror(db, self.executor.env)
         # Platform services: file storage (ctx.storage), scheduler and crons (ctx.scheduler).
@@ -173,7 +173,7 @@ class Engine:
         ``time.time``). Everything that reads the time reads it: ``ctx.now``,
         ``_creation_time``, when jobs are due and done, cron firings, retention and
         upload URL expiry, so a test can move time forward (call
-        ``engine.scheduler.wake()`` after moving it, so due jobs run).
+        :meth:`wake_scheduler` after moving it, so due jobs run).
 
         ``crons``: ``False`` keeps the crons of ``functions/crons.py`` from firing (jobs
         scheduled by functions still run); the default leaves it to ``REACTOR_CRONS``.
@@ -332,11 +332,25 @@ class Engine:
         self.executor.project = project
         self.scheduler.wake()  # reload the crons
         self.rerun_live_queries()
-        for listener in list(self.reload_listeners):
+        for listener in list(self._reload_listeners):
             try:
                 listener()
             except Exception:  # a broken listener must not undo the switch
                 logger.exception("reload listener %r failed", listener)
+
+    def add_reload_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` each time :meth:`reload` has switched to new code.
+
+        Live queries have re-run with the new code by then (a sync session, for instance,
+        retries the queries that failed to subscribe because their function did not
+        exist yet). A listener that raises is logged; the switch stands.
+        """
+        self._reload_listeners.append(listener)
+
+    def remove_reload_listener(self, listener: Callable[[], None]) -> None:
+        """Stop calling a listener of :meth:`add_reload_listener` (no-op if not added)."""
+        with contextlib.suppress(ValueError):
+            self._reload_listeners.remove(listener)
 
     def rerun_live_queries(self) -> None:
         """Re-resolve and re-run every live query; notify subscribers of changed results."""
@@ -424,6 +438,18 @@ class Engine:
     def function_time_limit(self) -> float:
         """Seconds one query or mutation execution may run."""
         return self.executor.time_limits.function
+
+    @property
+    def time_limits(self) -> TimeLimits:
+        """How long functions may run (``Engine.open(time_limits=)``).
+
+        Assignable: executions that start afterwards run under the new limits.
+        """
+        return self.executor.time_limits
+
+    @time_limits.setter
+    def time_limits(self, limits: TimeLimits) -> None:
+        self.executor.time_limits = limits
 
     def resolve(
         self, path: Any, kind: FunctionKind | None = None, *, public_only: bool = False
@@ -644,6 +670,19 @@ class Engine:
         """The schema in use (the last one pushed; None: schemaless)."""
         return self.db.schema
 
+    @property
+    def project_root(self) -> Path:
+        """The project folder (resolved) whose functions run now."""
+        return self.project.root
+
+    def project_module(self, name: str) -> ModuleType:
+        """The loaded module ``name`` of the project (``"lib/core"``: ``functions/lib/core.py``).
+
+        The one the functions use now (a reload replaces it), for tools and tests that call
+        or patch the application's own code; ``KeyError`` if the project has none.
+        """
+        return self.project.modules[name]
+
     def deployment(self) -> Deployment:
         """The project's name, the kinds of persistence and file storage, the published ts."""
         return Deployment(
@@ -758,6 +797,86 @@ class Engine:
         from reactor.ops.documents import cancel_job
 
         return await cancel_job(self.db, job_id, self.clock)
+
+    # What tests, monitors and operators look at: documents at the published state,
+    # counters since the engine opened, and the background work (jobs, retention, the
+    # storage monitor) on demand.
+
+    def table_documents(self, table: str) -> list[dict[str, Any]]:
+        """A table's published documents in ``_creation_time`` order (``[]`` if unknown).
+
+        System tables included (``_scheduled_functions``, ``_storage``, ...); a snapshot
+        that later commits do not change.
+        """
+        return list(self.db.table_documents(table))
+
+    def table_size(self, table: str) -> int:
+        """How many published documents a table holds (system tables too; 0 if unknown)."""
+        return self.db.table_size(table)
+
+    @property
+    def live_query_count(self) -> int:
+        """How many live queries are open (one is shared by all its subscribers)."""
+        return len(self.live)
+
+    async def wait_live_queries_current(self) -> None:
+        """Return once no live query is stale (each re-ran after the commits it read)."""
+        await self.live.settled()
+
+    @property
+    def query_executions(self) -> int:
+        """How many times a query function ran (calls and live query re-runs)."""
+        return self.executor.query_executions
+
+    @property
+    def moved_to_worker(self) -> int:
+        """How many query and mutation executions moved to a worker thread.
+
+        An execution starts on the event loop and moves once it overruns its slice.
+        """
+        return self.executor.moved
+
+    async def schedule_job(
+        self, seconds: float, path: str, args: dict[str, Any] | None = None
+    ) -> str:
+        """Schedule ``path`` to run ``seconds`` from now; returns the job id.
+
+        As trusted code (internal functions too), like an action's
+        ``ctx.scheduler.run_after``.
+        """
+        return await self.scheduler.for_action().run_after(seconds, path, args)
+
+    def wake_scheduler(self) -> None:
+        """Look for due jobs and crons now (after moving the ``clock`` of :meth:`open`)."""
+        self.scheduler.wake()
+
+    def jobs_due_or_running(self) -> bool:
+        """Whether a scheduled job runs now or a pending one is due by the engine's clock."""
+        return self.scheduler.due_or_running()
+
+    async def sweep_expired(self, now_ms: float | None = None) -> int:
+        """Remove expired bookkeeping rows now; returns how many.
+
+        Exactly-once records and finished jobs (:mod:`reactor.platform.retention`), without
+        waiting for the sweeper's next round. ``now_ms``: sweep as at that time (ms since
+        the epoch) rather than the clock's.
+        """
+        return await self.sweeper.sweep(now_ms=now_ms)
+
+    @property
+    def expired_removed(self) -> int:
+        """How many expired bookkeeping rows were removed since the engine opened.
+
+        By the sweeper's rounds and by :meth:`sweep_expired`.
+        """
+        return self.sweeper.removed
+
+    async def check_database(self) -> str | None:
+        """Check the database now; returns what :meth:`database_problem` then answers.
+
+        Without waiting for the storage monitor's next round.
+        """
+        return await self.db.monitor.check_now()
 
     # File storage (reactor.platform.file_storage): what the upload and download routes
     # and the dashboard need.

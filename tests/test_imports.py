@@ -11,16 +11,23 @@ It states the module map of docs/architecture.md:
   auth, the ``reactor`` package's public names), never ``runtime``, ``database``,
   ``persistence`` or ``platform``; and they never reach through an engine to its parts
   (``engine.executor``, ``engine.db``, ...).
+
+Tests use an engine as an application does, through its public calls, too: only the
+white-box tests of an internal module (:data:`WHITE_BOX`) reach into an engine's parts,
+and elsewhere the few reach-ins left are listed with their reasons
+(:data:`TEST_REACH_INS`).
 """
 
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from pathlib import Path
 
 import reactor
 
 ROOT = Path(reactor.__file__).parent
+TESTS = Path(__file__).parent
 PACKAGE = "reactor.database"
 
 # Bottom to top: a module may import from its own layer and the ones below. The name is
@@ -146,6 +153,122 @@ def test_transports_do_not_reach_through_the_engine() -> None:
             ):
                 offenders.append(f"{name}:{node.lineno} .{node.attr}")
     assert offenders == []
+
+
+# Tests whose subject is an internal module (the database, the executor and live
+# queries, the platform services, the operations on a Database, persistence): they may
+# reach into an engine's parts.
+WHITE_BOX = ("database", "runtime", "platform", "ops", "persistence")
+# Every other reach-in of tests into an engine's parts: (file, part) -> (at most how
+# many, why the engine's public calls do not do).
+TEST_REACH_INS: dict[tuple[str, str], tuple[int, str]] = {
+    ("reliability/test_offloop.py", "executor"): (
+        5,
+        "being reworked with the executor (Engine.time_limits, moved_to_worker and "
+        "run_action replace these)",
+    ),
+    ("reliability/test_storage_faults.py", "db"): (
+        2,
+        "injects faults into the persistence's SQLite/PostgreSQL connection",
+    ),
+    ("server/test_dashboard.py", "db"): (
+        1,
+        "holds a schema push at its first step (patches Database.wait_quiescent)",
+    ),
+    ("server/test_dashboard_browser.py", "db"): (
+        1,
+        "holds a schema push at its first step (patches Database.wait_quiescent)",
+    ),
+}
+
+
+def _names_of_engines(tree: ast.AST) -> set[str]:
+    """Names a module gives engines: annotated ``Engine``, or bound to ``Engine.open...``."""
+
+    def is_engine_type(annotation: ast.expr | None) -> bool:
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            return annotation.value == "Engine"
+        return (isinstance(annotation, ast.Name) and annotation.id == "Engine") or (
+            isinstance(annotation, ast.Attribute) and annotation.attr == "Engine"
+        )
+
+    def opens_engine(node: ast.expr) -> bool:
+        if isinstance(node, ast.Await):
+            node = node.value
+        return (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "Engine"
+        )
+
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.arg) and is_engine_type(node.annotation):
+            found.add(node.arg)
+        elif isinstance(node, ast.AnnAssign) and is_engine_type(node.annotation):
+            targets = [node.target]
+        elif isinstance(node, ast.withitem) and opens_engine(node.context_expr):
+            targets = [node.optional_vars] if node.optional_vars is not None else []
+        elif isinstance(node, ast.Assign) and opens_engine(node.value):
+            targets = node.targets
+        for target in targets:
+            if isinstance(target, ast.Name):
+                found.add(target.id)
+            elif isinstance(target, ast.Attribute):
+                found.add(target.attr)
+    return found
+
+
+def engine_reach_ins(source: str, filename: str = "<test>") -> Counter[str]:
+    """How often ``source`` reaches into each part of an engine (``engine.db``: ``db``)."""
+    tree = ast.parse(source, filename)
+    engines = _names_of_engines(tree)
+
+    def is_engine(node: ast.expr) -> bool:
+        if _is_engine(node):
+            return True
+        name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
+        return name in engines
+
+    return Counter(
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr in ENGINE_PARTS and is_engine(node.value)
+    )
+
+
+def test_reach_in_detection() -> None:
+    source = """
+async def test(cc: Engine, ctx: Any, served: Served) -> None:
+    cc.db.table_size("t")
+    ctx.db.insert("t", {})  # a function's ctx, not an engine
+    served.engine.storage.serving_at("127.0.0.1", 1)
+    async with Engine.open(ROOT) as e:
+        e.scheduler.wake()
+    other = await Engine.open_pushed(ROOT)
+    assert other.executor.query_executions and other.table_size("t")
+"""
+    assert engine_reach_ins(source) == Counter(db=1, storage=1, scheduler=1, executor=1)
+
+
+def test_tests_use_the_engine_through_its_public_calls() -> None:
+    found: dict[tuple[str, str], int] = {}
+    for path in sorted(TESTS.rglob("*.py")):
+        relative = path.relative_to(TESTS)
+        if relative.parts[0] in WHITE_BOX:
+            continue
+        for part, count in engine_reach_ins(path.read_text(), str(path)).items():
+            found[(relative.as_posix(), part)] = count
+    offenders = sorted(
+        f"{file}: engine.{part} x{count}"
+        for (file, part), count in found.items()
+        if count > TEST_REACH_INS.get((file, part), (0, ""))[0]
+    )
+    assert offenders == [], "use (or add) a public Engine call, or list it in TEST_REACH_INS"
+    stale = sorted(f"{file}: engine.{part}" for file, part in set(TEST_REACH_INS) - set(found))
+    assert stale == [], "TEST_REACH_INS lists reach-ins that are gone"
 
 
 def database_graph() -> dict[str, set[str]]:

@@ -154,6 +154,18 @@ class Scheduler:
         """Re-examine the job table now."""
         self._wake.set()
 
+    def due_or_running(self) -> bool:
+        """Whether a job runs now or a pending one is due by the clock (event loop)."""
+        if self._running:
+            return True
+        now = self._now_ms()
+        due = (
+            self._index_query(self.db.begin_read())
+            .with_index(JOBS_INDEX, lambda q: q.eq("state", "pending").lte("scheduled_time", now))
+            .first()
+        )
+        return due is not None
+
     def _on_publish(self, batch: PublishedBatch) -> None:
         # Wake when a published commit wrote the job table.
         if JOBS_TABLE in batch.tables:

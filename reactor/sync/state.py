@@ -272,7 +272,7 @@ class SyncSession:
         self.wake()
 
     def code_reloaded(self) -> None:
-        """The engine switched to new code (:attr:`Engine.reload_listeners`).
+        """The engine switched to new code (:meth:`Engine.add_reload_listener`).
 
         Live queries have already re-run with it; the queries that could not subscribe
         (unknown function, invalid arguments) try again, so a function that now exists

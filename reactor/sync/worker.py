@@ -164,7 +164,7 @@ class SyncWorker:
     async def run(self) -> None:
         """Accept the socket and serve it; returns when the connection is over."""
         await self.ws.accept()
-        self.engine.reload_listeners.append(self.session.code_reloaded)
+        self.engine.add_reload_listener(self.session.code_reloaded)
         tasks = [
             asyncio.create_task(self._receive_loop(), name="sync-receive"),
             asyncio.create_task(self._send_loop(), name="sync-send"),
@@ -187,7 +187,7 @@ class SyncWorker:
             # Running actions finish (their effects should not stop half-way); their
             # answers are dropped, as the client fails them on reconnect anyway.
             _DETACHED.update(self._actions)
-            self.engine.reload_listeners.remove(self.session.code_reloaded)
+            self.engine.remove_reload_listener(self.session.code_reloaded)
             self.session.close()
         if final is not None:
             with contextlib.suppress(Exception):

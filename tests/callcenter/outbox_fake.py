@@ -7,8 +7,6 @@ from collections import Counter
 from typing import Any
 
 from reactor import Engine
-from reactor.database.query import Query
-from reactor.platform.scheduled_jobs import JOBS_INDEX, JOBS_TABLE
 
 
 class RecordingExecutor:
@@ -21,7 +19,7 @@ class RecordingExecutor:
         self.engine = engine
         self.executed: list[dict[str, Any]] = []
         self.fail: Counter[str] = Counter()
-        self.box = engine.project.modules["lib/outbox"]
+        self.box = engine.project_module("lib/outbox")
         self.box.clear_executors()
         self.box.register_executor("", self)
 
@@ -58,20 +56,7 @@ class RecordingExecutor:
         raise AssertionError("the outbox did not settle")
 
     def _busy(self) -> bool:
-        sched = self.engine.scheduler
-        if sched._running:
-            return True
-        txn = self.engine.db.begin_read()
-        now = self.engine.clock() * 1000.0  # the tests' simulated clock
-        due = (
-            Query(txn, self.engine.db.table(JOBS_TABLE))
-            .with_index(
-                JOBS_INDEX,
-                lambda q: q.eq("state", "pending").lte("scheduled_time", now),
-            )
-            .first()
-        )
-        if due is not None:
-            sched.wake()
+        if self.engine.jobs_due_or_running():  # due by the tests' simulated clock
+            self.engine.wake_scheduler()  # the scheduler sleeps in real time
             return True
         return False

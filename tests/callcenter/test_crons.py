@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from reactor import Crons, Engine
+from reactor import Engine
 
 from .helpers import ROOT, Clock, agent, sign_in
 
@@ -14,11 +14,11 @@ async def test_crons_point_at_internal_mutations(tmp_path: Path, clock: Clock) -
     async with Engine.open(
         ROOT, database=f"sqlite:///{tmp_path}/cc.db", clock=clock.time
     ) as engine:
-        crons = engine.project.module_attr("crons", "crons")
-        assert isinstance(crons, Crons)
-        for job in crons.jobs.values():
-            fn = engine.executor.resolve(job.fn)
-            assert fn.internal and fn.kind.value == "mutation", job.name
+        crons = engine.crons()
+        assert crons
+        for cron in crons:
+            fn = engine.resolve(cron.function)
+            assert fn.internal and fn.kind.value == "mutation", cron.name
 
 
 async def test_an_unanswered_ring_is_released_by_the_cron(tmp_path: Path, clock: Clock) -> None:

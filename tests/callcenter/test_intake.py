@@ -107,7 +107,7 @@ async def test_service_level_per_queue_with_its_own_threshold(cc: Engine, clock:
 async def test_routing_scans_are_bounded(
     cc: Engine, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    core = cc.project.modules["lib/core"]
+    core = cc.project_module("lib/core")
     monkeypatch.setattr(core, "AGENT_SCAN_LIMIT", 3)
     for n in range(4):
         await sign_in(cc, n)

@@ -101,12 +101,12 @@ async def test_failures_retry_with_backoff_then_die(
     assert await cc.action("outbox:dispatch", {"command_id": cmd["_id"]}) == "failed"
     assert cmd["next_attempt_at"] == clock.ms + box.backoff_s(1) * 1000.0
     clock.advance(box.backoff_s(1))
-    cc.scheduler.wake()
+    cc.wake_scheduler()
     await fake.settle()
     [cmd] = await commands(cc)
     assert cmd["status"] == "failed" and cmd["attempts"] == 2
     clock.advance(box.backoff_s(2))
-    cc.scheduler.wake()
+    cc.wake_scheduler()
     await fake.settle()
     [cmd] = await commands(cc)
     assert cmd["status"] == "sent" and cmd["attempts"] == 3
@@ -121,7 +121,7 @@ async def test_failures_retry_with_backoff_then_die(
     for attempt in range(1, box.MAX_ATTEMPTS):
         await fake.settle()
         clock.advance(box.backoff_s(attempt))
-        cc.scheduler.wake()
+        cc.wake_scheduler()
     await fake.settle()
     [dead] = await commands(cc, status="dead")
     assert dead["kind"] == "sms.send" and dead["attempts"] == box.MAX_ATTEMPTS

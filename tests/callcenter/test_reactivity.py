@@ -1,5 +1,5 @@
 """Every agent and dashboard query is reactive and precise: it re-runs for changes to what
-it read and only for those (measured with ``engine.executor.query_executions``)."""
+it read and only for those (measured with ``engine.query_executions``)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ OUR = "+15550009999"
 
 
 async def assert_untouched(cc: Engine, sub: Any, action: Callable[[], Awaitable[Any]]) -> None:
-    before = cc.executor.query_executions
+    before = cc.query_executions
     await action()
-    assert cc.executor.query_executions == before, "an unrelated write re-ran the query"
+    assert cc.query_executions == before, "an unrelated write re-ran the query"
     assert await no_update(sub)
 
 
@@ -169,9 +169,9 @@ async def test_call_dashboards_ignore_sms_and_idle_status(cc: Engine, clock: Clo
         assert await no_update(position)
         # A caller behind ours changes the queue and active calls, not our position.
         clock.advance(1)
-        before = cc.executor.query_executions
+        before = cc.query_executions
         await incoming(cc, "CA2", "+13105550001", required_skills={"french": 1})
-        assert cc.executor.query_executions == before + 2
+        assert cc.query_executions == before + 2
         assert (await queue.next())["waiting"] == 2
         assert len(await active.next()) == 2
         assert await no_update(position)
@@ -207,9 +207,9 @@ async def test_call_metrics_ignore_sms_and_heartbeats(cc: Engine, clock: Clock) 
             clock.advance(10)
             await cc.mutation("agents:heartbeat", {}, identity=agent(1))  # < 30 s: not written
 
-        before = cc.executor.query_executions
+        before = cc.query_executions
         await traffic()
-        assert cc.executor.query_executions == before + 1  # only the SMS metrics
+        assert cc.query_executions == before + 1  # only the SMS metrics
         assert await sms_day.next() == {
             "day": "2026-11-18",
             "sms_in": 1,

@@ -145,31 +145,30 @@ async def test_index_survives_restart(tmp_path: Path) -> None:
 
 
 async def test_search_subscription_reruns_only_for_matching_writes(engine: Engine) -> None:
-    executor = engine.executor
     await add(engine, "c1", "hello there")
     async with engine.subscribe("notes:search", {"call_id": "c1", "text": "refund pol"}) as sub:
         assert await sub.next() == []
-        before = executor.query_executions
+        before = engine.query_executions
         await add(engine, "c1", "just saying hello")  # no query term
         await add(engine, "c2", "refund policy")  # matching terms, other call
         await add(engine, "c1", "refusal")  # neither "refund" nor a "pol" prefix
-        assert executor.query_executions == before, "a non-matching write re-ran the search"
+        assert engine.query_executions == before, "a non-matching write re-ran the search"
         assert await no_update(sub)
 
         await add(engine, "c1", "refund please")  # exact term
-        assert executor.query_executions == before + 1
+        assert engine.query_executions == before + 1
         assert await sub.next() == ["refund please"]
 
         note = await add(engine, "c1", "about the policy")  # prefix of the last term
-        assert executor.query_executions == before + 2
+        assert engine.query_executions == before + 2
         assert sorted(await sub.next()) == ["about the policy", "refund please"]
 
         await engine.mutation("notes:edit", {"note_id": note, "text": "nothing relevant"})
-        assert executor.query_executions == before + 3  # it matched before the write
+        assert engine.query_executions == before + 3  # it matched before the write
         assert await sub.next() == ["refund please"]
 
         await engine.mutation("notes:edit", {"note_id": note, "text": "still nothing"})
-        assert executor.query_executions == before + 3
+        assert engine.query_executions == before + 3
         assert await no_update(sub)
 
 

@@ -84,3 +84,26 @@ async def test_a_valid_name_creates_a_numbered_table_that_survives_reopening(
         assert db.next_table_number() == number + 1
     finally:
         await db.close()
+
+
+async def test_an_append_only_table_refuses_changes_and_deletes(tmp_path: Path) -> None:
+    schema = define_schema({"events": define_table({"x": v.number()}).append_only()})
+    db = Database(SqlitePersistence(str(tmp_path / "db.sqlite")), schema)
+    await asyncio.to_thread(db.load)
+    db.start()
+    try:
+        txn = db.begin_write()
+        event = txn.insert("events", {"x": 1.0})
+        await db.commit(txn)
+        txn = db.begin_write()
+        doc = txn.get(event)
+        assert doc is not None
+        with pytest.raises(ValidationError, match="append-only"):
+            txn.patch(event, {"x": 2.0})
+        with pytest.raises(ValidationError, match="append-only"):
+            txn.replace(event, {**doc, "x": 2.0})
+        with pytest.raises(ValidationError, match="append-only"):
+            txn.delete(event)
+        txn.insert("events", {"x": 3.0})  # adding to it is what it is for
+    finally:
+        await db.close()

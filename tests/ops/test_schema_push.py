@@ -236,13 +236,21 @@ async def test_reload_listeners(project: Path, db_url: str) -> None:
         def broken() -> None:
             raise RuntimeError("listener bug")
 
-        engine.reload_listeners += [broken, lambda: calls.append(len(engine.project.functions))]
+        def count() -> None:
+            calls.append(len(engine.functions()))
+
+        engine.add_reload_listener(broken)
+        engine.add_reload_listener(count)
         (project / "functions" / "extra.py").write_text(
             "from reactor import query\n\n\n@query\ndef one(ctx):\n    return 1\n"
         )
         await engine.reload()
-        assert calls == [len(engine.project.functions)]
+        assert calls == [len(engine.functions())]
         assert await engine.query("extra:one") == 1
+        engine.remove_reload_listener(count)
+        engine.remove_reload_listener(count)  # not a listener any more: nothing happens
+        await engine.reload()
+        assert len(calls) == 1
 
 
 async def test_push_on_postgres(request: pytest.FixtureRequest, project: Path) -> None:

@@ -47,7 +47,7 @@ async def test_the_clock_drives_ctx_now_creation_times_and_jobs(tmp_path: Path) 
         assert (await engine.query("jobs:job", {"job_id": job_id}))["state"] == "pending"
 
         clock.now += 3600
-        engine.scheduler.wake()
+        engine.wake_scheduler()
 
         async def done() -> bool:
             return bool((await engine.query("jobs:job", {"job_id": job_id}))["state"] == "success")
@@ -66,7 +66,7 @@ async def test_crons_fire_by_the_clock_once_per_jump(tmp_path: Path) -> None:
         assert await engine.query("ticks:labels") == []
 
         clock.now += 60
-        engine.scheduler.wake()
+        engine.wake_scheduler()
 
         async def both() -> bool:
             labels = await engine.query("ticks:labels")
@@ -81,7 +81,7 @@ async def test_crons_fire_by_the_clock_once_per_jump(tmp_path: Path) -> None:
 async def test_crons_false_keeps_crons_off_but_jobs_still_run(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'data.db'}"
     async with Engine.open(CRONJOBS, database=url, crons=False) as engine:
-        await engine.scheduler.for_action().run_after(0, "ticks:tick", {"label": "job"})
+        await engine.schedule_job(0, "ticks:tick", {"label": "job"})
 
         async def ran() -> bool:
             return "job" in await engine.query("ticks:labels")
@@ -89,4 +89,4 @@ async def test_crons_false_keeps_crons_off_but_jobs_still_run(tmp_path: Path) ->
         await eventually(ran)
         await asyncio.sleep(0.4)  # more than two intervals of the 0.15 s cron
         assert await engine.query("ticks:labels") == ["job"]
-        assert not any(j.get("cron") for j in engine.db.table_documents("_scheduled_functions"))
+        assert not any(j.get("cron") for j in engine.table_documents("_scheduled_functions"))

@@ -31,7 +31,7 @@ async def test_an_interval_cron_fires_repeatedly(tmp_path: Path) -> None:
         await eventually(three, timeout=3)
         jobs = [
             j
-            for j in engine.db.table_documents("_scheduled_functions")
+            for j in engine.table_documents("_scheduled_functions")
             if j.get("cron") == "fast tick"
         ]
         assert len(jobs) >= 3

@@ -257,10 +257,10 @@ async def test_urls_follow_the_serving_address_unless_configured(
         assert (await engine.query("files:url", {"storage_id": storage_id})).startswith(
             "http://127.0.0.1:3210/api/storage/"
         )
-        engine.storage.serving_at("0.0.0.0", 4000)
+        engine.serving_at("0.0.0.0", 4000)
         assert (await engine.query("files:url", {"storage_id": storage_id})).startswith(
             "http://127.0.0.1:4000/api/storage/"
         )
-        engine.storage.base_url_configured = True  # as when REACTOR_URL is set
-        engine.storage.serving_at("127.0.0.1", 5000)
+        engine.storage.base_url_configured = True  # as when REACTOR_URL is set (white-box)
+        engine.serving_at("127.0.0.1", 5000)
         assert engine.storage.base_url == "http://127.0.0.1:4000"

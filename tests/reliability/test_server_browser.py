@@ -20,7 +20,6 @@ FRONTEND = "http://localhost:5173"
 async def url(engine: Engine) -> AsyncIterator[str]:
     config = server_config(origins=OriginPolicy((FRONTEND,)))
     async with running_server(engine, config) as base:
-        engine.storage.serving_at("127.0.0.1", int(base.rsplit(":", 1)[1]))
         yield base
 
 

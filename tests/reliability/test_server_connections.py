@@ -167,7 +167,7 @@ async def test_http_action_body_is_capped(url: str) -> None:
 
 @pytest.mark.spins
 async def test_http_action_that_spins_is_stopped(engine: Engine, url: str) -> None:
-    engine.executor.time_limits = TimeLimits(function=0.2, action=5)
+    engine.time_limits = TimeLimits(function=0.2, action=5)
     async with httpx.AsyncClient() as client:
         spun = await client.get(f"{url}/http/spin", timeout=20)
         assert spun.status_code == 500

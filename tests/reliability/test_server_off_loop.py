@@ -14,8 +14,8 @@ pytestmark = pytest.mark.spins
 
 
 async def test_an_endless_query_does_not_hold_other_calls(engine: Engine) -> None:
-    engine.executor.time_limits = TimeLimits(function=3.0)
-    forever = asyncio.create_task(engine.executor.run_query("offenders:forever", {}))
+    engine.time_limits = TimeLimits(function=3.0)
+    forever = asyncio.create_task(engine.query("offenders:forever"))
     await asyncio.sleep(0.05)
     assert await engine.query("offenders:ping") == "pong"
     assert await engine.mutation("counters:increment", {"name": "x"}) == 1
@@ -40,9 +40,7 @@ async def test_worker_queries_see_whole_commits_only(engine: Engine) -> None:
         seen = []
         for _ in range(60):
             seen.extend(
-                await asyncio.gather(
-                    *(engine.executor.run_query("counters:slow_total", {}) for _ in range(4))
-                )
+                await asyncio.gather(*(engine.query("counters:slow_total") for _ in range(4)))
             )
         return seen
 

@@ -38,8 +38,7 @@ async def test_env_and_session_records_are_not_readable(engine: Engine, url: str
                 "/api/query", json={"path": "secrets_probe:read_table", "args": {"table": table}}
             )
             assert answer.json()["status"] == "success"
-    env_doc = engine.db.table_documents("_env")
-    env_id = next(iter(env_doc))["_id"]
+    env_id = engine.table_documents("_env")[0]["_id"]
     with pytest.raises(Forbidden):
         await engine.query("secrets_probe:read_doc", {"id": env_id})
     # Actions still see the variables.

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.spins
 
 @pytest.fixture
 async def quick(engine: Engine) -> Engine:
-    engine.executor.time_limits = TimeLimits(function=0.2, action=1.0)
+    engine.time_limits = TimeLimits(function=0.2, action=1.0)
     return engine
 
 

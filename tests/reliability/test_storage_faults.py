@@ -37,7 +37,7 @@ def _fill_limit(persistence: Any, extra_pages: int) -> None:
 
 async def test_sqlite_disk_full_is_reported_and_heals(tmp_path: Path) -> None:
     async with Engine.open(CHAT, database=f"sqlite:///{tmp_path / 'data.db'}") as engine:
-        persistence = engine.db.persistence
+        persistence = engine.db.persistence  # the fault is injected into its connection
         assert isinstance(persistence, SqlitePersistence)
         await engine.mutation("items:add", {"n": 0, "tag": "before"})
         _fill_limit(persistence, 2)
@@ -50,7 +50,7 @@ async def test_sqlite_disk_full_is_reported_and_heals(tmp_path: Path) -> None:
         assert "disk full" in caught.value.message
         assert "no transaction is active" not in caught.value.message
         assert caught.value.code == "DiskFull"
-        assert engine.db.storage_problem() == "disk full"
+        assert engine.database_problem() == "disk full"
         async with running_server(engine) as url, httpx.AsyncClient() as client:
             health = await client.get(f"{url}/health")
             assert health.status_code == 503
@@ -59,7 +59,7 @@ async def test_sqlite_disk_full_is_reported_and_heals(tmp_path: Path) -> None:
             assert len(await engine.query("items:ordered", {"desc": False})) == stored + 1
             _fill_limit(persistence, 10_000)  # space was freed
             await engine.mutation("items:add", {"n": 1000, "tag": "after"})
-            assert engine.db.storage_problem() is None
+            assert engine.database_problem() is None
             health = await client.get(f"{url}/health")
             assert health.status_code == 200 and health.json() == {"status": "ok"}
         assert len(await engine.query("items:ordered", {"desc": False})) == stored + 2
@@ -70,13 +70,15 @@ async def test_postgres_dropped_connection_heals_on_the_next_write(
 ) -> None:
     async with Engine.open(CHAT, database=postgres_database) as engine:
         assert await engine.mutation("counters:increment", {"name": "c"}) == 1
-        backend_pid = engine.db.persistence._conn.info.backend_pid  # type: ignore[attr-defined]
+        # The fault is injected into (and the reconnect counted by) the persistence.
+        persistence: Any = engine.db.persistence
+        backend_pid = persistence._conn.info.backend_pid
         with psycopg.connect(postgres_database, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (backend_pid,))
         # The server closed reactor's connection; the next write reconnects and succeeds.
         assert await engine.mutation("counters:increment", {"name": "c"}) == 2
-        assert engine.db.persistence.reconnects == 1  # type: ignore[attr-defined]
-        assert engine.db.storage_problem() is None
+        assert persistence.reconnects == 1
+        assert engine.database_problem() is None
     async with Engine.open(CHAT, database=postgres_database) as engine:
         assert await engine.query("counters:value", {"name": "c"}) == 2
 
@@ -129,7 +131,7 @@ async def test_postgres_restart_under_writes_heals_and_health_reports_it(
                 await asyncio.sleep(0.01)
             await asyncio.to_thread(own_postgres.halt, "immediate")
             # While it is down: writes fail fast with StorageUnavailable, health says so.
-            problem = await engine.db.monitor.check_now()
+            problem = await engine.check_database()
             assert problem == "database connection lost"
             health = await client.get(f"{base}/health")
             assert health.status_code == 503
@@ -147,7 +149,7 @@ async def test_postgres_restart_under_writes_heals_and_health_reports_it(
             assert len(acked) >= before_outage + 20, "writes did not resume after the restart"
             stop.set()
             await task
-            assert await engine.db.monitor.check_now() is None
+            assert await engine.check_database() is None
             health = await client.get(f"{base}/health")
             assert health.status_code == 200
         assert failures and all(isinstance(f, StorageUnavailable) for f in failures)

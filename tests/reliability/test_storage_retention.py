@@ -23,8 +23,8 @@ LONG = Retention(session_requests=86400.0, finished_jobs=86400.0)
 
 async def _mutate_in_session(engine: Engine, session: str, count: int) -> None:
     for i in range(count):
-        await engine.executor.run_mutation(
-            "counters:increment", {"name": "c"}, session_request=(session, i)
+        await engine.run_mutation(
+            "counters:increment", {"name": "c"}, None, session_request=(session, i)
         )
 
 
@@ -35,34 +35,35 @@ async def test_session_requests_expire_in_memory_and_on_disk(tmp_path: Path) -> 
         split = time.time() * 1000.0
         await asyncio.sleep(0.01)
         await _mutate_in_session(engine, "new-session", 5)
-        assert engine.db.table_size("_session_requests") == BATCH + 25
+        assert engine.table_size("_session_requests") == BATCH + 25
         # Ten minutes (the window) after the split, only the newer records are kept.
-        removed = await engine.sweeper.sweep(now_ms=split + LONG.session_requests * 1000.0)
+        removed = await engine.sweep_expired(now_ms=split + LONG.session_requests * 1000.0)
         assert removed == BATCH + 20
-        assert engine.db.table_size("_session_requests") == 5
+        assert engine.table_size("_session_requests") == 5
         # A kept record still makes its mutation exactly-once.
-        value, _ = await engine.executor.run_mutation(
-            "counters:increment", {"name": "c"}, session_request=("new-session", 4)
+        value, _ = await engine.run_mutation(
+            "counters:increment", {"name": "c"}, None, session_request=("new-session", 4)
         )
         assert value == BATCH + 25
     async with Engine.open(CHAT, database=url, retention=LONG) as engine:
-        assert engine.db.table_size("_session_requests") == 5  # removed on disk too
+        assert engine.table_size("_session_requests") == 5  # removed on disk too
         assert await engine.query("counters:value", {"name": "c"}) == BATCH + 25
 
 
 async def test_the_sweeper_runs_by_itself(tmp_path: Path) -> None:
     short = Retention(session_requests=1.0, finished_jobs=86400.0)
-    async with Engine.open(CHAT, database=f"sqlite:///{tmp_path / 'd.db'}", retention=short) as e:
-        await _mutate_in_session(e, "s", 30)
-        assert e.db.table_size("_session_requests") == 30
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    async with Engine.open(CHAT, database=url, retention=short) as engine:
+        await _mutate_in_session(engine, "s", 30)
+        assert engine.table_size("_session_requests") == 30
         # Bounded: the sweep runs every second; a loaded machine may need several.
         deadline = time.monotonic() + 60.0
         while time.monotonic() < deadline:
-            if e.db.table_size("_session_requests") == 0:
+            if engine.table_size("_session_requests") == 0:
                 break
             await asyncio.sleep(0.1)
-        assert e.db.table_size("_session_requests") == 0
-        assert e.sweeper.removed == 30
+        assert engine.table_size("_session_requests") == 0
+        assert engine.expired_removed == 30
 
 
 async def test_finished_jobs_and_cron_runs_expire_but_pending_ones_stay(tmp_path: Path) -> None:
@@ -71,9 +72,7 @@ async def test_finished_jobs_and_cron_runs_expire_but_pending_ones_stay(tmp_path
         # The "fast tick" cron fires every 0.15 s; wait for a few finished runs.
         for _ in range(200):
             finished = [
-                d
-                for d in engine.db.table_documents("_scheduled_functions")
-                if d["state"] == "success"
+                d for d in engine.table_documents("_scheduled_functions") if d["state"] == "success"
             ]
             if len(finished) >= 5:
                 break
@@ -83,18 +82,17 @@ async def test_finished_jobs_and_cron_runs_expire_but_pending_ones_stay(tmp_path
         await engine.mutation("jobs:schedule", {"name": "later", "delay": 3600})
         done = await engine.mutation("jobs:schedule", {"name": "now", "delay": 0})
         for _ in range(200):
-            doc = engine.db.begin_read().get(done)
-            if doc is not None and doc["state"] == "success":
+            if (await engine.query("jobs:job", {"job_id": done}))["state"] == "success":
                 break
             await asyncio.sleep(0.02)
-        states = sorted(d["state"] for d in engine.db.table_documents("_scheduled_functions"))
+        states = sorted(d["state"] for d in engine.table_documents("_scheduled_functions"))
         assert "pending" in states and states.count("success") >= 6
-        removed = await engine.sweeper.sweep(now_ms=time.time() * 1000.0 + 86400_001.0)
+        removed = await engine.sweep_expired(now_ms=time.time() * 1000.0 + 86400_001.0)
         assert removed == states.count("success")
-        left = [d["name"] for d in engine.db.table_documents("_scheduled_functions")]
+        left = [d["name"] for d in engine.table_documents("_scheduled_functions")]
         assert left == ["jobs:record"]  # only the pending job "later"
     async with Engine.open(PROJECTS / "platform", database=url, retention=LONG) as engine:
-        assert engine.db.table_size("_scheduled_functions") == 1
+        assert engine.table_size("_scheduled_functions") == 1
 
 
 def test_windows_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

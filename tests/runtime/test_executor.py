@@ -145,8 +145,8 @@ async def test_internal_functions_callable_from_the_engine(engine: Engine) -> No
     assert await engine.query("messages:texts", {"call_id": cid}) == ["b"]
     # ...but not by a caller restricted to public functions (as clients are).
     with pytest.raises(FunctionNotFound):
-        await engine.executor.run_mutation(
-            "messages:edit", {"message_id": mid, "text": "c"}, public_only=True
+        await engine.run_mutation(
+            "messages:edit", {"message_id": mid, "text": "c"}, None, public_only=True
         )
 
 

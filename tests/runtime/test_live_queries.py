@@ -68,7 +68,7 @@ async def test_identical_subscriptions_execute_once(engine: Engine) -> None:
     for s in subs:
         await s.__aenter__()
     assert executor.query_executions == before + 1
-    assert len(engine.live) == 1
+    assert engine.live_query_count == 1
     for s in subs:
         assert await s.next() == []
     before = executor.query_executions
@@ -78,7 +78,7 @@ async def test_identical_subscriptions_execute_once(engine: Engine) -> None:
         assert await s.next() == ["hey"]
     for s in subs:
         await s.__aexit__(None, None, None)
-    assert len(engine.live) == 0
+    assert engine.live_query_count == 0
     assert engine.db.subscriptions.interval_count() == 0
 
 
@@ -86,9 +86,9 @@ async def test_unchanged_result_emits_nothing(engine: Engine) -> None:
     await engine.mutation("items:add_many", {"ns": [1.0, 2.0, 3.0], "tag": "t"})
     async with engine.subscribe("items:filtered", {"min": 10.0}) as sub:
         assert await sub.next() == []
-        before = engine.executor.query_executions
+        before = engine.query_executions
         await engine.mutation("items:add", {"n": 4.0, "tag": "t"})  # re-runs, result unchanged
-        assert engine.executor.query_executions == before + 1
+        assert engine.query_executions == before + 1
         assert await no_update(sub)
         await engine.mutation("items:add", {"n": 11.0, "tag": "t"})
         assert await sub.next() == [11.0]
@@ -117,7 +117,7 @@ async def test_all_invalidated_subscriptions_rerun_at_one_timestamp(engine: Engi
         assert stale_at_publish[-1] == (True, True)
         # Re-run together (one chunk, no publish in between): current at one timestamp.
         assert not live["counters:value"].stale and not live["counters:all"].stale
-        assert live["counters:value"].ts == live["counters:all"].ts == engine.db.published_ts
+        assert live["counters:value"].ts == live["counters:all"].ts == engine.published_ts
 
 
 async def test_paginated_subscription_keeps_its_boundary(engine: Engine) -> None:
@@ -131,9 +131,9 @@ async def test_paginated_subscription_keeps_its_boundary(engine: Engine) -> None
         assert grown["page"] == [0.0, 1.0, 2.0, 2.5, 3.0, 4.0]
         assert grown["continue_cursor"] == first["continue_cursor"]
         # An insert after the boundary does not touch the page.
-        before = engine.executor.query_executions
+        before = engine.query_executions
         await engine.mutation("items:add", {"n": 7.5, "tag": "p"})
-        assert engine.executor.query_executions == before
+        assert engine.query_executions == before
     nxt = await engine.query("items:page", {"num_items": 5, "cursor": first["continue_cursor"]})
     assert nxt["page"] == [5.0, 6.0, 7.0, 7.5, 8.0]
 

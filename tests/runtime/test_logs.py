@@ -14,22 +14,22 @@ from reactor.server.app import create_app
 
 async def test_query_and_mutation_log_lines(engine: Engine) -> None:
     logs: list[str] = []
-    assert await engine.executor.run_query("printing:greet", {"name": "ann"}, logs=logs) == (
+    assert await engine.run_query("printing:greet", {"name": "ann"}, None, logs=logs) == (
         "hello ann"
     )
     assert logs == ["greeting ann", "two words"]
     logs = []
-    await engine.executor.run_mutation("printing:noisy_add", {"n": 1}, logs=logs)
+    await engine.run_mutation("printing:noisy_add", {"n": 1}, None, logs=logs)
     assert logs == ["adding 1.0"]
     logs = []
     with pytest.raises(ValueError, match="nope"):
-        await engine.executor.run_mutation("printing:fails_loudly", logs=logs)
+        await engine.run_mutation("printing:fails_loudly", None, None, logs=logs)
     assert logs == ["about to fail"]
 
 
 async def test_log_lines_are_capped(engine: Engine) -> None:
     logs: list[str] = []
-    await engine.executor.run_query("printing:flood", logs=logs)
+    await engine.run_query("printing:flood", None, None, logs=logs)
     assert len(logs) == MAX_LINES + 1
     assert logs[-1] == f"[{300 - MAX_LINES} more log lines not shown]"
 
@@ -40,8 +40,8 @@ async def test_concurrent_actions_keep_their_own_lines(
     a: list[str] = []
     b: list[str] = []
     await asyncio.gather(
-        engine.executor.run_action("printing:interleaved", {"tag": "a", "pause": 0.05}, logs=a),
-        engine.executor.run_action("printing:interleaved", {"tag": "b", "pause": 0.01}, logs=b),
+        engine.run_action("printing:interleaved", {"tag": "a", "pause": 0.05}, None, logs=a),
+        engine.run_action("printing:interleaved", {"tag": "b", "pause": 0.01}, None, logs=b),
     )
     # Lines of the query an action ran belong to that action.
     assert a == ["a before", "greeting a", "two words", "a after"]
@@ -67,6 +67,7 @@ async def test_http_api_returns_log_lines(engine: Engine) -> None:
 
 
 async def test_subscription_outcome_carries_log_lines(engine: Engine) -> None:
+    # What a live query runs: the executor's own call (white-box).
     fn = engine.executor.resolve("printing:greet")
     outcome = engine.executor.execute_query(fn, {"name": "cy"}, None)
     assert outcome.log_lines == ["greeting cy", "two words"]

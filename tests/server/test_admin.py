@@ -21,7 +21,6 @@ import pytest
 
 from reactor import Engine
 from reactor.cli import main
-from reactor.ops.schema_push import stored_schema
 from tests.support.projects import CHAT
 from tests.support.server import ADMIN_KEY, running_server
 from tests.support.sync_client import SyncClient
@@ -135,17 +134,17 @@ def admin(server: Served) -> tuple[str, ...]:
 async def test_push_over_url_refuses_a_breaking_schema(served: Served, cli: Cli) -> None:
     for name in ("a", "b"):
         assert (await call(served.url, "counters:increment", {"name": name}))["value"] == "1"
-    before = stored_schema(served.engine.db)
+    before = served.engine.schema
     edit(served.root / "schema.py", INT64_VALUE, STRING_VALUE)
     result = await cli("push", *admin(served))
     assert result.code == 1
     assert "schema push refused" in result.err and "Traceback" not in result.err
     offenders = [line.strip() for line in result.err.splitlines() if "at $.value" in line]
-    ids = {doc["_id"] for doc in served.engine.db.table_documents("counters")}
+    ids = {doc["_id"] for doc in served.engine.table_documents("counters")}
     assert len(offenders) == 2 and {line.split()[1] for line in offenders} == ids
     assert all(line.startswith("counters ") for line in offenders)
-    # Nothing changed: the stored schema, and the server keeps serving.
-    assert stored_schema(served.engine.db) == before
+    # Nothing changed: the schema in use, and the server keeps serving.
+    assert served.engine.schema == before
     assert (await call(served.url, "counters:increment", {"name": "a"}))["value"] == "2"
 
     # The endpoint itself: 409 with the offending documents.
@@ -169,7 +168,7 @@ async def test_push_over_url_adds_an_index_a_served_query_uses(served: Served, c
     failing = await call(served.url, "top:highest")
     assert failing["status"] == "error" and "by_value" in failing["errorMessage"]
     edit(served.root / "schema.py", *NEW_INDEX)
-    before = stored_schema(served.engine.db)
+    before = served.engine.schema
 
     async with SyncClient.connect(served.url) as ws:
         await ws.add(0, "top:highest", {})
@@ -181,15 +180,15 @@ async def test_push_over_url_adds_an_index_a_served_query_uses(served: Served, c
         assert dry.code == 0, dry.err
         assert dry.out.splitlines()[0] == "dry run: nothing was changed"
         assert "+ index counters.by_value [value]" in dry.out
-        assert stored_schema(served.engine.db) == before
+        assert served.engine.schema == before
         assert (await call(served.url, "top:highest"))["status"] == "error"
 
         pushed = await cli("push", *admin(served))
         assert pushed.code == 0, pushed.err
         assert "+ index counters.by_value [value]" in pushed.out
         assert "backfilled new indexes over 2 document(s)" in pushed.out
-        stored = stored_schema(served.engine.db)
-        assert stored is not None and "by_value" in stored.tables["counters"].indexes
+        in_use = served.engine.schema
+        assert in_use is not None and "by_value" in in_use.tables["counters"].indexes
         # A query served after the push uses the new index; so does the live one.
         assert (await call(served.url, "top:highest"))["value"] == "high"
         await ws.until(lambda c: c.results.get(0) == ("ok", "high"))
@@ -231,7 +230,7 @@ async def test_export_import_over_url_round_trip(served: Served, cli: Cli, tmp_p
     call_id = (await call(url, "calls:start", {"user_id": "u1", "started_at": 0}))["value"]
     await call(url, "messages:append", {"call_id": call_id, "role": "user", "text": "hi"})
     await call(url, "counters:increment", {"name": "a"})
-    before = {t: list(served.engine.db.table_documents(t)) for t in ("calls", "messages")}
+    before = {t: served.engine.table_documents(t) for t in ("calls", "messages")}
     assert len(before["messages"]) == 1
 
     snapshot = tmp_path / "snap.zip"
@@ -251,7 +250,7 @@ async def test_export_import_over_url_round_trip(served: Served, cli: Cli, tmp_p
         imported = await cli("import", str(snapshot), *target)
         assert imported.code == 0, imported.err
         assert "imported 1 document(s) into messages" in imported.out
-        after = {t: list(other.engine.db.table_documents(t)) for t in ("calls", "messages")}
+        after = {t: other.engine.table_documents(t) for t in ("calls", "messages")}
         assert after == before  # ids and creation times preserved
         listed = await call(other.url, "messages:list", {"call_id": call_id})
         assert [m["text"] for m in listed["value"]] == ["hi"]
@@ -348,7 +347,7 @@ async def test_admin_bad_requests(served: Served) -> None:
         )
         assert "table 'calls' document 1" in message
         await post("/api/admin/import?table=_env", 400, "BadImport", content=b"{}\n")
-        assert list(served.engine.db.table_documents("calls")) == []
+        assert served.engine.table_documents("calls") == []
         # A valid line without _id gets one.
         response = await client.post(
             "/api/admin/import?table=calls", content=b'{"user_id": "u", "started_at": 1}\n'

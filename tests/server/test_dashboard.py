@@ -71,7 +71,7 @@ async def _open_ticket(s: Served, title: str, customer: str = "acme", priority: 
 
 
 def _count(s: Served, table: str) -> int:
-    return s.engine.db.table_size(table)
+    return s.engine.table_size(table)
 
 
 # -- the page ---------------------------------------------------------------------------
@@ -249,9 +249,10 @@ async def test_overview_shows_a_push_in_progress_and_its_pending_indexes(
 ) -> None:
     from reactor.schema import Schema
 
-    db = served.engine.db
     await _open_ticket(served, "index me")
-    # The push's first step waits for in-flight commits to settle; hold it there.
+    # The push's first step waits for in-flight commits to settle; hold it there
+    # (patching the database: the engine has no such hook).
+    db = served.engine.db
     release = asyncio.Event()
     original = db.wait_quiescent
 
@@ -260,8 +261,8 @@ async def test_overview_shows_a_push_in_progress_and_its_pending_indexes(
         await original(timeout)
 
     monkeypatch.setattr(db, "wait_quiescent", held)
-    assert db.schema is not None
-    target = db.schema.to_json()
+    assert served.engine.schema is not None
+    target = served.engine.schema.to_json()
     for table in target["tables"]:
         if table["tableName"] == "tickets":
             table["indexes"].append({"indexDescriptor": "by_title", "fields": ["title"]})
@@ -366,8 +367,8 @@ async def test_replace_validates_and_keeps_system_fields(served: Served) -> None
 async def test_delete_is_all_or_nothing(served: Served) -> None:
     first = await _open_ticket(served, "one")
     second = await _open_ticket(served, "two")
-    jobs = served.engine.db.table_size("_scheduled_functions")
-    job = next(iter(served.engine.db.table_documents("_scheduled_functions")))["_id"]
+    jobs = served.engine.table_size("_scheduled_functions")
+    job = served.engine.table_documents("_scheduled_functions")[0]["_id"]
     for ids, status, needle in [
         ([first, "garbage"], 400, "garbage"),
         ([first, job], 400, "read-only"),
@@ -377,7 +378,7 @@ async def test_delete_is_all_or_nothing(served: Served) -> None:
         assert reply.status_code == status, reply.text
         assert needle in reply.json()["message"]
     assert _count(served, "tickets") == 2
-    assert served.engine.db.table_size("_scheduled_functions") == jobs
+    assert served.engine.table_size("_scheduled_functions") == jobs
     reply = await served.post("/api/dashboard/documents/delete", {"ids": [first, second]})
     assert reply.json() == {"deleted": 2}
     assert _count(served, "tickets") == 0
@@ -481,7 +482,7 @@ async def test_system_queries_survive_a_reload(served: Served) -> None:
 
 async def test_cancel_a_pending_job(served: Served) -> None:
     await _open_ticket(served, "call me back")
-    job = next(iter(served.engine.db.table_documents("_scheduled_functions")))
+    job = served.engine.table_documents("_scheduled_functions")[0]
     assert job["state"] == "pending"
     reply = await served.post("/api/dashboard/jobs/cancel", {"id": job["_id"]})
     assert reply.json() == {"id": job["_id"], "state": "canceled"}
@@ -490,13 +491,11 @@ async def test_cancel_a_pending_job(served: Served) -> None:
     ticket = await _open_ticket(served, "not a job")
     wrong = await served.post("/api/dashboard/jobs/cancel", {"id": ticket})
     assert wrong.status_code == 400 and "not a scheduled function id" in wrong.json()["message"]
-    states = sorted(d["state"] for d in served.engine.db.table_documents("_scheduled_functions"))
+    states = sorted(d["state"] for d in served.engine.table_documents("_scheduled_functions"))
     assert states == ["canceled", "pending"]
 
 
 async def test_files_are_listed_live_and_deleted(served: Served) -> None:
-    assert served.engine.storage is not None
-    served.engine.storage.serving_at("127.0.0.1", int(served.url.rsplit(":", 1)[1]))
     file_id = await served.run("files:store_text", {"name": "a.txt", "text": "hello"})
     async with SyncClient.connect(served.url) as admin:
         await admin.send(

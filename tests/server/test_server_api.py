@@ -118,9 +118,7 @@ async def test_development_server_shows_uncaught_exceptions(db_url: str) -> None
 
 async def test_user_error_data(engine: Engine, client: httpx.AsyncClient) -> None:
     cid = await engine.mutation("calls:start", {"user_id": "u", "started_at": 0.0})
-    txn = engine.db.begin_write()
-    txn.delete(cid)
-    await engine.db.commit(txn)
+    await engine.delete_documents([cid])
     status, body = await call(
         client,
         "mutation",
@@ -232,7 +230,7 @@ async def test_query_ts_batch_and_at_ts(engine: Engine, client: httpx.AsyncClien
     enc = {"format": "convex_encoded_json"}
     await engine.mutation("counters:increment", {"name": "x"})
     ts = (await client.post("/api/query_ts")).json()["ts"]
-    assert ts_from_wire(ts) == engine.db.published_ts
+    assert ts_from_wire(ts) == engine.published_ts
     response = await client.post(
         "/api/query_batch",
         json={
@@ -256,7 +254,7 @@ async def test_query_ts_batch_and_at_ts(engine: Engine, client: httpx.AsyncClien
     assert (status, answer["code"]) == (409, "QueryAtTsUnavailable")
     status, answer = await call(client, "query_at_ts", {**body, "ts": "bad"})
     assert status == 400
-    future = ts_to_wire(engine.db.published_ts + 10**9)
+    future = ts_to_wire(engine.published_ts + 10**9)
     status, answer = await call(client, "query_at_ts", {**body, "ts": future})
     assert status == 400
     response = await client.post("/api/query_batch", json={"queries": 3})

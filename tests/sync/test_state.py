@@ -33,7 +33,7 @@ def add(query_id: int, path: str, args: dict[str, object] | None = None) -> Add:
 
 async def built(engine: Engine, session: SyncSession) -> Transition | None:
     """The session's next Transition once every live query has (re-)run."""
-    await engine.live.settled()
+    await engine.wait_live_queries_current()
     return session.build_transition()
 
 
@@ -48,7 +48,7 @@ async def test_transition_versions_and_results(engine: Engine) -> None:
     assert t is not None
     assert (t.start_version.query_set, t.end_version.query_set) == (0, 1)
     assert t.start_version.ts == ts_to_wire(0)
-    assert ts_from_wire(t.end_version.ts) == engine.db.published_ts
+    assert ts_from_wire(t.end_version.ts) == engine.published_ts
     assert t.modifications == [updated(0, None)]
     assert await built(engine, s) is None  # unchanged: nothing re-sent
 
@@ -60,7 +60,7 @@ async def test_transition_versions_and_results(engine: Engine) -> None:
     await engine.mutation("counters:increment", {"name": "zzz"})
     assert await built(engine, s) is None
     s.close()
-    assert len(engine.live) == 0
+    assert engine.live_query_count == 0
 
 
 async def test_base_version_checks_change_nothing_on_error(engine: Engine) -> None:
@@ -115,7 +115,7 @@ async def test_read_your_writes_forces_a_transition(engine: Engine) -> None:
     s.connect("sess", None)
     s.modify_query_set(modify(0, 1, add(0, "counters:value", {"name": "a"})))
     await built(engine, s)
-    _, ts = await engine.executor.run_mutation("counters:increment", {"name": "zzz"})
+    _, ts = await engine.run_mutation("counters:increment", {"name": "zzz"}, None)
     s.mutation_done(ts)
     t = await built(engine, s)
     assert t is not None and t.modifications == []
@@ -126,8 +126,8 @@ async def test_read_your_writes_forces_a_transition(engine: Engine) -> None:
 async def test_connect_refuses_future_timestamps(engine: Engine) -> None:
     s = SyncSession(engine)
     with pytest.raises(ProtocolError, match="newer"):
-        s.connect("sess", engine.db.published_ts + 1)
-    s.connect("sess", engine.db.published_ts)
+        s.connect("sess", engine.published_ts + 1)
+    s.connect("sess", engine.published_ts)
     with pytest.raises(ProtocolError, match="already"):
         s.connect("sess", None)
 

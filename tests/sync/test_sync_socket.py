@@ -188,7 +188,7 @@ async def test_binary_and_oversized_frames(engine: Engine) -> None:
 
 async def test_future_max_observed_timestamp_is_fatal(engine: Engine) -> None:
     async with running_server(engine) as url, SyncClient.connect(url, hello=False) as c:
-        future = engine.db.published_ts + 10**12
+        future = engine.published_ts + 10**12
         await c.send(
             {
                 "type": "Connect",
@@ -238,9 +238,7 @@ async def test_unknown_functions_and_invalid_values_are_per_request_errors(
 async def _call_id(engine: Engine, deleted: bool = False) -> str:
     cid: str = await engine.mutation("calls:start", {"user_id": "u", "started_at": 0.0})
     if deleted:
-        txn = engine.db.begin_write()
-        txn.delete(cid)
-        await engine.db.commit(txn)
+        await engine.delete_documents([cid])
     return cid
 
 
@@ -386,12 +384,12 @@ async def test_subscriptions_are_released_on_disconnect(engine: Engine) -> None:
         async with SyncClient.connect(url) as c:
             await c.add(0, "counters:value", {"name": "gone"})
             await c.until(lambda c: 0 in c.results)
-            assert len(engine.live) >= 1
+            assert engine.live_query_count >= 1
         for _ in range(100):
-            if len(engine.live) == 0:
+            if engine.live_query_count == 0:
                 break
             await asyncio.sleep(0.02)
-        assert len(engine.live) == 0
+        assert engine.live_query_count == 0
 
 
 async def test_slow_client_skips_intermediate_states(engine: Engine) -> None:
@@ -451,13 +449,13 @@ async def test_silent_client_is_dropped(engine: Engine) -> None:
             }
         )
         assert (await silent.recv()) is not None
-        assert len(engine.live) == 1
+        assert engine.live_query_count == 1
         # Never answer the pings: the server gives up and releases the subscription.
         for _ in range(150):
-            if len(engine.live) == 0:
+            if engine.live_query_count == 0:
                 break
             await asyncio.sleep(0.02)
-        assert len(engine.live) == 0
+        assert engine.live_query_count == 0
         silent.close()
 
 

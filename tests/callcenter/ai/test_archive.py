@@ -115,7 +115,7 @@ async def test_delivery_status_only_moves_forward(ai: Engine, archive_url: str) 
     await ai.action("archive/writer:message", {"message_id": message_id})
     # The hot copy says "sent" again (a late callback applied out of order elsewhere):
     # the archive keeps "delivered".
-    store = ai.project.modules["archive/store"]
+    store = ai.project_module("archive/store")
     row = await ai.query("archive/writer:hot_row", {"table": "sms_messages", "id": message_id})
     async with store.open_archive({"ARCHIVE_DATABASE_URL": archive_url}) as archive:
         await archive.upsert_message({**row, "status": "sent", "status_rank": 2})

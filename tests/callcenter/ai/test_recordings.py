@@ -154,7 +154,7 @@ async def test_a_conditional_put_never_overwrites(
     ai: Engine, media: MediaServer, s3_endpoint: str
 ) -> None:
     await configure(ai, s3_endpoint)
-    media_mod = ai.project.modules["media"]
+    media_mod = ai.project_module("media")
     client = s3(s3_endpoint)
     meta = {"sha256": hashlib.sha256(b"one").hexdigest()}
     assert media_mod.put_if_absent(client, BUCKET, "k.mp3", b"one", "audio/mpeg", meta) is True
@@ -202,8 +202,9 @@ async def test_without_a_bucket_recordings_go_to_file_storage(
     await eventually(lambda: graded(ai, call_id), "the call was graded")
     rec = await recording_of(ai, call_id)
     assert rec["storage"] == "files" and "bucket" not in rec
-    assert await ai.storage.read(rec["storage_id"]) is not None
-    stored, data = await ai.storage.read(rec["storage_id"])  # type: ignore[misc]
+    found = await ai.read_file(rec["storage_id"])
+    assert found is not None
+    stored, data = found
     assert data == AUDIO and stored.content_type == "audio/mpeg"
     reply = await ai.action("media:playback_url", {"recording_id": rec_id}, identity=agent(1))
     assert rec["storage_id"] in reply["url"]
@@ -219,7 +220,7 @@ async def test_a_failed_download_stores_nothing(ai: Engine, media: MediaServer) 
     rec = await recording_of(ai, call_id)
     assert "sha256" not in rec and "storage" not in rec
     # Credentials never travel over plain HTTP to a non-loopback host.
-    mod = ai.project.modules["media"]
+    mod = ai.project_module("media")
     with pytest.raises(mod.FetchFailed, match="plain HTTP"):
         mod.download("http://media.example.com/RE1.mp3", ("u", "p"), 10)
     with pytest.raises(mod.FetchFailed, match="http"):

@@ -85,7 +85,7 @@ async def test_the_cron_tick_schedules_yesterdays_summaries(ai: Engine) -> None:
     yesterday = await ai.query("ai/summaries:yesterday")
     assert isinstance(yesterday, str) and len(yesterday) == 10
     job_id = await ai.mutation("ai/summaries:tick")
-    jobs = [j for j in ai.db.table_documents("_scheduled_functions") if j["_id"] == job_id]
+    jobs = [j for j in ai.table_documents("_scheduled_functions") if j["_id"] == job_id]
     assert jobs[0]["name"] == "ai/summaries:daily"
     assert jobs[0]["args"] == {"day": yesterday}
     # Without a day, the action asks for the same one.

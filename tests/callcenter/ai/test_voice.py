@@ -144,7 +144,7 @@ async def test_bad_requests_are_clear_4xx(ai: Engine, fake_openai: FakeOpenAI) -
 
 async def test_unknown_call_is_404(ai: Engine, tmp_path: Any) -> None:
     call_id = await new_call(ai)
-    async with Engine.open(ai.project.root, database=f"sqlite:///{tmp_path}/other.db") as other:
+    async with Engine.open(ai.project_root, database=f"sqlite:///{tmp_path}/other.db") as other:
         # The same id in another deployment: well-formed, but no such call there.
         await other.set_env("OPENAI_API_KEY", "sk-test")
         async with running_server(other) as base:

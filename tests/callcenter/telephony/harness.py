@@ -18,8 +18,6 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from reactor import Engine
-from reactor.database.query import Query
-from reactor.platform.scheduled_jobs import JOBS_INDEX, JOBS_TABLE
 from reactor.server.app import ServerConfig, create_site_app
 from reactor.testing import running_server
 
@@ -147,16 +145,7 @@ async def settle(engine: Engine, rounds: int = 4000) -> None:
 
 
 def _busy(engine: Engine) -> bool:
-    if engine.scheduler._running:
-        return True
-    txn = engine.db.begin_read()
-    now = engine.clock() * 1000.0  # the tests' simulated clock
-    due = (
-        Query(txn, engine.db.table(JOBS_TABLE))
-        .with_index(JOBS_INDEX, lambda q: q.eq("state", "pending").lte("scheduled_time", now))
-        .first()
-    )
-    if due is not None:
-        engine.scheduler.wake()
+    if engine.jobs_due_or_running():  # due by the tests' simulated clock
+        engine.wake_scheduler()  # the scheduler sleeps in real time
         return True
     return False
