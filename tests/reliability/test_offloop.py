@@ -32,7 +32,7 @@ WAIT = 60.0  # the tests' own patience; the offenders' limit is far above it
 
 @pytest.fixture
 async def url(engine: Engine) -> AsyncIterator[str]:
-    engine.executor.time_limits = TimeLimits(function=600.0)
+    engine.time_limits = TimeLimits(function=600.0)
     async with running_server(engine, server_config()) as base:
         yield base
 
@@ -174,7 +174,7 @@ async def test_moved_mutations_keep_the_invariant_under_concurrent_commits(
     # reading an older published snapshot) and slow totals (worker threads, holding a
     # view while batches publish above it) run: every total sees 1000, nothing is lost.
     await engine.mutation("counters:seed")
-    moved_before = engine.executor.moved
+    moved_before = engine.moved_to_worker
     committed: list[int] = []
     refused: list[int] = []
 
@@ -209,16 +209,16 @@ async def test_moved_mutations_keep_the_invariant_under_concurrent_commits(
     assert await engine.query("counters:value", {"name": "a"}) == 1000 - 150 - len(committed)
     # The slow ones ran in worker threads (34 of them overran the slice; on a loaded
     # machine the watchdog may notice a few only after they finished inline).
-    assert engine.executor.moved - moved_before >= 10
+    assert engine.moved_to_worker - moved_before >= 10
 
 
 async def test_cpu_bound_action_step_does_not_hold_other_clients(
     engine: Engine, token: str
 ) -> None:
-    engine.executor.time_limits = TimeLimits(function=600.0)
+    engine.time_limits = TimeLimits(function=600.0)
     logs: list[str] = []
     spinning = asyncio.create_task(
-        engine.executor.run_action("slow:spin_action_until", {"token": token}, logs=logs)
+        engine.run_action("slow:spin_action_until", {"token": token}, None, logs=logs)
     )
     for i in range(1, 4):
         assert await engine.mutation("counters:increment", {"name": "y"}) == i
