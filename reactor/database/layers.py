@@ -54,8 +54,8 @@ __all__ = [
     "ViewLease",
 ]
 
-FOLD_BUDGET = 1_000
-"""Writes folded into the base per step (about 5 ms of the event loop)."""
+FOLD_BUDGET = 250
+"""Writes folded into the base per step (1-5 ms of the event loop, growing with the base)."""
 
 MERGE_LIMIT = 2_000
 """Documents a merged layer may hold; bigger layers stay as they are until folded."""

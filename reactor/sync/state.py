@@ -31,7 +31,7 @@ so it depends on no executor, database or socket.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -56,7 +56,10 @@ from reactor.values import from_wire, to_wire, ts_to_wire
 if TYPE_CHECKING:
     from reactor.engine import LiveQuery
 
-__all__ = ["SyncSession", "decode_args"]
+__all__ = ["MODIFY_STEP", "SyncSession", "decode_args"]
+
+MODIFY_STEP = 25
+"""Query-set modifications applied, or results encoded, per step (a few ms)."""
 
 MAX_QUERIES = 10_000
 # A journal is one cursor per page of a paginated query; it must stay a valid value.
@@ -106,6 +109,8 @@ class _Query:
     live: LiveQuery | None = None
     error: BaseException | None = None  # set when it could not be subscribed at all
     sent_digest: bytes | None = None
+    # The result encoded ahead of the next Transition (SyncSession.encode_results).
+    encoded: tuple[bytes, msgspec.Raw] | None = None
 
 
 class LiveQuerySource(Protocol):
@@ -149,6 +154,7 @@ class SyncSession:
         self._dirty = False
         self._min_ts = 0  # a Transition reaching at least this ts is owed (read your writes)
         self._force = False
+        self._modifying = False  # a ModifyQuerySet is being applied in steps
         self.closed = False
 
     # -- inputs --------------------------------------------------------------------------
@@ -167,6 +173,18 @@ class SyncSession:
 
     def modify_query_set(self, msg: ModifyQuerySet) -> None:
         """Apply a ``ModifyQuerySet``: check versions, then subscribe and unsubscribe."""
+        for _ in self.modify_query_set_steps(msg):
+            pass
+
+    def modify_query_set_steps(
+        self, msg: ModifyQuerySet, step: int = MODIFY_STEP
+    ) -> Iterator[None]:
+        """:meth:`modify_query_set` in steps of ``step`` modifications, yielding between.
+
+        The whole message is checked before the first step (a bad one changes nothing);
+        until the last step no Transition is built, so the client never sees a query set
+        that is half applied. The caller lets other work run at each yield.
+        """
         if msg.base_version != self.query_set_version:
             raise ProtocolError(
                 f"BaseVersionMismatch: query set modification based on version "
@@ -193,12 +211,18 @@ class SyncSession:
             decode_journal(mod.journal) if isinstance(mod, Add) else None
             for mod in msg.modifications
         ]
-        for mod, journal in zip(msg.modifications, journals, strict=True):
-            if isinstance(mod, Remove):
-                self._remove(mod.query_id)
-            else:
-                self._add(mod, journal)
-        self.query_set_version = msg.new_version
+        self._modifying = True
+        try:
+            for n, (mod, journal) in enumerate(zip(msg.modifications, journals, strict=True)):
+                if n and not n % step:
+                    yield
+                if isinstance(mod, Remove):
+                    self._remove(mod.query_id)
+                else:
+                    self._add(mod, journal)
+            self.query_set_version = msg.new_version
+        finally:
+            self._modifying = False
         self._mark_dirty()
 
     def _add(self, mod: Add, journal: list[str | None] | None) -> None:
@@ -311,7 +335,32 @@ class SyncSession:
     @property
     def wants_transition(self) -> bool:
         """Whether there is anything a Transition would tell the client."""
+        if self._modifying:
+            return False
         return self._dirty or self._force or bool(self._removed)
+
+    def encode_results(self, step: int = MODIFY_STEP) -> Iterator[None]:
+        """Encode the results the next Transition will carry, yielding every ``step``.
+
+        Each query keeps its encoded result until then, so that :meth:`build_transition`,
+        which must run in one synchronous step, only picks them up. Results that change
+        meanwhile are simply encoded again there.
+        """
+        n = 0
+        for query in list(self.queries.values()):
+            live = query.live
+            if live is None or live.digest == query.sent_digest or live.stale:
+                continue
+            outcome = live.outcome
+            if outcome is None or outcome.error is not None:
+                continue
+            try:
+                query.encoded = (live.digest, encoded_result(live.digest, outcome.value))
+            except ValidationError:
+                continue  # reported by build_transition
+            n += 1
+            if not n % step:
+                yield
 
     def build_transition(self) -> Transition | None:
         """The Transition from what the client has to the current state, or None.
@@ -366,10 +415,14 @@ class SyncSession:
         lines = wire_log_lines(outcome.log_lines)
         if outcome.error is not None:
             return _failed(query.query_id, outcome.error, journal, lines, self._expose)
-        try:
-            value = encoded_result(live.digest, outcome.value)
-        except ValidationError as exc:
-            return _failed(query.query_id, exc, journal, lines)
+        encoded, query.encoded = query.encoded, None
+        if encoded is not None and encoded[0] == live.digest:
+            value = encoded[1]
+        else:
+            try:
+                value = encoded_result(live.digest, outcome.value)
+            except ValidationError as exc:
+                return _failed(query.query_id, exc, journal, lines)
         return QueryUpdated(query_id=query.query_id, value=value, log_lines=lines, journal=journal)
 
 

@@ -58,7 +58,7 @@ from reactor.sync.protocol import (
     decode_client_message,
     encode_server_message,
 )
-from reactor.sync.state import SyncSession, decode_args
+from reactor.sync.state import MODIFY_STEP, SyncSession, decode_args
 from reactor.values import from_json, to_wire, ts_from_wire, ts_to_wire
 
 __all__ = ["SyncLimits", "SyncWorker"]
@@ -242,7 +242,11 @@ class SyncWorker:
         if session.session_id is None:
             raise ProtocolError("the first message on a socket must be Connect")
         if isinstance(message, ModifyQuerySet):
-            session.modify_query_set(message)
+            if len(message.modifications) <= MODIFY_STEP:
+                session.modify_query_set(message)
+            else:  # thousands of Adds: let other connections be served between steps
+                for _ in session.modify_query_set_steps(message):
+                    await asyncio.sleep(0)
         elif isinstance(message, Mutation):
             if self._mutations.qsize() >= self.limits.max_pending_mutations:
                 raise _fatal(
@@ -423,6 +427,11 @@ class SyncWorker:
                 while self._outbox:
                     await self._send(self._outbox.popleft())
                     last_send = loop.time()
+                if len(self.session.queries) > MODIFY_STEP and self.session.wants_transition:
+                    # Many results to encode: do it in steps first, so that building the
+                    # Transition (one synchronous step, one snapshot) only looks them up.
+                    for _ in self.session.encode_results():
+                        await asyncio.sleep(0)
                 transition = self.session.build_transition()
                 if transition is not None:
                     await self._send_transition(transition)

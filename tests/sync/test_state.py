@@ -168,3 +168,33 @@ async def test_paginated_query_journal_round_trips(engine: Engine) -> None:
         )
     s.close()
     s2.close()
+
+
+async def test_a_big_query_set_change_is_applied_in_steps_and_sent_whole(engine: Engine) -> None:
+    s = SyncSession(engine)
+    s.connect("sess", None)
+    s.modify_query_set(modify(0, 1, add(0, "counters:value", {"name": "first"})))
+    first = await built(engine, s)
+    assert first is not None
+    adds = [add(i, "counters:value", {"name": f"c{i}"}) for i in range(1, 101)]
+    steps = s.modify_query_set_steps(modify(1, 2, *adds), step=10)
+    next(steps)
+    # Half applied: subscribed so far, but no Transition may show a partial query set,
+    # even once the queries that are subscribed have run.
+    assert 0 < len(s.queries) < 101
+    await engine.wait_live_queries_current()
+    assert not s.wants_transition and s.build_transition() is None
+    assert sum(1 for _ in steps) == 8  # nine pauses between ten steps in all
+    assert len(s.queries) == 101 and s.query_set_version == 2
+    # Results encoded ahead in steps are what the Transition carries.
+    await engine.wait_live_queries_current()
+    assert sum(1 for _ in s.encode_results(step=25)) == 4
+    t = s.build_transition()
+    assert t is not None and t.end_version.query_set == 2
+    assert sorted(m.query_id for m in t.modifications) == list(range(1, 101))
+    assert all(value_of(m) is None for m in t.modifications)
+    # A bad message still changes nothing: it is checked before the first step.
+    with pytest.raises(ProtocolError, match="duplicate"):
+        next(s.modify_query_set_steps(modify(2, 3, add(200, "counters:all"), add(5, "x:y"))))
+    assert len(s.queries) == 101 and s.query_set_version == 2
+    s.close()
