@@ -49,7 +49,7 @@ from reactor.database.tables import SYSTEM_TABLES, TableInfo, TableRegistry
 from reactor.database.transaction import Limits, Transaction
 from reactor.database.write_log import WriteLog
 from reactor.errors import ReactorError, ValidationError
-from reactor.persistence import Persistence
+from reactor.persistence import Persistence, commit_log
 from reactor.persistence.lease import DEFAULT_STALE_AFTER, LeaseHolder, claim_lease, release_lease
 from reactor.schema import Schema
 from reactor.types import Clock
@@ -84,6 +84,10 @@ class Database:
         self.committer.derived.append(self.search)
         self.monitor = StorageMonitor(persistence)
         self.lease: LeaseHolder | None = None
+        # Cluster mode (join_cluster): wakes the committer when the commit log grows.
+        self.node: str | None = None
+        self.follow_poll = 1.0
+        self._listener: Any = None
 
     def _tables_numbered(self, numbers: dict[str, int]) -> None:
         self.committer.set_global("tables", numbers)
@@ -155,6 +159,12 @@ class Database:
             self.registry.add(name, number)
         self.persistence.write([], {"tables": registry})
         ts = int(self.persistence.get_global("ts") or 0)
+        position = 0
+        if self.node is not None:
+            # The head first: the documents then hold at least every commit up to it
+            # (the follower re-applies later ones, which changes nothing).
+            position, head_ts = self.persistence.cluster(commit_log.head)  # type: ignore[attr-defined]
+            ts = max(ts, head_ts)
         base = self.base
         for record in self.persistence.load_documents():
             info = self.registry.get(record.table)
@@ -167,7 +177,29 @@ class Database:
             created = doc.get("_creation_time", 0.0)
             if isinstance(created, float):
                 self.creation.bump(created)
-        self.committer.loaded(ts)
+        self.committer.loaded(ts, position)
+
+    def join_cluster(self, node: str, *, poll: float = 1.0) -> None:
+        """Be node ``node`` of a cluster on this PostgreSQL database (before :meth:`load`).
+
+        Commits are ordered and validated by the commit log
+        (:mod:`reactor.persistence.commit_log`), and other nodes' commits are applied as
+        they appear: a listener wakes the committer on each, and every ``poll`` seconds.
+        """
+        if not hasattr(self.persistence, "write_logged"):
+            raise ReactorError(
+                "cluster mode needs a PostgreSQL database (postgresql://...); "
+                f"{type(self.persistence).__name__} serves one server only"
+            )
+        self.node = node
+        self.follow_poll = poll
+        self.committer.join_cluster(self.persistence, node)  # type: ignore[arg-type]
+        self.committer.on_foreign_document = self._foreign_document
+
+    def _foreign_document(self, doc: dict[str, Any]) -> None:
+        created = doc.get("_creation_time", 0.0)
+        if isinstance(created, float):
+            self.creation.bump(created)
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -178,9 +210,23 @@ class Database:
         self.published.on_idle = fold_soon
         self.committer.start()
         self.monitor.start()
+        if self.node is not None:
+            committer = self.committer
+
+            def follow_soon() -> None:
+                try:
+                    loop.call_soon_threadsafe(committer.follow_soon)
+                except RuntimeError:  # the loop is closed
+                    pass
+
+            self._listener = self.persistence.listener(follow_soon, poll=self.follow_poll)  # type: ignore[attr-defined]
+            self._listener.start()
 
     async def close(self) -> None:
         await self.monitor.close()
+        if self._listener is not None:
+            await asyncio.to_thread(self._listener.stop)
+            self._listener = None
         await self.committer.close()
         if self.lease is not None:
             try:
