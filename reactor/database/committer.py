@@ -257,6 +257,7 @@ class Committer:
         self.node = ""
         self.applied = 0
         self._follow_due = False
+        self._follow_failing = False
         self.followed = 0  # foreign commits applied
         # Told of every document another node wrote (the creation clock follows them).
         self.on_foreign_document: Callable[[dict[str, Any]], None] | None = None
@@ -570,7 +571,12 @@ class Committer:
 
     async def _catch_up(self, own: list[Commit]) -> None:
         """Apply the commit log after :attr:`applied`: other nodes' commits and ``own``
-        (this node's commits already in the log, published with them)."""
+        (this node's commits already in the log, published with them).
+
+        A failed read is left to the next wake-up (the listener polls), unless ``own``
+        commits wait for it: they are durable, so the read is retried until it succeeds
+        or the database closes (then they fail: their outcome is the log's).
+        """
         cluster = self.cluster
         assert cluster is not None
         delay = FOLLOW_RETRY
@@ -578,13 +584,28 @@ class Committer:
             try:
                 rows, docs, numbers = await self._writer.call(self._read_log, cluster, self.applied)
             except Exception as exc:
-                if self._closed and not own:
+                if not self._follow_failing:
+                    logger.warning("could not read the commit log: %s", exc)
+                    self._follow_failing = True
+                if not own:
                     return
-                logger.warning("could not read the commit log: %s", exc)
+                if self._closed:
+                    error = StorageUnavailable(
+                        "the commit is in the commit log but this node could not read it "
+                        f"back before closing: {exc}"
+                    )
+                    for commit in own:
+                        if not commit.future.done():
+                            commit.future.set_exception(error)
+                            commit.future.exception()
+                    return
                 await asyncio.sleep(delay)
                 delay = min(2.0, delay * 2)
                 continue
             break
+        if self._follow_failing:
+            logger.warning("reading the commit log again")
+            self._follow_failing = False
         if rows:
             self._apply_log(rows, docs, numbers, own)
 

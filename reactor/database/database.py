@@ -31,6 +31,7 @@ from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from reactor.database.clock import CreationClock
+from reactor.database.cluster import Membership
 from reactor.database.committer import Committer, PreparedCommit, PublishListener
 from reactor.database.health import StorageMonitor, storage_problem
 from reactor.database.indexes import KEY_MAX, KEY_MIN
@@ -88,6 +89,7 @@ class Database:
         self.node: str | None = None
         self.follow_poll = 1.0
         self._listener: Any = None
+        self.membership: Membership | None = None
 
     def _tables_numbered(self, numbers: dict[str, int]) -> None:
         self.committer.set_global("tables", numbers)
@@ -178,13 +180,20 @@ class Database:
             if isinstance(created, float):
                 self.creation.bump(created)
         self.committer.loaded(ts, position)
+        if self.membership is not None:
+            self.membership.register()
 
-    def join_cluster(self, node: str, *, poll: float = 1.0) -> None:
+    def join_cluster(
+        self, node: str, *, poll: float = 1.0, node_timeout: float = DEFAULT_STALE_AFTER
+    ) -> None:
         """Be node ``node`` of a cluster on this PostgreSQL database (before :meth:`load`).
 
         Commits are ordered and validated by the commit log
         (:mod:`reactor.persistence.commit_log`), and other nodes' commits are applied as
         they appear: a listener wakes the committer on each, and every ``poll`` seconds.
+        Instead of the single server's lease, the node registers in the cluster's node
+        registry (:mod:`reactor.database.cluster`); ``node_timeout`` is how long a silent
+        node stays in it.
         """
         if not hasattr(self.persistence, "write_logged"):
             raise ReactorError(
@@ -195,6 +204,14 @@ class Database:
         self.follow_poll = poll
         self.committer.join_cluster(self.persistence, node)  # type: ignore[arg-type]
         self.committer.on_foreign_document = self._foreign_document
+        committer = self.committer
+        self.membership = Membership(
+            self.persistence,
+            node,
+            lambda: committer.applied,
+            interval=min(2.0, node_timeout / 4),
+            node_timeout=node_timeout,
+        )
 
     def _foreign_document(self, doc: dict[str, Any]) -> None:
         created = doc.get("_creation_time", 0.0)
@@ -221,6 +238,8 @@ class Database:
 
             self._listener = self.persistence.listener(follow_soon, poll=self.follow_poll)  # type: ignore[attr-defined]
             self._listener.start()
+        if self.membership is not None:
+            self.membership.start()
 
     async def close(self) -> None:
         await self.monitor.close()
@@ -228,6 +247,8 @@ class Database:
             await asyncio.to_thread(self._listener.stop)
             self._listener = None
         await self.committer.close()
+        if self.membership is not None:
+            await self.membership.close()
         if self.lease is not None:
             try:
                 await asyncio.to_thread(release_lease, self.persistence, self.lease)
@@ -248,6 +269,18 @@ class Database:
         self.lease = holder
         # Heartbeats well within the staleness limit, so a live server never looks gone.
         self.monitor.interval = min(self.monitor.interval, stale_after / 4)
+
+    async def hold_lease(self, name: str, ttl: float) -> bool:
+        """Take or renew the cluster lease ``name`` for ``ttl`` seconds; whether this node
+        holds it. Always True outside cluster mode (the one server does all the work)."""
+        membership = self.membership
+        if membership is None:
+            return True
+        try:
+            return await asyncio.to_thread(membership.lease, name, ttl)
+        except Exception as exc:  # the database is down: assume another node has it
+            logger.warning("could not renew the cluster lease %r: %s", name, exc)
+            return False
 
     def storage_problem(self) -> str | None:
         """What is wrong with the database right now (None when healthy)."""

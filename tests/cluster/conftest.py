@@ -37,6 +37,18 @@ def transfer(ctx, src, dst, amount):
     return Int64(a["balance"] - amount)
 
 
+@mutation(args={"name": v.string(), "amount": v.int64()})
+def deposit(ctx, name, amount):
+    doc = account(ctx, name)
+    ctx.db.patch(doc["_id"], {"balance": doc["balance"] + amount})
+
+
+@mutation(args={"name": v.string(), "amount": v.int64(), "times": v.int64()})
+def deposit_later(ctx, name, amount, times):
+    for _ in range(int(times)):
+        ctx.scheduler.run_after(0, "bank:deposit", {"name": name, "amount": amount})
+
+
 @query
 def balances(ctx):
     return {d["name"]: int(d["balance"]) for d in ctx.db.query("accounts").collect()}

@@ -13,6 +13,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from reactor import Engine
 from reactor.errors import ReactorError
 
@@ -20,11 +22,13 @@ TIMEOUT = 15.0
 
 
 @asynccontextmanager
-async def nodes(project: Path, url: str, count: int) -> AsyncIterator[list[Engine]]:
+async def nodes(
+    project: Path, url: str, count: int, *, jobs: bool = False
+) -> AsyncIterator[list[Engine]]:
     async with AsyncExitStack() as stack:
         engines = []
         for _ in range(count):
-            engine = await Engine.open_pushed(project, url, cluster=True, jobs=False)
+            engine = await Engine.open_pushed(project, url, cluster=True, jobs=jobs)
             stack.push_async_callback(engine.close)
             engines.append(engine)
         yield engines
@@ -146,6 +150,28 @@ async def test_a_node_started_late_catches_up_and_follows(
             # The late node's own commits are ordered after everything it loaded.
             await late.mutation("bank:transfer", {"src": "p", "dst": "q", "amount": 1})
             assert await converged([a, late]) == {"p": 54, "q": 46}
+
+
+async def test_nodes_register_and_one_of_them_runs_the_scheduled_jobs(
+    bank: Path, postgres_database: str
+) -> None:
+    def registered() -> list[str]:
+        with psycopg.connect(postgres_database) as conn:
+            return [r[0] for r in conn.execute("SELECT node FROM reactor_nodes ORDER BY node")]
+
+    async with nodes(bank, postgres_database, 2, jobs=True) as (a, b):
+        assert sorted(registered()) == sorted([str(a.db.node), str(b.db.node)])
+        await eventually(lambda: _true(a.scheduler.leader or b.scheduler.leader))
+        assert not (a.scheduler.leader and b.scheduler.leader)
+        await b.mutation("bank:open", {"name": "s", "balance": 0})
+        # Scheduled on the node that does not run jobs: the leader runs each exactly once.
+        follower = b if a.scheduler.leader else a
+        await follower.mutation("bank:deposit_later", {"name": "s", "amount": 1, "times": 20})
+        await eventually(lambda: _is(follower.query("bank:balance", {"name": "s"}), 20))
+        await asyncio.sleep(0.3)
+        assert await a.query("bank:balance", {"name": "s"}) == 20
+        assert follower.scheduler.jobs_run == 0
+    assert registered() == []
 
 
 async def _is(value: Awaitable[Any], expected: Any) -> bool:
