@@ -29,6 +29,22 @@ links the layer into the pending chain, publishing pushes the same layer into th
 published state, and its records are built in the writer thread, so the event loop does
 O(1) work per big commit instead of O(documents).
 
+Cluster mode (:meth:`Committer.join_cluster`, PostgreSQL only): the commit log of
+:mod:`reactor.persistence.commit_log` orders the commits of every node. Persisting a batch
+appends it there (``write_logged``); the log checks each commit's read set (kept on the
+:class:`Commit` until then) against the written keys of other nodes' commits after the
+log position the node had applied when it staged the commit, and refuses the first
+conflicting commit and every later one of the batch: they fail with the
+:class:`WriteConflict` the executor retries, and the commits staged after them fail too,
+as in the failure path. The log may give a commit a later ts than the one proposed
+(``max(proposed, previous + 1)``): the accepted commits take the log's ts and staged ones
+are re-stamped above it. Other nodes' commits are read by position (``follow``) in this
+task, woken by a listener thread (NOTIFY, and a poll), and published as one step up to
+the last row read: their keys go into the write log and the :class:`PublishedBatch`, so
+subscriptions, search and every listener see them as a local batch. A batch that the log
+placed after unapplied commits of other nodes is published together with them from the
+log, so the published order is the log's order.
+
 Invariants: commits are published in timestamp order; a commit is published only after
 it is durable; if a batch fails to persist, it and every commit staged after it fail (they
 may have read its writes), the pending overlay is rebuilt from the published state, and
