@@ -163,6 +163,7 @@ class Engine:
         expose_errors: bool = False,
         time_limits: TimeLimits | None = None,
         jobs: bool = True,
+        cluster: bool = False,
     ) -> _EngineOpener:
         """Open a project folder on a database URL (``async with`` or ``await``).
 
@@ -188,11 +189,17 @@ class Engine:
         ``time_limits``: how long functions may run (default:
         ``REACTOR_FUNCTION_TIMEOUT`` / ``REACTOR_ACTION_TIMEOUT``, or
         :class:`~reactor.runtime.time_limits.TimeLimits`' defaults).
+
+        ``cluster``: this engine is one node of several on one PostgreSQL database
+        (:mod:`reactor.persistence.commit_log`): its commits are ordered and validated by
+        the database's commit log, and the other nodes' commits reach its queries and
+        subscriptions within milliseconds. A ``sqlite:`` URL refuses it.
         """
         return _EngineOpener(
             Path(project),
             database,
             limits,
+            cluster,
             dict(
                 retention=retention,
                 clock=clock,
@@ -205,13 +212,24 @@ class Engine:
 
     @classmethod
     async def _open(
-        cls, root: Path, database: str | None, limits: Limits | None, options: dict[str, Any]
+        cls,
+        root: Path,
+        database: str | None,
+        limits: Limits | None,
+        cluster: bool,
+        options: dict[str, Any],
     ) -> Engine:
         project = load_project(root)
         url = database or default_database_url(project.root)
         persistence = await asyncio.to_thread(open_persistence, url)
         db = Database(persistence, project.schema, limits)
-        await asyncio.to_thread(db.load)
+        try:
+            if cluster:
+                db.join_cluster(LeaseHolder.this_process().node_id())
+            await asyncio.to_thread(db.load)
+        except BaseException:
+            persistence.close()
+            raise
         db.start()
         return cls(project, db, **options)
 
@@ -230,6 +248,7 @@ class Engine:
         expose_errors: bool = False,
         time_limits: TimeLimits | None = None,
         jobs: bool = True,
+        cluster: bool = False,
     ) -> Engine:
         """Open a project's database at its last pushed schema, then push the project's.
 
@@ -239,14 +258,15 @@ class Engine:
 
         Servers pass ``lease`` (:meth:`LeaseHolder.this_process`): the database's lease is
         claimed before anything is loaded, so a second server on the same database
-        refuses to start (:class:`~reactor.persistence.errors.DatabaseInUse`). The other
+        refuses to start (:class:`~reactor.persistence.errors.DatabaseInUse`); with
+        ``cluster`` no lease is claimed (several nodes share the database). The other
         options are :meth:`open`'s.
         """
         from reactor.ops.schema_push import open_database, push_schema
 
         loaded = load_project(Path(project))
         url = database or default_database_url(loaded.root)
-        db = await open_database(url, limits=limits, lease=lease)
+        db = await open_database(url, limits=limits, lease=lease, cluster=cluster)
         try:
             plan = await push_schema(db, loaded.schema, progress=progress)
         except BaseException:
@@ -914,9 +934,14 @@ class _EngineOpener:
     """What :meth:`Engine.open` returns: awaitable, or an async context manager."""
 
     def __init__(
-        self, root: Path, database: str | None, limits: Limits | None, options: dict[str, Any]
+        self,
+        root: Path,
+        database: str | None,
+        limits: Limits | None,
+        cluster: bool,
+        options: dict[str, Any],
     ) -> None:
-        self._args = (root, database, limits, options)
+        self._args = (root, database, limits, cluster, options)
         self._engine: Engine | None = None
 
     def __await__(self) -> Generator[Any, None, Engine]:

@@ -29,6 +29,22 @@ links the layer into the pending chain, publishing pushes the same layer into th
 published state, and its records are built in the writer thread, so the event loop does
 O(1) work per big commit instead of O(documents).
 
+Cluster mode (:meth:`Committer.join_cluster`, PostgreSQL only): the commit log of
+:mod:`reactor.persistence.commit_log` orders the commits of every node. Persisting a batch
+appends it there (``write_logged``); the log checks each commit's read set (kept on the
+:class:`Commit` until then) against the written keys of other nodes' commits after the
+log position the node had applied when it staged the commit, and refuses the first
+conflicting commit and every later one of the batch: they fail with the
+:class:`WriteConflict` the executor retries, and the commits staged after them fail too,
+as in the failure path. The log may give a commit a later ts than the one proposed
+(``max(proposed, previous + 1)``): the accepted commits take the log's ts and staged ones
+are re-stamped above it. Other nodes' commits are read by position (``follow``) in this
+task, woken by a listener thread (NOTIFY, and a poll), and published as one step up to
+the last row read: their keys go into the write log and the :class:`PublishedBatch`, so
+subscriptions, search and every listener see them as a local batch. A batch that the log
+placed after unapplied commits of other nodes is published together with them from the
+log, so the published order is the log's order.
+
 Invariants: commits are published in timestamp order; a commit is published only after
 it is durable; if a batch fails to persist, it and every commit staged after it fail (they
 may have read its writes), the pending overlay is rebuilt from the published state, and
@@ -43,22 +59,26 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from reactor.database.indexes import IndexSpec
 from reactor.database.layers import DerivedIndex, DocEntry, Layer, Overlay, PublishedState, View
+from reactor.database.reads import ReadSet
 from reactor.database.subscriptions import SubscriptionIndex
 from reactor.database.tables import TableRegistry
 from reactor.database.transaction import Transaction
 from reactor.database.write_log import LogEntry, WriteLog
 from reactor.errors import ConflictError, ReactorError
 from reactor.persistence import DocumentRecord, Persistence
+from reactor.persistence.commit_log import Appended, Check, LoggedCommit, LogRow
 from reactor.persistence.errors import StorageUnavailable
+from reactor.values import loads
 
 __all__ = [
     "LAYERED_WRITES",
+    "ClusterPersistence",
     "Commit",
     "Committer",
     "PreparedCommit",
@@ -73,6 +93,30 @@ LAYERED_WRITES = 500
 """Documents written from which a commit is prepared off the event loop as a layer."""
 
 Write = tuple[str, DocEntry | None, tuple[IndexSpec, ...]]
+
+T = TypeVar("T")
+
+FOLLOW_RETRY = 0.05
+"""Seconds before reading the commit log again after a failed read (doubling, up to 2 s)."""
+
+
+class ClusterPersistence(Protocol):
+    """What cluster mode needs of the persistence (:class:`~reactor.persistence.postgres.
+    PostgresPersistence`): the commit log (:mod:`reactor.persistence.commit_log`)."""
+
+    def write_logged(
+        self,
+        node: str,
+        batch: Sequence[tuple[LoggedCommit, Sequence[DocumentRecord]]],
+        globals_: dict[str, Any] | None = None,
+        *,
+        applied: int,
+        check: Check,
+    ) -> Appended: ...
+
+    def follow(self, position: int) -> tuple[list[LogRow], dict[str, DocumentRecord | None]]: ...
+
+    def get_global(self, key: str) -> Any: ...
 
 
 class WriteConflict(ConflictError):
@@ -100,6 +144,13 @@ class Commit:
     globals_: dict[str, Any] = field(default_factory=dict)
     # The commit's writes as one layer (a big commit, see PreparedCommit), or None.
     layer: Layer | None = None
+    # Its write-log entry (re-stamped when the commit log assigns a later ts).
+    entry: LogEntry | None = None
+    # Cluster mode: what the transaction read (validated against other nodes' commits
+    # when the batch is appended to the log) and the log position applied when staged
+    # (commits up to it were in the write log it was validated against).
+    reads: ReadSet | None = None
+    applied: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +267,27 @@ class Committer:
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._closed = False
         self.batches = 0
+        # Cluster mode (join_cluster): this node's id, the persistence holding the commit
+        # log, and the last log position the published state reflects.
+        self.cluster: ClusterPersistence | None = None
+        self.node = ""
+        self.applied = 0
+        self._follow_due = False
+        self._follow_failing = False
+        self.followed = 0  # foreign commits applied
+        # Told of every document another node wrote (the creation clock follows them).
+        self.on_foreign_document: Callable[[dict[str, Any]], None] | None = None
+
+    def join_cluster(self, cluster: ClusterPersistence, node: str) -> None:
+        """Commit through the cluster commit log as ``node`` (before :meth:`start`)."""
+        self.cluster = cluster
+        self.node = node
+
+    def follow_soon(self) -> None:
+        """Read the commit log for other nodes' commits at the next chance (event loop)."""
+        if self.cluster is not None and not self._closed:
+            self._follow_due = True
+            self._wake.set()
 
     def start(self) -> None:
         self._writer = _WriterThread()
@@ -247,9 +319,14 @@ class Committer:
             taken, self._globals = self._globals, {}
         return taken
 
-    def loaded(self, ts: int) -> None:
-        """The state loaded from persistence is at ``ts`` (before :meth:`start`)."""
+    def loaded(self, ts: int, position: int = 0) -> None:
+        """The state loaded from persistence is at ``ts`` (before :meth:`start`).
+
+        In cluster mode, ``position`` is the commit log's head read before the documents
+        (the loaded documents hold at least every commit up to it).
+        """
         self.published_ts = self.latest_ts = ts
+        self.applied = position
 
     def reset_pending(self) -> None:
         """Rebuild the pending overlay over the published top (nothing staged)."""
@@ -317,7 +394,8 @@ class Committer:
                 written, self.pending, self.tables, self.derived
             )
         ts = self._next_ts()
-        self.write_log.append(LogEntry(ts, keys, tables))
+        log_entry = LogEntry(ts, keys, tables)
+        self.write_log.append(log_entry)
         if layer is not None:
             self._link(layer)
         else:
@@ -326,7 +404,10 @@ class Committer:
                 pending.put(doc_id, entry, specs)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         globals_ = self.take_globals() if self._globals else {}  # no lock for none
-        commit = Commit(ts, writes, keys, future, tables, globals_, layer)
+        commit = Commit(ts, writes, keys, future, tables, globals_, layer, log_entry)
+        if self.cluster is not None:
+            commit.reads = txn.reads
+            commit.applied = self.applied
         self._staged.append(commit)
         self._wake.set()
         return commit
@@ -370,6 +451,9 @@ class Committer:
                 return
             await self._wake.wait()
             self._wake.clear()
+            if self._follow_due:
+                self._follow_due = False
+                await self._catch_up([])
             if not self._staged:
                 continue
             batch, self._staged = self._staged, []
@@ -382,16 +466,26 @@ class Committer:
                 # batch whose last commit stored no row needs to record it separately.
                 globals_["ts"] = batch[-1].ts
             try:
-                await self._writer.call(self._persist, batch, globals_)
+                if self.cluster is None:
+                    await self._writer.call(self._persist, batch, globals_)
+                else:
+                    appended, refusal = await self._writer.call(
+                        self._persist_logged, self.cluster, batch, globals_
+                    )
             except BaseException as exc:
+                self._in_flight = []
                 self._fail(batch, exc)
                 if not isinstance(exc, Exception):
                     raise
                 continue
+            self.batches += 1
+            try:
+                if self.cluster is None:
+                    self._publish(batch)
+                else:
+                    await self._settle(batch, appended, refusal)
             finally:
                 self._in_flight = []
-            self.batches += 1
-            self._publish(batch)
 
     def _persist(self, batch: list[Commit], globals_: dict[str, Any]) -> None:
         # In the writer thread: commits do not change once staged.
@@ -404,6 +498,184 @@ class Committer:
                 else:
                     records.append(DocumentRecord(entry.table, doc_id, ts, entry.value))
         self.persistence.write(records, globals_)
+
+    def _persist_logged(
+        self, cluster: ClusterPersistence, batch: list[Commit], globals_: dict[str, Any]
+    ) -> tuple[Appended, LogRow | None]:
+        """Cluster mode, in the writer thread: validate against other nodes' commits and
+        append to the commit log; returns the outcome and the commit that refused one."""
+        logged: list[tuple[LoggedCommit, list[DocumentRecord]]] = []
+        for commit in batch:
+            ts = commit.ts
+            records: list[DocumentRecord] = []
+            for doc_id, entry, _ in commit.writes:
+                if entry is None:
+                    records.append(DocumentRecord("", doc_id, ts, None))
+                else:
+                    records.append(DocumentRecord(entry.table, doc_id, ts, entry.value))
+            ids = tuple(doc_id for doc_id, _, _ in commit.writes)
+            logged.append((LoggedCommit(ts, commit.keys, commit.tables, ids), records))
+        refusal: list[LogRow] = []
+
+        def check(foreign: Sequence[LogRow]) -> int:
+            # A foreign commit at or below the position a commit was staged at was in the
+            # write log it was validated against; later ones it cannot have seen.
+            for i, commit in enumerate(batch):
+                reads = commit.reads
+                if reads is None:
+                    continue
+                for row in foreign:
+                    if row.position > commit.applied and reads.overlaps(row.keys) is not None:
+                        refusal.append(row)
+                        return i
+            return len(batch)
+
+        applied = min(commit.applied for commit in batch)
+        appended = cluster.write_logged(self.node, logged, globals_, applied=applied, check=check)
+        return appended, (refusal[0] if refusal else None)
+
+    async def _settle(
+        self, batch: list[Commit], appended: Appended, refusal: LogRow | None
+    ) -> None:
+        """Cluster mode: publish a batch's accepted commits at the log's timestamps, in log
+        order, and fail the refused ones with a conflict (event loop)."""
+        accepted, refused = batch[: appended.accepted], batch[appended.accepted :]
+        failed: list[Commit] = []
+        if refused:
+            # They may have been read by every commit staged after them: all fail, as in
+            # _fail, but the accepted ones stay.
+            failed = refused + self._staged
+            self._staged = []
+            first = refused[0].entry
+            if first is not None:
+                self.write_log.discard_from(first)
+            self._restore_globals(failed)
+            self._rebuild_pending(accepted)
+        for commit, ts in zip(accepted, appended.ts, strict=True):
+            commit.ts = ts
+            commit.reads = None  # validated for good
+            if commit.entry is not None:
+                commit.entry.ts = ts
+        if accepted:
+            self._restamp_staged(accepted[-1].ts)
+        behind = any(row.position > self.applied for row in appended.foreign)
+        if accepted and not behind and appended.positions[0] == self.applied + 1:
+            self.applied = appended.positions[-1]
+            self._publish(accepted)
+        elif accepted or behind:
+            # Commits of other nodes come first in the log: publish up to ours from it.
+            await self._catch_up(accepted)
+        for commit in failed:
+            if refusal is not None:
+                error = WriteConflict(refusal.tables, refusal.ts)
+            else:  # staged after a refused commit of this node
+                error = WriteConflict(refused[0].tables, refused[0].ts)
+            if not commit.future.done():
+                commit.future.set_exception(error)
+                commit.future.exception()
+
+    def _restamp_staged(self, floor: int) -> None:
+        """Keep the staged commits' timestamps above ``floor`` (the log's latest)."""
+        previous = floor
+        for commit in self._staged:
+            if commit.ts <= previous:
+                commit.ts = previous + 1
+                if commit.entry is not None:
+                    commit.entry.ts = commit.ts
+            previous = commit.ts
+        self.latest_ts = max(self.latest_ts, previous)
+
+    async def _catch_up(self, own: list[Commit]) -> None:
+        """Apply the commit log after :attr:`applied`: other nodes' commits and ``own``
+        (this node's commits already in the log, published with them).
+
+        A failed read is left to the next wake-up (the listener polls), unless ``own``
+        commits wait for it: they are durable, so the read is retried until it succeeds
+        or the database closes (then they fail: their outcome is the log's).
+        """
+        cluster = self.cluster
+        assert cluster is not None
+        delay = FOLLOW_RETRY
+        while True:
+            try:
+                rows, docs, numbers = await self._writer.call(self._read_log, cluster, self.applied)
+            except Exception as exc:
+                if not self._follow_failing:
+                    logger.warning("could not read the commit log: %s", exc)
+                    self._follow_failing = True
+                if not own:
+                    return
+                if self._closed:
+                    error = StorageUnavailable(
+                        "the commit is in the commit log but this node could not read it "
+                        f"back before closing: {exc}"
+                    )
+                    for commit in own:
+                        if not commit.future.done():
+                            commit.future.set_exception(error)
+                            commit.future.exception()
+                    return
+                await asyncio.sleep(delay)
+                delay = min(2.0, delay * 2)
+                continue
+            break
+        if self._follow_failing:
+            logger.warning("reading the commit log again")
+            self._follow_failing = False
+        if rows:
+            self._apply_log(rows, docs, numbers, own)
+
+    def _read_log(
+        self, cluster: ClusterPersistence, position: int
+    ) -> tuple[list[LogRow], dict[str, DocumentRecord | None], dict[str, int] | None]:
+        """In the writer thread: the log after ``position`` and what it needs."""
+        rows, docs = cluster.follow(position)
+        numbers: dict[str, int] | None = None
+        tables = self.tables
+        if any(r is not None and r.table not in tables for r in docs.values()):
+            numbers = dict(cluster.get_global("tables") or {})  # another node made a table
+        return rows, docs, numbers
+
+    def _apply_log(
+        self,
+        rows: list[LogRow],
+        docs: dict[str, DocumentRecord | None],
+        numbers: dict[str, int] | None,
+        own: list[Commit],
+    ) -> None:
+        """Publish the state at the last of ``rows`` (the documents, as of it)."""
+        registry = self.tables
+        for name, number in (numbers or {}).items():
+            if name not in registry and registry.by_number(number) is None:
+                registry.add(name, number)
+        written: list[tuple[str, DocEntry | None]] = []
+        for doc_id, record in docs.items():
+            if record is None or record.value is None:
+                written.append((doc_id, None))
+                continue
+            info = registry.get(record.table)
+            if info is None:
+                logger.error("commit log: document %s of unknown table %r", doc_id, record.table)
+                continue
+            doc = loads(record.value)
+            index_keys = tuple(spec.key(doc) for spec in info.specs)
+            written.append((doc_id, DocEntry(info.name, record.value, index_keys)))
+            if self.on_foreign_document is not None:
+                self.on_foreign_document(doc)
+        writes, keys, tables, _ = commit_writes(written, self.published.top, registry, self.derived)
+        last = rows[-1]
+        foreign = sum(1 for row in rows if row.node != self.node)
+        self.followed += foreign
+        self.applied = last.position
+        self._restamp_staged(last.ts)
+        if keys or tables:
+            self.write_log.insert(LogEntry(last.ts, keys, tables))
+        if writes:
+            self.published.publish(writes)
+        self._announce(max(self.published_ts, last.ts), len(rows), set(tables), keys)
+        for commit in own:
+            if not commit.future.done():
+                commit.future.set_result(commit.ts)
 
     def _publish(self, batch: list[Commit]) -> None:
         published = self.published
@@ -428,20 +700,25 @@ class Committer:
                     written[index_id] = list(keys)
                 else:
                     bucket.extend(keys)
-        ts = batch[-1].ts
+        self._announce(batch[-1].ts, len(batch), tables, written)
+        for commit in batch:
+            if not commit.future.done():
+                commit.future.set_result(commit.ts)
+
+    def _announce(
+        self, ts: int, commits: int, tables: set[str], written: dict[str, list[bytes]]
+    ) -> None:
+        """The published state is now at ``ts``: tell the listeners and the waiters."""
         self.published_ts = ts
         # The pending chain now only needs the commits staged after this batch.
         self._rebuild_pending(self._staged)
         affected = self.subscriptions.affected(written)
-        event = PublishedBatch(ts, len(batch), frozenset(tables), written, affected)
+        event = PublishedBatch(ts, commits, frozenset(tables), written, affected)
         for listener in list(self.listeners):
             try:
                 listener(event)
             except Exception:  # a broken listener must not stop commits
                 logger.exception("publish listener %r failed", listener)
-        for commit in batch:
-            if not commit.future.done():
-                commit.future.set_result(commit.ts)
         self._wake_waiters(ts)
 
     def _fail(self, batch: list[Commit], exc: BaseException) -> None:
@@ -449,14 +726,7 @@ class Committer:
         self._staged = []
         self.write_log.discard_after(self.published_ts)
         self._rebuild_pending([])
-        # Globals describe memory a failed commit does not roll back (a table it created
-        # stays registered, a signing key stays in use), so the next commit stores them;
-        # values set since then are newer and win.
-        restored: dict[str, Any] = {}
-        for commit in failed:
-            restored.update(commit.globals_)
-        with self._globals_lock:
-            self._globals = {**restored, **self._globals}
+        self._restore_globals(failed)
         # Storage failures keep their kind (DiskFull, StorageUnavailable, LeaseLost) so
         # clients see a stable code naming the cause.
         kind = type(exc) if isinstance(exc, StorageUnavailable) else ReactorError
@@ -466,6 +736,16 @@ class Committer:
                 commit.future.set_exception(error)
                 # Mark retrieved so an abandoned future does not log "never retrieved".
                 commit.future.exception()
+
+    def _restore_globals(self, failed: list[Commit]) -> None:
+        # Globals describe memory a failed commit does not roll back (a table it created
+        # stays registered, a signing key stays in use), so the next commit stores them;
+        # values set since then are newer and win.
+        restored: dict[str, Any] = {}
+        for commit in failed:
+            restored.update(commit.globals_)
+        with self._globals_lock:
+            self._globals = {**restored, **self._globals}
 
     # -- waiting -------------------------------------------------------------------------
 
@@ -494,16 +774,16 @@ class _WriterThread:
     """One long-lived thread for persistence writes (cheaper than a pool hop per batch)."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[Callable[[], None], asyncio.Future[None]] | None]
+        self._queue: queue.SimpleQueue[tuple[Callable[[], Any], asyncio.Future[Any]] | None]
         self._queue = queue.SimpleQueue()
         self._loop = asyncio.get_running_loop()
         self._thread = threading.Thread(target=self._work, name="reactor-writer", daemon=True)
         self._thread.start()
 
-    async def call(self, fn: Callable[..., None], *args: Any) -> None:
-        future: asyncio.Future[None] = self._loop.create_future()
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        future: asyncio.Future[T] = self._loop.create_future()
         self._queue.put((functools.partial(fn, *args), future))
-        await future
+        return await future
 
     def _work(self) -> None:
         while True:
@@ -512,22 +792,22 @@ class _WriterThread:
                 return
             fn, future = item
             try:
-                fn()
+                result = fn()
             except BaseException as exc:
                 self._loop.call_soon_threadsafe(_set_exception, future, exc)
             else:
-                self._loop.call_soon_threadsafe(_set_result, future)
+                self._loop.call_soon_threadsafe(_set_result, future, result)
 
     def stop(self) -> None:
         self._queue.put(None)
         self._thread.join()
 
 
-def _set_result(future: asyncio.Future[None]) -> None:
+def _set_result(future: asyncio.Future[Any], result: Any) -> None:
     if not future.done():
-        future.set_result(None)
+        future.set_result(result)
 
 
-def _set_exception(future: asyncio.Future[None], exc: BaseException) -> None:
+def _set_exception(future: asyncio.Future[Any], exc: BaseException) -> None:
     if not future.done():
         future.set_exception(exc)

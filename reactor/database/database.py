@@ -31,6 +31,7 @@ from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from reactor.database.clock import CreationClock
+from reactor.database.cluster import Membership
 from reactor.database.committer import Committer, PreparedCommit, PublishListener
 from reactor.database.health import StorageMonitor, storage_problem
 from reactor.database.indexes import KEY_MAX, KEY_MIN
@@ -49,7 +50,7 @@ from reactor.database.tables import SYSTEM_TABLES, TableInfo, TableRegistry
 from reactor.database.transaction import Limits, Transaction
 from reactor.database.write_log import WriteLog
 from reactor.errors import ReactorError, ValidationError
-from reactor.persistence import Persistence
+from reactor.persistence import Persistence, commit_log
 from reactor.persistence.lease import DEFAULT_STALE_AFTER, LeaseHolder, claim_lease, release_lease
 from reactor.schema import Schema
 from reactor.types import Clock
@@ -84,6 +85,11 @@ class Database:
         self.committer.derived.append(self.search)
         self.monitor = StorageMonitor(persistence)
         self.lease: LeaseHolder | None = None
+        # Cluster mode (join_cluster): wakes the committer when the commit log grows.
+        self.node: str | None = None
+        self.follow_poll = 1.0
+        self._listener: Any = None
+        self.membership: Membership | None = None
 
     def _tables_numbered(self, numbers: dict[str, int]) -> None:
         self.committer.set_global("tables", numbers)
@@ -155,6 +161,12 @@ class Database:
             self.registry.add(name, number)
         self.persistence.write([], {"tables": registry})
         ts = int(self.persistence.get_global("ts") or 0)
+        position = 0
+        if self.node is not None:
+            # The head first: the documents then hold at least every commit up to it
+            # (the follower re-applies later ones, which changes nothing).
+            position, head_ts = self.persistence.cluster(commit_log.head)  # type: ignore[attr-defined]
+            ts = max(ts, head_ts)
         base = self.base
         for record in self.persistence.load_documents():
             info = self.registry.get(record.table)
@@ -167,7 +179,44 @@ class Database:
             created = doc.get("_creation_time", 0.0)
             if isinstance(created, float):
                 self.creation.bump(created)
-        self.committer.loaded(ts)
+        self.committer.loaded(ts, position)
+        if self.membership is not None:
+            self.membership.register()
+
+    def join_cluster(
+        self, node: str, *, poll: float = 1.0, node_timeout: float = DEFAULT_STALE_AFTER
+    ) -> None:
+        """Be node ``node`` of a cluster on this PostgreSQL database (before :meth:`load`).
+
+        Commits are ordered and validated by the commit log
+        (:mod:`reactor.persistence.commit_log`), and other nodes' commits are applied as
+        they appear: a listener wakes the committer on each, and every ``poll`` seconds.
+        Instead of the single server's lease, the node registers in the cluster's node
+        registry (:mod:`reactor.database.cluster`); ``node_timeout`` is how long a silent
+        node stays in it.
+        """
+        if not hasattr(self.persistence, "write_logged"):
+            raise ReactorError(
+                "cluster mode needs a PostgreSQL database (postgresql://...); "
+                f"{type(self.persistence).__name__} serves one server only"
+            )
+        self.node = node
+        self.follow_poll = poll
+        self.committer.join_cluster(self.persistence, node)  # type: ignore[arg-type]
+        self.committer.on_foreign_document = self._foreign_document
+        committer = self.committer
+        self.membership = Membership(
+            self.persistence,
+            node,
+            lambda: committer.applied,
+            interval=min(2.0, node_timeout / 4),
+            node_timeout=node_timeout,
+        )
+
+    def _foreign_document(self, doc: dict[str, Any]) -> None:
+        created = doc.get("_creation_time", 0.0)
+        if isinstance(created, float):
+            self.creation.bump(created)
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -178,10 +227,28 @@ class Database:
         self.published.on_idle = fold_soon
         self.committer.start()
         self.monitor.start()
+        if self.node is not None:
+            committer = self.committer
+
+            def follow_soon() -> None:
+                try:
+                    loop.call_soon_threadsafe(committer.follow_soon)
+                except RuntimeError:  # the loop is closed
+                    pass
+
+            self._listener = self.persistence.listener(follow_soon, poll=self.follow_poll)  # type: ignore[attr-defined]
+            self._listener.start()
+        if self.membership is not None:
+            self.membership.start()
 
     async def close(self) -> None:
         await self.monitor.close()
+        if self._listener is not None:
+            await asyncio.to_thread(self._listener.stop)
+            self._listener = None
         await self.committer.close()
+        if self.membership is not None:
+            await self.membership.close()
         if self.lease is not None:
             try:
                 await asyncio.to_thread(release_lease, self.persistence, self.lease)
@@ -202,6 +269,18 @@ class Database:
         self.lease = holder
         # Heartbeats well within the staleness limit, so a live server never looks gone.
         self.monitor.interval = min(self.monitor.interval, stale_after / 4)
+
+    async def hold_lease(self, name: str, ttl: float) -> bool:
+        """Take or renew the cluster lease ``name`` for ``ttl`` seconds; whether this node
+        holds it. Always True outside cluster mode (the one server does all the work)."""
+        membership = self.membership
+        if membership is None:
+            return True
+        try:
+            return await asyncio.to_thread(membership.lease, name, ttl)
+        except Exception as exc:  # the database is down: assume another node has it
+            logger.warning("could not renew the cluster lease %r: %s", name, exc)
+            return False
 
     def storage_problem(self) -> str | None:
         """What is wrong with the database right now (None when healthy)."""

@@ -73,6 +73,26 @@ class WriteLog:
                 return entry
         return None
 
+    def insert(self, entry: LogEntry) -> None:
+        """Add ``entry`` in timestamp order (another node's commits, applied late)."""
+        entries = self._entries
+        n = 0
+        for other in reversed(entries):
+            if other.ts <= entry.ts:
+                break
+            n += 1
+        if n == 0:
+            self.append(entry)
+        else:
+            entries.insert(len(entries) - n, entry)
+
+    def discard_from(self, entry: LogEntry) -> None:
+        """Forget ``entry`` and every newer one (refused commits and those staged after)."""
+        entries = self._entries
+        while entries:
+            if entries.pop() is entry:
+                return
+
     def discard_after(self, ts: int) -> None:
         """Forget entries above ``ts`` (their commits failed to become durable)."""
         while self._entries and self._entries[-1].ts > ts:

@@ -96,6 +96,10 @@ class LeaseHolder:
     def describe(self) -> str:
         return f"pid {self.pid} on host {self.host!r}, started {self.started}"
 
+    def node_id(self) -> str:
+        """This holder as a cluster node's id (host, pid and part of the token)."""
+        return f"{self.host}:{self.pid}:{self.token[:12]}"
+
 
 class LeaseBackend(Protocol):
     """What a persistence backend provides for the lease (one row, compare-and-swap)."""

@@ -32,7 +32,7 @@ from typing import Any, NoReturn, TypeVar
 from reactor.persistence import DocumentRecord, commit_log, describe_url
 from reactor.persistence.errors import DiskFull, LeaseLost, StorageUnavailable
 
-__all__ = ["Backoff", "PostgresPersistence"]
+__all__ = ["Backoff", "CommitListener", "PostgresPersistence"]
 
 logger = logging.getLogger("reactor.postgres")
 
@@ -336,6 +336,10 @@ class PostgresPersistence:
             commit_log.create_schema(cur)
             self._commit_log_ready = True
 
+    def listener(self, wake: Callable[[], None], *, poll: float = 1.0) -> CommitListener:
+        """A :class:`CommitListener` on this database (not started)."""
+        return CommitListener(self.url, wake, poll=poll)
+
     def cluster(self, op: Callable[[Any], T]) -> T:
         """Run ``op(cursor)`` in one transaction on the commit log's tables (:mod:`.commit_log`)."""
 
@@ -452,6 +456,64 @@ class PostgresPersistence:
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
+
+
+class CommitListener:
+    """Wakes a node when the commit log may have grown (cluster mode).
+
+    A thread with its own connection listens on :data:`commit_log.CHANNEL` and calls
+    ``wake()`` on every notification, after every ``poll`` seconds without one, and after
+    every (re)connection: a notification is only a hint, the node reads the log by
+    position, so a dropped one or a reconnect delays a commit by one poll at most.
+    ``wake`` runs in the listener's thread.
+    """
+
+    def __init__(self, url: str, wake: Callable[[], None], *, poll: float = 1.0) -> None:
+        import psycopg
+
+        self._psycopg = psycopg
+        self.url = url
+        self.wake = wake
+        self.poll = poll
+        self.notifications = 0
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="reactor-follower", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop listening (returns within about one poll interval)."""
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(self.poll + CONNECT_TIMEOUT)
+
+    def _run(self) -> None:
+        backoff = Backoff()
+        while not self._stopped.is_set():
+            try:
+                conn = self._psycopg.connect(
+                    self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+                )
+            except self._psycopg.Error as exc:
+                backoff.failed()
+                logger.warning("commit log listener cannot connect: %s", _first_line(exc))
+                self._stopped.wait(backoff.wait())
+                continue
+            backoff.succeeded()
+            try:
+                conn.execute(f"LISTEN {commit_log.CHANNEL}")
+                self.wake()
+                while not self._stopped.is_set():
+                    for _ in conn.notifies(timeout=self.poll, stop_after=1):
+                        self.notifications += 1
+                    if not self._stopped.is_set():
+                        self.wake()
+            except self._psycopg.Error as exc:
+                if not self._stopped.is_set():
+                    logger.warning("commit log listener lost its connection: %s", _first_line(exc))
+            finally:
+                conn.close()
 
 
 def _first_line(exc: BaseException) -> str:

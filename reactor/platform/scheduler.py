@@ -26,6 +26,10 @@ subscribe to the table like any other (``ctx.db.query("_scheduled_functions")``)
 - Crons (``functions/crons.py``) insert a job each time they fire; the next firing time
   is computed from the current time, so downtime never piles runs up, and a cron whose
   previous run is still pending or in progress skips that firing.
+- In a cluster (several nodes on one PostgreSQL database) one node at a time does all of
+  this: the holder of the cluster lease :data:`LEASE` (renewed every
+  :data:`LEASE_RENEW` seconds, taken over by another node once it is
+  :data:`LEASE_TTL` seconds old). The others only schedule jobs from their functions.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import asyncio
 import logging
 import math
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 from reactor.database.committer import PublishedBatch
@@ -61,6 +66,9 @@ logger = logging.getLogger("reactor.platform.scheduler")
 MAX_DUE_PER_ROUND = 256
 MAX_CONCURRENT_JOBS = 16
 RESTART_ERROR = "interrupted by a restart"
+LEASE = "scheduler"
+LEASE_TTL = 15.0
+LEASE_RENEW = 4.0
 
 
 def _error_message(exc: BaseException) -> str:
@@ -108,6 +116,9 @@ class Scheduler:
         self._cron_schedules: dict[str, tuple[float | None, str | None]] = {}
         self._cron_last_job: dict[str, str] = {}
         self.jobs_run = 0
+        # Cluster mode: whether this node runs the jobs, and when it last renewed that.
+        self.leader = False
+        self._renewed = -math.inf
 
     def for_action(self) -> ActionJobs:
         """Schedule from trusted code, as an action would (``await ....run_after(...)``)."""
@@ -230,15 +241,33 @@ class Scheduler:
 
     # -- the loop ----------------------------------------------------------------------------
 
+    async def _lead(self) -> bool:
+        """Whether this node runs the jobs now (renewing the cluster lease when due)."""
+        if time.monotonic() - self._renewed < LEASE_RENEW:
+            return self.leader
+        held = await self.db.hold_lease(LEASE, LEASE_TTL)
+        self._renewed = time.monotonic()
+        if held and not self.leader:
+            self.leader = True
+            try:
+                await self._recover()
+            except ReactorError:  # pragma: no cover - database closing under us
+                logger.exception("scheduler recovery failed")
+        self.leader = held
+        return held
+
     async def _run(self) -> None:
         if self._closed:  # closed before it ever ran (a one-shot CLI command)
             return
-        try:
-            await self._recover()
-        except ReactorError:  # pragma: no cover - database closing under us
-            logger.exception("scheduler recovery failed")
+        clustered = self.db.membership is not None
         while not self._closed:
             self._wake.clear()
+            if not await self._lead():
+                try:
+                    await asyncio.wait_for(self._wake.wait(), LEASE_RENEW)
+                except TimeoutError:
+                    pass
+                continue
             try:
                 if self.executor.project is not self._project:
                     try:
@@ -254,6 +283,8 @@ class Scheduler:
             for due in self._cron_next.values():
                 next_ms = min(next_ms, due)
             timeout = max(0.0, (next_ms - self._now_ms()) / 1000.0)
+            if clustered:
+                timeout = min(timeout, LEASE_RENEW)
             try:
                 await asyncio.wait_for(self._wake.wait(), min(timeout, 3600.0))
             except TimeoutError:
