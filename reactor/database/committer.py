@@ -34,9 +34,14 @@ Cluster mode (:meth:`Committer.join_cluster`, PostgreSQL only): the commit log o
 appends it there (``write_logged``); the log checks each commit's read set (kept on the
 :class:`Commit` until then) against the written keys of other nodes' commits after the
 log position the node had applied when it staged the commit, and refuses the first
-conflicting commit and every later one of the batch: they fail with the
-:class:`WriteConflict` the executor retries, and the commits staged after them fail too,
-as in the failure path. The log may give a commit a later ts than the one proposed
+conflicting commit and every later one of the batch. The refused commits and those staged
+after them are then re-validated locally (:meth:`Committer._revalidate`): a commit fails
+with the :class:`WriteConflict` the executor retries if it read a foreign commit it had
+not applied (the same check) or a key written by a failed commit staged before it (it may
+have read that commit's writes); the others stay staged, in order, with their write-log
+entries and ``applied`` positions, and go in the next batch (where the log checks them
+again). Only the failed commits' entries leave the write log, and the pending chain is
+rebuilt without them. The log may give a commit a later ts than the one proposed
 (``max(proposed, previous + 1)``): the accepted commits take the log's ts and staged ones
 are re-stamped above it. Other nodes' commits are read by position (``follow``) in this
 task, woken by a listener thread (NOTIFY, and a poll), and published as one step up to
@@ -48,7 +53,11 @@ log, so the published order is the log's order.
 Invariants: commits are published in timestamp order; a commit is published only after
 it is durable; if a batch fails to persist, it and every commit staged after it fail (they
 may have read its writes), the pending overlay is rebuilt from the published state, and
-their globals (the table registry, ...) are written by the next commit instead.
+their globals (the table registry, ...) are written by the next commit instead. A commit
+refused by the commit log fails with every later commit that read its writes, and the
+pending overlay is rebuilt from the published state plus the accepted and surviving
+commits; the failed commits' globals are written by the next surviving commit after them
+(or the next commit).
 """
 
 from __future__ import annotations
@@ -469,7 +478,7 @@ class Committer:
                 if self.cluster is None:
                     await self._writer.call(self._persist, batch, globals_)
                 else:
-                    appended, refusal = await self._writer.call(
+                    appended, conflicts = await self._writer.call(
                         self._persist_logged, self.cluster, batch, globals_
                     )
             except BaseException as exc:
@@ -483,7 +492,7 @@ class Committer:
                 if self.cluster is None:
                     self._publish(batch)
                 else:
-                    await self._settle(batch, appended, refusal)
+                    await self._settle(batch, appended, conflicts)
             finally:
                 self._in_flight = []
 
@@ -501,9 +510,10 @@ class Committer:
 
     def _persist_logged(
         self, cluster: ClusterPersistence, batch: list[Commit], globals_: dict[str, Any]
-    ) -> tuple[Appended, LogRow | None]:
+    ) -> tuple[Appended, dict[int, LogRow]]:
         """Cluster mode, in the writer thread: validate against other nodes' commits and
-        append to the commit log; returns the outcome and the commit that refused one."""
+        append to the commit log; returns the outcome and, by index in ``batch``, the
+        first foreign commit each conflicting commit of the batch overlaps."""
         logged: list[tuple[LoggedCommit, list[DocumentRecord]]] = []
         for commit in batch:
             ts = commit.ts
@@ -515,42 +525,41 @@ class Committer:
                     records.append(DocumentRecord(entry.table, doc_id, ts, entry.value))
             ids = tuple(doc_id for doc_id, _, _ in commit.writes)
             logged.append((LoggedCommit(ts, commit.keys, commit.tables, ids), records))
-        refusal: list[LogRow] = []
+        conflicts: dict[int, LogRow] = {}
 
         def check(foreign: Sequence[LogRow]) -> int:
             # A foreign commit at or below the position a commit was staged at was in the
-            # write log it was validated against; later ones it cannot have seen.
+            # write log it was validated against; later ones it cannot have seen. Every
+            # commit is checked (not only up to the first conflict): the later conflicting
+            # ones fail now instead of being refused again in the next batch.
+            conflicts.clear()  # the append may be attempted twice
             for i, commit in enumerate(batch):
                 reads = commit.reads
                 if reads is None:
                     continue
                 for row in foreign:
                     if row.position > commit.applied and reads.overlaps(row.keys) is not None:
-                        refusal.append(row)
-                        return i
-            return len(batch)
+                        conflicts[i] = row
+                        break
+            return min(conflicts, default=len(batch))
 
         applied = min(commit.applied for commit in batch)
         appended = cluster.write_logged(self.node, logged, globals_, applied=applied, check=check)
-        return appended, (refusal[0] if refusal else None)
+        return appended, conflicts
 
     async def _settle(
-        self, batch: list[Commit], appended: Appended, refusal: LogRow | None
+        self, batch: list[Commit], appended: Appended, conflicts: dict[int, LogRow]
     ) -> None:
         """Cluster mode: publish a batch's accepted commits at the log's timestamps, in log
-        order, and fail the refused ones with a conflict (event loop)."""
+        order; fail the refused commits that conflict and keep the others staged (event
+        loop)."""
         accepted, refused = batch[: appended.accepted], batch[appended.accepted :]
-        failed: list[Commit] = []
+        failed: list[tuple[Commit, WriteConflict]] = []
         if refused:
-            # They may have been read by every commit staged after them: all fail, as in
-            # _fail, but the accepted ones stay.
-            failed = refused + self._staged
-            self._staged = []
-            first = refused[0].entry
-            if first is not None:
-                self.write_log.discard_from(first)
-            self._restore_globals(failed)
-            self._rebuild_pending(accepted)
+            failed = self._revalidate(refused, appended.accepted, conflicts)
+            # Mutations read the pending chain (also while the log is read below): it
+            # holds the accepted commits and the survivors, no failed commit.
+            self._rebuild_pending([*accepted, *self._staged])
         for commit, ts in zip(accepted, appended.ts, strict=True):
             commit.ts = ts
             commit.reads = None  # validated for good
@@ -565,14 +574,59 @@ class Committer:
         elif accepted or behind:
             # Commits of other nodes come first in the log: publish up to ours from it.
             await self._catch_up(accepted)
-        for commit in failed:
-            if refusal is not None:
-                error = WriteConflict(refusal.tables, refusal.ts)
-            else:  # staged after a refused commit of this node
-                error = WriteConflict(refused[0].tables, refused[0].ts)
+        for commit, error in failed:
             if not commit.future.done():
                 commit.future.set_exception(error)
                 commit.future.exception()
+        if self._staged:
+            self._wake.set()  # the survivors go in the next batch
+
+    def _revalidate(
+        self, refused: list[Commit], offset: int, conflicts: dict[int, LogRow]
+    ) -> list[tuple[Commit, WriteConflict]]:
+        """Split the refused commits and those staged after them into the failed ones and
+        the survivors, which stay staged in order (event loop, before publishing).
+
+        A commit fails if it read a foreign commit it had not applied (``conflicts``, by
+        index in the batch, found by the log's check), or a key written by a failed commit
+        staged before it (it may have read that commit's writes). The others did not
+        depend on any failed commit: they keep their timestamps (re-stamped later), their
+        ``applied`` positions (the log checks them against the foreign commits after it
+        again) and their write-log entries.
+        """
+        survivors: list[Commit] = []
+        failed: list[tuple[Commit, WriteConflict]] = []
+        gone: list[Commit] = []
+        # Globals of failed commits ride on the next survivor (written in its place in the
+        # order; a later survivor's newer value wins), or go back to the next commit.
+        carried: dict[str, Any] = {}
+        for i, commit in enumerate([*refused, *self._staged]):
+            row = conflicts.get(offset + i) if i < len(refused) else None
+            error: WriteConflict | None = None
+            if row is not None:
+                error = WriteConflict(row.tables, row.ts)
+            elif gone:
+                reads = commit.reads
+                assert reads is not None  # cluster mode keeps it until accepted
+                for other in gone:
+                    if reads.overlaps(other.keys) is not None:
+                        error = WriteConflict(other.tables, other.ts)
+                        break
+            if error is None:
+                if carried:
+                    commit.globals_ = {**carried, **commit.globals_}
+                    carried = {}
+                survivors.append(commit)
+            else:
+                carried.update(commit.globals_)
+                gone.append(commit)
+                failed.append((commit, error))
+        self._staged = survivors
+        self.write_log.discard([c.entry for c in gone if c.entry is not None])
+        if carried:
+            with self._globals_lock:
+                self._globals = {**carried, **self._globals}
+        return failed
 
     def _restamp_staged(self, floor: int) -> None:
         """Keep the staged commits' timestamps above ``floor`` (the log's latest)."""

@@ -86,12 +86,21 @@ class WriteLog:
         else:
             entries.insert(len(entries) - n, entry)
 
-    def discard_from(self, entry: LogEntry) -> None:
-        """Forget ``entry`` and every newer one (refused commits and those staged after)."""
+    def discard(self, gone: list[LogEntry]) -> None:
+        """Forget the entries ``gone`` (failed commits), keeping every other one.
+
+        They are recent (staged, not yet durable): the log is walked from its newest end.
+        """
         entries = self._entries
-        while entries:
-            if entries.pop() is entry:
-                return
+        left = {id(entry) for entry in gone}
+        kept: list[LogEntry] = []
+        while left and entries:
+            entry = entries.pop()
+            if id(entry) in left:
+                left.discard(id(entry))
+            else:
+                kept.append(entry)
+        entries.extend(reversed(kept))
 
     def discard_after(self, ts: int) -> None:
         """Forget entries above ``ts`` (their commits failed to become durable)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -107,6 +108,7 @@ async def test_concurrent_transfers_spread_over_three_nodes_keep_the_total(
         assert sum(done) >= len(plan) * 0.9
         conflicts = sum(e.executor.conflicts for e in engines)
         followed = [e.db.committer.followed for e in engines]
+        print(f"bank: {conflicts} conflicts, {len(plan) - sum(done)} gave up")
         assert conflicts > 0 and all(f > 0 for f in followed)
 
 
@@ -132,6 +134,51 @@ async def test_a_stale_node_is_refused_by_the_log_and_retries_on_the_new_state(
             b.db.committer.follow_soon = follow  # type: ignore[method-assign]
         assert await b.query("bank:balances") == {"x": 5, "y": 15}
         assert await converged([a, b]) == {"x": 5, "y": 15}
+
+
+async def test_a_refused_commit_fails_only_the_commits_that_read_its_writes(
+    bank: Path, postgres_database: str
+) -> None:
+    names = ["x", "y", "z", "p1", "p2", "p3"]
+    async with nodes(bank, postgres_database, 2) as (a, b):
+        for name in names:
+            await a.mutation("bank:open", {"name": name, "balance": 10})
+        await converged([a, b])
+        committer = a.db.committer
+        follow = committer.follow_soon
+        committer.follow_soon = lambda: None  # type: ignore[method-assign]
+        gate = threading.Event()
+        try:
+            # a misses b's transfer (it reads x), then holds a batch in its writer thread.
+            await b.mutation("bank:transfer", {"src": "x", "dst": "y", "amount": 3})
+            blocked = asyncio.ensure_future(committer._writer.call(gate.wait))
+            first = asyncio.ensure_future(a.mutation("bank:deposit", {"name": "p1", "amount": 0}))
+            await eventually(lambda: _true(bool(committer._in_flight)))
+            before = a.executor.conflicts
+            # The next batch: a stale transfer the log refuses, a deposit that read its
+            # write (z), and deposits independent of both.
+            steps = [
+                ("bank:transfer", {"src": "x", "dst": "z", "amount": 2}),
+                ("bank:deposit", {"name": "z", "amount": 1}),
+                ("bank:deposit", {"name": "p1", "amount": 1}),
+                ("bank:deposit", {"name": "p2", "amount": 1}),
+                ("bank:deposit", {"name": "p3", "amount": 1}),
+            ]
+            tasks = []
+            for name, args in steps:
+                tasks.append(asyncio.ensure_future(a.mutation(name, args)))
+                await eventually(lambda: _true(len(committer._staged) == len(tasks)))
+        finally:
+            gate.set()
+            committer.follow_soon = follow  # type: ignore[method-assign]
+        await blocked
+        await first
+        await asyncio.gather(*tasks)
+        # Only the refused transfer and the deposit that read it were retried.
+        assert a.executor.conflicts == before + 2
+        final = {"x": 5, "y": 13, "z": 13, "p1": 11, "p2": 11, "p3": 11}
+        assert await a.query("bank:balances") == final
+        assert await converged([a, b]) == final
 
 
 async def test_a_node_started_late_catches_up_and_follows(
