@@ -28,3 +28,14 @@ def test_the_count_limit_still_applies() -> None:
     for i in range(10):
         log.append(LogEntry(i + 1, {}, frozenset()))
     assert len(log) == 3 and log.purged_ts == 7
+
+
+def test_discard_forgets_only_the_given_entries() -> None:
+    log = WriteLog()
+    entries = [LogEntry(i + 1, {"ix": [bytes([i])]}, frozenset()) for i in range(5)]
+    for entry in entries:
+        log.append(entry)
+    log.discard([entries[1], entries[3]])
+    assert [e.ts for e in log.after(0)] == [1, 3, 5]
+    log.discard([entries[1]])  # already gone: nothing else changes
+    assert [e.ts for e in log.after(0)] == [1, 3, 5]
