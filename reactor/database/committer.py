@@ -498,15 +498,7 @@ class Committer:
 
     def _persist(self, batch: list[Commit], globals_: dict[str, Any]) -> None:
         # In the writer thread: commits do not change once staged.
-        records: list[DocumentRecord] = []
-        for commit in batch:
-            ts = commit.ts
-            for doc_id, entry, _ in commit.writes:
-                if entry is None:
-                    records.append(DocumentRecord("", doc_id, ts, None))
-                else:
-                    records.append(DocumentRecord(entry.table, doc_id, ts, entry.value))
-        self.persistence.write(records, globals_)
+        self.persistence.write([r for commit in batch for r in _records(commit)], globals_)
 
     def _persist_logged(
         self, cluster: ClusterPersistence, batch: list[Commit], globals_: dict[str, Any]
@@ -516,15 +508,10 @@ class Committer:
         first foreign commit each conflicting commit of the batch overlaps."""
         logged: list[tuple[LoggedCommit, list[DocumentRecord]]] = []
         for commit in batch:
-            ts = commit.ts
-            records: list[DocumentRecord] = []
-            for doc_id, entry, _ in commit.writes:
-                if entry is None:
-                    records.append(DocumentRecord("", doc_id, ts, None))
-                else:
-                    records.append(DocumentRecord(entry.table, doc_id, ts, entry.value))
             ids = tuple(doc_id for doc_id, _, _ in commit.writes)
-            logged.append((LoggedCommit(ts, commit.keys, commit.tables, ids), records))
+            logged.append(
+                (LoggedCommit(commit.ts, commit.keys, commit.tables, ids), _records(commit))
+            )
         conflicts: dict[int, LogRow] = {}
 
         def check(foreign: Sequence[LogRow]) -> int:
@@ -822,6 +809,17 @@ class Committer:
             else:
                 keep.append((wanted, future))
         self._waiters = keep
+
+
+def _records(commit: Commit) -> list[DocumentRecord]:
+    """The rows a commit stores (a deleted document: no table, no value)."""
+    ts = commit.ts
+    return [
+        DocumentRecord("", doc_id, ts, None)
+        if entry is None
+        else DocumentRecord(entry.table, doc_id, ts, entry.value)
+        for doc_id, entry, _ in commit.writes
+    ]
 
 
 class _WriterThread:

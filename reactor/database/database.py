@@ -35,13 +35,7 @@ from reactor.database.cluster import Membership
 from reactor.database.committer import Committer, PreparedCommit, PublishListener
 from reactor.database.health import StorageMonitor, storage_problem
 from reactor.database.indexes import KEY_MAX, KEY_MIN
-from reactor.database.layers import (
-    BaseState,
-    DocEntry,
-    PublishedState,
-    View,
-    ViewLease,
-)
+from reactor.database.layers import BaseState, DocEntry, PublishedState, View, ViewLease
 from reactor.database.reads import ReadSet
 from reactor.database.retry import retry_conflicts
 from reactor.database.search import SearchIndexes
