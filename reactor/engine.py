@@ -249,6 +249,7 @@ class Engine:
         time_limits: TimeLimits | None = None,
         jobs: bool = True,
         cluster: bool = False,
+        node_address: str = "",
     ) -> Engine:
         """Open a project's database at its last pushed schema, then push the project's.
 
@@ -259,14 +260,17 @@ class Engine:
         Servers pass ``lease`` (:meth:`LeaseHolder.this_process`): the database's lease is
         claimed before anything is loaded, so a second server on the same database
         refuses to start (:class:`~reactor.persistence.errors.DatabaseInUse`); with
-        ``cluster`` no lease is claimed (several nodes share the database). The other
-        options are :meth:`open`'s.
+        ``cluster`` no lease is claimed (several nodes share the database), and
+        ``node_address`` (how other machines reach this server) goes into the node
+        registry. The other options are :meth:`open`'s.
         """
         from reactor.ops.schema_push import open_database, push_schema
 
         loaded = load_project(Path(project))
         url = database or default_database_url(loaded.root)
-        db = await open_database(url, limits=limits, lease=lease, cluster=cluster)
+        db = await open_database(
+            url, limits=limits, lease=lease, cluster=cluster, node_address=node_address
+        )
         try:
             plan = await push_schema(db, loaded.schema, progress=progress)
         except BaseException:
@@ -719,6 +723,12 @@ class Engine:
         never waits for a hung database.
         """
         return self.db.storage_problem()
+
+    def cluster_status(self) -> dict[str, Any] | None:
+        """In cluster mode, this node's id, applied log position and lag (commits behind
+        the log's head at its last heartbeat); None for a single server."""
+        membership = self.db.membership
+        return None if membership is None else membership.status()
 
     def tables(self) -> list[TableSummary]:
         """Every table, system tables included, with its size and indexes."""

@@ -92,6 +92,12 @@ def project_dir(args: argparse.Namespace) -> Path:
     return root
 
 
+def is_cluster_url(url: str) -> bool:
+    """Whether commands on ``url`` join its cluster (PostgreSQL: several servers may share
+    it, so every writer goes through its commit log); SQLite has one server."""
+    return url.startswith(("postgresql://", "postgres://"))
+
+
 def database_url(args: argparse.Namespace, root: Path) -> str:
     """``--database`` or the project's default SQLite file; checked for a known scheme."""
     from reactor.engine import default_database_url

@@ -17,6 +17,7 @@ from pathlib import Path
 from reactor.cli.common import (
     CliError,
     database_url,
+    is_cluster_url,
     project_dir,
     refuse_if_served,
     run_async,
@@ -45,7 +46,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         from reactor.ops.import_export import export_table, export_zip
         from reactor.ops.schema_push import open_database
 
-        db = await open_database(url)
+        db = await open_database(url, cluster=is_cluster_url(url))
         try:
             if args.table:
                 db.table(args.table)
@@ -99,7 +100,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         from reactor.ops.import_export import import_tables
         from reactor.ops.schema_push import open_database
 
-        db = await open_database(url)
+        db = await open_database(url, cluster=is_cluster_url(url))
         try:
             counts = await import_tables(db, tables, mode)
         finally:

@@ -7,6 +7,7 @@ import argparse
 from reactor.cli.common import (
     CliError,
     database_url,
+    is_cluster_url,
     project_dir,
     refuse_if_served,
     run_async,
@@ -29,7 +30,7 @@ def cmd_env(args: argparse.Namespace) -> int:
         from reactor.ops.schema_push import open_database
         from reactor.platform.env import read_env, write_env
 
-        db = await open_database(url)
+        db = await open_database(url, cluster=is_cluster_url(url))
         try:
             if args.env_command == "set":
                 await write_env(db, args.name, args.value)

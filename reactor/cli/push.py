@@ -8,6 +8,7 @@ from reactor.cli.common import (
     CliError,
     ProgressBar,
     database_url,
+    is_cluster_url,
     project_dir,
     refuse_if_served,
     run_async,
@@ -31,7 +32,7 @@ def cmd_push(args: argparse.Namespace) -> int:
         from reactor.ops.schema_push import open_database, push_schema
 
         project = load_project(root)
-        db = await open_database(url)
+        db = await open_database(url, cluster=is_cluster_url(url))
         try:
             plan = await push_schema(
                 db, project.schema, dry_run=args.dry_run, progress=ProgressBar()

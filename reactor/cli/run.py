@@ -10,6 +10,7 @@ from reactor.cli.common import (
     CliError,
     ProgressBar,
     database_url,
+    is_cluster_url,
     print_json,
     project_dir,
     run_async,
@@ -55,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # A one-shot command is not the deployment: it runs no scheduled jobs or crons
         # (jobs this function schedules run under `serve`/`dev`).
         async with await Engine.open_pushed(
-            root, url, progress=ProgressBar(), jobs=False
+            root, url, progress=ProgressBar(), jobs=False, cluster=is_cluster_url(url)
         ) as engine:
             fn = engine.resolve(args.path)
             if fn.kind is FunctionKind.QUERY:

@@ -20,6 +20,7 @@ from reactor.cli.common import (
     database_url,
     describe_error,
     handle_sigterm,
+    is_cluster_url,
     project_dir,
     push_summary,
     record_server,
@@ -52,12 +53,14 @@ def _server_config(key: str, args: argparse.Namespace) -> Any:
     )
 
 
-def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
+def _engine_options(args: argparse.Namespace, url: str, port: int) -> dict[str, Any]:
     """What ``Engine.open_pushed`` is given under dev and serve, from the flags.
 
     ``--function-timeout`` / ``--action-timeout`` over the environment's defaults; the
     text of uncaught exceptions is shown to clients under ``reactor dev`` only. A
-    function that ignores being stopped ends the process (:func:`_exit_stuck`).
+    function that ignores being stopped ends the process (:func:`_exit_stuck`). On
+    PostgreSQL the server is a cluster node (other servers may share the database), and
+    registers the address it listens on; on SQLite it takes the database's lease.
     """
     from reactor.engine import LeaseHolder, TimeLimits, on_stuck
 
@@ -70,9 +73,12 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     on_stuck(_exit_stuck)
+    cluster = is_cluster_url(url)
     return {
         "progress": ProgressBar(),
         "lease": LeaseHolder.this_process(),
+        "cluster": cluster,
+        "node_address": _node_address(args.host, port) if cluster else "",
         "time_limits": limits,
         "expose_errors": getattr(args, "handler", None) is cmd_dev,
     }
@@ -94,6 +100,17 @@ def _local_url(host: str, port: int) -> str:
     """How a command on this machine reaches a server listening on ``host``."""
     if host in ("0.0.0.0", "::", ""):
         host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _node_address(host: str, port: int) -> str:
+    """How other machines reach this server (its entry in the cluster's node registry)."""
+    if host in ("0.0.0.0", "::", ""):
+        import socket
+
+        host = socket.gethostname()
     if ":" in host:
         host = f"[{host}]"
     return f"http://{host}:{port}"
@@ -132,7 +149,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         started = asyncio.Event()
         signals_owned = asyncio.Event()
-        options = _engine_options(args)
+        options = _engine_options(args, url, port)
         handle_sigterm(signals_owned)
         engine = await Engine.open_pushed(root, url, **options)
         # What is alive now (code, the loaded documents) lives as long as the server: the
@@ -260,7 +277,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     async def go() -> int:
         from reactor.engine import DatabaseInUse, Engine
 
-        options = _engine_options(args)
+        options = _engine_options(args, url, port)
         started = asyncio.Event()
         signals_owned = asyncio.Event()
         handle_sigterm(signals_owned)

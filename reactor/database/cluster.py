@@ -52,6 +52,7 @@ class Membership:
         self.trim_every = trim_every
         self.beats = 0
         self.trimmed = 0
+        self.head = 0  # the log's last position at the last heartbeat
         self.leases: set[str] = set()
         self._task: asyncio.Task[None] | None = None
 
@@ -63,7 +64,11 @@ class Membership:
     def beat(self) -> None:
         """Renew the heartbeat, re-registering if this node was dropped (blocking)."""
         node, applied = self.node, self.applied()
-        alive = self.persistence.cluster(lambda cur: commit_log.heartbeat(cur, node, applied))
+
+        def beat(cur: Any) -> tuple[bool, int]:
+            return commit_log.heartbeat(cur, node, applied), commit_log.head(cur)[0]
+
+        alive, self.head = self.persistence.cluster(beat)
         if not alive:
             logger.warning("node %s was dropped from the cluster registry; registering again", node)
             self.register()
@@ -71,6 +76,16 @@ class Membership:
         if self.trim_every and self.beats % self.trim_every == 0:
             timeout = self.node_timeout
             self.trimmed += self.persistence.cluster(lambda cur: commit_log.trim(cur, timeout))
+
+    def status(self) -> dict[str, Any]:
+        """This node for a health check: its id, the log position it has applied, and how
+        many commits it was behind the log's head at its last heartbeat."""
+        applied = self.applied()
+        return {
+            "node": self.node,
+            "applied": applied,
+            "behind": max(0, self.head - applied),
+        }
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="reactor-node")

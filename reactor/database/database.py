@@ -178,7 +178,12 @@ class Database:
             self.membership.register()
 
     def join_cluster(
-        self, node: str, *, poll: float = 1.0, node_timeout: float = DEFAULT_STALE_AFTER
+        self,
+        node: str,
+        *,
+        address: str = "",
+        poll: float = 1.0,
+        node_timeout: float = DEFAULT_STALE_AFTER,
     ) -> None:
         """Be node ``node`` of a cluster on this PostgreSQL database (before :meth:`load`).
 
@@ -186,8 +191,8 @@ class Database:
         (:mod:`reactor.persistence.commit_log`), and other nodes' commits are applied as
         they appear: a listener wakes the committer on each, and every ``poll`` seconds.
         Instead of the single server's lease, the node registers in the cluster's node
-        registry (:mod:`reactor.database.cluster`); ``node_timeout`` is how long a silent
-        node stays in it.
+        registry (:mod:`reactor.database.cluster`) with ``address`` (how other machines
+        reach it, for operators); ``node_timeout`` is how long a silent node stays in it.
         """
         if not hasattr(self.persistence, "write_logged"):
             raise ReactorError(
@@ -203,6 +208,7 @@ class Database:
             self.persistence,
             node,
             lambda: committer.applied,
+            address=address,
             interval=min(2.0, node_timeout / 4),
             node_timeout=node_timeout,
         )

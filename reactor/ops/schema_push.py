@@ -200,20 +200,22 @@ async def open_database(
     limits: Limits | None = None,
     lease: LeaseHolder | None = None,
     cluster: bool = False,
+    node_address: str = "",
 ) -> Database:
     """Open and start a database at its last pushed schema (the state a push starts from).
 
     With ``lease``, the database's lease is claimed first (before anything is loaded):
     :class:`~reactor.persistence.errors.DatabaseInUse` if another server holds it.
     With ``cluster`` (PostgreSQL only), the database is one node of several sharing it
-    (:meth:`Database.join_cluster`) and no lease is claimed.
+    (:meth:`Database.join_cluster`, registered with ``node_address``) and no lease is
+    claimed.
     """
     persistence = await asyncio.to_thread(open_persistence, url)
     db: Database | None = None
     try:
         db = Database(persistence, None, limits)
         if cluster:
-            db.join_cluster((lease or LeaseHolder.this_process()).node_id())
+            db.join_cluster((lease or LeaseHolder.this_process()).node_id(), address=node_address)
         elif lease is not None:
             await asyncio.to_thread(
                 db.claim_lease, lease, stale_after=lease_timeout(), what=describe_url(url)

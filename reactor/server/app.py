@@ -19,7 +19,9 @@ Routes:
   (:mod:`reactor.server.http_actions`);
 - ``GET /version``: the server version as plain text;
 - ``GET /health``: ``{"status": "ok"}``, or 503 ``{"status": "unavailable", "problem":
-  "database connection lost" | "disk full" | ...}`` while the database is unusable;
+  "database connection lost" | "disk full" | ...}`` while the database is unusable; a
+  cluster node adds ``"cluster": {"node", "applied", "behind"}`` (its log position and
+  how many commits it was behind the log's head at its last heartbeat);
 - ``/dashboard`` and ``/api/dashboard/...``: the admin dashboard
   (:mod:`reactor.server.dashboard`), before the static folder.
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -120,9 +123,18 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
         # The last check's verdict (the storage monitor re-checks every few seconds), so
         # a burst of health probes never queues behind a hung database.
         problem = engine.database_problem()
-        if problem is None:
-            return JSONResponse({"status": "ok"})
-        return JSONResponse({"status": "unavailable", "problem": problem}, status_code=503)
+        body: dict[str, Any] = (
+            {"status": "ok"}
+            if problem is None
+            else {
+                "status": "unavailable",
+                "problem": problem,
+            }
+        )
+        cluster = engine.cluster_status()
+        if cluster is not None:
+            body["cluster"] = cluster
+        return JSONResponse(body, status_code=200 if problem is None else 503)
 
     routes: list[BaseRoute] = [
         WebSocketRoute("/api/sync", sync),

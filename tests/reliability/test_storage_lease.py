@@ -120,7 +120,10 @@ async def test_a_server_whose_lease_was_taken_over_cannot_write(database: str) -
         persistence.close()
 
 
-def test_two_serve_processes_on_one_database(database: str, tmp_path: Path) -> None:
+def test_two_serve_processes_on_one_sqlite_file(tmp_path: Path) -> None:
+    # (On PostgreSQL a second `reactor serve` joins as a cluster node instead:
+    # tests/cluster/test_processes.py.)
+    database = f"sqlite:///{tmp_path / 'data.db'}"
     project = copy_project(CHAT, tmp_path)
     first = ServerProcess(project, database)
     try:
