@@ -724,6 +724,24 @@ class Engine:
         """
         return self.db.storage_problem()
 
+    async def catch_up(self, ts: int, timeout: float) -> bool:
+        """Wait until this node has published ``ts``; False if ``timeout`` seconds pass.
+
+        A cluster node may trail the log: a client that saw ``ts`` on another node
+        (read-your-writes across a reconnect) is held here while the follower reads the
+        log. A single server publishes everything it commits, so it never waits.
+        """
+        if self.db.published_ts >= ts:
+            return True
+        if self.db.membership is None:
+            return False
+        self.db.committer.follow_soon()
+        try:
+            await asyncio.wait_for(self.db.committer.wait_published(ts), timeout)
+        except TimeoutError:
+            return False
+        return True
+
     def cluster_status(self) -> dict[str, Any] | None:
         """In cluster mode, this node's id, applied log position and lag (commits behind
         the log's head at its last heartbeat); None for a single server."""

@@ -82,6 +82,9 @@ class SyncLimits:
     max_inflight_actions: int = 1000
     # A socket that has not sent Connect within this many seconds is closed.
     connect_timeout: float = 10.0
+    # A cluster node behind a reconnecting client's maxObservedTimestamp waits this long
+    # to catch up from the commit log before refusing the Connect.
+    catch_up_timeout: float = 10.0
 
 
 # Actions of closed connections, still running (a strong reference until they finish).
@@ -233,6 +236,15 @@ class SyncWorker:
                     max_ts = ts_from_wire(message.max_observed_timestamp)
                 except ValueError as exc:
                     raise ProtocolError(f"maxObservedTimestamp: {exc}") from None
+                timeout = self.limits.catch_up_timeout
+                if self.engine.cluster_status() is not None and not await self.engine.catch_up(
+                    max_ts, timeout
+                ):
+                    raise ProtocolError(
+                        f"client has observed timestamp {max_ts}, but this node has applied "
+                        f"the commit log only to {self.engine.published_ts} and did not catch "
+                        f"up within {timeout:g} s; reconnect to retry"
+                    )
             session.connect(message.session_id, max_ts)
             # Whole milliseconds: the Rust client (under the Python one) rejects a Transition
             # whose skew is not an integer. It sends no clock (or 0), so there is no skew.

@@ -221,6 +221,27 @@ async def test_nodes_register_and_one_of_them_runs_the_scheduled_jobs(
     assert registered() == []
 
 
+async def test_a_node_behind_a_client_catches_up_before_answering_it(
+    bank: Path, postgres_database: str
+) -> None:
+    async with nodes(bank, postgres_database, 2) as (a, b):
+        await a.mutation("bank:open", {"name": "r", "balance": 1})
+        await eventually(lambda: _is(b.query("bank:balance", {"name": "r"}), 1))
+        follow = b.db.committer.follow_soon
+        b.db.committer.follow_soon = lambda: None  # type: ignore[method-assign]
+        try:
+            _, ts = await a.run_mutation("bank:deposit", {"name": "r", "amount": 1}, None)
+            assert b.published_ts < ts  # b has not read the log since
+        finally:
+            b.db.committer.follow_soon = follow  # type: ignore[method-assign]
+        # A client that saw ts on a reconnects to b: b reads the log before answering.
+        assert await b.catch_up(ts, TIMEOUT)
+        assert b.published_ts >= ts
+        assert await b.query("bank:balance", {"name": "r"}) == 2
+        # A timestamp no node has reached: refused after the timeout, not waited on forever.
+        assert not await b.catch_up(ts + 1_000, 0.2)
+
+
 async def _is(value: Awaitable[Any], expected: Any) -> bool:
     return bool(await value == expected)
 
