@@ -25,6 +25,8 @@ Modes (the spec's ``mode``):
 - ``http_writer``: HTTP/1.1 keep-alive creates (reactor ``POST /api/mutation`` or
   PocketBase ``POST /api/collections/<c>/records``): ``closed`` loop with
   ``concurrency`` workers for throughput, or ``open`` loop at ``rate`` per second.
+- ``http_reader``: closed-loop ``POST /api/query`` of ``path`` (argument ``group``) over
+  ``concurrency`` keep-alive connections spread over ``ports``, for ``seconds``.
 
 The parent side (:class:`Child`, :func:`reactor_server`, :func:`free_port`) is imported
 by the benchmark modules and is not used by the child.
@@ -485,6 +487,61 @@ async def run_http_writer(spec: dict[str, Any]) -> dict[str, Any]:
     return {"elapsed_s": elapsed, "sent": sent, "errors": errors}
 
 
+async def run_http_reader(spec: dict[str, Any]) -> dict[str, Any]:
+    """Closed-loop ``POST /api/query`` calls over keep-alive connections.
+
+    Connection ``i`` of this child goes to ``ports[(offset + i) % len(ports)]``. On ``GO``
+    every connection loops for ``warmup_s`` (not counted) plus ``seconds``; the result is
+    the number of successful queries that completed in the counted window, per port.
+    """
+    host, ports = spec["host"], spec["ports"]
+    concurrency, offset = spec.get("concurrency", 8), spec.get("offset", 0)
+    targets = [ports[(offset + i) % len(ports)] for i in range(concurrency)]
+    conns = [await HttpConn(host, port).open() for port in targets]
+    stdin = await _stdin_lines()
+    emit("READY")
+    if (await stdin.readline()).strip() != b"GO":
+        return {}
+    groups = spec.get("groups", 1000)
+    t0 = time.perf_counter()
+    start, end = t0 + spec.get("warmup_s", 0.0), t0 + spec.get("warmup_s", 0.0) + spec["seconds"]
+    counts: dict[str, int] = {}
+    latencies: list[float] = []
+    errors: list[str] = []
+    cpu0 = time.process_time()
+
+    async def worker(k: int, conn: HttpConn) -> None:
+        seq = k
+        key = str(targets[k])
+        while True:
+            body = {"path": spec["path"], "args": {"group": seq % groups}, "format": "json"}
+            s = time.perf_counter()
+            if s >= end:
+                return
+            status, reply = await conn.request("POST", "/api/query", json.dumps(body).encode())
+            e = time.perf_counter()
+            seq += concurrency
+            ok = status == 200 and json.loads(reply).get("status") == "success"
+            if not ok:
+                if len(errors) < 5:
+                    errors.append(f"{status} {reply[:200]!r}")
+                continue
+            if start <= e <= end:
+                counts[key] = counts.get(key, 0) + 1
+                latencies.append(e - s)
+
+    await asyncio.gather(*(worker(k, c) for k, c in enumerate(conns)))
+    for c in conns:
+        c.close()
+    return {
+        "seconds": spec["seconds"],
+        "counts": counts,
+        "latencies": latencies,
+        "errors": errors,
+        "cpu_s": time.process_time() - cpu0,
+    }
+
+
 class SseSubscriber(asyncio.Protocol):
     """One PocketBase realtime (SSE) stream as a callback protocol, like
     :class:`WsSubscriber`: HTTP/1.1 chunked framing and SSE lines are parsed in
@@ -683,6 +740,7 @@ async def child_main(spec: dict[str, Any]) -> None:
         "sse_subs": run_sse_subs,
         "ws_writer": run_ws_writer,
         "http_writer": run_http_writer,
+        "http_reader": run_http_reader,
     }[spec["mode"]]
     result = await runner(spec)
     emit("RESULT " + json.dumps(result))

@@ -82,6 +82,9 @@ GOALS: list[Goal] = [
     Goal("P2", "pocketbase", "reactor receipts"),
     Goal("#19.1", "runaway", "worst trivial-query p99 during an offender"),
     Goal("#19.1", "runaway", "fewest writer acknowledgements during an offender"),
+    Goal("#16.7", "cluster", "cluster fan-out to"),
+    Goal("#16.7", "cluster", "cluster query throughput"),
+    Goal("#16.7", "cluster", "cluster push p50"),
 ]
 
 ORDER = [
@@ -93,6 +96,7 @@ ORDER = [
     "pocketbase",
     "creates",
     "runaway",
+    "cluster",
 ]
 
 
@@ -415,6 +419,58 @@ def runaway(r: Result) -> tuple[list[Chart], list[str]]:
     return [chart], lines
 
 
+def cluster(r: Result) -> tuple[list[Chart], list[str]]:
+    fan, tput = r["fanout"], r["throughput"]
+    sizes = sorted(fan, key=int)
+    label = {k: f"{k} node" + ("" if k == "1" else "s") for k in sizes}
+    fan_chart: Chart = (
+        f"Cluster fan-out to {r['subscribers']:,} subscribers (median)",
+        [label[k] for k in sizes],
+        [fan[k]["median_ms"] for k in sizes],
+        "ms",
+        False,
+    )
+    q_sizes = sorted(tput, key=int)
+    q_chart: Chart = (
+        "Cluster query throughput",
+        [label.get(k, k) for k in q_sizes],
+        [tput[k]["per_s"] for k in q_sizes],
+        "queries/s",
+        False,
+    )
+    fr, qr = r["fanout_ratio_to_1"], r["throughput_ratio_to_1"]
+    push = r["push"]
+    same, cross = push["same_node"], push["cross_node"]
+    reps = len(tput[q_sizes[0]].get("reps_per_s", [1]))
+    cpus = r.get("machine", {}).get("cpus")
+
+    def vs_one(ratio: float, lower_better: bool) -> str:
+        if abs(ratio - 1) < 0.05:
+            return "about the same as one node"
+        better = ratio < 1 if lower_better else ratio > 1
+        return "better than one node" if better else "worse than one node"
+
+    others = [k for k in sizes if k != "1"]
+    lines = [
+        f"One commit on node 1 reaches {r['subscribers']:,} subscribers spread evenly over "
+        + ", ".join(f"{label[k]} in {fan[k]['median_ms']:.0f} ms" for k in sizes)
+        + " (median from the writer's send; "
+        + ", ".join(f"{label[k]} {fr[k]:.2f}×, {vs_one(fr[k], True)}" for k in others)
+        + "); mutation-free HTTP queries run at "
+        + ", ".join(f"{tput[k]['per_s']:,.0f}/s on {label[k]}" for k in q_sizes)
+        + " ("
+        + ", ".join(f"{qr[k]:.2f}×, {vs_one(qr[k], False)}" for k in q_sizes if k != "1")
+        + f"; median of {reps} interleaved repetitions).",
+        f"A subscriber on another node than the writer's gets the commit in "
+        f"{cross['p50_ms']:.1f} ms p50 / {cross['p99_ms']:.1f} ms p99, against "
+        f"{same['p50_ms']:.1f} / {same['p99_ms']:.1f} ms on the writer's node "
+        f"({r['push_ratio_cross_to_same_p50']:.2f}× p50, "
+        f"{r['push_ratio_cross_to_same_p99']:.2f}× p99); every node, PostgreSQL and the "
+        f"load generators share the machine's {cpus} CPUs.",
+    ]
+    return [fan_chart, q_chart], lines
+
+
 READERS: dict[str, Callable[[Result], tuple[list[Chart], list[str]]]] = {
     "invalidation": invalidation,
     "write_throughput": write_throughput,
@@ -424,6 +480,7 @@ READERS: dict[str, Callable[[Result], tuple[list[Chart], list[str]]]] = {
     "pocketbase": pocketbase,
     "creates": creates,
     "runaway": runaway,
+    "cluster": cluster,
 }
 
 WHAT = {
@@ -439,6 +496,10 @@ WHAT = {
     ),
     "creates": "HTTP creates alone, reactor and PocketBase in interleaved rounds.",
     "runaway": "A trivial query's latency while runaway functions run back to back.",
+    "cluster": (
+        "Several `reactor serve` nodes on one PostgreSQL database: fan-out, query throughput"
+        " and cross-node push latency with 1, 2 and 3 nodes."
+    ),
 }
 
 

@@ -48,9 +48,7 @@ def sizes() -> dict[str, Any]:
         # fill: exactly-once records (their retention), the write log (60 s), and the
         # 65,536-entry cache of decoded ids, which 150 new ids a second fill in ~440 s.
         "warmup": float(os.environ.get("REACTOR_SOAK_WARMUP", 15 if quick else 450)),
-        "retain_session_requests_s": float(
-            os.environ.get("REACTOR_RETAIN_SESSION_REQUESTS", 60)
-        ),
+        "retain_session_requests_s": float(os.environ.get("REACTOR_RETAIN_SESSION_REQUESTS", 60)),
     }
 
 
