@@ -242,6 +242,17 @@ async def test_a_node_behind_a_client_catches_up_before_answering_it(
         assert not await b.catch_up(ts + 1_000, 0.2)
 
 
+async def test_an_env_var_set_on_one_node_is_seen_by_the_others(
+    bank: Path, postgres_database: str
+) -> None:
+    async with nodes(bank, postgres_database, 3) as (a, b, c):
+        await a.set_env("GREETING", "hello")
+        await eventually(lambda: _true(b.env_vars().get("GREETING") == "hello"))
+        await eventually(lambda: _true(c.env_vars().get("GREETING") == "hello"))
+        await c.set_env("GREETING", "bye")
+        await eventually(lambda: _true(a.env_vars().get("GREETING") == "bye"))
+
+
 async def _is(value: Awaitable[Any], expected: Any) -> bool:
     return bool(await value == expected)
 
