@@ -41,6 +41,7 @@ def transfer(ctx, src, dst, amount):
 def deposit(ctx, name, amount):
     doc = account(ctx, name)
     ctx.db.patch(doc["_id"], {"balance": doc["balance"] + amount})
+    return Int64(doc["balance"] + amount)
 
 
 @mutation(args={"name": v.string(), "amount": v.int64(), "times": v.int64()})

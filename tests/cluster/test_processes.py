@@ -26,6 +26,7 @@ import pytest
 
 from reactor import Int64
 from reactor.values.json import from_json, to_json, ts_from_wire
+from tests.cluster.conftest import BANK
 from tests.reliability.storage_harness import ServerProcess
 from tests.support.postgres import PostgresServer
 from tests.support.sync_client import SyncClient
@@ -45,44 +46,6 @@ schema = define_schema(
         "ticks": define_table({"label": v.string()}),
     }
 )
-"""
-
-BANK = """from reactor import Int64, mutation, query, v
-
-
-def account(ctx, name):
-    return ctx.db.query("accounts").with_index("by_name", lambda q: q.eq("name", name)).unique()
-
-
-@mutation(args={"name": v.string(), "balance": v.int64()})
-def open(ctx, name, balance):
-    return ctx.db.insert("accounts", {"name": name, "balance": balance})
-
-
-@mutation(args={"src": v.string(), "dst": v.string(), "amount": v.int64()})
-def transfer(ctx, src, dst, amount):
-    a, b = account(ctx, src), account(ctx, dst)
-    ctx.db.patch(a["_id"], {"balance": a["balance"] - amount})
-    ctx.db.patch(b["_id"], {"balance": b["balance"] + amount})
-    return Int64(a["balance"] - amount)
-
-
-@mutation(args={"name": v.string(), "amount": v.int64()})
-def deposit(ctx, name, amount):
-    doc = account(ctx, name)
-    ctx.db.patch(doc["_id"], {"balance": doc["balance"] + amount})
-    return Int64(doc["balance"] + amount)
-
-
-@query
-def balances(ctx):
-    return {d["name"]: int(d["balance"]) for d in ctx.db.query("accounts").collect()}
-
-
-@query(args={"name": v.string()})
-def balance(ctx, name):
-    doc = account(ctx, name)
-    return None if doc is None else int(doc["balance"])
 """
 
 ITEMS = """from reactor import mutation, query, v
