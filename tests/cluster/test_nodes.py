@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,28 +17,7 @@ import psycopg
 from reactor import Engine
 from reactor.errors import ReactorError
 
-TIMEOUT = 15.0
-
-
-@asynccontextmanager
-async def nodes(
-    project: Path, url: str, count: int, *, jobs: bool = False
-) -> AsyncIterator[list[Engine]]:
-    async with AsyncExitStack() as stack:
-        engines = []
-        for _ in range(count):
-            engine = await Engine.open_pushed(project, url, cluster=True, jobs=jobs)
-            stack.push_async_callback(engine.close)
-            engines.append(engine)
-        yield engines
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = TIMEOUT) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the nodes did not converge in time")
-        await asyncio.sleep(0.02)
+from .helpers import TIMEOUT, eventually, is_, nodes, true
 
 
 async def converged(engines: list[Engine]) -> dict[str, int]:
@@ -62,7 +39,7 @@ async def test_a_mutation_on_one_node_updates_a_subscription_on_another(
     async with nodes(bank, postgres_database, 2) as (a, b):
         await a.mutation("bank:open", {"name": "alice", "balance": 100})
         await a.mutation("bank:open", {"name": "bob", "balance": 0})
-        await eventually(lambda: _is(b.query("bank:balance", {"name": "bob"}), 0))
+        await eventually(lambda: is_(b.query("bank:balance", {"name": "bob"}), 0))
         async with b.subscribe("bank:balances") as sub:
             assert await asyncio.wait_for(sub.next(), TIMEOUT) == {"alice": 100, "bob": 0}
             await a.mutation("bank:transfer", {"src": "alice", "dst": "bob", "amount": 30})
@@ -70,9 +47,9 @@ async def test_a_mutation_on_one_node_updates_a_subscription_on_another(
             # And back: b's own commit reaches a.
             await b.mutation("bank:transfer", {"src": "bob", "dst": "alice", "amount": 5})
             assert await asyncio.wait_for(sub.next(), TIMEOUT) == {"alice": 75, "bob": 25}
-        await eventually(lambda: _is(a.query("bank:balance", {"name": "alice"}), 75))
+        await eventually(lambda: is_(a.query("bank:balance", {"name": "alice"}), 75))
         # Timestamps come from the one log: both nodes publish the same ts.
-        await eventually(lambda: _true(a.published_ts == b.published_ts))
+        await eventually(lambda: true(a.published_ts == b.published_ts))
 
 
 async def test_concurrent_transfers_spread_over_three_nodes_keep_the_total(
@@ -118,7 +95,7 @@ async def test_a_stale_node_is_refused_by_the_log_and_retries_on_the_new_state(
     async with nodes(bank, postgres_database, 2) as (a, b):
         await a.mutation("bank:open", {"name": "x", "balance": 10})
         await a.mutation("bank:open", {"name": "y", "balance": 10})
-        await eventually(lambda: _is(b.query("bank:balance", {"name": "y"}), 10))
+        await eventually(lambda: is_(b.query("bank:balance", {"name": "y"}), 10))
         # b stops following: its memory misses a's next commit.
         follow = b.db.committer.follow_soon
         b.db.committer.follow_soon = lambda: None  # type: ignore[method-assign]
@@ -153,7 +130,7 @@ async def test_a_refused_commit_fails_only_the_commits_that_read_its_writes(
             await b.mutation("bank:transfer", {"src": "x", "dst": "y", "amount": 3})
             blocked = asyncio.ensure_future(committer._writer.call(gate.wait))
             first = asyncio.ensure_future(a.mutation("bank:deposit", {"name": "p1", "amount": 0}))
-            await eventually(lambda: _true(bool(committer._in_flight)))
+            await eventually(lambda: true(bool(committer._in_flight)))
             before = a.executor.conflicts
             # The next batch: a stale transfer the log refuses, a deposit that read its
             # write (z), and deposits independent of both.
@@ -167,7 +144,7 @@ async def test_a_refused_commit_fails_only_the_commits_that_read_its_writes(
             tasks = []
             for name, args in steps:
                 tasks.append(asyncio.ensure_future(a.mutation(name, args)))
-                await eventually(lambda: _true(len(committer._staged) == len(tasks)))
+                await eventually(lambda: true(len(committer._staged) == len(tasks)))
         finally:
             gate.set()
             committer.follow_soon = follow  # type: ignore[method-assign]
@@ -193,7 +170,7 @@ async def test_a_node_started_late_catches_up_and_follows(
             assert await late.query("bank:balances") == {"p": 45, "q": 55}
             assert late.published_ts >= a.published_ts
             await a.mutation("bank:transfer", {"src": "q", "dst": "p", "amount": 10})
-            await eventually(lambda: _is(late.query("bank:balance", {"name": "p"}), 55))
+            await eventually(lambda: is_(late.query("bank:balance", {"name": "p"}), 55))
             # The late node's own commits are ordered after everything it loaded.
             await late.mutation("bank:transfer", {"src": "p", "dst": "q", "amount": 1})
             assert await converged([a, late]) == {"p": 54, "q": 46}
@@ -208,13 +185,13 @@ async def test_nodes_register_and_one_of_them_runs_the_scheduled_jobs(
 
     async with nodes(bank, postgres_database, 2, jobs=True) as (a, b):
         assert sorted(registered()) == sorted([str(a.db.node), str(b.db.node)])
-        await eventually(lambda: _true(a.scheduler.leader or b.scheduler.leader))
+        await eventually(lambda: true(a.scheduler.leader or b.scheduler.leader))
         assert not (a.scheduler.leader and b.scheduler.leader)
         await b.mutation("bank:open", {"name": "s", "balance": 0})
         # Scheduled on the node that does not run jobs: the leader runs each exactly once.
         follower = b if a.scheduler.leader else a
         await follower.mutation("bank:deposit_later", {"name": "s", "amount": 1, "times": 20})
-        await eventually(lambda: _is(follower.query("bank:balance", {"name": "s"}), 20))
+        await eventually(lambda: is_(follower.query("bank:balance", {"name": "s"}), 20))
         await asyncio.sleep(0.3)
         assert await a.query("bank:balance", {"name": "s"}) == 20
         assert follower.scheduler.jobs_run == 0
@@ -226,7 +203,7 @@ async def test_a_node_behind_a_client_catches_up_before_answering_it(
 ) -> None:
     async with nodes(bank, postgres_database, 2) as (a, b):
         await a.mutation("bank:open", {"name": "r", "balance": 1})
-        await eventually(lambda: _is(b.query("bank:balance", {"name": "r"}), 1))
+        await eventually(lambda: is_(b.query("bank:balance", {"name": "r"}), 1))
         follow = b.db.committer.follow_soon
         b.db.committer.follow_soon = lambda: None  # type: ignore[method-assign]
         try:
@@ -247,15 +224,7 @@ async def test_an_env_var_set_on_one_node_is_seen_by_the_others(
 ) -> None:
     async with nodes(bank, postgres_database, 3) as (a, b, c):
         await a.set_env("GREETING", "hello")
-        await eventually(lambda: _true(b.env_vars().get("GREETING") == "hello"))
-        await eventually(lambda: _true(c.env_vars().get("GREETING") == "hello"))
+        await eventually(lambda: true(b.env_vars().get("GREETING") == "hello"))
+        await eventually(lambda: true(c.env_vars().get("GREETING") == "hello"))
         await c.set_env("GREETING", "bye")
-        await eventually(lambda: _true(a.env_vars().get("GREETING") == "bye"))
-
-
-async def _is(value: Awaitable[Any], expected: Any) -> bool:
-    return bool(await value == expected)
-
-
-async def _true(value: bool) -> bool:
-    return value
+        await eventually(lambda: true(a.env_vars().get("GREETING") == "bye"))
