@@ -31,7 +31,7 @@ from reactor.auth import normalize_identity
 from reactor.database.database import Database, ProgressCallback
 from reactor.database.reads import ReadSet
 from reactor.database.transaction import Limits
-from reactor.errors import FunctionNotFound, ValidationError
+from reactor.errors import FunctionNotFound, ReactorError, ValidationError
 from reactor.ops.overview import (
     Activity,
     CronSummary,
@@ -60,7 +60,13 @@ from reactor.runtime.context import ActionCtx
 from reactor.runtime.executor import Execution, Executor, QueryOutcome
 from reactor.runtime.http_router import HttpRouter
 from reactor.runtime.live_queries import LiveQueries, LiveQuery
-from reactor.runtime.registry import FunctionKind, Project, RegisteredFunction, load_project
+from reactor.runtime.registry import (
+    FunctionKind,
+    Project,
+    RegisteredFunction,
+    load_project,
+    project_files,
+)
 from reactor.runtime.time_limits import TimeLimitExceeded, TimeLimits, on_stuck
 from reactor.schema import Schema
 from reactor.types import Clock, system_clock
@@ -134,6 +140,15 @@ class Engine:
         self.last_push: PushPlan | None = None
         # Called after reload() switched to new code (add_reload_listener).
         self._reload_listeners: list[Callable[[], None]] = []
+        # One schema change at a time: a push, a reload, or another node's push.
+        self._schema_lock = asyncio.Lock()
+        # The project's files as loaded: a node that follows another node's push loads
+        # its code again when they changed on disk.
+        self._files = project_files(project.root)
+        self._follow_task: asyncio.Task[None] | None = None
+        self._follow_due = False
+        if db.membership is not None:
+            db.committer.on_foreign_globals = self._foreign_globals
         # ctx.env: executor.env is kept equal to the _env system table.
         self.env = EnvMirror(db, self.executor.env)
         # Platform services: file storage (ctx.storage), scheduler and crons (ctx.scheduler).
@@ -311,13 +326,14 @@ class Engine:
         """
         from reactor.ops.schema_push import push_schema
 
-        plan = await push_schema(
-            self.db,
-            schema,
-            dry_run=dry_run,
-            progress=progress,
-            on_applied=self.rerun_live_queries,
-        )
+        async with self._schema_lock:
+            plan = await push_schema(
+                self.db,
+                schema,
+                dry_run=dry_run,
+                progress=progress,
+                on_applied=self.rerun_live_queries,
+            )
         if not dry_run:
             self.last_push = plan
         return plan
@@ -334,14 +350,16 @@ class Engine:
         """
         from reactor.ops.schema_push import push_schema
 
+        files = project_files(Path(root) if root is not None else self.project.root)
         project = load_project(root if root is not None else self.project.root)
         try:
-            plan = await push_schema(
-                self.db,
-                project.schema,
-                progress=progress,
-                on_applied=lambda: self._switch_project(project),
-            )
+            async with self._schema_lock:
+                plan = await push_schema(
+                    self.db,
+                    project.schema,
+                    progress=progress,
+                    on_applied=lambda: self._switch_project(project, files),
+                )
         except BaseException:
             if self.project is not project:
                 _forget_modules(project)
@@ -349,10 +367,11 @@ class Engine:
         self.last_push = plan
         return plan
 
-    def _switch_project(self, project: Project) -> None:
+    def _switch_project(self, project: Project, files: dict[str, tuple[int, int]]) -> None:
         # The previous version's modules stay in sys.modules: an action still running its
         # code may import lazily from its package.
         self.project = project
+        self._files = files
         self.executor.project = project
         self.scheduler.wake()  # reload the crons
         self.rerun_live_queries()
@@ -361,6 +380,54 @@ class Engine:
                 listener()
             except Exception:  # a broken listener must not undo the switch
                 logger.exception("reload listener %r failed", listener)
+
+    def _foreign_globals(self, names: frozenset[str]) -> None:
+        """Cluster mode: another node's commit set these globals (event loop)."""
+        if "schema" not in names or self._closed:
+            return
+        self._follow_due = True
+        if self._follow_task is None or self._follow_task.done():
+            self._follow_task = asyncio.get_running_loop().create_task(
+                self._follow_push(), name="reactor-follow-push"
+            )
+
+    async def _follow_push(self) -> None:
+        """Apply another node's schema push here, and load this node's code again if its
+        files changed on disk (a deployment that updates every host, then pushes from
+        one). Live queries re-run as after a local push."""
+        from reactor.ops.schema_push import apply_stored_schema
+
+        while self._follow_due and not self._closed:
+            self._follow_due = False
+            try:
+                async with self._schema_lock:
+                    files = await asyncio.to_thread(project_files, self.project.root)
+                    project: Project | None = None
+                    if files != self._files:
+                        try:
+                            project = load_project(self.project.root)
+                        except Exception as exc:
+                            logger.error(
+                                "another node pushed; this node keeps its functions, its "
+                                "project folder does not load: %s",
+                                exc,
+                            )
+                    changed = await apply_stored_schema(self.db)
+                    if project is not None:
+                        self._switch_project(project, files)
+                    elif changed:
+                        self.rerun_live_queries()
+                    if changed or project is not None:
+                        logger.info(
+                            "applied a schema push from another node%s",
+                            " and loaded the changed functions" if project is not None else "",
+                        )
+            except ReactorError as exc:  # writes never paused: try again shortly
+                logger.warning("could not apply another node's schema push yet: %s", exc)
+                self._follow_due = True
+                await asyncio.sleep(1.0)
+            except Exception:  # the next push, or a restart, tries again
+                logger.exception("could not apply another node's schema push")
 
     def add_reload_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` each time :meth:`reload` has switched to new code.
@@ -428,6 +495,9 @@ class Engine:
         """Finish pending commits and close the database."""
         if not self._closed:
             self._closed = True
+            if self._follow_task is not None:
+                self._follow_task.cancel()
+                await asyncio.gather(self._follow_task, return_exceptions=True)
             await self.live.close()
             await self.scheduler.close()
             await self.sweeper.close()

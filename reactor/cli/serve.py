@@ -28,6 +28,7 @@ from reactor.cli.common import (
     say,
 )
 from reactor.ops.schema_push import PushRefused
+from reactor.runtime.registry import project_files
 
 
 def _server_config(key: str, args: argparse.Namespace) -> Any:
@@ -226,34 +227,18 @@ async def _wait_started(server: asyncio.Task[None], started: asyncio.Event) -> N
 # -- dev -------------------------------------------------------------------------------------
 
 
-def watched_files(root: Path) -> dict[str, tuple[int, int]]:
-    """``{path: (mtime_ns, size)}`` of ``schema.py`` and every ``functions/**/*.py``."""
-    found: dict[str, tuple[int, int]] = {}
-    candidates = [root / "schema.py"]
-    functions = root / "functions"
-    if functions.is_dir():
-        candidates += [p for p in functions.rglob("*.py") if "__pycache__" not in p.parts]
-    for path in candidates:
-        try:
-            st = path.stat()
-        except OSError:
-            continue
-        found[str(path)] = (st.st_mtime_ns, st.st_size)
-    return found
-
-
 async def wait_for_change(
     root: Path, snapshot: dict[str, tuple[int, int]], poll: float = POLL_SECONDS
 ) -> dict[str, tuple[int, int]]:
     """Poll until the watched files change and then settle; returns the new snapshot."""
     while True:
         await asyncio.sleep(poll)
-        current = watched_files(root)
+        current = project_files(root)
         if current == snapshot:
             continue
         while True:  # let an editor finish writing
             await asyncio.sleep(poll / 2)
-            settled = watched_files(root)
+            settled = project_files(root)
             if settled == current:
                 return settled
             current = settled
@@ -281,7 +266,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         started = asyncio.Event()
         signals_owned = asyncio.Event()
         handle_sigterm(signals_owned)
-        snapshot = watched_files(root)
+        snapshot = project_files(root)
         engine: Engine | None = None
         while engine is None:
             try:

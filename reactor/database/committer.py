@@ -48,7 +48,11 @@ task, woken by a listener thread (NOTIFY, and a poll), and published as one step
 the last row read: their keys go into the write log and the :class:`PublishedBatch`, so
 subscriptions, search and every listener see them as a local batch. A batch that the log
 placed after unapplied commits of other nodes is published together with them from the
-log, so the published order is the log's order.
+log, so the published order is the log's order. Each logged commit names the globals it
+set; once other nodes' commits are published, ``on_foreign_globals`` hears those names
+(the engine applies a schema push on ``schema``). If the rows after ``applied`` were
+trimmed, the follower loads every document from one snapshot at the log's head instead
+and publishes the difference from its state as one step.
 
 Invariants: commits are published in timestamp order; a commit is published only after
 it is durable; if a batch fails to persist, it and every commit staged after it fail (they
@@ -72,7 +76,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from reactor.database.indexes import IndexSpec
+from reactor.database.indexes import KEY_MAX, KEY_MIN, IndexSpec
 from reactor.database.layers import DerivedIndex, DocEntry, Layer, Overlay, PublishedState, View
 from reactor.database.reads import ReadSet
 from reactor.database.subscriptions import SubscriptionIndex
@@ -105,6 +109,11 @@ Write = tuple[str, DocEntry | None, tuple[IndexSpec, ...]]
 
 T = TypeVar("T")
 
+_LogRead = tuple[list[LogRow], dict[str, DocumentRecord | None], dict[str, int] | None]
+"""Commit log rows, the documents they wrote as of the last, and the tables global."""
+_Snapshot = tuple[int, int, list[DocumentRecord], dict[str, int]]
+"""The log's head (position, ts), every document at it, and the tables global."""
+
 FOLLOW_RETRY = 0.05
 """Seconds before reading the commit log again after a failed read (doubling, up to 2 s)."""
 
@@ -124,6 +133,8 @@ class ClusterPersistence(Protocol):
     ) -> Appended: ...
 
     def follow(self, position: int) -> tuple[list[LogRow], dict[str, DocumentRecord | None]]: ...
+
+    def snapshot(self) -> tuple[int, int, list[DocumentRecord]]: ...
 
     def get_global(self, key: str) -> Any: ...
 
@@ -286,6 +297,10 @@ class Committer:
         self.followed = 0  # foreign commits applied
         # Told of every document another node wrote (the creation clock follows them).
         self.on_foreign_document: Callable[[dict[str, Any]], None] | None = None
+        # Told, after publishing, the names of the globals other nodes' commits set (a
+        # schema push), and after a reload from a snapshot (any global may have changed).
+        self.on_foreign_globals: Callable[[frozenset[str]], None] | None = None
+        self.resyncs = 0  # reloads from a snapshot after the log was trimmed
 
     def join_cluster(self, cluster: ClusterPersistence, node: str) -> None:
         """Commit through the cluster commit log as ``node`` (before :meth:`start`)."""
@@ -421,6 +436,25 @@ class Committer:
         self._wake.set()
         return commit
 
+    def stage_globals(self) -> Commit:
+        """Stage a commit that writes no document, only the globals set so far.
+
+        It goes through the same pipeline as any commit (in cluster mode: into the commit
+        log, which names the globals, so other nodes learn of a schema push in order).
+        It read nothing, so it never conflicts.
+        """
+        if self._closed:
+            raise ReactorError("the database is closed")
+        ts = self._next_ts()
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        commit = Commit(ts, [], {}, future, frozenset(), self.take_globals())
+        if self.cluster is not None:
+            commit.reads = ReadSet()
+            commit.applied = self.applied
+        self._staged.append(commit)
+        self._wake.set()
+        return commit
+
     def _link(self, layer: Layer) -> None:
         """Put a big commit's layer on top of the pending chain (event loop)."""
         top = self.pending
@@ -509,8 +543,9 @@ class Committer:
         logged: list[tuple[LoggedCommit, list[DocumentRecord]]] = []
         for commit in batch:
             ids = tuple(doc_id for doc_id, _, _ in commit.writes)
+            names = tuple(commit.globals_)
             logged.append(
-                (LoggedCommit(commit.ts, commit.keys, commit.tables, ids), _records(commit))
+                (LoggedCommit(commit.ts, commit.keys, commit.tables, ids, names), _records(commit))
             )
         conflicts: dict[int, LogRow] = {}
 
@@ -639,7 +674,7 @@ class Committer:
         delay = FOLLOW_RETRY
         while True:
             try:
-                rows, docs, numbers = await self._writer.call(self._read_log, cluster, self.applied)
+                read, snapshot = await self._writer.call(self._read_log, cluster, self.applied)
             except Exception as exc:
                 if not self._follow_failing:
                     logger.warning("could not read the commit log: %s", exc)
@@ -663,19 +698,61 @@ class Committer:
         if self._follow_failing:
             logger.warning("reading the commit log again")
             self._follow_failing = False
+        numbers: dict[str, int] | None
+        if snapshot is not None:
+            position, ts, records, numbers = snapshot
+            self.register_tables(numbers)
+            rows, docs = self._snapshot_step(position, ts, records)
+            self.resyncs += 1
+        else:
+            assert read is not None
+            rows, docs, numbers = read
         if rows:
             self._apply_log(rows, docs, numbers, own)
 
     def _read_log(
         self, cluster: ClusterPersistence, position: int
-    ) -> tuple[list[LogRow], dict[str, DocumentRecord | None], dict[str, int] | None]:
-        """In the writer thread: the log after ``position`` and what it needs."""
-        rows, docs = cluster.follow(position)
+    ) -> tuple[_LogRead | None, _Snapshot | None]:
+        """In the writer thread: the log after ``position`` and what it needs, or, if
+        the rows this node still needs were trimmed (it was dropped from the node
+        registry as stale), a snapshot of every document to reload instead."""
+        try:
+            rows, docs = cluster.follow(position)
+        except LookupError as exc:
+            logger.warning("%s; reloading every document", exc)
+            return None, self._read_snapshot(cluster)
         numbers: dict[str, int] | None = None
         tables = self.tables
         if any(r is not None and r.table not in tables for r in docs.values()):
             numbers = dict(cluster.get_global("tables") or {})  # another node made a table
-        return rows, docs, numbers
+        return (rows, docs, numbers), None
+
+    def _read_snapshot(self, cluster: ClusterPersistence) -> _Snapshot:
+        """In the writer thread: the log's head and every document at it."""
+        position, ts, records = cluster.snapshot()
+        return position, ts, records, dict(cluster.get_global("tables") or {})
+
+    def _snapshot_step(
+        self, position: int, ts: int, records: list[DocumentRecord]
+    ) -> tuple[list[LogRow], dict[str, DocumentRecord | None]]:
+        """A snapshot as one log step over the published state (event loop).
+
+        The step holds each document whose stored value differs from the published one
+        (None: gone from the database) and names the globals, so listeners re-read them.
+        """
+        stored = {record.id: record for record in records}
+        view = self.published.top
+        docs: dict[str, DocumentRecord | None] = {}
+        for info in self.tables.all():
+            for _, doc_id in view.scan(info.by_id.id, KEY_MIN, KEY_MAX, False):
+                if doc_id not in stored:
+                    docs[doc_id] = None
+        for doc_id, record in stored.items():
+            current = view.get(doc_id)
+            if current is None or current.value != record.value:
+                docs[doc_id] = record
+        step = LogRow(position, ts, "", {}, frozenset(), tuple(docs), ("schema", "tables"))
+        return [step], docs
 
     def _apply_log(
         self,
@@ -686,9 +763,7 @@ class Committer:
     ) -> None:
         """Publish the state at the last of ``rows`` (the documents, as of it)."""
         registry = self.tables
-        for name, number in (numbers or {}).items():
-            if name not in registry and registry.by_number(number) is None:
-                registry.add(name, number)
+        self.register_tables(numbers or {})
         written: list[tuple[str, DocEntry | None]] = []
         for doc_id, record in docs.items():
             if record is None or record.value is None:
@@ -717,6 +792,19 @@ class Committer:
         for commit in own:
             if not commit.future.done():
                 commit.future.set_result(commit.ts)
+        names = frozenset(name for row in rows if row.node != self.node for name in row.globals)
+        if names and self.on_foreign_globals is not None:
+            try:
+                self.on_foreign_globals(names)
+            except Exception:  # a broken listener must not stop following
+                logger.exception("foreign globals listener failed")
+
+    def register_tables(self, numbers: dict[str, int]) -> None:
+        """Know the tables other nodes created (``numbers``: the ``tables`` global)."""
+        registry = self.tables
+        for name, number in numbers.items():
+            if name not in registry and registry.by_number(number) is None:
+                registry.add(name, number)
 
     def _publish(self, batch: list[Commit]) -> None:
         published = self.published

@@ -142,18 +142,22 @@ class Database:
 
     def load(self) -> None:
         """Build the in-memory state from persistence (synchronous, at startup)."""
-        registry: dict[str, int] = dict(self.persistence.get_global("tables") or {})
         names = list(SYSTEM_TABLES)
         if self.schema is not None:
             names += list(self.schema.tables)
-        next_number = max(registry.values(), default=0) + 1
-        for name in names:
-            if name not in registry:
-                registry[name] = next_number
-                next_number += 1
+        registry: dict[str, int]
+        if self.node is not None:
+            registry = self.persistence.claim_tables(names)  # type: ignore[attr-defined]
+        else:
+            registry = dict(self.persistence.get_global("tables") or {})
+            next_number = max(registry.values(), default=0) + 1
+            for name in names:
+                if name not in registry:
+                    registry[name] = next_number
+                    next_number += 1
+            self.persistence.write([], {"tables": registry})
         for name, number in registry.items():
             self.registry.add(name, number)
-        self.persistence.write([], {"tables": registry})
         ts = int(self.persistence.get_global("ts") or 0)
         position = 0
         if self.node is not None:
@@ -201,6 +205,7 @@ class Database:
             )
         self.node = node
         self.follow_poll = poll
+        self.registry.claim = self.persistence.claim_tables  # type: ignore[attr-defined]
         self.committer.join_cluster(self.persistence, node)  # type: ignore[arg-type]
         self.committer.on_foreign_document = self._foreign_document
         committer = self.committer
@@ -304,6 +309,24 @@ class Database:
     def set_dirty_global(self, name: str, value: Any) -> None:
         """Persist global ``name`` with the next commit (any thread)."""
         self.committer.set_global(name, value)
+
+    async def commit_globals(self, values: dict[str, Any]) -> None:
+        """Persist ``values`` now (a quiescent database: nothing is staged).
+
+        In cluster mode they go as a commit of their own, which the commit log names, so
+        other nodes learn of the change in commit order (that commit advances the
+        timestamp). A single server has nobody to tell: it writes them directly.
+        """
+        if self.node is None:
+            await asyncio.to_thread(self.persistence.write, [], values)
+            return
+        for name, value in values.items():
+            self.committer.set_global(name, value)
+        await self.committer.stage_globals().future
+
+    def register_tables(self, numbers: dict[str, int]) -> None:
+        """Know the tables of ``numbers`` (the ``tables`` global another node wrote)."""
+        self.committer.register_tables(numbers)
 
     def take_dirty_globals(self) -> dict[str, Any]:
         """The globals waiting for the next commit, for a caller that writes them itself."""
@@ -520,13 +543,8 @@ class Database:
             if new.specs != info.specs:
                 self._rebuild_indexes(info, new, progress)
             registry.put(new)
-        if schema is not None:
-            added = False
-            for name in schema.tables:
-                if name not in registry:
-                    registry.add(name, registry.next_number())
-                    added = True
-            if added:
+        if schema is not None and registry.number_new(list(schema.tables)):
+            if registry.claim is None:
                 self.set_dirty_global("tables", registry.numbers())
         self.committer.reset_pending()
 

@@ -17,14 +17,14 @@ registry changes (schemaless tables from worker threads) happen under ``lock``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from reactor.database.indexes import IndexSpec
 from reactor.database.layers import BaseState
-from reactor.errors import ValidationError
+from reactor.errors import ReactorError, ValidationError
 from reactor.schema import Schema, TableDefinition, table_name_problem
 from reactor.values import INT64_MAX, INT64_MIN, Int64, decode_id, normalize
 
@@ -117,6 +117,9 @@ class TableRegistry:
         # A section an asynchronous interrupt (a function's time limit) must not split;
         # the runtime installs its shield (reactor.runtime.time_limits.shielded).
         self.critical_section: Callable[[], AbstractContextManager[Any]] = nullcontext
+        # Cluster mode: numbers new tables in the shared database and returns every
+        # table's number (several nodes may create tables at once); None: number locally.
+        self.claim: Callable[[Sequence[str]], dict[str, int]] | None = None
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -221,6 +224,36 @@ class TableRegistry:
             info = self._tables.get(name)
             if info is not None:
                 return info
+            if self.claim is not None:
+                self.number_new([name])
+                return self._tables[name]
             info = self.add(name, self.next_number())
             self._on_new_tables(self.numbers())
             return info
+
+    def number_new(self, names: Sequence[str]) -> bool:
+        """Number the tables of ``names`` not known yet; whether there were any.
+
+        In cluster mode the shared database numbers them (:attr:`claim`) and the tables
+        other nodes created meanwhile are learned too; the numbers are stored already.
+        Otherwise they get the next free numbers, to persist with the next commit.
+        """
+        missing = [name for name in names if name not in self._tables]
+        if not missing:
+            return False
+        if self.claim is None:
+            for name in missing:
+                self.add(name, self.next_number())
+            return True
+        for name, number in self.claim(missing).items():
+            known = self._tables.get(name)
+            if known is not None:
+                continue
+            other = self._numbers.get(number)
+            if other is not None:
+                raise ReactorError(
+                    f"table {name!r} has number {number} in the database, which this node "
+                    f"gave to table {other.name!r}"
+                )
+            self.add(name, number)
+        return True

@@ -394,12 +394,38 @@ async def push_schema(
         if on_applied is not None:
             on_applied()
         state.phase = "recording"
-        globals_ = {
-            SCHEMA_GLOBAL: schema.to_json() if schema is not None else None,
-            "tables": db.table_registry(),
-        }
-        await asyncio.to_thread(db.persistence.write, [], globals_)
+        # A commit of its own: in cluster mode the commit log names the schema global,
+        # so every other node applies the push (apply_stored_schema) in commit order.
+        await db.commit_globals(
+            {
+                SCHEMA_GLOBAL: schema.to_json() if schema is not None else None,
+                "tables": db.table_registry(),
+            }
+        )
         return plan
     finally:
         if _pushes.get(db) is state:
             del _pushes[db]
+
+
+async def apply_stored_schema(db: Database) -> bool:
+    """Switch to the schema recorded in the database, if it differs from the one in use.
+
+    A cluster node calls this when another node's push reaches it through the commit
+    log. That node validated the documents; this one numbers the new tables as the
+    pushing node did (the ``tables`` global), builds the new indexes and drops the
+    removed ones. Returns whether anything changed.
+    """
+
+    def read() -> tuple[Schema | None, dict[str, int]]:
+        return stored_schema(db), dict(db.persistence.get_global("tables") or {})
+
+    schema, numbers = await asyncio.to_thread(read)
+    wanted = schema.to_json() if schema is not None else None
+    current = db.schema.to_json() if db.schema is not None else None
+    if wanted == current:
+        return False
+    await db.wait_quiescent()
+    db.register_tables(numbers)
+    db.apply_schema(schema)
+    return True

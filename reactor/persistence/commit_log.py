@@ -9,8 +9,10 @@ Tables (created by :func:`create_schema`, next to ``reactor_documents``):
 
 - ``reactor_commit_log (position, ts, node, payload)``: one row per commit. ``position``
   is gap-free and dense (1, 2, 3, ...); ``ts`` is the commit's nanosecond timestamp;
-  ``node`` the committing node's id; ``payload`` the written index keys, the tables and the
-  document ids (msgpack, opaque to this module except for decoding). The documents
+  ``node`` the committing node's id; ``payload`` the written index keys, the tables, the
+  document ids and the names of the globals the commit set (msgpack, opaque to this
+  module except for decoding; a follower that sees ``schema`` there applies the pushed
+  schema). The documents
   themselves stay in ``reactor_documents``, written by the same PostgreSQL transaction.
 - ``reactor_commit_head (id = 1, position, ts)``: the last assigned position and ts, so
   appending never scans the log and trimming never loses the head.
@@ -55,8 +57,9 @@ Trimming (:func:`trim`): rows at or below the low-water mark, the smallest ``app
 the nodes whose heartbeat is fresh, are deleted; nodes silent for longer than the node
 timeout are removed from the registry first. A node that restarts reloads all documents
 and resumes at the head position, so it needs no trimmed rows; a node that was removed
-because it stalled notices on its next heartbeat (:func:`heartbeat` returns False) and
-reloads instead of reading a log that may have been trimmed under it.
+because it stalled registers again on its next heartbeat (:func:`heartbeat` returns
+False), and when :func:`commits_after` finds the rows it needs trimmed (LookupError) it
+reloads every document from one snapshot at the head instead.
 
 Read-your-writes across nodes: a client carries the highest ts it has observed; a node
 serves it once its applied ts reaches that value (it waits on its follower, with a
@@ -108,6 +111,7 @@ class LoggedCommit:
     keys: dict[str, list[bytes]]
     tables: frozenset[str]
     ids: tuple[str, ...]
+    globals: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +124,7 @@ class LogRow:
     keys: dict[str, list[bytes]]
     tables: frozenset[str]
     ids: tuple[str, ...]
+    globals: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,20 +218,26 @@ def _rows_after(cur: Any, position: int, *, until: int | None, limit: int | None
         params.append(limit)
     cur.execute(sql, params)
     for pos, ts, node, payload in cur.fetchall():
-        keys, tables, ids = _decode(bytes(payload))
-        yield LogRow(int(pos), int(ts), str(node), keys, tables, ids)
+        keys, tables, ids, names = _decode(bytes(payload))
+        yield LogRow(int(pos), int(ts), str(node), keys, tables, ids, names)
 
 
 def _encode(commit: LoggedCommit) -> bytes:
-    return _ENCODER.encode([commit.keys, sorted(commit.tables), list(commit.ids)])
+    fields: list[Any] = [commit.keys, sorted(commit.tables), list(commit.ids)]
+    if commit.globals:
+        fields.append(sorted(commit.globals))
+    return _ENCODER.encode(fields)
 
 
-def _decode(payload: bytes) -> tuple[dict[str, list[bytes]], frozenset[str], tuple[str, ...]]:
-    keys, tables, ids = _DECODER.decode(payload)
+def _decode(
+    payload: bytes,
+) -> tuple[dict[str, list[bytes]], frozenset[str], tuple[str, ...], tuple[str, ...]]:
+    keys, tables, ids, *rest = _DECODER.decode(payload)
     return (
         {str(spec): [bytes(k) for k in ks] for spec, ks in keys.items()},
         frozenset(tables),
         tuple(ids),
+        tuple(str(name) for name in rest[0]) if rest else (),
     )
 
 

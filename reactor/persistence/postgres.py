@@ -282,6 +282,13 @@ class PostgresPersistence:
                             if appended.accepted:
                                 all_globals = dict(globals_ or {})
                                 all_globals["ts"] = appended.ts[-1]
+                                if "tables" in all_globals:
+                                    # Numbers are claimed (claim_tables): a node that has
+                                    # not learned another's new table must not drop it.
+                                    all_globals["tables"] = {
+                                        **all_globals["tables"],
+                                        **_stored_tables(cur),
+                                    }
                                 for key, value in all_globals.items():
                                     cur.execute(_SET_GLOBAL, (key, json.dumps(value)))
                         committing = True
@@ -331,6 +338,27 @@ class PostgresPersistence:
 
         return self._run(read)
 
+    def snapshot(self) -> tuple[int, int, list[DocumentRecord]]:
+        """The commit log's head ``(position, ts)`` and every document as of it.
+
+        One REPEATABLE READ snapshot: what a node loads when the log rows it still needed
+        were trimmed.
+        """
+
+        def read(conn: Any) -> tuple[int, int, list[DocumentRecord]]:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                self._ensure_commit_log(cur)
+                position, ts = commit_log.head(cur)
+                cur.execute("SELECT table_name, id, ts, value FROM reactor_documents")
+                records = [
+                    DocumentRecord(table, id_, row_ts, bytes(value))
+                    for table, id_, row_ts, value in cur.fetchall()
+                ]
+                return position, ts, records
+
+        return self._run(read)
+
     def _ensure_commit_log(self, cur: Any) -> None:
         if not self._commit_log_ready:
             commit_log.create_schema(cur)
@@ -373,6 +401,29 @@ class PostgresPersistence:
             ).fetchone()
         )
         return None if row is None else json.loads(row[0])
+
+    def claim_tables(self, names: Sequence[str]) -> dict[str, int]:
+        """Cluster mode: number the tables of ``names`` that have no number yet; returns
+        every table's number (the ``tables`` global, which this updates).
+
+        Under the commit log's lock, so two nodes creating tables at once never give two
+        tables one number (a table's number is part of its documents' ids).
+        """
+
+        def claim(conn: Any) -> dict[str, int]:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (commit_log.COMMIT_LOCK,))
+                registry = _stored_tables(cur)
+                missing = [name for name in names if name not in registry]
+                number = max(registry.values(), default=0)
+                for name in missing:
+                    number += 1
+                    registry[name] = number
+                if missing:
+                    cur.execute(_SET_GLOBAL, ("tables", json.dumps(registry)))
+                return registry
+
+        return self._run(claim)
 
     def delete_table(self, table: str) -> None:
         self._run(
@@ -458,6 +509,10 @@ class PostgresPersistence:
                 self._conn.close()
 
 
+LISTEN_SLICE = 0.2
+"""Seconds the commit log listener waits for a notification before checking for a stop."""
+
+
 class CommitListener:
     """Wakes a node when the commit log may have grown (cluster mode).
 
@@ -483,10 +538,14 @@ class CommitListener:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop listening (returns within about one poll interval)."""
+        """Stop listening (returns within a second).
+
+        The thread checks for a stop every :data:`LISTEN_SLICE` seconds; one still
+        connecting (up to ``CONNECT_TIMEOUT``) is a daemon and is left to finish alone.
+        """
         self._stopped.set()
         if self._thread.is_alive():
-            self._thread.join(self.poll + CONNECT_TIMEOUT)
+            self._thread.join(1.0)
 
     def _run(self) -> None:
         backoff = Backoff()
@@ -504,11 +563,17 @@ class CommitListener:
             try:
                 conn.execute(f"LISTEN {commit_log.CHANNEL}")
                 self.wake()
+                woken = time.monotonic()
                 while not self._stopped.is_set():
-                    for _ in conn.notifies(timeout=self.poll, stop_after=1):
+                    notified = False
+                    slice_ = min(self.poll, LISTEN_SLICE)
+                    for _ in conn.notifies(timeout=slice_, stop_after=1):
                         self.notifications += 1
-                    if not self._stopped.is_set():
+                        notified = True
+                    now = time.monotonic()
+                    if not self._stopped.is_set() and (notified or now - woken >= self.poll):
                         self.wake()
+                        woken = now
             except self._psycopg.Error as exc:
                 if not self._stopped.is_set():
                     logger.warning("commit log listener lost its connection: %s", _first_line(exc))
@@ -544,6 +609,13 @@ _UPSERT = """
 INSERT INTO reactor_documents (table_name, id, ts, value) VALUES (%s, %s, %s, %s)
 ON CONFLICT (id) DO UPDATE SET ts = excluded.ts, value = excluded.value
 """
+
+
+def _stored_tables(cur: Any) -> dict[str, int]:
+    cur.execute("SELECT value FROM reactor_globals WHERE key = 'tables'")
+    row = cur.fetchone()
+    return {} if row is None else {str(k): int(v) for k, v in json.loads(row[0]).items()}
+
 
 _SET_GLOBAL = """
 INSERT INTO reactor_globals (key, value) VALUES (%s, %s)

@@ -39,6 +39,7 @@ __all__ = [
     "internal_query",
     "load_project",
     "mutation",
+    "project_files",
     "query",
 ]
 
@@ -176,6 +177,22 @@ class Project:
     def module_attr(self, module: str, name: str) -> Any:
         mod = self.modules.get(module)
         return getattr(mod, name, None) if mod is not None else None
+
+
+def project_files(root: Path) -> dict[str, tuple[int, int]]:
+    """``{path: (mtime_ns, size)}`` of ``schema.py`` and every ``functions/**/*.py``."""
+    found: dict[str, tuple[int, int]] = {}
+    candidates = [root / "schema.py"]
+    functions = root / "functions"
+    if functions.is_dir():
+        candidates += [p for p in functions.rglob("*.py") if "__pycache__" not in p.parts]
+    for path in candidates:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        found[str(path)] = (st.st_mtime_ns, st.st_size)
+    return found
 
 
 _counter = itertools.count(1)
