@@ -45,7 +45,14 @@ from reactor.database.transaction import Limits, Transaction
 from reactor.database.write_log import WriteLog
 from reactor.errors import ReactorError, ValidationError
 from reactor.persistence import Persistence, commit_log
-from reactor.persistence.lease import DEFAULT_STALE_AFTER, LeaseHolder, claim_lease, release_lease
+from reactor.persistence.errors import DatabaseInUse
+from reactor.persistence.lease import (
+    DEFAULT_STALE_AFTER,
+    LeaseHolder,
+    claim_lease,
+    lease_timeout,
+    release_lease,
+)
 from reactor.schema import Schema
 from reactor.types import Clock
 from reactor.values import loads
@@ -180,6 +187,28 @@ class Database:
         self.committer.loaded(ts, position)
         if self.membership is not None:
             self.membership.register()
+            self._refuse_single_server()
+
+    def _refuse_single_server(self) -> None:
+        """A cluster node does not join a database a single server holds the lease of.
+
+        Checked after registering: a single server claiming the lease meanwhile sees
+        this node (:meth:`claim_lease`), so the two never both run.
+        """
+        current = self.persistence.lease_read()
+        stale_after = lease_timeout()
+        if current is None or current[1] >= stale_after:
+            return
+        holder = LeaseHolder.decode(current[0])
+        assert self.membership is not None
+        self.membership.leave()
+        who = holder.describe() if holder is not None else "an unreadable holder"
+        raise DatabaseInUse(
+            f"the database is in use by a single reactor server ({who}; last heartbeat "
+            f"{current[1]:.0f}s ago), which serves only its own commits: stop it before "
+            "starting cluster nodes, or start it again as one (reactor serve on PostgreSQL "
+            "is always a cluster node)."
+        )
 
     def join_cluster(
         self,
@@ -270,8 +299,22 @@ class Database:
         Raises :class:`~reactor.persistence.errors.DatabaseInUse` naming the holder when
         another live server has it (:mod:`reactor.persistence.lease`).
         """
-        claim_lease(self.persistence, holder, stale_after=stale_after, what=what or "the database")
+        what = what or "the database"
+        claim_lease(self.persistence, holder, stale_after=stale_after, what=what)
         self.lease = holder
+        if hasattr(self.persistence, "cluster"):
+            # Claimed first, checked second: a node joining meanwhile sees the lease.
+            timeout = stale_after
+            nodes = self.persistence.cluster(lambda cur: commit_log.live_nodes(cur, timeout))
+            if nodes:
+                release_lease(self.persistence, holder)
+                self.lease = None
+                names = ", ".join(f"{n} at {a}" if a else n for n, a in nodes)
+                raise DatabaseInUse(
+                    f"{what} is served by a cluster of reactor nodes ({names}). A single "
+                    "server beside them would serve stale data: open it as a cluster node "
+                    "(Engine.open(..., cluster=True); reactor serve on PostgreSQL always is)."
+                )
         # Heartbeats well within the staleness limit, so a live server never looks gone.
         self.monitor.interval = min(self.monitor.interval, stale_after / 4)
 

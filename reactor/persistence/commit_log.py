@@ -87,6 +87,7 @@ __all__ = [
     "deregister_node",
     "head",
     "heartbeat",
+    "live_nodes",
     "low_water_mark",
     "register_node",
     "release_lease",
@@ -265,6 +266,16 @@ def heartbeat(cur: Any, node: str, applied: int) -> bool:
 
 def deregister_node(cur: Any, node: str) -> None:
     cur.execute("DELETE FROM reactor_nodes WHERE node = %s", (node,))
+
+
+def live_nodes(cur: Any, node_timeout: float) -> list[tuple[str, str]]:
+    """``(node, address)`` of every node whose heartbeat is fresher than ``node_timeout``."""
+    cur.execute(
+        "SELECT node, address FROM reactor_nodes "
+        "WHERE heartbeat > clock_timestamp() - make_interval(secs => %s) ORDER BY node",
+        (node_timeout,),
+    )
+    return [(str(node), str(address)) for node, address in cur.fetchall()]
 
 
 def low_water_mark(cur: Any, node_timeout: float) -> int:

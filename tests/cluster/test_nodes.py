@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from reactor import Engine
 from reactor.errors import ReactorError
+from reactor.persistence.errors import DatabaseInUse
+from reactor.persistence.lease import LeaseHolder
 
 from .helpers import TIMEOUT, eventually, is_, nodes, true
 
@@ -228,3 +231,23 @@ async def test_an_env_var_set_on_one_node_is_seen_by_the_others(
         await eventually(lambda: true(c.env_vars().get("GREETING") == "hello"))
         await c.set_env("GREETING", "bye")
         await eventually(lambda: true(a.env_vars().get("GREETING") == "bye"))
+
+
+async def test_a_single_server_and_cluster_nodes_refuse_each_other(
+    bank: Path, postgres_database: str
+) -> None:
+    holder = LeaseHolder.this_process()
+    async with nodes(bank, postgres_database, 1) as (node,):
+        with pytest.raises(DatabaseInUse, match=rf"cluster of reactor nodes \({node.db.node}"):
+            await Engine.open_pushed(bank, postgres_database, lease=holder)
+        assert await node.query("bank:balances") == {}
+    single = await Engine.open_pushed(bank, postgres_database, lease=holder)
+    try:
+        with pytest.raises(DatabaseInUse, match="single reactor server"):
+            await Engine.open_pushed(bank, postgres_database, cluster=True)
+        await single.mutation("bank:open", {"name": "solo", "balance": 1})
+    finally:
+        await single.close()
+    # Once the single server has stopped, nodes start again and see its writes.
+    async with nodes(bank, postgres_database, 1) as (node,):
+        assert await node.query("bank:balances") == {"solo": 1}
