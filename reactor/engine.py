@@ -65,6 +65,7 @@ from reactor.runtime.registry import (
     Project,
     RegisteredFunction,
     load_project,
+    project_digest,
     project_files,
 )
 from reactor.runtime.time_limits import TimeLimitExceeded, TimeLimits, on_stuck
@@ -147,6 +148,7 @@ class Engine:
         self._files = project_files(project.root)
         self._follow_task: asyncio.Task[None] | None = None
         self._follow_due = False
+        self._follow_code = False
         if db.membership is not None:
             db.committer.on_foreign_globals = self._foreign_globals
         # ctx.env: executor.env is kept equal to the _env system table.
@@ -287,7 +289,9 @@ class Engine:
             url, limits=limits, lease=lease, cluster=cluster, node_address=node_address
         )
         try:
-            plan = await push_schema(db, loaded.schema, progress=progress)
+            plan = await push_schema(
+                db, loaded.schema, progress=progress, code=project_digest(loaded.root)
+            )
         except BaseException:
             await db.close()
             raise
@@ -350,8 +354,9 @@ class Engine:
         """
         from reactor.ops.schema_push import push_schema
 
-        files = project_files(Path(root) if root is not None else self.project.root)
-        project = load_project(root if root is not None else self.project.root)
+        folder = Path(root) if root is not None else self.project.root
+        files = project_files(folder)
+        project = load_project(folder)
         try:
             async with self._schema_lock:
                 plan = await push_schema(
@@ -359,6 +364,7 @@ class Engine:
                     project.schema,
                     progress=progress,
                     on_applied=lambda: self._switch_project(project, files),
+                    code=project_digest(project.root),
                 )
         except BaseException:
             if self.project is not project:
@@ -386,32 +392,37 @@ class Engine:
         if "schema" not in names or self._closed:
             return
         self._follow_due = True
+        self._follow_code = self._follow_code or "code" in names
         if self._follow_task is None or self._follow_task.done():
             self._follow_task = asyncio.get_running_loop().create_task(
                 self._follow_push(), name="reactor-follow-push"
             )
 
     async def _follow_push(self) -> None:
-        """Apply another node's schema push here, and load this node's code again if its
-        files changed on disk (a deployment that updates every host, then pushes from
-        one). Live queries re-run as after a local push."""
+        """Apply another node's schema push here. If that node pushed code too (it
+        reloaded or started), load this node's project folder again when its files
+        changed on disk: a deployment updates every host's folder, then restarts one.
+        Live queries re-run as after a local push."""
         from reactor.ops.schema_push import apply_stored_schema
 
         while self._follow_due and not self._closed:
             self._follow_due = False
+            code, self._follow_code = self._follow_code, False
             try:
                 async with self._schema_lock:
-                    files = await asyncio.to_thread(project_files, self.project.root)
                     project: Project | None = None
-                    if files != self._files:
+                    files = await asyncio.to_thread(project_files, self.project.root)
+                    if code and files != self._files:
                         try:
                             project = load_project(self.project.root)
                         except Exception as exc:
                             logger.error(
-                                "another node pushed; this node keeps its functions, its "
-                                "project folder does not load: %s",
+                                "another node pushed new code; this node keeps its functions, "
+                                "its project folder does not load: %s",
                                 exc,
                             )
+                    if code:
+                        await asyncio.to_thread(self._compare_code)
                     changed = await apply_stored_schema(self.db)
                     if project is not None:
                         self._switch_project(project, files)
@@ -428,6 +439,18 @@ class Engine:
                 await asyncio.sleep(1.0)
             except Exception:  # the next push, or a restart, tries again
                 logger.exception("could not apply another node's schema push")
+
+    def _compare_code(self) -> None:
+        """Warn when this node's folder holds other code than the node that pushed."""
+        from reactor.ops.schema_push import CODE_GLOBAL
+
+        pushed = self.db.persistence.get_global(CODE_GLOBAL)
+        if pushed is not None and pushed != project_digest(self.project.root):
+            logger.warning(
+                "another node pushed code that differs from this node's project folder "
+                "(%s): update the folder on this host too",
+                self.project.root,
+            )
 
     def add_reload_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` each time :meth:`reload` has switched to new code.

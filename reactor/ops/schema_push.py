@@ -49,6 +49,9 @@ __all__ = [
 ]
 
 SCHEMA_GLOBAL = "schema"
+
+CODE_GLOBAL = "code"
+"""The global holding the digest of the functions last pushed with a schema."""
 DEFAULT_VIOLATION_CAP = 20
 
 
@@ -376,11 +379,14 @@ async def push_schema(
     progress: ProgressCallback | None = None,
     cap: int = DEFAULT_VIOLATION_CAP,
     on_applied: Callable[[], None] | None = None,
+    code: str | None = None,
 ) -> PushPlan:
     """Plan, check and (unless ``dry_run``) apply and record a schema push.
 
     Raises :class:`PushRefused` for a breaking change. ``on_applied`` runs in the same
-    synchronous step as the switch (the engine swaps its functions there).
+    synchronous step as the switch (the engine swaps its functions there). ``code`` is
+    the digest of the functions pushed with the schema (a reload or a start), recorded
+    as :data:`CODE_GLOBAL`: other cluster nodes then load their own code again.
     """
     state = _pushes[db] = PushInProgress(schema, dry_run)
     try:
@@ -396,12 +402,13 @@ async def push_schema(
         state.phase = "recording"
         # A commit of its own: in cluster mode the commit log names the schema global,
         # so every other node applies the push (apply_stored_schema) in commit order.
-        await db.commit_globals(
-            {
-                SCHEMA_GLOBAL: schema.to_json() if schema is not None else None,
-                "tables": db.table_registry(),
-            }
-        )
+        recorded: dict[str, Any] = {
+            SCHEMA_GLOBAL: schema.to_json() if schema is not None else None,
+            "tables": db.table_registry(),
+        }
+        if code is not None:
+            recorded[CODE_GLOBAL] = code
+        await db.commit_globals(recorded)
         return plan
     finally:
         if _pushes.get(db) is state:

@@ -12,6 +12,7 @@ Modules under ``functions/`` import each other relatively (``from . import util`
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -39,6 +40,7 @@ __all__ = [
     "internal_query",
     "load_project",
     "mutation",
+    "project_digest",
     "project_files",
     "query",
 ]
@@ -182,17 +184,36 @@ class Project:
 def project_files(root: Path) -> dict[str, tuple[int, int]]:
     """``{path: (mtime_ns, size)}`` of ``schema.py`` and every ``functions/**/*.py``."""
     found: dict[str, tuple[int, int]] = {}
-    candidates = [root / "schema.py"]
-    functions = root / "functions"
-    if functions.is_dir():
-        candidates += [p for p in functions.rglob("*.py") if "__pycache__" not in p.parts]
-    for path in candidates:
+    for path in _source_files(root):
         try:
             st = path.stat()
         except OSError:
             continue
         found[str(path)] = (st.st_mtime_ns, st.st_size)
     return found
+
+
+def project_digest(root: Path) -> str:
+    """A SHA-256 of the project's source: ``schema.py`` and ``functions/**/*.py``, each by
+    its path in the folder (two folders with the same code have the same digest)."""
+    digest = hashlib.sha256()
+    for path in sorted(_source_files(root)):
+        try:
+            content = path.read_bytes()
+        except OSError:
+            continue
+        name = path.relative_to(root).as_posix().encode()
+        digest.update(len(name).to_bytes(4, "big") + name)
+        digest.update(len(content).to_bytes(8, "big") + content)
+    return digest.hexdigest()
+
+
+def _source_files(root: Path) -> list[Path]:
+    candidates = [root / "schema.py"]
+    functions = root / "functions"
+    if functions.is_dir():
+        candidates += [p for p in functions.rglob("*.py") if "__pycache__" not in p.parts]
+    return candidates
 
 
 _counter = itertools.count(1)

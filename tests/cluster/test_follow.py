@@ -57,6 +57,14 @@ schema = define_schema(
 )
 """
 
+WIDER_ACCOUNTS = define_schema(
+    {
+        "accounts": define_table({"name": v.string(), "balance": v.int64()})
+        .index("by_name", ["name"])
+        .index("by_balance", ["balance"]),
+    }
+)
+
 WIDER = define_schema(
     {
         "accounts": define_table({"name": v.string(), "balance": v.int64()})
@@ -125,6 +133,11 @@ async def test_a_reload_on_one_node_loads_the_changed_code_on_the_others(
         # one node reloads: it pushes the new schema; the other follows with the code.
         (bank / "functions" / "stats.py").write_text(RICHEST)
         (bank / "schema.py").write_text(WIDER_SOURCE)
+        # A push of the schema alone (the admin endpoint, reactor push) loads no code:
+        # b applies the schema and keeps its functions, as a single server would.
+        await a.push_schema(WIDER_ACCOUNTS)
+        await eventually(lambda: true(b.db.schema == WIDER_ACCOUNTS))
+        assert await _fails(b, "stats:richest")
         await a.reload()
         await a.mutation("bank:open", {"name": "cy", "balance": 5})
         await eventually(lambda: _answers(b, "stats:richest", "cy"))

@@ -346,6 +346,44 @@ def test_a_cron_fires_once_per_period_with_three_nodes_up(cluster: Cluster) -> N
     assert all(gap >= 900.0 for gap in gaps), f"two firings less than a period apart: {gaps}"
 
 
+STATS = """from reactor import query
+
+
+@query
+def top(ctx):
+    doc = ctx.db.query("accounts").with_index("by_balance").order("desc").first()
+    return None if doc is None else int(doc["balance"])
+"""
+
+
+def test_a_node_restarted_with_new_code_switches_every_node(cluster: Cluster) -> None:
+    # A deployment: the folder of every host is updated (one shared folder here) with a
+    # new index and a function using it, then one node restarts and pushes.
+    open_accounts(cluster, ["nc-top"], 10**9)
+    for node in cluster.nodes:
+        reply = httpx.post(f"{node.url}/api/query", json={"path": "stats:top", "args": {}})
+        assert reply.json().get("status") == "error"
+    (cluster.project / "functions" / "stats.py").write_text(STATS)
+    (cluster.project / "schema.py").write_text(
+        SCHEMA.replace(
+            '"by_name", ["name"]\n        ),',
+            '"by_name", ["name"]\n        ).index("by_balance", ["balance"]),',
+        )
+    )
+    cluster.nodes[1].kill()
+    cluster.nodes[1] = cluster.start()
+    for node in cluster.nodes:
+
+        def serves_top(url: str = node.url) -> bool:
+            reply = httpx.post(f"{url}/api/query", json={"path": "stats:top", "args": {}})
+            body = reply.json()
+            if body.get("status") != "success":
+                return False
+            return bool(from_json(body["value"]) == 10**9)
+
+        eventually(serves_top, f"{node.url} serves the new function over the new index")
+
+
 def test_kill_9_of_one_node_under_writes_loses_no_acknowledged_write(cluster: Cluster) -> None:
     urls = [n.url for n in cluster.nodes]
     victim = cluster.nodes[2]
