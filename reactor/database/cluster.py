@@ -78,13 +78,15 @@ class Membership:
             self.trimmed += self.persistence.cluster(lambda cur: commit_log.trim(cur, timeout))
 
     def status(self) -> dict[str, Any]:
-        """This node for a health check: its id, the log position it has applied, and how
-        many commits it was behind the log's head at its last heartbeat."""
+        """This node for a health check: its id, the log position it has applied, how
+        many commits it was behind the log's head at its last heartbeat, and the named
+        leases it holds (``scheduler``: it runs the jobs and crons)."""
         applied = self.applied()
         return {
             "node": self.node,
             "applied": applied,
             "behind": max(0, self.head - applied),
+            "leases": sorted(self.leases),
         }
 
     def start(self) -> None:

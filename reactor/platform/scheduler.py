@@ -27,9 +27,10 @@ subscribe to the table like any other (``ctx.db.query("_scheduled_functions")``)
   is computed from the current time, so downtime never piles runs up, and a cron whose
   previous run is still pending or in progress skips that firing.
 - In a cluster (several nodes on one PostgreSQL database) one node at a time does all of
-  this: the holder of the cluster lease :data:`LEASE` (renewed every
-  :data:`LEASE_RENEW` seconds, taken over by another node once it is
-  :data:`LEASE_TTL` seconds old). The others only schedule jobs from their functions.
+  this: the holder of the cluster lease :data:`LEASE`. It lasts ``REACTOR_LEASE_TIMEOUT``
+  seconds (:func:`~reactor.persistence.lease.lease_timeout`, 15 by default) and is renewed
+  every quarter of that, at most every :data:`LEASE_RENEW` seconds; another node takes
+  it over once it has expired. The others only schedule jobs from their functions.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from reactor.database.committer import PublishedBatch
 from reactor.database.query import Query
 from reactor.database.transaction import Transaction
 from reactor.errors import ReactorError, SchemaError
+from reactor.persistence.lease import lease_timeout
 from reactor.platform.crons import CronJob, Crons
 from reactor.platform.scheduled_jobs import (
     JOBS_INDEX,
@@ -67,7 +69,6 @@ MAX_DUE_PER_ROUND = 256
 MAX_CONCURRENT_JOBS = 16
 RESTART_ERROR = "interrupted by a restart"
 LEASE = "scheduler"
-LEASE_TTL = 15.0
 LEASE_RENEW = 4.0
 
 
@@ -119,6 +120,8 @@ class Scheduler:
         # Cluster mode: whether this node runs the jobs, and when it last renewed that.
         self.leader = False
         self._renewed = -math.inf
+        self.lease_ttl = lease_timeout()
+        self.lease_renew = min(LEASE_RENEW, self.lease_ttl / 4)
 
     def for_action(self) -> ActionJobs:
         """Schedule from trusted code, as an action would (``await ....run_after(...)``)."""
@@ -243,9 +246,9 @@ class Scheduler:
 
     async def _lead(self) -> bool:
         """Whether this node runs the jobs now (renewing the cluster lease when due)."""
-        if time.monotonic() - self._renewed < LEASE_RENEW:
+        if time.monotonic() - self._renewed < self.lease_renew:
             return self.leader
-        held = await self.db.hold_lease(LEASE, LEASE_TTL)
+        held = await self.db.hold_lease(LEASE, self.lease_ttl)
         self._renewed = time.monotonic()
         if held and not self.leader:
             self.leader = True
@@ -264,7 +267,7 @@ class Scheduler:
             self._wake.clear()
             if not await self._lead():
                 try:
-                    await asyncio.wait_for(self._wake.wait(), LEASE_RENEW)
+                    await asyncio.wait_for(self._wake.wait(), self.lease_renew)
                 except TimeoutError:
                     pass
                 continue
@@ -284,7 +287,7 @@ class Scheduler:
                 next_ms = min(next_ms, due)
             timeout = max(0.0, (next_ms - self._now_ms()) / 1000.0)
             if clustered:
-                timeout = min(timeout, LEASE_RENEW)
+                timeout = min(timeout, self.lease_renew)
             try:
                 await asyncio.wait_for(self._wake.wait(), min(timeout, 3600.0))
             except TimeoutError:

@@ -20,8 +20,9 @@ Routes:
 - ``GET /version``: the server version as plain text;
 - ``GET /health``: ``{"status": "ok"}``, or 503 ``{"status": "unavailable", "problem":
   "database connection lost" | "disk full" | ...}`` while the database is unusable; a
-  cluster node adds ``"cluster": {"node", "applied", "behind"}`` (its log position and
-  how many commits it was behind the log's head at its last heartbeat);
+  cluster node adds ``"cluster": {"node", "applied", "behind", "leases"}`` (its log
+  position, how many commits it was behind the log's head at its last heartbeat, and the
+  named leases it holds: ``scheduler`` on the node that runs jobs and crons);
 - ``/dashboard`` and ``/api/dashboard/...``: the admin dashboard
   (:mod:`reactor.server.dashboard`), before the static folder.
 

@@ -35,6 +35,9 @@ pytestmark = pytest.mark.slow
 
 TIMEOUT = 30.0
 
+LEASE_TIMEOUT = 3
+"""Seconds after which the scheduler lease of a dead node is taken over (15 by default)."""
+
 SCHEMA = """from reactor import define_schema, define_table, v
 
 schema = define_schema(
@@ -97,7 +100,11 @@ class Cluster:
         self.started = time.time()
 
     def start(self) -> ServerProcess:
-        node = ServerProcess(self.project, self.database, env={"REACTOR_CRONS": "1"})
+        node = ServerProcess(
+            self.project,
+            self.database,
+            env={"REACTOR_CRONS": "1", "REACTOR_LEASE_TIMEOUT": str(LEASE_TIMEOUT)},
+        )
         try:
             node.wait_ready()
             wait_healthy(node)
@@ -344,6 +351,33 @@ def test_a_cron_fires_once_per_period_with_three_nodes_up(cluster: Cluster) -> N
     assert len(fired) <= total + 1, (len(fired), total)
     gaps = [b - a for a, b in itertools.pairwise(fired)]
     assert all(gap >= 900.0 for gap in gaps), f"two firings less than a period apart: {gaps}"
+
+
+def scheduler_holders(nodes: list[ServerProcess]) -> list[int]:
+    """The indexes of the nodes whose health says they hold the scheduler lease."""
+    return [i for i, n in enumerate(nodes) if "scheduler" in wait_healthy(n)["cluster"]["leases"]]
+
+
+def test_the_scheduler_moves_to_another_node_when_its_holder_dies(cluster: Cluster) -> None:
+    holders = eventually(lambda: scheduler_holders(cluster.nodes), "a node holds the lease")
+    assert len(holders) == 1, holders
+    index = holders[0]
+    others = [n for i, n in enumerate(cluster.nodes) if i != index]
+    cluster.nodes[index].kill()
+    killed = time.monotonic()
+    after = eventually(lambda: scheduler_holders(others), "another node takes the lease over")
+    taken = time.monotonic() - killed
+    assert len(after) == 1, after
+    print(f"scheduler lease taken over {taken:.1f} s after the kill (timeout {LEASE_TIMEOUT} s)")
+    # The crons fire again, from the new holder, still once per period.
+    count = call(others[0].url, "query", "ticks:count", {})
+    eventually(
+        lambda: call(others[1].url, "query", "ticks:count", {}) >= count + 2,
+        "the crons fire again",
+    )
+    fired = call(others[0].url, "query", "ticks:fired", {})
+    assert len(fired) == len(set(fired)), "a cron firing was scheduled twice"
+    cluster.nodes[index] = cluster.start()
 
 
 STATS = """from reactor import query
