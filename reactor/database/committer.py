@@ -76,7 +76,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from reactor.database.indexes import KEY_MAX, KEY_MIN, IndexSpec
+from reactor.database.indexes import KEY_MAX, KEY_MIN, IndexSpec, index_keys
 from reactor.database.layers import DerivedIndex, DocEntry, Layer, Overlay, PublishedState, View
 from reactor.database.reads import ReadSet
 from reactor.database.subscriptions import SubscriptionIndex
@@ -774,8 +774,8 @@ class Committer:
                 logger.error("commit log: document %s of unknown table %r", doc_id, record.table)
                 continue
             doc = loads(record.value)
-            index_keys = tuple(spec.key(doc) for spec in info.specs)
-            written.append((doc_id, DocEntry(info.name, record.value, index_keys)))
+            doc_keys = index_keys(info.specs, doc)
+            written.append((doc_id, DocEntry(info.name, record.value, doc_keys)))
             if self.on_foreign_document is not None:
                 self.on_foreign_document(doc)
         writes, keys, tables, _ = commit_writes(written, self.published.top, registry, self.derived)

@@ -34,8 +34,15 @@ from reactor.database.clock import CreationClock
 from reactor.database.cluster import Membership
 from reactor.database.committer import Committer, PreparedCommit, PublishListener
 from reactor.database.health import StorageMonitor, storage_problem
-from reactor.database.indexes import KEY_MAX, KEY_MIN
-from reactor.database.layers import BaseState, DocEntry, PublishedState, View, ViewLease
+from reactor.database.indexes import KEY_MAX, KEY_MIN, index_keys
+from reactor.database.layers import (
+    BaseState,
+    BulkLoad,
+    DocEntry,
+    PublishedState,
+    View,
+    ViewLease,
+)
 from reactor.database.reads import ReadSet
 from reactor.database.retry import retry_conflicts
 from reactor.database.search import SearchIndexes
@@ -172,18 +179,19 @@ class Database:
             # (the follower re-applies later ones, which changes nothing).
             position, head_ts = self.persistence.cluster(commit_log.head)  # type: ignore[attr-defined]
             ts = max(ts, head_ts)
-        base = self.base
+        bulk = BulkLoad(self.base)
         for record in self.persistence.load_documents():
             info = self.registry.get(record.table)
             if info is None or record.value is None:
                 continue
             doc = loads(record.value)
-            keys = tuple(spec.key(doc) for spec in info.specs)
-            base.apply(record.id, DocEntry(info.name, record.value, keys), info.specs)
+            keys = index_keys(info.specs, doc)
+            bulk.add(record.id, DocEntry(info.name, record.value, keys), info.specs)
             ts = max(ts, record.ts)
             created = doc.get("_creation_time", 0.0)
             if isinstance(created, float):
                 self.creation.bump(created)
+        bulk.finish()
         self.committer.loaded(ts, position)
         if self.membership is not None:
             self.membership.register()

@@ -22,6 +22,7 @@ __all__ = [
     "Index",
     "IndexSpec",
     "field_value",
+    "index_keys",
     "point_interval",
     "prefix_end",
 ]
@@ -62,11 +63,12 @@ class IndexSpec:
     name: str
     fields: tuple[str, ...]
     user_fields: tuple[str, ...] = ()
+    # Stable identifier ``table.index`` used in read sets and the write log (computed
+    # once: it is read for every key of every write).
+    id: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def id(self) -> str:
-        """Stable identifier ``table.index`` used in read sets and the write log."""
-        return f"{self.table}.{self.name}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", f"{self.table}.{self.name}")
 
     @staticmethod
     def by_id(table: str) -> IndexSpec:
@@ -88,6 +90,31 @@ class IndexSpec:
     def prefix(self, values: Sequence[Any]) -> bytes:
         """The encoded prefix of the first ``len(values)`` key fields."""
         return encode_key(values)
+
+
+_SUFFIX = ("_creation_time", "_id")
+
+
+def index_keys(specs: Sequence[IndexSpec], doc: dict[str, Any]) -> tuple[bytes, ...]:
+    """The key of ``doc`` in each index of ``specs`` (equal to each ``spec.key(doc)``).
+
+    Every index but ``by_id`` ends with ``(_creation_time, _id)``, and a key is the
+    concatenation of its fields' encodings, so that suffix is encoded once per document.
+    """
+    suffix: bytes | None = None
+    keys: list[bytes] = []
+    for spec in specs:
+        fields = spec.fields
+        if len(fields) < 2 or fields[-2:] != _SUFFIX:
+            keys.append(spec.key(doc))
+            continue
+        if suffix is None:
+            suffix = encode_key([doc.get("_creation_time", MISSING), doc.get("_id", MISSING)])
+        if len(fields) == 2:
+            keys.append(suffix)
+        else:
+            keys.append(encode_key([field_value(doc, f) for f in fields[:-2]]) + suffix)
+    return tuple(keys)
 
 
 @dataclass(slots=True)

@@ -142,6 +142,42 @@ class BaseState:
             indexes[spec.id].add(key, doc_id)
 
 
+class BulkLoad:
+    """Documents put into a base whose indexes are empty (opening a database), in any
+    order; :meth:`finish` then sorts each index's keys once instead of inserting them
+    one by one. The base is not readable until then."""
+
+    def __init__(self, base: BaseState) -> None:
+        self.base = base
+        self._keys: dict[str, list[bytes]] = {}
+
+    def add(self, doc_id: str, entry: DocEntry, specs: Sequence[IndexSpec]) -> None:
+        """One document, not in the base yet."""
+        base = self.base
+        base.docs[doc_id] = entry
+        for derived in base.derived:
+            derived.base_changed(doc_id, None, entry)
+        indexes, pending = base.indexes, self._keys
+        for spec, key in zip(specs, entry.keys, strict=True):
+            indexes[spec.id].ids[key] = doc_id
+            keys = pending.get(spec.id)
+            if keys is None:
+                keys = pending[spec.id] = []
+            keys.append(key)
+
+    def finish(self) -> None:
+        indexes = self.base.indexes
+        for index_id, keys in self._keys.items():
+            index = indexes[index_id]
+            keys.sort()
+            if len(index.keys):  # not empty after all: insert into it
+                for key in keys:
+                    index.keys.add(key)
+            else:
+                index.keys = SortedKeys.from_sorted(keys)
+        self._keys = {}
+
+
 class Overlay:
     """Writes layered on a parent view."""
 

@@ -31,6 +31,16 @@ class SortedKeys:
     def __len__(self) -> int:
         return self._len
 
+    @classmethod
+    def from_sorted(cls, keys: list[bytes]) -> SortedKeys:
+        """A set of ``keys``, which must be sorted and distinct (a bulk load: one pass
+        instead of an insertion each)."""
+        made = cls()
+        made._chunks = [keys[i : i + LOAD] for i in range(0, len(keys), LOAD)]
+        made._maxes = [chunk[-1] for chunk in made._chunks]
+        made._len = len(keys)
+        return made
+
     def add(self, key: bytes) -> None:
         """Insert ``key`` (which must not be present)."""
         maxes = self._maxes

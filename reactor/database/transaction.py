@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reactor.database.clock import CreationClock
-from reactor.database.indexes import IndexSpec, point_interval
+from reactor.database.indexes import IndexSpec, index_keys, point_interval
 from reactor.database.layers import DocEntry, Overlay, View
 from reactor.database.reads import ReadSet
 from reactor.database.search import SearchIndexes
@@ -182,7 +182,7 @@ class Transaction:
                 f"document in table {table.name!r} is {len(value)} bytes; "
                 f"the limit is {self.limits.max_document_size}"
             )
-        keys = tuple(spec.key(full) for spec in table.specs)
+        keys = index_keys(table.specs, full)
         if doc_id not in overlay.docs and len(overlay.docs) >= self.limits.max_documents_written:
             raise LimitExceeded(
                 "too many documents written in one mutation "

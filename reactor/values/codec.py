@@ -28,9 +28,14 @@ def _encode_ext(obj: Any) -> Any:
     raise TypeError(f"{describe_type(obj)} is not a storable value")
 
 
+_new_int: Final = int.__new__
+
+
 def _decode_ext(code: int, data: memoryview) -> Any:
     if code == _EXT_INT64 and len(data) == 8:
-        return Int64(_INT_LE.unpack(data)[0])
+        # Eight bytes are always in range: skip Int64's checks (every stored int64 of
+        # every document passes here when a database opens).
+        return _new_int(Int64, _INT_LE.unpack(data)[0])
     raise ValueError(f"unknown stored extension type {code}")
 
 

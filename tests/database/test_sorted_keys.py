@@ -41,3 +41,31 @@ def test_sorted_keys_many_chunks() -> None:
     for k in items[::3]:
         assert sk.discard(k)
     assert list(sk) == [k for i, k in enumerate(items) if i % 3]
+
+
+@settings(max_examples=100)
+@given(
+    st.sets(st.binary(min_size=0, max_size=4), max_size=1500),
+    st.lists(st.tuples(st.booleans(), st.binary(max_size=4)), max_size=200),
+    keys,
+    keys,
+)
+def test_a_bulk_built_set_behaves_like_one_built_by_insertions(
+    initial: set[bytes], ops: list[tuple[bool, bytes]], lo: bytes, hi: bytes
+) -> None:
+    bulk = SortedKeys.from_sorted(sorted(initial))
+    model = set(initial)
+    assert len(bulk) == len(model)
+    # Insertions and removals after the bulk build keep chunks split and maxima right.
+    for add, key in ops:
+        if add and key not in model:
+            bulk.add(key)
+            model.add(key)
+        elif not add:
+            assert bulk.discard(key) == (key in model)
+            model.discard(key)
+    assert list(bulk) == sorted(model)
+    expected = sorted(k for k in model if lo <= k < hi)
+    assert list(bulk.range(lo, hi)) == expected
+    assert list(bulk.range_desc(lo, hi)) == expected[::-1]
+    assert all(k in bulk for k in model)
