@@ -147,14 +147,11 @@ def breakdown(engine: Any) -> dict[str, float]:
         per["index keys (bytes)"] += sum(sys.getsizeof(k) for k in entry.keys)
     per = {k: v / len(sample) for k, v in per.items()}
     per["docs dict (hash table)"] = sys.getsizeof(docs) / n
-    ids_dicts = 0
     sorted_lists = 0
     for index in base.indexes.values():
-        ids_dicts += sys.getsizeof(index.ids)
         chunks = index.keys._chunks
         sorted_lists += sys.getsizeof(chunks) + sum(sys.getsizeof(c) for c in chunks)
         sorted_lists += sys.getsizeof(index.keys._maxes)
-    per["index id dicts (key -> id)"] = ids_dicts / n
     per["SortedKeys chunk lists"] = sorted_lists / n
     per["total"] = sum(per.values())
     return per

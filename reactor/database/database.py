@@ -551,7 +551,7 @@ class Database:
         info = self.registry.get(name)
         if info is None:
             return 0
-        return self.published.count(name, len(self.base.indexes[info.by_id.id].ids))
+        return self.published.count(name, len(self.base.indexes[info.by_id.id]))
 
     def table_documents(self, name: str, view: View | None = None) -> Iterator[dict[str, Any]]:
         """The documents of a table in ``_creation_time`` order (admin use).
@@ -610,7 +610,7 @@ class Database:
         added = [spec for spec in new.specs if spec not in kept]
         for spec in added:
             base.add_index(spec)
-        ids = list(base.indexes[new.by_id.id].ids.values())
+        ids = list(base.indexes[new.by_id.id].doc_ids())
         total = len(ids)
         for done, doc_id in enumerate(ids, 1):
             entry = base.docs[doc_id]
@@ -623,7 +623,7 @@ class Database:
                 else:
                     assert doc is not None
                     key = spec.key(doc)
-                    base.indexes[spec.id].add(key, doc_id)
+                    base.indexes[spec.id].add(key)
                     keys.append(key)
             base.docs[doc_id] = DocEntry(entry.table, entry.value, tuple(keys))
             if progress is not None and (done == total or done % 1000 == 0):

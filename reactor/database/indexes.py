@@ -9,7 +9,7 @@ and byte order equals value order. ``by_id`` is keyed by ``_id`` alone and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ __all__ = [
     "IndexSpec",
     "field_value",
     "index_keys",
+    "key_doc_id",
     "point_interval",
     "prefix_end",
 ]
@@ -117,18 +118,36 @@ def index_keys(specs: Sequence[IndexSpec], doc: dict[str, Any]) -> tuple[bytes, 
     return tuple(keys)
 
 
+def key_doc_id(key: bytes) -> str:
+    """The id of the document an index key belongs to.
+
+    Every index's last field is ``_id``, so a key ends with the id's encoding: the string
+    tag, the id, a NUL. Ids are base32 text, which holds neither the tag byte nor a NUL,
+    so the last tag byte starts it. (The published indexes keep only their keys: a map
+    from key to id beside them would cost ~40 bytes per key.)
+    """
+    return key[key.rindex(0x10) + 1 : -1].decode()
+
+
 @dataclass(slots=True)
 class Index:
-    """The published entries of one index: sorted keys and the document id of each key."""
+    """The published entries of one index: its sorted keys (each names its document,
+    :func:`key_doc_id`)."""
 
     spec: IndexSpec
     keys: SortedKeys = field(default_factory=SortedKeys)
-    ids: dict[bytes, str] = field(default_factory=dict)
 
-    def add(self, key: bytes, doc_id: str) -> None:
+    def add(self, key: bytes) -> None:
+        """Add ``key`` (not present)."""
         self.keys.add(key)
-        self.ids[key] = doc_id
 
     def remove(self, key: bytes) -> None:
-        if self.ids.pop(key, None) is not None:
-            self.keys.discard(key)
+        self.keys.discard(key)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def doc_ids(self) -> Iterator[str]:
+        """The ids of the indexed documents, in index order."""
+        for key in self.keys:
+            yield key_doc_id(key)

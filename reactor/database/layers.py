@@ -39,7 +39,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
-from reactor.database.indexes import Index, IndexSpec
+from reactor.database.indexes import Index, IndexSpec, key_doc_id
 from reactor.database.sorted_keys import SortedKeys
 
 __all__ = [
@@ -115,10 +115,9 @@ class BaseState:
 
     def scan(self, index_id: str, lo: bytes, hi: bytes, desc: bool) -> Iterator[tuple[bytes, str]]:
         index = self.indexes[index_id]
-        ids = index.ids
         keys = index.keys.range_desc(lo, hi) if desc else index.keys.range(lo, hi)
         for key in keys:
-            yield key, ids[key]
+            yield key, key_doc_id(key)
 
     def add_index(self, spec: IndexSpec) -> Index:
         index = Index(spec)
@@ -139,7 +138,7 @@ class BaseState:
             return
         self.docs[doc_id] = entry
         for spec, key in zip(specs, entry.keys, strict=True):
-            indexes[spec.id].add(key, doc_id)
+            indexes[spec.id].add(key)
 
 
 class BulkLoad:
@@ -157,9 +156,8 @@ class BulkLoad:
         base.docs[doc_id] = entry
         for derived in base.derived:
             derived.base_changed(doc_id, None, entry)
-        indexes, pending = base.indexes, self._keys
+        pending = self._keys
         for spec, key in zip(specs, entry.keys, strict=True):
-            indexes[spec.id].ids[key] = doc_id
             keys = pending.get(spec.id)
             if keys is None:
                 keys = pending[spec.id] = []

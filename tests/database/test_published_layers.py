@@ -200,7 +200,7 @@ def test_bounded_folds_and_pushed_layers_keep_every_version(steps: list[tuple[st
             asked.clear()
             published.fold()  # one bounded step, as the event loop runs it
         check(published.top, model)
-        base_count = len(published.base.indexes[SPECS[0].id].ids)
+        base_count = len(published.base.indexes[SPECS[0].id])
         assert published.count(TABLE, base_count) == len(model)
         for lease, snapshot in leases:
             check(lease.view, snapshot)
@@ -211,7 +211,7 @@ def test_bounded_folds_and_pushed_layers_keep_every_version(steps: list[tuple[st
         steps_left -= 1
         assert steps_left, "folding never finished"
     check(published.base, model)
-    assert published.count(TABLE, len(published.base.indexes[SPECS[0].id].ids)) == len(model)
+    assert published.count(TABLE, len(published.base.indexes[SPECS[0].id])) == len(model)
 
 
 def test_a_fold_step_is_bounded_and_asks_for_the_next() -> None:

@@ -136,7 +136,7 @@ async def test_dropping_an_index(project: Path, db_url: str) -> None:
         assert "items.by_tag_n" in db.base.indexes
         info = db.table("items")
         assert [s.name for s in info.specs] == ["by_id", "by_creation_time", "by_tag_n"]
-        for doc_id in db.base.indexes["items.by_id"].ids.values():
+        for doc_id in db.base.indexes["items.by_id"].doc_ids():
             assert len(db.base.docs[doc_id].keys) == 3
     finally:
         await db.close()
