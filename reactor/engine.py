@@ -83,6 +83,7 @@ __all__ = [
     "default_database_url",
     "load_project",
     "on_stuck",
+    "project_files",
     # types its calls take and return, and errors they raise, defined in lower layers
     "BadUploadToken",
     "DatabaseInUse",

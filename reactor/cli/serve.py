@@ -28,7 +28,6 @@ from reactor.cli.common import (
     say,
 )
 from reactor.ops.schema_push import PushRefused
-from reactor.runtime.registry import project_files
 
 
 def _server_config(key: str, args: argparse.Namespace) -> Any:
@@ -231,6 +230,8 @@ async def wait_for_change(
     root: Path, snapshot: dict[str, tuple[int, int]], poll: float = POLL_SECONDS
 ) -> dict[str, tuple[int, int]]:
     """Poll until the watched files change and then settle; returns the new snapshot."""
+    from reactor.engine import project_files
+
     while True:
         await asyncio.sleep(poll)
         current = project_files(root)
@@ -260,7 +261,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     poll = float(os.environ.get("REACTOR_DEV_POLL", POLL_SECONDS))
 
     async def go() -> int:
-        from reactor.engine import DatabaseInUse, Engine
+        from reactor.engine import DatabaseInUse, Engine, project_files
 
         options = _engine_options(args, url, port)
         started = asyncio.Event()
