@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +40,17 @@ async def is_(value: Awaitable[Any], expected: Any) -> bool:
 
 async def true(value: bool) -> bool:
     return value
+
+
+@contextmanager
+def not_following(engine: Engine) -> Iterator[None]:
+    """Inside: ``engine`` does not read the commit log unless it must (its own commit
+    comes back refused, or a client waits on :meth:`Engine.catch_up`), as a node that
+    stalls would not; it follows again on leaving."""
+    committer = engine.db.committer
+    follow = committer.follow_soon
+    committer.follow_soon = lambda: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        committer.follow_soon = follow  # type: ignore[method-assign]

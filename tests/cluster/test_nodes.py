@@ -20,7 +20,7 @@ from reactor.errors import ReactorError
 from reactor.persistence.errors import DatabaseInUse
 from reactor.persistence.lease import LeaseHolder
 
-from .helpers import TIMEOUT, eventually, is_, nodes, true
+from .helpers import TIMEOUT, eventually, is_, nodes, not_following, true
 
 
 async def converged(engines: list[Engine]) -> dict[str, int]:
@@ -100,9 +100,7 @@ async def test_a_stale_node_is_refused_by_the_log_and_retries_on_the_new_state(
         await a.mutation("bank:open", {"name": "y", "balance": 10})
         await eventually(lambda: is_(b.query("bank:balance", {"name": "y"}), 10))
         # b stops following: its memory misses a's next commit.
-        follow = b.db.committer.follow_soon
-        b.db.committer.follow_soon = lambda: None  # type: ignore[method-assign]
-        try:
+        with not_following(b):
             await a.mutation("bank:transfer", {"src": "x", "dst": "y", "amount": 3})
             assert await b.query("bank:balance", {"name": "x"}) == 10
             before = b.executor.conflicts
@@ -110,8 +108,6 @@ async def test_a_stale_node_is_refused_by_the_log_and_retries_on_the_new_state(
             left = await b.mutation("bank:transfer", {"src": "x", "dst": "y", "amount": 2})
             assert left == 5
             assert b.executor.conflicts == before + 1
-        finally:
-            b.db.committer.follow_soon = follow  # type: ignore[method-assign]
         assert await b.query("bank:balances") == {"x": 5, "y": 15}
         assert await converged([a, b]) == {"x": 5, "y": 15}
 
@@ -125,32 +121,32 @@ async def test_a_refused_commit_fails_only_the_commits_that_read_its_writes(
             await a.mutation("bank:open", {"name": name, "balance": 10})
         await converged([a, b])
         committer = a.db.committer
-        follow = committer.follow_soon
-        committer.follow_soon = lambda: None  # type: ignore[method-assign]
         gate = threading.Event()
-        try:
-            # a misses b's transfer (it reads x), then holds a batch in its writer thread.
-            await b.mutation("bank:transfer", {"src": "x", "dst": "y", "amount": 3})
-            blocked = asyncio.ensure_future(committer._writer.call(gate.wait))
-            first = asyncio.ensure_future(a.mutation("bank:deposit", {"name": "p1", "amount": 0}))
-            await eventually(lambda: true(bool(committer._in_flight)))
-            before = a.executor.conflicts
-            # The next batch: a stale transfer the log refuses, a deposit that read its
-            # write (z), and deposits independent of both.
-            steps = [
-                ("bank:transfer", {"src": "x", "dst": "z", "amount": 2}),
-                ("bank:deposit", {"name": "z", "amount": 1}),
-                ("bank:deposit", {"name": "p1", "amount": 1}),
-                ("bank:deposit", {"name": "p2", "amount": 1}),
-                ("bank:deposit", {"name": "p3", "amount": 1}),
-            ]
-            tasks = []
-            for name, args in steps:
-                tasks.append(asyncio.ensure_future(a.mutation(name, args)))
-                await eventually(lambda: true(len(committer._staged) == len(tasks)))
-        finally:
-            gate.set()
-            committer.follow_soon = follow  # type: ignore[method-assign]
+        with not_following(a):
+            try:
+                # a misses b's transfer (it reads x), then holds a batch in its writer thread.
+                await b.mutation("bank:transfer", {"src": "x", "dst": "y", "amount": 3})
+                blocked = asyncio.ensure_future(committer._writer.call(gate.wait))
+                first = asyncio.ensure_future(
+                    a.mutation("bank:deposit", {"name": "p1", "amount": 0})
+                )
+                await eventually(lambda: true(bool(committer._in_flight)))
+                before = a.executor.conflicts
+                # The next batch: a stale transfer the log refuses, a deposit that read its
+                # write (z), and deposits independent of both.
+                steps = [
+                    ("bank:transfer", {"src": "x", "dst": "z", "amount": 2}),
+                    ("bank:deposit", {"name": "z", "amount": 1}),
+                    ("bank:deposit", {"name": "p1", "amount": 1}),
+                    ("bank:deposit", {"name": "p2", "amount": 1}),
+                    ("bank:deposit", {"name": "p3", "amount": 1}),
+                ]
+                tasks = []
+                for name, args in steps:
+                    tasks.append(asyncio.ensure_future(a.mutation(name, args)))
+                    await eventually(lambda: true(len(committer._staged) == len(tasks)))
+            finally:
+                gate.set()
         await blocked
         await first
         await asyncio.gather(*tasks)
@@ -207,13 +203,9 @@ async def test_a_node_behind_a_client_catches_up_before_answering_it(
     async with nodes(bank, postgres_database, 2) as (a, b):
         await a.mutation("bank:open", {"name": "r", "balance": 1})
         await eventually(lambda: is_(b.query("bank:balance", {"name": "r"}), 1))
-        follow = b.db.committer.follow_soon
-        b.db.committer.follow_soon = lambda: None  # type: ignore[method-assign]
-        try:
+        with not_following(b):
             _, ts = await a.run_mutation("bank:deposit", {"name": "r", "amount": 1}, None)
             assert b.published_ts < ts  # b has not read the log since
-        finally:
-            b.db.committer.follow_soon = follow  # type: ignore[method-assign]
         # A client that saw ts on a reconnects to b: b reads the log before answering.
         assert await b.catch_up(ts, TIMEOUT)
         assert b.published_ts >= ts

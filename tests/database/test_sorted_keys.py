@@ -14,13 +14,7 @@ from tests.support.strategies import keys
 def test_sorted_keys_matches_a_set(ops: list[tuple[bool, bytes]], lo: bytes, hi: bytes) -> None:
     sk = SortedKeys()
     model: set[bytes] = set()
-    for add, key in ops:
-        if add and key not in model:
-            sk.add(key)
-            model.add(key)
-        elif not add:
-            assert sk.discard(key) == (key in model)
-            model.discard(key)
+    _apply(ops, sk, model)
     assert list(sk) == sorted(model)
     assert len(sk) == len(model)
     expected = sorted(k for k in model if lo <= k < hi)
@@ -57,15 +51,20 @@ def test_a_bulk_built_set_behaves_like_one_built_by_insertions(
     model = set(initial)
     assert len(bulk) == len(model)
     # Insertions and removals after the bulk build keep chunks split and maxima right.
-    for add, key in ops:
-        if add and key not in model:
-            bulk.add(key)
-            model.add(key)
-        elif not add:
-            assert bulk.discard(key) == (key in model)
-            model.discard(key)
+    _apply(ops, bulk, model)
     assert list(bulk) == sorted(model)
     expected = sorted(k for k in model if lo <= k < hi)
     assert list(bulk.range(lo, hi)) == expected
     assert list(bulk.range_desc(lo, hi)) == expected[::-1]
     assert all(k in bulk for k in model)
+
+
+def _apply(ops: list[tuple[bool, bytes]], sk: SortedKeys, model: set[bytes]) -> None:
+    """Add or discard each key in both ``sk`` and its model."""
+    for add, key in ops:
+        if add and key not in model:
+            sk.add(key)
+            model.add(key)
+        elif not add:
+            assert sk.discard(key) == (key in model)
+            model.discard(key)
