@@ -162,6 +162,11 @@ WHITE_BOX = ("database", "runtime", "platform", "ops", "persistence")
 # Every other reach-in of tests into an engine's parts: (file, part) -> (at most how
 # many, why the engine's public calls do not do).
 TEST_REACH_INS: dict[tuple[str, str], tuple[int, str]] = {
+    ("cluster/helpers.py", "db"): (
+        1,
+        "stops a node from reading the commit log (as a stalled node would), which no "
+        "public call does: the cluster tests observe what the node does when behind",
+    ),
     ("reliability/test_offloop.py", "db"): (
         1,
         "observes the published state's layers: that a big batch is folded in steps, "
