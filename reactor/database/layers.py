@@ -234,6 +234,13 @@ class Overlay:
     def __bool__(self) -> bool:
         return bool(self.docs)
 
+    def clear(self) -> None:
+        """Forget every write (of a transaction that will not commit)."""
+        self.docs = {}
+        self._added = {}
+        self._added_ids = {}
+        self._hidden = {}
+
 
 Write = tuple[str, DocEntry | None, Sequence[IndexSpec]]
 """``(doc_id, new entry or None for a delete, the index specs of its table)``."""

@@ -149,6 +149,17 @@ class Transaction:
 
     # -- writes ------------------------------------------------------------------------
 
+    def discard(self) -> None:
+        """Drop the buffered writes of a transaction that will not commit.
+
+        A function that raised leaves its frames, and this transaction with them, in a
+        reference cycle through the exception's traceback until a full garbage collection;
+        without its writes the transaction no longer holds their documents until then
+        (a stopped mutation may have buffered thousands).
+        """
+        if self.overlay is not None:
+            self.overlay.clear()
+
     def _writable(self) -> Overlay:
         if self.overlay is None:
             raise ValidationError("this function cannot write: queries are read-only")

@@ -511,6 +511,10 @@ class Executor:
                     value = limited(limit, what, found.handler, ctx, **validated)
             except OutOfSlice:
                 _discard(printed)
+                txn.discard()
+                raise
+            except BaseException:
+                txn.discard()
                 raise
             finally:
                 if logs is not None:

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from reactor import Engine
+from reactor.database.layers import Overlay
 from reactor.runtime.time_limits import TimeLimitExceeded, TimeLimits, limited, sliced
 
 pytestmark = pytest.mark.spins
@@ -33,6 +34,20 @@ async def test_endless_mutation_commits_nothing(quick: Engine) -> None:
         await quick.mutation("offenders:forever_writing")
     assert await quick.query("counters:notes") == []
     assert await quick.mutation("counters:increment", {"name": "a"}) == 1
+
+
+async def test_a_stopped_mutation_holds_none_of_its_writes(quick: Engine) -> None:
+    # The exception's traceback keeps the stopped attempt's frames (and its transaction)
+    # in a cycle until a full collection; its buffered writes must not wait with them.
+    gc.collect()
+    gc.disable()
+    try:
+        with pytest.raises(TimeLimitExceeded):
+            await quick.mutation("offenders:forever_writing")
+        holding = [o for o in gc.get_objects() if isinstance(o, Overlay) and o.docs]
+    finally:
+        gc.enable()
+    assert holding == []
 
 
 async def test_code_that_swallows_the_interrupt_is_interrupted_again(quick: Engine) -> None:
