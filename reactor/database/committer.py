@@ -77,7 +77,17 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from reactor.database.indexes import KEY_MAX, KEY_MIN, IndexSpec, index_keys
-from reactor.database.layers import DerivedIndex, DocEntry, Layer, Overlay, PublishedState, View
+from reactor.database.layers import (
+    KEYS,
+    TABLE,
+    VALUE,
+    DerivedIndex,
+    DocEntry,
+    Layer,
+    Overlay,
+    PublishedState,
+    View,
+)
 from reactor.database.reads import ReadSet
 from reactor.database.subscriptions import SubscriptionIndex
 from reactor.database.tables import TableRegistry
@@ -225,10 +235,10 @@ def commit_writes(
         if old is None:
             if entry is None:
                 continue  # inserted and deleted by the same transaction
-            table = entry.table
+            table = entry[TABLE]
             counts[table] = counts.get(table, 0) + 1
         else:
-            table = old.table
+            table = old[TABLE]
             if entry is None:
                 counts[table] = counts.get(table, 0) - 1
         specs = tables.table(table).specs
@@ -239,9 +249,9 @@ def commit_writes(
             if bucket is None:
                 bucket = keys[spec.id] = []
             if old is not None:
-                bucket.append(old.keys[i])
-            if entry is not None and (old is None or old.keys[i] != entry.keys[i]):
-                bucket.append(entry.keys[i])
+                bucket.append(old[KEYS][i])
+            if entry is not None and (old is None or old[KEYS][i] != entry[KEYS][i]):
+                bucket.append(entry[KEYS][i])
         for index in derived:
             index.write_keys(table, old, entry, keys)
     return writes, keys, frozenset(names), counts
@@ -749,7 +759,7 @@ class Committer:
                     docs[doc_id] = None
         for doc_id, record in stored.items():
             current = view.get(doc_id)
-            if current is None or current.value != record.value:
+            if current is None or current[VALUE] != record.value:
                 docs[doc_id] = record
         step = LogRow(position, ts, "", {}, frozenset(), tuple(docs), ("schema", "tables"))
         return [step], docs
@@ -775,7 +785,7 @@ class Committer:
                 continue
             doc = loads(record.value)
             doc_keys = index_keys(info.specs, doc)
-            written.append((doc_id, DocEntry(info.name, record.value, doc_keys)))
+            written.append((doc_id, (info.name, record.value, doc_keys)))
             if self.on_foreign_document is not None:
                 self.on_foreign_document(doc)
         writes, keys, tables, _ = commit_writes(written, self.published.top, registry, self.derived)
@@ -905,7 +915,7 @@ def _records(commit: Commit) -> list[DocumentRecord]:
     return [
         DocumentRecord("", doc_id, ts, None)
         if entry is None
-        else DocumentRecord(entry.table, doc_id, ts, entry.value)
+        else DocumentRecord(entry[TABLE], doc_id, ts, entry[VALUE])
         for doc_id, entry, _ in commit.writes
     ]
 

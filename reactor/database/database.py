@@ -36,9 +36,11 @@ from reactor.database.committer import Committer, PreparedCommit, PublishListene
 from reactor.database.health import StorageMonitor, storage_problem
 from reactor.database.indexes import KEY_MAX, KEY_MIN, index_keys
 from reactor.database.layers import (
+    KEYS,
+    TABLE,
+    VALUE,
     BaseState,
     BulkLoad,
-    DocEntry,
     PublishedState,
     View,
     ViewLease,
@@ -186,7 +188,7 @@ class Database:
                 continue
             doc = loads(record.value)
             keys = index_keys(info.specs, doc)
-            bulk.add(record.id, DocEntry(info.name, record.value, keys), info.specs)
+            bulk.add(record.id, (info.name, record.value, keys), info.specs)
             ts = max(ts, record.ts)
             created = doc.get("_creation_time", 0.0)
             if isinstance(created, float):
@@ -565,7 +567,7 @@ class Database:
         for _, doc_id in view.scan(info.by_creation_time.id, KEY_MIN, KEY_MAX, False):
             entry = view.get(doc_id)
             if entry is not None:
-                yield loads(entry.value)
+                yield loads(entry[VALUE])
 
     def apply_schema(self, schema: Schema | None, progress: ProgressCallback | None = None) -> None:
         """Switch to ``schema``: number new tables, build new indexes, drop removed ones.
@@ -614,18 +616,18 @@ class Database:
         total = len(ids)
         for done, doc_id in enumerate(ids, 1):
             entry = base.docs[doc_id]
-            doc = loads(entry.value) if added else None
+            doc = loads(entry[VALUE]) if added else None
             keys: list[bytes] = []
             for spec in new.specs:
                 i = kept.get(spec)
                 if i is not None:
-                    keys.append(entry.keys[i])
+                    keys.append(entry[KEYS][i])
                 else:
                     assert doc is not None
                     key = spec.key(doc)
                     base.indexes[spec.id].add(key)
                     keys.append(key)
-            base.docs[doc_id] = DocEntry(entry.table, entry.value, tuple(keys))
+            base.docs[doc_id] = (entry[TABLE], entry[VALUE], tuple(keys))
             if progress is not None and (done == total or done % 1000 == 0):
                 progress(old.name, done, total)
 

@@ -51,7 +51,7 @@ from typing import Any, Protocol
 
 from reactor.database.cursors import page_options
 from reactor.database.indexes import KEY_MAX, KEY_MIN, field_value, point_interval
-from reactor.database.layers import BaseState, DocEntry, Overlay, View
+from reactor.database.layers import TABLE, VALUE, BaseState, DocEntry, Overlay, View
 from reactor.database.sorted_keys import SortedKeys
 from reactor.database.tables import TableInfo, TableRegistry
 from reactor.errors import ValidationError
@@ -251,14 +251,14 @@ class SearchIndexes:
 
     def base_changed(self, doc_id: str, old: DocEntry | None, new: DocEntry | None) -> None:
         """Called by the base state for every published change."""
-        table = new.table if new is not None else old.table if old is not None else None
+        table = new[TABLE] if new is not None else old[TABLE] if old is not None else None
         if table is None:
             return
         indexes = self._by_table.get(table)
         if not indexes:
             return
         current = {d.name: d for d in self.definitions(table)}
-        doc = loads(new.value) if new is not None else None
+        doc = loads(new[VALUE]) if new is not None else None
         for index in list(indexes):
             if current.get(index.definition.name) != index.definition:
                 self._drop(index)  # the schema changed: rebuilt on next use
@@ -302,7 +302,7 @@ class SearchIndexes:
             for _, doc_id in base.scan(table.by_creation_time.id, KEY_MIN, KEY_MAX, False):
                 entry = base.get(doc_id)
                 if entry is not None:
-                    index.add(doc_id, loads(entry.value))
+                    index.add(doc_id, loads(entry[VALUE]))
             with self.tables.critical_section():  # maintained from now on, or not kept
                 self._built[index_id] = index
                 self._by_table.setdefault(table.name, []).append(index)
@@ -319,8 +319,8 @@ class SearchIndexes:
         definitions = self.definitions(table)
         if not definitions:
             return
-        old_doc = loads(old.value) if old is not None else None
-        new_doc = loads(new.value) if new is not None else None
+        old_doc = loads(old[VALUE]) if old is not None else None
+        new_doc = loads(new[VALUE]) if new is not None else None
         for definition in definitions:
             found: set[bytes] = set()
             if old_doc is not None:
@@ -490,9 +490,9 @@ class SearchQuery:
         for doc_id in changed:
             scored.pop(doc_id, None)
             entry = txn.view.get(doc_id)
-            if entry is None or entry.table != self._table.name:
+            if entry is None or entry[TABLE] != self._table.name:
                 continue
-            info = index.describe(loads(entry.value))
+            info = index.describe(loads(entry[VALUE]))
             if admits(info) and any(t in info.terms for t in weights):
                 scored[doc_id] = (index.score(info, weights), info.created)
         ranked = sorted((-score, -created, doc_id) for doc_id, (score, created) in scored.items())
@@ -506,7 +506,7 @@ class SearchQuery:
             if entry is None:  # pragma: no cover - the index follows the documents
                 continue
             txn.count_read()
-            doc: Document = loads(entry.value)
+            doc: Document = loads(entry[VALUE])
             if all(f(doc) for f in self._post):
                 out.append((rank, doc))
                 if len(out) >= cap:

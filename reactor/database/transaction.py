@@ -21,7 +21,7 @@ from typing import Any
 
 from reactor.database.clock import CreationClock
 from reactor.database.indexes import IndexSpec, index_keys, point_interval
-from reactor.database.layers import DocEntry, Overlay, View
+from reactor.database.layers import TABLE, VALUE, DocEntry, Overlay, View
 from reactor.database.reads import ReadSet
 from reactor.database.search import SearchIndexes
 from reactor.database.tables import TableInfo, TableRegistry
@@ -129,10 +129,10 @@ class Transaction:
         start, end = point_interval(key)
         self.record_range(table.by_id.id, start, end)
         entry = self.view.get(doc_id)
-        if entry is None or entry.table != table.name:
+        if entry is None or entry[TABLE] != table.name:
             return None
         self.count_read()
-        result: dict[str, Any] = loads(entry.value)
+        result: dict[str, Any] = loads(entry[VALUE])
         return result
 
     def scan(
@@ -145,7 +145,7 @@ class Transaction:
             if entry is None:  # pragma: no cover - index and documents always agree
                 continue
             self.count_read()
-            yield key, loads(entry.value)
+            yield key, loads(entry[VALUE])
 
     # -- writes ------------------------------------------------------------------------
 
@@ -199,7 +199,7 @@ class Transaction:
                 "too many documents written in one mutation "
                 f"(limit {self.limits.max_documents_written})"
             )
-        overlay.put(doc_id, DocEntry(table.name, value, keys), table.specs)
+        overlay.put(doc_id, (table.name, value, keys), table.specs)
 
     def insert_exported(self, table: TableInfo, doc: dict[str, Any]) -> None:
         """Store ``doc`` with its own ``_id`` and ``_creation_time`` (import).

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reactor.database.indexes import IndexSpec
-from reactor.database.layers import BaseState, BulkLoad, DocEntry, Overlay
+from reactor.database.layers import KEYS, BaseState, BulkLoad, DocEntry, Overlay
 
 
 @settings(max_examples=100)
@@ -24,7 +24,7 @@ def test_overlay_scan_matches_a_model(ops: list[tuple[int, int | None]]) -> None
     # Half the operations go to the base, half to an overlay on top of it.
     for doc, value in ops[: len(ops) // 2]:
         did = f"d{doc}"
-        entry = None if value is None else DocEntry("t", b"", (spec.key({"v": value, "_id": did}),))
+        entry = None if value is None else ("t", b"", (spec.key({"v": value, "_id": did}),))
         base.apply(did, entry, specs)
         if value is None:
             model.pop(did, None)
@@ -33,7 +33,7 @@ def test_overlay_scan_matches_a_model(ops: list[tuple[int, int | None]]) -> None
     overlay = Overlay(base)
     for doc, value in ops[len(ops) // 2 :]:
         did = f"d{doc}"
-        entry = None if value is None else DocEntry("t", b"", (spec.key({"v": value, "_id": did}),))
+        entry = None if value is None else ("t", b"", (spec.key({"v": value, "_id": did}),))
         overlay.put(did, entry, specs)
         if value is None:
             model.pop(did, None)
@@ -60,7 +60,7 @@ def test_overlay_keeps_indexes_with_identical_keys_apart() -> None:
 
     def entry(doc_id: str, a: str, b: str) -> DocEntry:
         doc = {"a": a, "b": b, "_id": doc_id}
-        return DocEntry("t", b"", (by_a.key(doc), by_b.key(doc)))
+        return ("t", b"", (by_a.key(doc), by_b.key(doc)))
 
     overlay.put("d1", entry("d1", "x", "x"), specs)
     overlay.put("d1", entry("d1", "y", "x"), specs)  # by_a's key changes, by_b's stays
@@ -75,7 +75,7 @@ def test_a_bulk_load_indexes_like_one_apply_per_document(docs: dict[int, int]) -
 
     def entry(doc_id: str, value: int) -> DocEntry:
         doc = {"_id": doc_id, "v": value}
-        return DocEntry("t", b"", tuple(spec.key(doc) for spec in specs))
+        return ("t", b"", tuple(spec.key(doc) for spec in specs))
 
     one_by_one, bulk_base = BaseState(), BaseState()
     for base in (one_by_one, bulk_base):
@@ -86,8 +86,8 @@ def test_a_bulk_load_indexes_like_one_apply_per_document(docs: dict[int, int]) -
         one_by_one.apply(f"d{n}", entry(f"d{n}", value), specs)
         bulk.add(f"d{n}", entry(f"d{n}", value), specs)
     bulk.finish()
-    assert {d: e.keys for d, e in bulk_base.docs.items()} == {
-        d: e.keys for d, e in one_by_one.docs.items()
+    assert {d: e[KEYS] for d, e in bulk_base.docs.items()} == {
+        d: e[KEYS] for d, e in one_by_one.docs.items()
     }
     for spec in specs:
         for desc in (False, True):

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from reactor.database.indexes import KEY_MAX, KEY_MIN, IndexSpec
 from reactor.database.layers import (
+    KEYS,
     BaseState,
     DocEntry,
     Layer,
@@ -35,7 +36,7 @@ Model = dict[str, int]
 
 def entry(doc_id: str, n: int) -> DocEntry:
     doc = {"_id": doc_id, "_creation_time": 1.0, "n": float(n)}
-    return DocEntry(TABLE, dumps(doc), tuple(spec.key(doc) for spec in SPECS))
+    return (TABLE, dumps(doc), tuple(spec.key(doc) for spec in SPECS))
 
 
 def state() -> PublishedState:
@@ -49,11 +50,11 @@ def check(view: View, model: Model) -> None:
     for doc_id in IDS:
         found = view.get(doc_id)
         if doc_id in model:
-            assert found is not None and found.keys == entry(doc_id, model[doc_id]).keys
+            assert found is not None and found[KEYS] == entry(doc_id, model[doc_id])[KEYS]
         else:
             assert found is None
     for spec in SPECS:
-        expected = sorted(entry(d, n).keys[SPECS.index(spec)] for d, n in model.items())
+        expected = sorted(entry(d, n)[KEYS][SPECS.index(spec)] for d, n in model.items())
         ascending = [key for key, _ in view.scan(spec.id, KEY_MIN, KEY_MAX, False)]
         descending = [key for key, _ in view.scan(spec.id, KEY_MIN, KEY_MAX, True)]
         assert ascending == expected

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from reactor import Engine, ReactorError, SchemaError
+from reactor.database.layers import KEYS
 from reactor.ops.schema_push import PushRefused, open_database, push_schema, stored_schema
 from reactor.runtime.registry import load_project
 from tests.support.cli import edit
@@ -137,7 +138,7 @@ async def test_dropping_an_index(project: Path, db_url: str) -> None:
         info = db.table("items")
         assert [s.name for s in info.specs] == ["by_id", "by_creation_time", "by_tag_n"]
         for doc_id in db.base.indexes["items.by_id"].doc_ids():
-            assert len(db.base.docs[doc_id].keys) == 3
+            assert len(db.base.docs[doc_id][KEYS]) == 3
     finally:
         await db.close()
     async with await Engine.open_pushed(project, db_url) as engine:

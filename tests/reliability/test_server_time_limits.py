@@ -9,7 +9,7 @@ import time
 import pytest
 
 from reactor import Engine
-from reactor.database.layers import Overlay
+from reactor.database.layers import VALUE, Overlay
 from reactor.runtime.time_limits import TimeLimitExceeded, TimeLimits, limited, sliced
 
 pytestmark = pytest.mark.spins
@@ -44,7 +44,13 @@ async def test_a_stopped_mutation_holds_none_of_its_writes(quick: Engine) -> Non
     try:
         with pytest.raises(TimeLimitExceeded):
             await quick.mutation("offenders:forever_writing")
-        holding = [o for o in gc.get_objects() if isinstance(o, Overlay) and o.docs]
+        holding = [
+            entry
+            for o in gc.get_objects()
+            if isinstance(o, Overlay)
+            for entry in o.docs.values()
+            if entry is not None and b"never committed" in entry[VALUE]
+        ]
     finally:
         gc.enable()
     assert holding == []
