@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import json
 import os
-import pwd
 import shutil
 import statistics
 import subprocess
@@ -76,87 +75,15 @@ def sizes() -> dict[str, Any]:
 
 # -- PostgreSQL ------------------------------------------------------------------------------
 
-_PG_SETTINGS = """
-listen_addresses = '127.0.0.1'
-unix_socket_directories = '{socket_dir}'
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-wal_level = minimal
-max_wal_senders = 0
-max_connections = 200
-shared_buffers = 32MB
-jit = off
-timezone = 'UTC'
-log_min_messages = warning
-"""
-
-
-def _pg_bindir() -> Path:
-    found = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
-        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
-    )
-    if found:
-        return found[-1]
-    initdb = shutil.which("initdb")
-    if initdb is None:
-        raise RuntimeError("PostgreSQL server binaries not found (run scripts/bootstrap)")
-    return Path(initdb).resolve().parent
-
-
-def _pg_run(argv: list[str], run_as: str | None, cwd: Path) -> None:
-    if run_as is not None:
-        argv = ["runuser", "-u", run_as, "--", *argv]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env.update(LC_ALL="C", LANG="C")
-    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
-    if done.returncode != 0:
-        raise RuntimeError(f"{argv} failed:\n{done.stdout}{done.stderr}")
-
 
 @contextlib.contextmanager
 def postgres() -> Iterator[str]:
-    """A throwaway PostgreSQL server on loopback; yields the URL of its ``postgres`` db.
+    """A throwaway PostgreSQL server on loopback, as the test suite starts one; yields the
+    URL of its ``postgres`` database."""
+    from tests.support.postgres import start_postgres
 
-    As root the server runs as the ``postgres`` system user (PostgreSQL refuses root).
-    """
-    bindir = _pg_bindir()
-    run_as = "postgres" if os.geteuid() == 0 else None
-    directory = Path(tempfile.mkdtemp(prefix="reactor-bench-pg-", dir="/tmp"))
-    data = directory / "data"
-    started = False
-    try:
-        if run_as is not None:
-            user = pwd.getpwnam(run_as)
-            os.chown(directory, user.pw_uid, user.pw_gid)
-        _pg_run(
-            [str(bindir / "initdb"), "--pgdata", str(data), "--username", "postgres"]
-            + ["--auth", "trust", "--encoding", "UTF8", "--locale", "C", "--no-sync"],
-            run_as,
-            directory,
-        )
-        with (data / "postgresql.conf").open("a") as conf:
-            conf.write(_PG_SETTINGS.format(socket_dir=directory))
-        (data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
-        port = free_port()
-        _pg_run(
-            [str(bindir / "pg_ctl"), "--pgdata", str(data), "--log", str(directory / "pg.log")]
-            + ["--wait", "-o", f"-p {port}", "start"],
-            run_as,
-            directory,
-        )
-        started = True
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        if started:
-            with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
-                _pg_run(
-                    [str(bindir / "pg_ctl"), "--pgdata", str(data), "--mode", "fast", "stop"],
-                    run_as,
-                    directory,
-                )
-        shutil.rmtree(directory, ignore_errors=True)
+    with start_postgres() as server:
+        yield server.url
 
 
 # -- nodes -----------------------------------------------------------------------------------
