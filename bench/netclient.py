@@ -823,11 +823,13 @@ async def reactor_server(
     """
     from bench.harness import PROJECT
     from reactor import Engine
+    from reactor.cli.serve import settle_collector
     from reactor.server.app import ServerConfig, serve
     from reactor.server.connections import ConnectionLimits
 
     _raise_fd_limit()
     engine = await Engine.open(PROJECT, database_url)
+    settle_collector()  # as `reactor serve` does
     if sqlite_synchronous is not None:
         engine.db.persistence._conn.execute(f"PRAGMA synchronous={sqlite_synchronous}")
     port = free_port()

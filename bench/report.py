@@ -279,6 +279,12 @@ def memory(r: Result) -> tuple[list[Chart], list[str]]:
         f"({big['select']['select_s']:.1f} s); {int(lo):,} documents take "
         f"{r['sizes'][lo]['open']['open_s']:.1f} s.",
     ]
+    settled = big["open"].get("settled_full_collection_ms")
+    if settled is not None:
+        lines[1] += (
+            f" A full garbage collection then pauses {big['open']['full_collection_ms']:.0f} ms, "
+            f"{settled:.2f} ms in a server, which freezes what the open loaded."
+        )
     return [chart], lines
 
 
