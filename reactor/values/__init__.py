@@ -58,7 +58,7 @@ from reactor.values.json import (
     ts_from_wire,
     ts_to_wire,
 )
-from reactor.values.keys import decode_key, encode_key
+from reactor.values.keys import decode_key, encode_key, encode_value_key
 from reactor.values.model import (
     INT64_MAX,
     INT64_MIN,
@@ -93,6 +93,7 @@ __all__ = [
     "dumps",
     "encode_id",
     "encode_key",
+    "encode_value_key",
     "field_path",
     "from_json",
     "from_wire",

@@ -31,6 +31,7 @@ from reactor.values import (
     dumps,
     encode_id,
     encode_key,
+    encode_value_key,
     from_json,
     loads,
     new_internal_id,
@@ -103,6 +104,11 @@ def same_unordered(a: Any, b: Any) -> bool:
 def test_key_order_matches_compare(a: Any, b: Any) -> None:
     ka, kb = encode_key([a]), encode_key([b])
     assert sign(compare_values(a, b)) == (ka > kb) - (ka < kb)
+
+
+@given(st.one_of(keyable, st.text(), st.floats()))
+def test_the_key_of_one_value_is_its_one_element_key(value: Any) -> None:
+    assert encode_value_key(value) == encode_key([value])
 
 
 @given(st.lists(keyable, max_size=4), st.lists(keyable, max_size=4))
