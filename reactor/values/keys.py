@@ -104,17 +104,20 @@ def encode_key(values: Sequence[Value]) -> bytes:
 
 _B_STRING: Final = bytes([TAG_STRING])
 _B_FLOAT64: Final = bytes([TAG_FLOAT64])
+_B_INT64: Final = bytes([TAG_INT64])
 _B_END: Final = b"\x00"
 
 
 def encode_value_key(value: Value) -> bytes:
-    """``encode_key([value])``, with strings and floats (every ``_id`` and
-    ``_creation_time``) encoded without the general path: keys are computed for every
-    index of every document written or loaded."""
+    """``encode_key([value])``, with strings, floats and int64s (every ``_id`` and
+    ``_creation_time`` among them) encoded without the general path: keys are computed
+    for every index of every document written or loaded."""
     if isinstance(value, str):
         return _B_STRING + value.encode("utf-8").replace(b"\x00", b"\x00\xff") + _B_END
     if isinstance(value, float):
         return _B_FLOAT64 + _U64_BE.pack(_float_sort_bits(value))
+    if isinstance(value, Int64):
+        return _B_INT64 + _U64_BE.pack(int(value) + _SIGN)
     return encode_key((value,))
 
 
