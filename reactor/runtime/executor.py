@@ -509,11 +509,9 @@ class Executor:
                 else:
                     limit = self.time_limits.function
                     value = limited(limit, what, found.handler, ctx, **validated)
-            except OutOfSlice:
-                _discard(printed)
-                txn.discard()
-                raise
-            except BaseException:
+            except BaseException as exc:
+                if isinstance(exc, OutOfSlice):
+                    _discard(printed)
                 txn.discard()
                 raise
             finally:

@@ -49,18 +49,10 @@ def _float_sort_bits(f: float) -> int:
 
 def _encode_into(out: bytearray, value: Any) -> None:
     t = type(value)
-    if t is str:
-        out.append(TAG_STRING)
-        out += value.encode("utf-8").replace(b"\x00", b"\x00\xff")
-        out.append(0)
+    if t is str or t is float or t is Int64:
+        out += encode_value_key(value)
     elif value is None:
         out += _B_NULL
-    elif t is Int64:
-        out.append(TAG_INT64)
-        out += _U64_BE.pack(int(value) + _SIGN)
-    elif t is float:
-        out.append(TAG_FLOAT64)
-        out += _U64_BE.pack(_float_sort_bits(value))
     elif t is int:
         try:
             number = _int_as_number(value)
@@ -82,9 +74,7 @@ def _encode_into(out: bytearray, value: Any) -> None:
     elif t is dict:
         out.append(TAG_OBJECT)
         for k in sorted(value):
-            out.append(TAG_STRING)
-            out += k.encode("utf-8").replace(b"\x00", b"\x00\xff")
-            out.append(0)
+            out += encode_value_key(k)
             _encode_into(out, value[k])
         out.append(0)
     elif value is MISSING:
