@@ -182,18 +182,22 @@ class Database:
             position, head_ts = self.persistence.cluster(commit_log.head)  # type: ignore[attr-defined]
             ts = max(ts, head_ts)
         bulk = BulkLoad(self.base)
+        latest_created = 0.0
+        tables = self.registry.get
         for record in self.persistence.load_documents():
-            info = self.registry.get(record.table)
-            if info is None or record.value is None:
+            info = tables(record.table)
+            value = record.value
+            if info is None or value is None:
                 continue
-            doc = loads(record.value)
-            keys = index_keys(info.specs, doc)
-            bulk.add(record.id, (info.name, record.value, keys), info.specs)
-            ts = max(ts, record.ts)
+            doc = loads(value)
+            bulk.add(record.id, (info.name, value, index_keys(info.specs, doc)), info.specs)
+            if record.ts > ts:
+                ts = record.ts
             created = doc.get("_creation_time", 0.0)
-            if isinstance(created, float):
-                self.creation.bump(created)
+            if isinstance(created, float) and created > latest_created:
+                latest_created = created
         bulk.finish()
+        self.creation.bump(latest_created)
         self.committer.loaded(ts, position)
         if self.membership is not None:
             self.membership.register()

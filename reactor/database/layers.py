@@ -157,6 +157,11 @@ class BulkLoad:
     def __init__(self, base: BaseState) -> None:
         self.base = base
         self._keys: dict[str, list[bytes]] = {}
+        # Per sequence of specs (one per table, the same object for each of its
+        # documents): the ``append`` of each spec's key list, looked up once per table
+        # instead of once per key.
+        self._appends: dict[int, tuple[Sequence[IndexSpec], list[Callable[[bytes], None]]]]
+        self._appends = {}
 
     def add(self, doc_id: str, entry: DocEntry, specs: Sequence[IndexSpec]) -> None:
         """One document, not in the base yet."""
@@ -164,12 +169,13 @@ class BulkLoad:
         base.docs[doc_id] = entry
         for derived in base.derived:
             derived.base_changed(doc_id, None, entry)
-        pending = self._keys
-        for spec, key in zip(specs, entry[KEYS], strict=True):
-            keys = pending.get(spec.id)
-            if keys is None:
-                keys = pending[spec.id] = []
-            keys.append(key)
+        known = self._appends.get(id(specs))
+        if known is None or known[0] is not specs:
+            pending = self._keys
+            appends = [pending.setdefault(spec.id, []).append for spec in specs]
+            self._appends[id(specs)] = known = (specs, appends)
+        for append, key in zip(known[1], entry[KEYS], strict=True):
+            append(key)
 
     def finish(self) -> None:
         indexes = self.base.indexes
@@ -182,6 +188,7 @@ class BulkLoad:
             else:
                 index.keys = SortedKeys.from_sorted(keys)
         self._keys = {}
+        self._appends = {}
 
 
 class Overlay:
