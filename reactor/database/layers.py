@@ -157,11 +157,9 @@ class BulkLoad:
     def __init__(self, base: BaseState) -> None:
         self.base = base
         self._keys: dict[str, list[bytes]] = {}
-        # Per sequence of specs (one per table, the same object for each of its
-        # documents): the ``append`` of each spec's key list, looked up once per table
-        # instead of once per key.
-        self._appends: dict[int, tuple[Sequence[IndexSpec], list[Callable[[bytes], None]]]]
-        self._appends = {}
+        # Per table: the ``append`` of each of its index's key lists, looked up once per
+        # table instead of once per key (a table's specs do not change during a load).
+        self._appends: dict[str, list[Callable[[bytes], None]]] = {}
 
     def add(self, doc_id: str, entry: DocEntry, specs: Sequence[IndexSpec]) -> None:
         """One document, not in the base yet."""
@@ -169,12 +167,12 @@ class BulkLoad:
         base.docs[doc_id] = entry
         for derived in base.derived:
             derived.base_changed(doc_id, None, entry)
-        known = self._appends.get(id(specs))
-        if known is None or known[0] is not specs:
+        appends = self._appends.get(entry[TABLE])
+        if appends is None:
             pending = self._keys
             appends = [pending.setdefault(spec.id, []).append for spec in specs]
-            self._appends[id(specs)] = known = (specs, appends)
-        for append, key in zip(known[1], entry[KEYS], strict=True):
+            self._appends[entry[TABLE]] = appends
+        for append, key in zip(appends, entry[KEYS], strict=True):
             append(key)
 
     def finish(self) -> None:
