@@ -61,6 +61,7 @@ from reactor.server.files import storage_routes
 from reactor.server.http_actions import HttpActions
 from reactor.server.listeners import Listeners
 from reactor.server.origins import OriginMiddleware, OriginPolicy
+from reactor.sync.sweep import SendSweep
 from reactor.sync.worker import SyncLimits, SyncWorker
 
 __all__ = ["ServerConfig", "create_app", "create_site_app", "serve"]
@@ -112,9 +113,11 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
     api = FunctionApi(engine, authenticator, config.max_request_bytes)
     http_actions = HttpActions(engine, authenticator, config.max_request_bytes)
 
+    sweep = SendSweep()
+
     async def sync(websocket: WebSocket) -> None:
         client_version = websocket.path_params.get("client_version")
-        worker = SyncWorker(websocket, engine, authenticator, config.sync, client_version)
+        worker = SyncWorker(websocket, engine, authenticator, config.sync, client_version, sweep)
         await worker.run()
 
     async def version(request: Request) -> Response:

@@ -31,16 +31,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import struct
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
+from websockets.protocol import State
+
+from reactor.sync.sweep import FRAMES_EXTENSION
 
 __all__ = [
     "ConnectionLimits",
+    "DirectFrames",
     "protocol_classes",
     "quiet_accept_errors",
     "raise_open_file_limit",
@@ -225,6 +231,13 @@ def protocol_classes(limits: ConnectionLimits) -> tuple[type[Any], type[Any]]:
             super().handle_websocket_upgrade()
 
     class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
+        def handle_connect(self, event: Request) -> None:
+            super().handle_connect(event)
+            if self.handshake_initiated and not self.close_sent:
+                # Read by the application in its task, which starts after this returns.
+                extensions = cast(dict[str, Any], self.scope["extensions"])
+                extensions[FRAMES_EXTENSION] = DirectFrames(self)
+
         def handle_parser_exception(self) -> None:
             close = self.conn.close_sent
             if close is not None and close.code == 1009 and not self.transport.is_closing():
@@ -236,6 +249,57 @@ def protocol_classes(limits: ConnectionLimits) -> tuple[type[Any], type[Any]]:
             super().handle_parser_exception()
 
     return GuardedHttpProtocol, GuardedWebSocketProtocol
+
+
+class DirectFrames:
+    """A :class:`~reactor.sync.sweep.FrameWriter` over one uvicorn WebSocket connection.
+
+    Writes text frames straight to the transport, without the ASGI ``send`` coroutine
+    and the application framework's wrappers. A server frame is unmasked, so without
+    extensions it is a two-to-ten-byte header and the payload (RFC 6455 §5.2); when the
+    client negotiated one (permessage-deflate) the frame goes through the connection's
+    sans-I/O protocol, which applies it.
+    """
+
+    __slots__ = ("_protocol",)
+
+    def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
+        self._protocol = protocol
+
+    def ready(self) -> bool:
+        p = self._protocol
+        return (
+            p.handshake_complete
+            and p.initial_response is None
+            and not p.close_sent
+            and not p.disconnected
+            and p.writable.is_set()
+            and p.conn.state is State.OPEN
+            and not p.transport.is_closing()
+        )
+
+    def send_text(self, data: bytes) -> None:
+        p = self._protocol
+        conn = p.conn
+        if conn.extensions:
+            conn.send_text(data)
+            p.transport.write(b"".join(conn.data_to_send()))
+            return
+        p.transport.write(text_frame_header(len(data)) + data)
+
+
+_HEADER_16 = struct.Struct("!BBH")
+_HEADER_64 = struct.Struct("!BBQ")
+_FIN_TEXT = 0x80 | Opcode.TEXT.value
+
+
+def text_frame_header(length: int) -> bytes:
+    """The header of one unmasked, final text frame carrying ``length`` bytes."""
+    if length < 126:
+        return bytes((_FIN_TEXT, length))
+    if length < 65536:
+        return _HEADER_16.pack(_FIN_TEXT, 126, length)
+    return _HEADER_64.pack(_FIN_TEXT, 127, length)
 
 
 def raise_open_file_limit() -> tuple[int, int] | None:

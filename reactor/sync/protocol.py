@@ -44,6 +44,7 @@ __all__ = [
     "Transition",
     "TransitionChunk",
     "decode_client_message",
+    "encode_server_frame",
     "encode_server_message",
 ]
 
@@ -246,3 +247,8 @@ _encoder = msgspec.json.Encoder()
 def encode_server_message(message: ServerMessage) -> str:
     """Serialise a server message to the text of one frame."""
     return _encoder.encode(message).decode("utf-8")
+
+
+def encode_server_frame(message: ServerMessage) -> bytes:
+    """:func:`encode_server_message` as the UTF-8 bytes a text frame carries."""
+    return _encoder.encode(message)

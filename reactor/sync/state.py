@@ -30,6 +30,7 @@ so it depends on no executor, database or socket.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -383,7 +384,7 @@ class SyncSession:
             if mod is not None:
                 mods.append(mod)
         end = StateVersion(
-            query_set=self.query_set_version, identity=self.identity_version, ts=ts_to_wire(ts)
+            query_set=self.query_set_version, identity=self.identity_version, ts=_wire_ts(ts)
         )
         force = self._force and self._min_ts <= ts
         self._dirty = False
@@ -412,7 +413,7 @@ class SyncSession:
         journal = encode_journal(live.journal)
         outcome = live.outcome
         assert outcome is not None
-        lines = wire_log_lines(outcome.log_lines)
+        lines = wire_log_lines(outcome.log_lines) if outcome.log_lines else []
         if outcome.error is not None:
             return _failed(query.query_id, outcome.error, journal, lines, self._expose)
         encoded, query.encoded = query.encoded, None
@@ -425,6 +426,9 @@ class SyncSession:
                 return _failed(query.query_id, exc, journal, lines)
         return QueryUpdated(query_id=query.query_id, value=value, log_lines=lines, journal=journal)
 
+
+# Every session a commit wakes sends the same timestamp: encode it once.
+_wire_ts = functools.lru_cache(maxsize=16)(ts_to_wire)
 
 ENCODED_RESULTS = EncodedResults()
 """The process-wide cache of encoded query results (bounded by bytes)."""

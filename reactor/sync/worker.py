@@ -7,11 +7,18 @@ the connection closes runs to completion; its answer is dropped):
   (``Authenticate`` is verified before the next frame is read);
 - the **mutator** runs the connection's mutations one at a time, in order, each
   exactly-once under ``(sessionId, requestId)``;
-- the **sender** is the only task that writes to the socket. Woken by any change, it
-  first sends queued responses, then builds a Transition synchronously from the live
-  results and sends it; it sends a protocol ``Ping`` after ``ping_interval`` of silence.
-  Because the Transition is built only when the previous send has finished, a slow
-  client skips intermediate states instead of queueing them.
+- the **sender** writes everything but Transitions that go out from a sweep. Woken by
+  any change, it first sends queued responses, then builds a Transition synchronously
+  from the live results and sends it; it sends a protocol ``Ping`` after
+  ``ping_interval`` of silence. Because the Transition is built only when the previous
+  send has finished, a slow client skips intermediate states instead of queueing them.
+
+A change to live results does not wake the sender directly when the server offers
+synchronous frame writes (:mod:`reactor.sync.sweep`): the connection joins the
+app's :class:`~reactor.sync.sweep.SendSweep`, which, in the next loop turn, builds and
+writes the Transitions of every woken connection in one pass, while their senders stay
+parked. A connection that cannot be served that way (a response queued, the socket
+paused, a token close to expiry, a large query set) has its sender woken instead.
 
 Read your writes: a successful ``MutationResponse(ts)`` is queued only once ``ts`` is
 published, and it obliges the session to send a Transition with ``endVersion.ts >= ts``
@@ -56,9 +63,11 @@ from reactor.sync.protocol import (
     Transition,
     TransitionChunk,
     decode_client_message,
+    encode_server_frame,
     encode_server_message,
 )
 from reactor.sync.state import MODIFY_STEP, SyncSession, decode_args
+from reactor.sync.sweep import FRAMES_EXTENSION, FrameWriter, SendSweep
 from reactor.values import from_json, to_wire, ts_from_wire, ts_to_wire
 
 __all__ = ["SyncLimits", "SyncWorker"]
@@ -148,6 +157,7 @@ class SyncWorker:
         authenticator: Authenticator,
         limits: SyncLimits | None = None,
         client_version: str | None = None,
+        sweep: SendSweep | None = None,
     ) -> None:
         self.ws = websocket
         self.engine = engine
@@ -155,7 +165,16 @@ class SyncWorker:
         self.limits = limits or SyncLimits()
         self.chunks = _supports_chunks(client_version, websocket.headers.get("convex-client"))
         self._wake = asyncio.Event()
-        self.session = SyncSession(engine, self._wake.set)
+        frames: FrameWriter | None = websocket.scope.get("extensions", {}).get(FRAMES_EXTENSION)
+        self._frames = frames if sweep is not None else None
+        self._sweep = sweep
+        if sweep is not None and frames is not None:
+            self.session = SyncSession(engine, lambda: sweep.wake(self))
+        else:
+            self.session = SyncSession(engine, self._wake.set)
+        self._idle = False  # the sender is parked, waiting to be woken
+        self._last_send = 0.0  # loop time of the last frame written
+        self._sweep_error: BaseException | None = None
         self._outbox: deque[ServerMessage] = deque()
         self._mutations: asyncio.Queue[tuple[Mutation, dict[str, Any] | None, bool]] = (
             asyncio.Queue()
@@ -192,6 +211,8 @@ class SyncWorker:
             _DETACHED.update(self._actions)
             self.engine.remove_reload_listener(self.session.code_reloaded)
             self.session.close()
+            if self._sweep is not None:
+                self._sweep.discard(self)
         if final is not None:
             with contextlib.suppress(Exception):
                 if final.message is not None:
@@ -406,7 +427,7 @@ class SyncWorker:
         interval = self.limits.ping_interval
         loop = asyncio.get_running_loop()
         wake = self._wake
-        last_send = loop.time()
+        self._last_send = loop.time()
         # One timer for pings and token expiry, re-armed only when it fires (or must fire
         # sooner), not once per wake-up: with many connections woken by every commit, a
         # timeout per wait is a large share of the push path.
@@ -415,7 +436,7 @@ class SyncWorker:
         try:
             while True:
                 if not wake.is_set():
-                    deadline = last_send + interval
+                    deadline = self._last_send + interval
                     if self._token_exp is not None:
                         left = max(0.0, self._token_exp - time.time()) + 0.01
                         deadline = min(deadline, loop.time() + left)
@@ -424,8 +445,14 @@ class SyncWorker:
                             timer.cancel()
                         timer_at = deadline
                         timer = loop.call_at(deadline, wake.set)
-                    await wake.wait()
+                    self._idle = True
+                    try:
+                        await wake.wait()
+                    finally:
+                        self._idle = False
                 wake.clear()
+                if self._sweep_error is not None:
+                    raise self._sweep_error
                 if self._token_exp is not None and time.time() > self._token_exp:
                     raise _Close(
                         AuthError(
@@ -438,7 +465,7 @@ class SyncWorker:
                     )
                 while self._outbox:
                     await self._send(self._outbox.popleft())
-                    last_send = loop.time()
+                    self._last_send = loop.time()
                 if len(self.session.queries) > MODIFY_STEP and self.session.wants_transition:
                     # Many results to encode: do it in steps first, so that building the
                     # Transition (one synchronous step, one snapshot) only looks them up.
@@ -446,14 +473,15 @@ class SyncWorker:
                         await asyncio.sleep(0)
                 transition = self.session.build_transition()
                 if transition is not None:
-                    await self._send_transition(transition)
-                    last_send = loop.time()
+                    for data in self._transition_frames(transition):
+                        await self.ws.send_text(data.decode("utf-8"))
+                    self._last_send = loop.time()
                 if timer is not None and loop.time() >= timer_at:
                     timer.cancel()
                     timer = None
-                    if loop.time() - last_send >= interval:
+                    if loop.time() - self._last_send >= interval:
                         await self._send(Ping())
-                        last_send = loop.time()
+                        self._last_send = loop.time()
         finally:
             if timer is not None:
                 timer.cancel()
@@ -461,19 +489,53 @@ class SyncWorker:
     async def _send(self, message: ServerMessage) -> None:
         await self.ws.send_text(encode_server_message(message))
 
-    async def _send_transition(self, transition: Transition) -> None:
+    def sweep(self) -> None:
+        """Called by the :class:`SendSweep`: write the owed Transition now, or wake the
+        sender when that cannot be done without waiting (see the module docstring)."""
+        session = self.session
+        if session.closed or self._sweep_error is not None:
+            return
+        frames = self._frames
+        if (
+            frames is None
+            or not self._idle
+            or self._wake.is_set()  # the sender is about to run: it sends, in order
+            or self._outbox
+            or not frames.ready()
+            or (self._token_exp is not None and time.time() + 1.0 > self._token_exp)
+            or len(session.queries) > MODIFY_STEP
+        ):
+            self._wake.set()
+            return
+        try:
+            transition = session.build_transition()
+            if transition is None:
+                return
+            for data in self._transition_frames(transition):
+                frames.send_text(data)
+        except Exception as exc:  # the sender ends the connection with it
+            self._sweep_error = exc
+            self._wake.set()
+            return
+        self._last_send = asyncio.get_running_loop().time()
+
+    def _transition_frames(self, transition: Transition) -> list[bytes]:
+        """The encoded frames of ``transition``: one, or TransitionChunks if it is too
+        large for one frame and the client reassembles chunks."""
         if self._clock_skew is not None:
             transition.client_clock_skew = self._clock_skew
         transition.server_ts = time.time_ns()
-        text = encode_server_message(transition)
+        data = encode_server_frame(transition)
         size = self.limits.max_transition_bytes
-        if len(text) <= size or not self.chunks:
-            await self.ws.send_text(text)
-            return
+        if len(data) <= size or not self.chunks:
+            return [data]
+        text = data.decode("utf-8")
+        if len(text) <= size:
+            return [data]
         transition_id = uuid.uuid4().hex
         parts = [text[i : i + size] for i in range(0, len(text), size)]
-        for number, chunk in enumerate(parts):
-            await self._send(
+        return [
+            encode_server_frame(
                 TransitionChunk(
                     chunk=chunk,
                     part_number=number,
@@ -481,6 +543,8 @@ class SyncWorker:
                     transition_id=transition_id,
                 )
             )
+            for number, chunk in enumerate(parts)
+        ]
 
 
 def _is_disconnect(exc: BaseException) -> bool:

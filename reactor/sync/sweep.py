@@ -1,0 +1,87 @@
+"""One send sweep per event-loop turn, instead of one task wake-up per connection.
+
+A commit that changes a query subscribed by a thousand connections makes a thousand
+sessions dirty at once. Waking each connection's sender task costs an ``Event.set``,
+a task step and the resumption of every ``await`` on the way to the socket, per
+connection, and the ASGI send path adds Starlette's and the server's coroutine layers on
+top. :class:`SendSweep` collects the connections woken during one turn of the event loop
+and, in the next turn, lets each of them send what it owes synchronously, one connection
+after another (as ``websockets.broadcast`` does for one frame).
+
+A connection sends from the sweep only when it can do so without waiting: its sender
+task is idle, it has no queued responses, and its socket offers a :class:`FrameWriter`
+that is ready (the server's WebSocket protocol puts one in the ASGI scope under
+:data:`FRAMES_EXTENSION`). Anything else (back-pressure, a response to send first, a
+server without the extension) falls back to waking its sender task, which awaits as
+before; the two never write at the same time because the sweep only writes while that
+task is parked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+__all__ = ["FRAMES_EXTENSION", "FrameWriter", "SendSweep", "Sweepable"]
+
+FRAMES_EXTENSION = "reactor.websocket.frames"
+"""The ASGI scope extension under which a server offers a :class:`FrameWriter`."""
+
+SWEEP_STEP = 256
+"""Connections served per loop turn; the rest go in the next turn, so that a sweep over
+tens of thousands of sockets does not hold the event loop for its whole length."""
+
+
+class FrameWriter(Protocol):
+    """Synchronous access to one accepted WebSocket's outgoing frames."""
+
+    def ready(self) -> bool:
+        """Whether a frame written now goes out without waiting (open, not paused)."""
+        ...
+
+    def send_text(self, data: bytes) -> None:
+        """Write one text frame holding ``data`` (UTF-8) to the transport."""
+        ...
+
+
+class Sweepable(Protocol):
+    def sweep(self) -> None:
+        """Send what is owed now, or hand it to the connection's own task."""
+        ...
+
+
+class SendSweep:
+    """Collects connections woken in one loop turn and serves them in the next."""
+
+    def __init__(self) -> None:
+        self._due: dict[Sweepable, None] = {}  # an ordered set: first woken, first served
+        self._scheduled = False
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def wake(self, connection: Sweepable) -> None:
+        """Serve ``connection`` in the next sweep (once, however often it is woken)."""
+        self._due[connection] = None
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._run)
+
+    def discard(self, connection: Sweepable) -> None:
+        self._due.pop(connection, None)
+
+    def _run(self) -> None:
+        self._scheduled = False
+        due = self._due
+        if len(due) <= SWEEP_STEP:
+            self._due = {}
+            batch = list(due)
+        else:
+            keys = iter(due)
+            batch = [next(keys) for _ in range(SWEEP_STEP)]
+            for connection in batch:
+                del due[connection]
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._run)
+        for connection in batch:
+            connection.sweep()

@@ -1,0 +1,135 @@
+"""The send sweep: Transitions written in one pass per loop turn, and its fallbacks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from websockets.frames import Frame, Opcode
+
+from reactor import Engine
+from reactor.server.connections import DirectFrames, text_frame_header
+from reactor.sync import sweep as sweep_module
+from reactor.sync import worker as worker_module
+from reactor.sync.sweep import SendSweep
+from reactor.values import ts_from_wire
+from tests.support.server import running_server
+from tests.support.sync_client import SyncClient
+
+
+class Recorder:
+    def __init__(self, log: list[str], name: str) -> None:
+        self.log = log
+        self.name = name
+
+    def sweep(self) -> None:
+        self.log.append(self.name)
+
+
+async def test_a_connection_woken_twice_in_one_turn_is_served_once() -> None:
+    sweep = SendSweep()
+    log: list[str] = []
+    a, b = Recorder(log, "a"), Recorder(log, "b")
+    sweep.wake(a)
+    sweep.wake(b)
+    sweep.wake(a)
+    assert log == []  # nothing is sent from inside the waker's own turn
+    await asyncio.sleep(0)
+    assert log == ["a", "b"]
+    assert len(sweep) == 0
+
+
+async def test_a_discarded_connection_is_not_served() -> None:
+    sweep = SendSweep()
+    log: list[str] = []
+    a, b = Recorder(log, "a"), Recorder(log, "b")
+    sweep.wake(a)
+    sweep.wake(b)
+    sweep.discard(a)
+    await asyncio.sleep(0)
+    assert log == ["b"]
+
+
+async def test_a_long_sweep_is_cut_into_loop_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sweep_module, "SWEEP_STEP", 3)
+    sweep = SendSweep()
+    log: list[str] = []
+    for name in "abcdefg":
+        sweep.wake(Recorder(log, name))
+    await asyncio.sleep(0)
+    assert log == ["a", "b", "c"]
+    await asyncio.sleep(0)
+    assert log == ["a", "b", "c", "d", "e", "f"]
+    await asyncio.sleep(0)
+    assert "".join(log) == "abcdefg"
+
+
+@pytest.mark.parametrize("length", [0, 1, 125, 126, 127, 65535, 65536, 70000])
+def test_frame_header_matches_the_websockets_serializer(length: int) -> None:
+    data = b"x" * length
+    expected = Frame(Opcode.TEXT, data).serialize(mask=False, extensions=[])
+    assert text_frame_header(length) + data == expected
+
+
+async def _subscribe_and_commit(url: str, **connect: Any) -> None:
+    """A watcher subscribes; a writer commits three times and, after each
+    MutationResponse, sees a Transition reaching its timestamp; so does the watcher."""
+    async with SyncClient.connect(url, **connect) as watcher, SyncClient.connect(url) as writer:
+        await watcher.add(0, "counters:value", {"name": "sweep"})
+        await watcher.until(lambda c: 0 in c.results)
+        for n in range(1, 4):
+            await writer.mutation("counters:increment", {"name": "sweep"})
+            response = await writer.recv_type("MutationResponse")
+            assert response["success"] is True
+            ts = ts_from_wire(response["ts"])
+            await writer.until(lambda c, ts=ts: ts_from_wire(c.ts) >= ts)
+            await watcher.until(lambda c, ts=ts: ts_from_wire(c.ts) >= ts)
+            assert watcher.results[0][0] == "ok"
+            assert ts_from_wire(watcher.results[0][1]["$integer"]) == n
+
+
+@pytest.mark.parametrize("compression", [None, "deflate"])
+async def test_transitions_go_out_from_the_sweep(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, compression: str | None
+) -> None:
+    written = _count_direct_writes(monkeypatch)
+    async with running_server(engine) as url:
+        await _subscribe_and_commit(url, compression=compression)
+    # The watcher's first result and one per commit (the writer's own Transitions follow
+    # its MutationResponses, so its sender writes them, in order).
+    assert len(written) >= 4
+    assert all(b'"type":"Transition"' in data for data in written)
+
+
+def _count_direct_writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    written: list[bytes] = []
+    send_text = DirectFrames.send_text
+
+    def counting(self: DirectFrames, data: bytes) -> None:
+        written.append(data)
+        send_text(self, data)
+
+    monkeypatch.setattr(DirectFrames, "send_text", counting)
+    return written
+
+
+async def test_a_socket_that_is_not_ready_is_served_by_its_sender(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(DirectFrames, "ready", lambda self: False)
+    written = _count_direct_writes(monkeypatch)
+    async with running_server(engine) as url:
+        await _subscribe_and_commit(url, compression=None)
+    assert written == []
+
+
+async def test_a_server_without_direct_frames_serves_through_asgi(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worker looks for the extension under a name the server does not offer.
+    monkeypatch.setattr(worker_module, "FRAMES_EXTENSION", "not.offered")
+    written = _count_direct_writes(monkeypatch)
+    async with running_server(engine) as url:
+        await _subscribe_and_commit(url, compression=None)
+    assert written == []
