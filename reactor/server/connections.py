@@ -18,6 +18,8 @@ The protocol classes here (built per server by :func:`protocol_classes`) add:
 - a **connection cap**: beyond ``max_connections`` open HTTP and WebSocket connections,
   a new one is answered ``503 {"code": "TooManyConnections"}`` and closed at once, so the
   server never runs into its file-descriptor limit through client connections;
+- for WebSockets, keepalive pings on one timer for the whole server
+  (:mod:`reactor.server.keepalive`) rather than two per connection;
 - for WebSockets, a frame larger than the limit gets a ``FatalError`` frame before the
   ``1009`` close (the parser refuses it before it is buffered).
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import struct
 import time
 from dataclasses import dataclass
@@ -42,6 +45,7 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.protocol import State
 
+from reactor.server.keepalive import Keepalive
 from reactor.sync.sweep import FRAMES_EXTENSION
 
 __all__ = [
@@ -230,7 +234,51 @@ def protocol_classes(limits: ConnectionLimits) -> tuple[type[Any], type[Any]]:
             self._disarm()
             super().handle_websocket_upgrade()
 
+    keepalives: dict[asyncio.AbstractEventLoop, Keepalive] = {}
+
     class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
+        _keepalive: Keepalive | None = None
+
+        # Keepalive on the server's one shared timer instead of two timers per connection.
+        def start_keepalive(self) -> None:
+            interval = self.ping_interval
+            if interval is None or interval <= 0:
+                return
+            keepalive = keepalives.get(self.loop)
+            if keepalive is None:
+                for loop in [loop for loop in keepalives if loop.is_closed()]:
+                    del keepalives[loop]
+                keepalive = Keepalive(self.loop, interval, self.ping_timeout)
+                keepalives[self.loop] = keepalive
+            self._keepalive = keepalive
+            keepalive.start(self)
+
+        def stop_keepalive(self) -> None:
+            if self._keepalive is not None:
+                self._keepalive.stop(self)
+            self.pending_ping_payload = None
+
+        def send_ping(self) -> bool:
+            if self.close_sent or self.transport.is_closing():
+                return False
+            # A random payload, so that a stale or unsolicited pong is not taken as the answer.
+            self.pending_ping_payload = struct.pack("!I", random.getrandbits(32))
+            self.ping_sent_at = self.loop.time()
+            self.conn.send_ping(self.pending_ping_payload)
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            return True
+
+        def handle_pong(self, event: Frame) -> None:
+            if self.pending_ping_payload is None or bytes(event.data) != self.pending_ping_payload:
+                return
+            self.last_ping_rtt = self.loop.time() - self.ping_sent_at
+            self.pending_ping_payload = None
+            if self._keepalive is not None:
+                self._keepalive.pong(self)
+
+        def expire(self) -> None:
+            self.keepalive_timeout()
+
         def handle_connect(self, event: Request) -> None:
             super().handle_connect(event)
             if self.handshake_initiated and not self.close_sent:
