@@ -8,6 +8,8 @@ top. :class:`SendSweep` collects the connections woken during one turn of the ev
 and, in the next turn, lets each of them send what it owes synchronously, one connection
 after another (as ``websockets.broadcast`` does for one frame).
 
+A sweep first collects every due connection's frames, then writes them all.
+
 A connection sends from the sweep only when it can do so without waiting: its sender
 task is idle, it has no queued responses, and its socket offers a :class:`FrameWriter`
 that is ready (the server's WebSocket protocol puts one in the ASGI scope under
@@ -45,8 +47,13 @@ class FrameWriter(Protocol):
 
 
 class Sweepable(Protocol):
-    def sweep(self) -> None:
-        """Send what is owed now, or hand it to the connection's own task."""
+    def sweep(self, now: float) -> tuple[FrameWriter, list[bytes]] | None:
+        """What is owed at loop time ``now``: a writer and the frames to write on it, or
+        None when nothing is (or the connection's own task was woken to send it)."""
+        ...
+
+    def sweep_failed(self, exc: BaseException) -> None:
+        """Writing the frames :meth:`sweep` returned raised ``exc``."""
         ...
 
 
@@ -83,5 +90,18 @@ class SendSweep:
                 del due[connection]
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._run)
+        # Every connection's frames first, then every write in one run: the sockets
+        # then fill back to back, as for one broadcast frame, and a subscriber process
+        # reading them wakes once for many instead of once per frame.
+        now = asyncio.get_running_loop().time()
+        writes = []
         for connection in batch:
-            connection.sweep()
+            owed = connection.sweep(now)
+            if owed is not None:
+                writes.append((connection, owed))
+        for connection, (writer, frames) in writes:
+            try:
+                for data in frames:
+                    writer.send_text(data)
+            except Exception as exc:
+                connection.sweep_failed(exc)

@@ -489,12 +489,13 @@ class SyncWorker:
     async def _send(self, message: ServerMessage) -> None:
         await self.ws.send_text(encode_server_message(message))
 
-    def sweep(self) -> None:
-        """Called by the :class:`SendSweep`: write the owed Transition now, or wake the
-        sender when that cannot be done without waiting (see the module docstring)."""
+    def sweep(self, now: float) -> tuple[FrameWriter, list[bytes]] | None:
+        """Called by the :class:`SendSweep` at loop time ``now``: the frames of the owed
+        Transition for the sweep to write, or None after waking the sender when that
+        cannot be done without waiting (see the module docstring)."""
         session = self.session
         if session.closed or self._sweep_error is not None:
-            return
+            return None
         frames = self._frames
         if (
             frames is None
@@ -506,18 +507,23 @@ class SyncWorker:
             or len(session.queries) > MODIFY_STEP
         ):
             self._wake.set()
-            return
+            return None
         try:
             transition = session.build_transition()
             if transition is None:
-                return
-            for data in self._transition_frames(transition):
-                frames.send_text(data)
-        except Exception as exc:  # the sender ends the connection with it
-            self._sweep_error = exc
-            self._wake.set()
-            return
-        self._last_send = asyncio.get_running_loop().time()
+                return None
+            data = self._transition_frames(transition)
+        except Exception as exc:
+            self.sweep_failed(exc)
+            return None
+        self._last_send = now
+        return frames, data
+
+    def sweep_failed(self, exc: BaseException) -> None:
+        """Building or writing a frame in the sweep failed: the sender ends the
+        connection with ``exc``."""
+        self._sweep_error = exc
+        self._wake.set()
 
     def _transition_frames(self, transition: Transition) -> list[bytes]:
         """The encoded frames of ``transition``: one, or TransitionChunks if it is too

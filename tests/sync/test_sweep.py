@@ -18,13 +18,40 @@ from tests.support.server import running_server
 from tests.support.sync_client import SyncClient
 
 
+class Writer:
+    """A FrameWriter that logs each frame, or raises on it when ``broken``."""
+
+    def __init__(self, log: list[str], broken: bool = False) -> None:
+        self.log = log
+        self.broken = broken
+
+    def ready(self) -> bool:
+        return True
+
+    def send_text(self, data: bytes) -> None:
+        if self.broken:
+            raise ConnectionResetError("gone")
+        self.log.append(f"write {data.decode()}")
+
+
 class Recorder:
-    def __init__(self, log: list[str], name: str) -> None:
+    """A connection owing ``frames`` (none by default); logs what the sweep asks of it."""
+
+    def __init__(
+        self, log: list[str], name: str, frames: list[bytes] | None = None, broken: bool = False
+    ) -> None:
         self.log = log
         self.name = name
+        self.frames = frames
+        self.writer = Writer(log, broken)
+        self.failed: BaseException | None = None
 
-    def sweep(self) -> None:
+    def sweep(self, now: float) -> tuple[Writer, list[bytes]] | None:
         self.log.append(self.name)
+        return None if self.frames is None else (self.writer, self.frames)
+
+    def sweep_failed(self, exc: BaseException) -> None:
+        self.failed = exc
 
 
 async def test_a_connection_woken_twice_in_one_turn_is_served_once() -> None:
@@ -63,6 +90,22 @@ async def test_a_long_sweep_is_cut_into_loop_turns(monkeypatch: pytest.MonkeyPat
     assert log == ["a", "b", "c", "d", "e", "f"]
     await asyncio.sleep(0)
     assert "".join(log) == "abcdefg"
+
+
+async def test_frames_are_collected_first_then_written_in_one_run() -> None:
+    sweep = SendSweep()
+    log: list[str] = []
+    a = Recorder(log, "a", [b"a1", b"a2"])
+    b = Recorder(log, "b", [b"b1"], broken=True)
+    c = Recorder(log, "c")  # owes nothing (or handed it to its own task)
+    d = Recorder(log, "d", [b"d1"])
+    for connection in (a, b, c, d):
+        sweep.wake(connection)
+    await asyncio.sleep(0)
+    assert log == ["a", "b", "c", "d", "write a1", "write a2", "write d1"]
+    # A failed write goes to its connection; the others are written all the same.
+    assert isinstance(b.failed, ConnectionResetError)
+    assert a.failed is None and d.failed is None
 
 
 @pytest.mark.parametrize("length", [0, 1, 125, 126, 127, 65535, 65536, 70000])
