@@ -11,11 +11,22 @@ the number of query executions the commit caused is read from the engine
 
 Single-client latency is measured in the same run: the same rounds with one subscriber.
 Target: all 1,000 delivered within 10 x the single-client latency (p50 over rounds).
+
+The floor is a plain ``websockets`` server in this process broadcasting, pre-encoded,
+the very Transition reactor sends (same bytes, by reactor's encoder) to as many
+clients in a third child, which read it with the subscribers' own handler. Its rounds
+alternate with reactor's, so that drift in the machine's speed hits both alike;
+target: within 1.1 x the floor. A floor broadcasting a 40-byte frame is printed for
+reference, and so is the floor server's CPU per subscriber.
+Server CPU per change is this process's CPU time from the write's send until 0.1 s
+after its last delivery (so it includes the background, such as keepalive pings, of
+that window); target: at most 15 us per subscriber.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -23,6 +34,8 @@ from typing import Any
 
 from bench import harness
 from bench.netclient import Child, RawPushServer, children, profiled, reactor_server
+from reactor.sync.protocol import QueryUpdated, StateVersion, Transition, encode_server_message
+from reactor.values import ts_to_wire
 
 NAME = "fanout"
 
@@ -63,65 +76,120 @@ async def rounds(
     return out
 
 
+def floor_frame(seq: int) -> str:
+    """The Transition reactor sends a subscriber of ``net:latest`` for write ``seq``,
+    encoded by reactor's own encoder (the floor broadcasts it pre-encoded)."""
+    version = {"query_set": 1, "identity": 0}
+    return encode_server_message(
+        Transition(
+            start_version=StateVersion(**version, ts=ts_to_wire(time.time_ns() - 1)),
+            end_version=StateVersion(**version, ts=ts_to_wire(time.time_ns())),
+            modifications=[QueryUpdated(query_id=0, value=float(seq), log_lines=[], journal=None)],
+            server_ts=time.time_ns(),
+        )
+    )
+
+
+FLOOR_CPU: list[float] = []
+"""Server CPU seconds of each floor broadcast of the same Transition (encoding included)."""
+
+
+async def bare_round(server: RawPushServer, subs: Child, seq: int, same: bool = True) -> float:
+    """One broadcast of the floor server (of reactor's Transition frame when ``same``,
+    else of a 40-byte frame); seconds until its last client had it."""
+    cpu0 = time.process_time()
+    frame = floor_frame(seq) if same else None
+    sent = server.broadcast(seq, frame)  # writes every frame before it returns
+    if same:
+        FLOOR_CPU.append(time.process_time() - cpu0)
+    last = int((await subs.line("ALL", 30)).split()[2])
+    return (last - sent) / 1e9
+
+
 async def run() -> dict[str, Any]:
     sz = sizes()
     n = sz["clients"]
-    with tempfile.TemporaryDirectory() as tmp:
-        async with reactor_server(f"sqlite:///{tmp}/fan.db") as (engine, port), children() as kids:
-            url = f"ws://127.0.0.1:{port}/api/sync"
-            sub_spec = {"mode": "ws_subs", "url": url, "path": "net:latest", "report_all": True}
-            writer = await Child.start({"mode": "ws_writer", "url": url, "path": "net:add"})
-            kids.append(writer)
-            single = await Child.start({**sub_spec, "n": 1})
-            kids.append(single)
-            await writer.ready()
-            await single.ready()
-            await rounds(engine, writer, single, range(10**6, 10**6 + 5))  # warm-up
-            harness.settle()
-            one = await rounds(engine, writer, single, range(sz["single_rounds"]))
-            await single.stop()
-
-            fan = await Child.start({**sub_spec, "n": n})
-            kids.append(fan)
-            await fan.ready(240)
-            await rounds(engine, writer, fan, range(2 * 10**6, 2 * 10**6 + 3), 0.3)  # warm-up
-            harness.settle()
-            base = 10_000
-            fan.send("CPU")
-            client_cpu0 = float(await fan.line("CPU"))
-            cpu0 = time.process_time()
-            async with profiled(sz["fan_rounds"] * 0.5, "fanout"):
-                many = await rounds(engine, writer, fan, range(base, base + sz["fan_rounds"]), 0.3)
-            server_cpu = (time.process_time() - cpu0) / sz["fan_rounds"]
-            fan.send("CPU")
-            client_cpu = (float(await fan.line("CPU")) - client_cpu0) / sz["fan_rounds"]
-            fan_res = await fan.stop()
-            await writer.stop()
-
-    # The floor: a plain websockets server broadcasting one frame to as many clients in a
-    # child process (no database, no query, no per-connection task on the server).
+    # The floor: a plain websockets server broadcasting one pre-encoded frame to as many
+    # clients in another child process (no database, no query, no per-connection task).
     raw_server = RawPushServer()
     await raw_server.start()
-    bare: list[float] = []
     try:
-        async with children() as kids:
-            raw = await Child.start(
-                {
-                    "mode": "raw_subs",
-                    "url": f"ws://127.0.0.1:{raw_server.port}",
-                    "n": n,
-                    "report_all": True,
-                }
-            )
-            kids.append(raw)
-            await raw.ready(240)
-            for seq in range(3 + sz["fan_rounds"]):
-                sent = raw_server.broadcast(seq)
-                last = int((await raw.line("ALL", 30)).split()[2])
-                if seq >= 3:  # after warm-up
-                    bare.append((last - sent) / 1e9)
-                await asyncio.sleep(0.3)
-            await raw.stop()
+        with tempfile.TemporaryDirectory() as tmp:
+            async with (
+                reactor_server(f"sqlite:///{tmp}/fan.db") as (engine, port),
+                children() as kids,
+            ):
+                url = f"ws://127.0.0.1:{port}/api/sync"
+                sub_spec = {"mode": "ws_subs", "url": url, "path": "net:latest", "report_all": True}
+                writer = await Child.start({"mode": "ws_writer", "url": url, "path": "net:add"})
+                kids.append(writer)
+                single = await Child.start({**sub_spec, "n": 1})
+                kids.append(single)
+                await writer.ready()
+                await single.ready()
+                await rounds(engine, writer, single, range(10**6, 10**6 + 5))  # warm-up
+                harness.settle()
+                one = await rounds(engine, writer, single, range(sz["single_rounds"]))
+                await single.stop()
+
+                fan = await Child.start({**sub_spec, "n": n})
+                kids.append(fan)
+                raw = await Child.start(
+                    {
+                        "mode": "raw_subs",
+                        "url": f"ws://127.0.0.1:{raw_server.port}",
+                        "n": n,
+                        "report_all": True,
+                    }
+                )
+                kids.append(raw)
+                await fan.ready(240)
+                await raw.ready(240)
+                await rounds(engine, writer, fan, range(2 * 10**6, 2 * 10**6 + 3), 0.3)  # warm-up
+                for seq in range(3):
+                    await bare_round(raw_server, raw, seq)
+                    await asyncio.sleep(0.3)
+                harness.settle()
+                fan.send("CPU")
+                client_cpu0 = float(await fan.line("CPU"))
+                raw.send("CPU")
+                raw_cpu0 = float(await raw.line("CPU"))
+                # Reactor and the floor take turns, round by round, so that both see the same
+                # machine (its speed drifts over minutes); the order alternates too. Server CPU
+                # is counted from the write's send until 0.1 s after the last delivery.
+                many: list[dict[str, Any]] = []
+                FLOOR_CPU.clear()
+                bare: list[float] = []
+                small: list[float] = []
+                server_cpu = 0.0
+                base = 10_000
+                for k in range(sz["fan_rounds"]):
+                    if k % 2:
+                        bare.append(await bare_round(raw_server, raw, 100 + k))
+                        await asyncio.sleep(0.2)
+                    cpu0 = time.process_time()
+                    many += await rounds(engine, writer, fan, range(base + k, base + k + 1), 0.1)
+                    server_cpu += time.process_time() - cpu0
+                    if not k % 2:
+                        await asyncio.sleep(0.1)
+                        bare.append(await bare_round(raw_server, raw, 100 + k))
+                    await asyncio.sleep(0.2)
+                    small.append(await bare_round(raw_server, raw, 1000 + k, same=False))
+                    await asyncio.sleep(0.2)
+                server_cpu /= sz["fan_rounds"]
+                fan.send("CPU")
+                client_cpu = (float(await fan.line("CPU")) - client_cpu0) / sz["fan_rounds"]
+                raw.send("CPU")
+                # Two floor broadcasts per round: the same Transition and the small frame.
+                raw_cpu = (float(await raw.line("CPU")) - raw_cpu0) / (2 * sz["fan_rounds"])
+                if os.environ.get("REACTOR_BENCH_PYSPY"):
+                    async with profiled(sz["fan_rounds"] * 0.4, "fanout"):
+                        await rounds(
+                            engine, writer, fan, range(base * 2, base * 2 + sz["fan_rounds"])
+                        )
+                fan_res = await fan.stop()
+                await raw.stop()
+                await writer.stop()
     finally:
         await raw_server.close()
 
@@ -133,7 +201,10 @@ async def run() -> dict[str, Any]:
         "fan_events": len(fan_res["events"]),
         "server_cpu_per_round_s": server_cpu,
         "client_cpu_per_round_s": client_cpu,
+        "bare_client_cpu_per_round_s": raw_cpu,
         "bare_broadcast_s": bare,
+        "small_broadcast_s": small,
+        "floor_server_cpu_per_round_s": statistics.mean(FLOOR_CPU),
     }
 
 
@@ -152,6 +223,7 @@ def main() -> dict[str, Any]:
     f_first = harness.summary_ms([r["first_s"] for r in fan])
     f_send = harness.summary_ms([r["all_from_send_s"] for r in fan])
     b_all = harness.summary_ms(raw["bare_broadcast_s"])
+    b_small = harness.summary_ms(raw["small_broadcast_s"])
     execs = [r["query_executions"] for r in fan]
     rows = [
         [
@@ -192,11 +264,20 @@ def main() -> dict[str, Any]:
     ]
     rows.append(
         [
-            f"baseline: plain websockets broadcast to {sz['clients']}, all delivered",
+            f"floor: websockets.broadcast of the same Transition to {sz['clients']}",
             b_all["p50_ms"],
             b_all["p99_ms"],
             b_all["max_ms"],
             b_all["n"],
+        ]
+    )
+    rows.append(
+        [
+            f"floor with a 40-byte frame instead, to {sz['clients']}",
+            b_small["p50_ms"],
+            b_small["p99_ms"],
+            b_small["max_ms"],
+            b_small["n"],
         ]
     )
     print(
@@ -213,15 +294,24 @@ def main() -> dict[str, Any]:
     )
     ratio = f_all["p50_ms"] / s_lat["p50_ms"]
     per_push_us = (f_all["p50_ms"] - s_lat["p50_ms"]) * 1000 / max(1, sz["clients"] - 1)
+    floor_us = raw["floor_server_cpu_per_round_s"] * 1e6 / max(1, sz["clients"])
+    server_us = raw["server_cpu_per_round_s"] * 1e6 / max(1, sz["clients"])
+    print(
+        f"server CPU per subscriber per change: {server_us:.1f} us; the floor's "
+        f"websockets.broadcast: {floor_us:.1f} us (ratio {server_us / floor_us:.2f})"
+    )
     print(
         f"CPU per fan-out round: server {raw['server_cpu_per_round_s'] * 1000:.1f} ms, "
-        f"subscriber process {raw['client_cpu_per_round_s'] * 1000:.1f} ms"
+        f"subscriber process {raw['client_cpu_per_round_s'] * 1000:.1f} ms "
+        f"(the floor's, per broadcast: {raw['bare_client_cpu_per_round_s'] * 1000:.1f} ms)"
     )
     vs_bare = f_all["p50_ms"] / b_all["p50_ms"]
+    vs_small = f_all["p50_ms"] / b_small["p50_ms"]
     print(
         f"all delivered / single client (p50) = {ratio:.2f}; "
         f"~{per_push_us:.0f} us per extra subscriber; "
-        f"all delivered / plain websockets broadcast (p50) = {vs_bare:.2f}"
+        f"all delivered / broadcast floor (p50) = {vs_bare:.2f} "
+        f"(/ the floor with a 40-byte frame = {vs_small:.2f})"
     )
     out = {
         "sizes": sz,
@@ -236,9 +326,13 @@ def main() -> dict[str, Any]:
         "ratio_all_to_single_p50": ratio,
         "us_per_extra_subscriber": per_push_us,
         "server_cpu_per_round_ms": raw["server_cpu_per_round_s"] * 1000,
+        "floor_server_cpu_per_subscriber_us": floor_us,
         "client_cpu_per_round_ms": raw["client_cpu_per_round_s"] * 1000,
+        "bare_client_cpu_per_round_ms": raw["bare_client_cpu_per_round_s"] * 1000,
         "bare_broadcast_all_delivered": b_all,
+        "small_frame_broadcast_all_delivered": b_small,
         "ratio_all_to_bare_broadcast_p50": vs_bare,
+        "ratio_all_to_small_frame_broadcast_p50": vs_small,
         "rounds": {"single": raw["single"], "fan": raw["fan"]},
     }
     out["targets"] = [
@@ -256,7 +350,7 @@ def main() -> dict[str, Any]:
         ),
         harness.target(
             "server CPU per subscriber per change (us)",
-            raw["server_cpu_per_round_s"] * 1e6 / max(1, sz["clients"]),
+            server_us,
             15.0,
             higher_is_better=False,
         ),

@@ -17,7 +17,8 @@ Modes (the spec's ``mode``):
   (a writer's sequence number) is recorded with its receive time. ``report_all``: print
   ``ALL <seq> <first_ns> <last_ns>`` once all ``n`` clients have seen ``seq``.
 - ``raw_subs``: ``n`` plain WebSocket clients of the baseline echo server
-  (:class:`RawPushServer`): they say hello, then record ``{"seq", "sent"}`` frames.
+  (:class:`RawPushServer`): they say hello, then record ``{"seq", "sent"}`` frames, or
+  the query value of Transition frames (read as ``ws_subs`` reads them).
 - ``sse_subs``: ``n`` PocketBase realtime (SSE) clients subscribed to ``topic``.
 - ``ws_writer``: ``connections`` sync-protocol connections sending ``Mutation``s of
   ``path``, open loop at ``rate`` per second (``GO``) or one per ``ONE <seq>`` line;
@@ -230,34 +231,43 @@ async def open_ws(url: str, on_text: Any) -> WsSubscriber:
     return proto
 
 
+def transition_reader(receipts: Receipts, i: int, first: asyncio.Future[None]) -> Any:
+    """The frame handler of subscriber ``i``: records each Transition's query value.
+
+    The first ``QueryUpdated`` resolves ``first`` (subscribed; its value is the state
+    before the run); later values are recorded as receipts. The floor's clients use the
+    same handler, so that both sides pay the same to read what they are sent.
+    """
+    loads = json.loads
+
+    def on_text(data: bytes, now: int) -> None:
+        msg = loads(data)
+        if msg.get("type") != "Transition":
+            return
+        for mod in msg["modifications"]:
+            kind = mod.get("type")
+            if kind == "QueryUpdated":
+                seq = _number(mod.get("value"))
+                if not first.done():
+                    first.set_result(None)
+                    if seq is not None:
+                        receipts.seen[i].add(seq)  # the state before the run
+                elif seq is not None:
+                    receipts.record(i, seq, now)
+            elif kind == "QueryFailed" and not first.done():
+                first.set_exception(RuntimeError(mod.get("errorMessage")))
+
+    return on_text
+
+
 async def run_ws_subs(spec: dict[str, Any]) -> dict[str, Any]:
     n = spec["n"]
     receipts = Receipts(n, spec.get("report_all", False))
     loop = asyncio.get_running_loop()
     firsts: list[asyncio.Future[None]] = [loop.create_future() for _ in range(n)]
-    loads = json.loads
 
     def handler(i: int) -> Any:
-        first = firsts[i]
-
-        def on_text(data: bytes, now: int) -> None:
-            msg = loads(data)
-            if msg.get("type") != "Transition":
-                return
-            for mod in msg["modifications"]:
-                kind = mod.get("type")
-                if kind == "QueryUpdated":
-                    seq = _number(mod.get("value"))
-                    if not first.done():
-                        first.set_result(None)
-                        if seq is not None:
-                            receipts.seen[i].add(seq)  # the state before the run
-                    elif seq is not None:
-                        receipts.record(i, seq, now)
-                elif kind == "QueryFailed" and not first.done():
-                    first.set_exception(RuntimeError(mod.get("errorMessage")))
-
-        return on_text
+        return transition_reader(receipts, i, firsts[i])
 
     async def client(i: int) -> WsSubscriber:
         args = dict(spec.get("args", {}))
@@ -318,9 +328,16 @@ async def run_raw_subs(spec: dict[str, Any]) -> dict[str, Any]:
     sent: dict[int, int] = {}
     loop = asyncio.get_running_loop()
     readies: list[asyncio.Future[None]] = [loop.create_future() for _ in range(n)]
+    subscribed = loop.create_future()  # resolved: every Transition is a receipt
+    subscribed.set_result(None)
 
     def handler(i: int) -> Any:
+        transition = transition_reader(receipts, i, subscribed)
+
         def on_text(data: bytes, now: int) -> None:
+            if data.startswith(b'{"type":"Transition"'):
+                transition(data, now)  # the floor broadcasting reactor's own frame
+                return
             msg = json.loads(data)
             if "ready" in msg:
                 readies[i].set_result(None)
@@ -890,13 +907,14 @@ class RawPushServer:
             ws = self.conns[k % n]
             await ws.send(json.dumps({"seq": base + k, "sent": time.time_ns()}))
 
-    def broadcast(self, seq: int) -> int:
-        """One frame to every client (``websockets.broadcast``: no await per socket);
-        returns the send time."""
+    def broadcast(self, seq: int, frame: str | None = None) -> int:
+        """One frame to every client (``websockets.broadcast``: no await per socket):
+        ``frame``, encoded beforehand, or a small ``{"seq", "sent"}``; returns the send
+        time."""
         from websockets.asyncio.server import broadcast
 
         sent = time.time_ns()
-        broadcast(list(self.conns.values()), json.dumps({"seq": seq, "sent": sent}))
+        broadcast(list(self.conns.values()), frame or json.dumps({"seq": seq, "sent": sent}))
         return sent
 
     async def close(self) -> None:
@@ -928,7 +946,7 @@ async def profiled(seconds: float, tag: str) -> AsyncIterator[None]:
         "-f",
         "raw",
         "-r",
-        "200",
+        os.environ.get("REACTOR_BENCH_PYSPY_RATE", "200"),
         "-d",
         str(max(1, round(seconds))),
         "--nonblocking",
