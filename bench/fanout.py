@@ -43,7 +43,7 @@ NAME = "fanout"
 def sizes() -> dict[str, int]:
     if harness.quick():
         return {"clients": 100, "single_rounds": 10, "fan_rounds": 5}
-    return {"clients": 1000, "single_rounds": 40, "fan_rounds": 20}
+    return {"clients": 1000, "single_rounds": 40, "fan_rounds": 40}
 
 
 async def rounds(

@@ -316,13 +316,13 @@ class DirectFrames:
 
     def ready(self) -> bool:
         p = self._protocol
+        # The connection is OPEN once the 101 response is out and until a close frame is
+        # sent or received (a refused handshake never gets there); the transport closes
+        # when the socket is lost.
         return (
-            p.handshake_complete
-            and p.initial_response is None
+            p.conn.state is State.OPEN
             and not p.close_sent
-            and not p.disconnected
             and p.writable.is_set()
-            and p.conn.state is State.OPEN
             and not p.transport.is_closing()
         )
 

@@ -378,7 +378,9 @@ class SyncSession:
                     live.on_current.append(self._on_current)
                 return None
         ts = self.engine.published_ts
-        mods: list[StateModification] = [QueryRemoved(query_id=q) for q in self._removed]
+        mods: list[StateModification] = (
+            [QueryRemoved(query_id=q) for q in self._removed] if self._removed else []
+        )
         for query in self.queries.values():
             mod = self._modification(query)
             if mod is not None:
@@ -388,7 +390,8 @@ class SyncSession:
         )
         force = self._force and self._min_ts <= ts
         self._dirty = False
-        self._removed = []
+        if self._removed:
+            self._removed = []
         if not force and not mods and end == self.sent:
             return None
         if force:
