@@ -8,8 +8,6 @@ top. :class:`SendSweep` collects the connections woken during one turn of the ev
 and, in the next turn, lets each of them send what it owes synchronously, one connection
 after another (as ``websockets.broadcast`` does for one frame).
 
-A sweep first collects every due connection's frames, then writes them all.
-
 A connection sends from the sweep only when it can do so without waiting: its sender
 task is idle, it has no queued responses, and its socket offers a :class:`FrameWriter`
 that is ready (the server's WebSocket protocol puts one in the ASGI scope under
@@ -90,16 +88,15 @@ class SendSweep:
                 del due[connection]
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._run)
-        # Every connection's frames first, then every write in one run: the sockets
-        # then fill back to back, as for one broadcast frame, and a subscriber process
-        # reading them wakes once for many instead of once per frame.
+        # Each connection's frames go out as soon as they are built: building all of a
+        # step's frames first and then writing them in one run delivered the last frame
+        # no sooner and the first ~3 ms later, with 1,000 subscribers (bench/fanout).
         now = asyncio.get_running_loop().time()
-        writes = []
         for connection in batch:
             owed = connection.sweep(now)
-            if owed is not None:
-                writes.append((connection, owed))
-        for connection, (writer, frames) in writes:
+            if owed is None:
+                continue
+            writer, frames = owed
             try:
                 for data in frames:
                     writer.send_text(data)

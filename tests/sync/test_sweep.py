@@ -92,7 +92,7 @@ async def test_a_long_sweep_is_cut_into_loop_turns(monkeypatch: pytest.MonkeyPat
     assert "".join(log) == "abcdefg"
 
 
-async def test_frames_are_collected_first_then_written_in_one_run() -> None:
+async def test_each_connection_is_written_as_it_is_served() -> None:
     sweep = SendSweep()
     log: list[str] = []
     a = Recorder(log, "a", [b"a1", b"a2"])
@@ -102,7 +102,7 @@ async def test_frames_are_collected_first_then_written_in_one_run() -> None:
     for connection in (a, b, c, d):
         sweep.wake(connection)
     await asyncio.sleep(0)
-    assert log == ["a", "b", "c", "d", "write a1", "write a2", "write d1"]
+    assert log == ["a", "write a1", "write a2", "b", "c", "d", "write d1"]
     # A failed write goes to its connection; the others are written all the same.
     assert isinstance(b.failed, ConnectionResetError)
     assert a.failed is None and d.failed is None
