@@ -61,8 +61,8 @@ from reactor.server.files import storage_routes
 from reactor.server.http_actions import HttpActions
 from reactor.server.listeners import Listeners
 from reactor.server.origins import OriginMiddleware, OriginPolicy
-from reactor.sync.sweep import SendSweep
-from reactor.sync.worker import SyncLimits, SyncWorker
+from reactor.sync.sweep import Heartbeat, SendSweep
+from reactor.sync.worker import SyncLimits, SyncWorker, heartbeat_period
 
 __all__ = ["ServerConfig", "create_app", "create_site_app", "serve"]
 
@@ -114,10 +114,13 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> Starlette:
     http_actions = HttpActions(engine, authenticator, config.max_request_bytes)
 
     sweep = SendSweep()
+    heartbeat = Heartbeat(heartbeat_period(config.sync))
 
     async def sync(websocket: WebSocket) -> None:
         client_version = websocket.path_params.get("client_version")
-        worker = SyncWorker(websocket, engine, authenticator, config.sync, client_version, sweep)
+        worker = SyncWorker(
+            websocket, engine, authenticator, config.sync, client_version, sweep, heartbeat
+        )
         await worker.run()
 
     async def version(request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""One send sweep per event-loop turn, instead of one task wake-up per connection.
+"""One send sweep per event-loop turn, instead of one task wake-up per connection; one
+clock for every connection's idle duties, instead of a timer per connection.
 
 A commit that changes a query subscribed by a thousand connections makes a thousand
 sessions dirty at once. Waking each connection's sender task costs an ``Event.set``,
@@ -15,14 +16,22 @@ that is ready (the server's WebSocket protocol puts one in the ASGI scope under
 server without the extension) falls back to waking its sender task, which awaits as
 before; the two never write at the same time because the sweep only writes while that
 task is parked.
+
+A connection also owes something when nothing changes: a protocol ``Ping`` after a
+stretch of silence, and its close once its token has expired. Rather than a timer per
+connection, re-armed as it sends, a :class:`Heartbeat` ticks for all of them and wakes
+the sender of each connection that has one of those due; so a Ping goes out at most one
+tick late, and an expired session closes at most one tick after its expiry (nothing is
+sent to it after the expiry in any case: the sender checks before every send).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Protocol
 
-__all__ = ["FRAMES_EXTENSION", "FrameWriter", "SendSweep", "Sweepable"]
+__all__ = ["FRAMES_EXTENSION", "Beating", "FrameWriter", "Heartbeat", "SendSweep", "Sweepable"]
 
 FRAMES_EXTENSION = "reactor.websocket.frames"
 """The ASGI scope extension under which a server offers a :class:`FrameWriter`."""
@@ -102,3 +111,46 @@ class SendSweep:
                     writer.send_text(data)
             except Exception as exc:
                 connection.sweep_failed(exc)
+
+
+class Beating(Protocol):
+    def beat(self, now: float, wall: float) -> None:
+        """The heartbeat's tick at loop time ``now`` and wall-clock time ``wall``: wake
+        the connection's sender if a Ping or a close is due."""
+        ...
+
+
+class Heartbeat:
+    """One loop timer, every ``period`` seconds while any connection is registered."""
+
+    def __init__(self, period: float) -> None:
+        if period <= 0:
+            raise ValueError(f"heartbeat period must be positive, got {period!r}")
+        self.period = period
+        self._members: dict[Beating, None] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    @property
+    def armed(self) -> bool:
+        return self._timer is not None
+
+    def add(self, connection: Beating) -> None:
+        self._members[connection] = None
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.period, self._tick)
+
+    def remove(self, connection: Beating) -> None:
+        self._members.pop(connection, None)
+        if not self._members and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(self.period, self._tick)
+        now, wall = loop.time(), time.time()
+        for connection in list(self._members):
+            connection.beat(now, wall)

@@ -10,8 +10,10 @@ the connection closes runs to completion; its answer is dropped):
 - the **sender** writes everything but Transitions that go out from a sweep. Woken by
   any change, it first sends queued responses, then builds a Transition synchronously
   from the live results and sends it; it sends a protocol ``Ping`` after
-  ``ping_interval`` of silence. Because the Transition is built only when the previous
-  send has finished, a slow client skips intermediate states instead of queueing them.
+  ``ping_interval`` of silence (woken for it by the app's shared heartbeat, see
+  :mod:`reactor.sync.sweep`, instead of a timer per connection). Because the Transition
+  is built only when the previous send has finished, a slow client skips intermediate
+  states instead of queueing them.
 
 A change to live results does not wake the sender directly when the server offers
 synchronous frame writes (:mod:`reactor.sync.sweep`): the connection joins the
@@ -67,7 +69,7 @@ from reactor.sync.protocol import (
     encode_server_message,
 )
 from reactor.sync.state import MODIFY_STEP, SyncSession, decode_args
-from reactor.sync.sweep import FRAMES_EXTENSION, FrameWriter, SendSweep
+from reactor.sync.sweep import FRAMES_EXTENSION, FrameWriter, Heartbeat, SendSweep
 from reactor.values import from_json, to_wire, ts_from_wire, ts_to_wire
 
 __all__ = ["SyncLimits", "SyncWorker"]
@@ -94,6 +96,12 @@ class SyncLimits:
     # A cluster node behind a reconnecting client's maxObservedTimestamp waits this long
     # to catch up from the commit log before refusing the Connect.
     catch_up_timeout: float = 10.0
+
+
+def heartbeat_period(limits: SyncLimits) -> float:
+    """How often a :class:`Heartbeat` ticks for connections with these limits: a Ping is
+    at most a tenth of its interval late, and at most a second."""
+    return min(1.0, limits.ping_interval / 10)
 
 
 # Actions of closed connections, still running (a strong reference until they finish).
@@ -158,6 +166,7 @@ class SyncWorker:
         limits: SyncLimits | None = None,
         client_version: str | None = None,
         sweep: SendSweep | None = None,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.ws = websocket
         self.engine = engine
@@ -168,6 +177,10 @@ class SyncWorker:
         frames: FrameWriter | None = websocket.scope.get("extensions", {}).get(FRAMES_EXTENSION)
         self._frames = frames if sweep is not None else None
         self._sweep = sweep
+        # The app's shared heartbeat; a worker on its own gets one of its own.
+        self._heartbeat = (
+            heartbeat if heartbeat is not None else Heartbeat(heartbeat_period(self.limits))
+        )
         if sweep is not None and frames is not None:
             self.session = SyncSession(engine, lambda: sweep.wake(self))
         else:
@@ -428,23 +441,12 @@ class SyncWorker:
         loop = asyncio.get_running_loop()
         wake = self._wake
         self._last_send = loop.time()
-        # One timer for pings and token expiry, re-armed only when it fires (or must fire
-        # sooner), not once per wake-up: with many connections woken by every commit, a
-        # timeout per wait is a large share of the push path.
-        timer: asyncio.TimerHandle | None = None
-        timer_at = 0.0
+        # No timer of its own: the heartbeat wakes it when a Ping or the token's expiry is
+        # due (see beat), so a commit that wakes every connection arms and cancels none.
+        self._heartbeat.add(self)
         try:
             while True:
                 if not wake.is_set():
-                    deadline = self._last_send + interval
-                    if self._token_exp is not None:
-                        left = max(0.0, self._token_exp - time.time()) + 0.01
-                        deadline = min(deadline, loop.time() + left)
-                    if timer is None or deadline < timer_at:
-                        if timer is not None:
-                            timer.cancel()
-                        timer_at = deadline
-                        timer = loop.call_at(deadline, wake.set)
                     self._idle = True
                     try:
                         await wake.wait()
@@ -476,15 +478,24 @@ class SyncWorker:
                     for data in self._transition_frames(transition):
                         await self.ws.send_text(data.decode("utf-8"))
                     self._last_send = loop.time()
-                if timer is not None and loop.time() >= timer_at:
-                    timer.cancel()
-                    timer = None
-                    if loop.time() - self._last_send >= interval:
-                        await self._send(Ping())
-                        self._last_send = loop.time()
+                if loop.time() - self._last_send >= interval:
+                    await self._send(Ping())
+                    self._last_send = loop.time()
         finally:
-            if timer is not None:
-                timer.cancel()
+            self._heartbeat.remove(self)
+
+    def beat(self, now: float, wall: float) -> None:
+        """The heartbeat's tick: wake the parked sender when a Ping (``ping_interval`` of
+        silence) or the close of an expired session is due."""
+        if (
+            self._idle
+            and not self._wake.is_set()
+            and (
+                now - self._last_send >= self.limits.ping_interval
+                or (self._token_exp is not None and wall > self._token_exp)
+            )
+        ):
+            self._wake.set()
 
     async def _send(self, message: ServerMessage) -> None:
         await self.ws.send_text(encode_server_message(message))

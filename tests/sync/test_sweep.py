@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import contextlib
+import time
+from typing import Any, cast
 
 import pytest
 from websockets.frames import Frame, Opcode
@@ -12,10 +14,11 @@ from reactor import Engine
 from reactor.server.connections import DirectFrames, text_frame_header
 from reactor.sync import sweep as sweep_module
 from reactor.sync import worker as worker_module
-from reactor.sync.sweep import SendSweep
+from reactor.sync.sweep import Heartbeat, SendSweep
 from reactor.values import ts_from_wire
 from tests.support.server import running_server
 from tests.support.sync_client import SyncClient
+from tests.support.tokens import hs256_token
 
 
 class Writer:
@@ -176,3 +179,77 @@ async def test_a_server_without_direct_frames_serves_through_asgi(
     async with running_server(engine) as url:
         await _subscribe_and_commit(url, compression=None)
     assert written == []
+
+
+class Member:
+    def __init__(self) -> None:
+        self.beats: list[tuple[float, float]] = []
+
+    def beat(self, now: float, wall: float) -> None:
+        self.beats.append((now, wall))
+
+
+async def test_the_heartbeat_ticks_for_every_member_on_one_timer() -> None:
+    heartbeat = Heartbeat(0.02)
+    members = [Member() for _ in range(50)]
+    for member in members:
+        heartbeat.add(member)
+    assert heartbeat.armed and len(heartbeat) == 50
+    await asyncio.sleep(0.11)
+    counts = {len(member.beats) for member in members}
+    assert len(counts) == 1 and counts.pop() >= 3  # every member at every tick
+    # All members of one tick see the same clock readings: one callback served them.
+    assert len({member.beats[0] for member in members}) == 1
+    heartbeat.remove(members[0])
+    before = len(members[0].beats)
+    await asyncio.sleep(0.05)
+    assert len(members[0].beats) == before
+    for member in members[1:]:
+        heartbeat.remove(member)
+    assert len(heartbeat) == 0 and not heartbeat.armed
+
+
+def test_a_heartbeat_needs_a_positive_period() -> None:
+    with pytest.raises(ValueError, match="heartbeat period must be positive"):
+        Heartbeat(0)
+
+
+async def test_an_idle_session_closes_soon_after_its_token_expires(engine: Engine) -> None:
+    """Nothing else happens on the connection: the heartbeat notices the expiry."""
+    async with running_server(engine) as url, SyncClient.connect(url) as c:
+        exp = time.time() + 1.0
+        await c.send(
+            {
+                "type": "Authenticate",
+                "tokenType": "User",
+                "value": hs256_token(exp=exp),
+                "baseVersion": 0,
+            }
+        )
+        message = await c.recv_type("AuthError", timeout=5)
+        # One tick (at most a second) after the expiry, not before it.
+        assert time.time() >= exp
+        assert "expired" in message["error"]
+
+
+async def test_connections_add_no_timers_to_the_loop(engine: Engine) -> None:
+    """Keepalive pings, protocol Pings and token expiry of every connection run on the
+    server's shared timers: opening many connections leaves the loop's timer heap as is."""
+    loop = asyncio.get_running_loop()
+
+    def timers() -> int:
+        # CPython's event loop keeps its timers in ``_scheduled`` (a heap of handles).
+        scheduled = cast(list[asyncio.TimerHandle], vars(loop)["_scheduled"])
+        return sum(1 for handle in scheduled if not handle.cancelled())
+
+    async with running_server(engine) as url, contextlib.AsyncExitStack() as stack:
+        # The clients, in this loop too, keep no timers either (no keepalive of their own).
+        first = await stack.enter_async_context(SyncClient.connect(url, ping_interval=None))
+        await first.add(0, "counters:value", {"name": "timers"})
+        await first.until(lambda c: 0 in c.results)
+        baseline = timers()
+        for _ in range(30):
+            client = await stack.enter_async_context(SyncClient.connect(url, ping_interval=None))
+            await client.add(0, "counters:value", {"name": "timers"})
+            await client.until(lambda c: 0 in c.results)
+        assert timers() <= baseline + 3, (baseline, timers())
