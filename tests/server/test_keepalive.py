@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import struct
 from collections.abc import Callable
@@ -14,6 +13,7 @@ import pytest
 from reactor import Engine
 from reactor.server.keepalive import Keepalive
 from tests.support.server import running_server, server_config
+from tests.support.sync_client import RawClient
 
 
 class Peer:
@@ -139,27 +139,8 @@ async def test_bad_settings_are_refused_by_name() -> None:
         Keepalive(loop, interval=1, timeout=-1)
 
 
-class RawSocket:
+class RawSocket(RawClient):
     """A WebSocket client that shows each ping and answers it only when told to."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, base_url: str) -> RawSocket:
-        host, port = base_url.removeprefix("http://").split(":")
-        reader, writer = await asyncio.open_connection(host, int(port))
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
-            (
-                f"GET /api/sync HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                "Sec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-        assert head.startswith(b"HTTP/1.1 101"), head
-        return cls(reader, writer)
 
     async def frame(self, timeout: float = 5.0) -> tuple[int, bytes]:
         head = await asyncio.wait_for(self.reader.readexactly(2), timeout)

@@ -10,7 +10,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Self
 
 
 class SyncClient:
@@ -142,7 +142,7 @@ class RawClient:
         self.writer = writer
 
     @classmethod
-    async def open(cls, base_url: str, rcvbuf: int | None = None) -> RawClient:
+    async def open(cls, base_url: str, rcvbuf: int | None = None) -> Self:
         import os
         import socket
 
