@@ -928,7 +928,8 @@ class RawPushServer:
 async def profiled(seconds: float, tag: str) -> AsyncIterator[None]:
     """Sample this (the server's) process with py-spy when ``REACTOR_BENCH_PYSPY`` names a
     folder: writes ``<folder>/<tag>.txt`` (collapsed stacks) for ``seconds``;
-    ``REACTOR_BENCH_PYSPY_GIL=1`` samples only the thread holding the GIL."""
+    ``REACTOR_BENCH_PYSPY_GIL=1`` samples only the thread holding the GIL;
+    ``REACTOR_BENCH_PYSPY_RATE`` sets the samples per second (200 by default)."""
     folder = os.environ.get("REACTOR_BENCH_PYSPY")
     exe = Path(sys.executable).parent / "py-spy"
     if not folder or not exe.exists():
