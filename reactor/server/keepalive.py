@@ -118,7 +118,7 @@ class Keepalive:
                 self._ping_due[connection] = now + self.interval
             else:
                 self._pong_due[connection] = now + self.timeout
-        heads = [due for queue in (self._ping_due, self._pong_due) for due in _head(queue)]
+        heads = [due for due in (_head(self._ping_due), _head(self._pong_due)) if due is not None]
         if heads and (self._timer is None or min(heads) < self._timer_at):
             self._arm(min(heads))
 
@@ -135,7 +135,6 @@ def _take_due(queue: dict[KeepaliveConnection, float], until: float) -> list[Kee
     return taken
 
 
-def _head(queue: dict[KeepaliveConnection, float]) -> list[float]:
-    for due in queue.values():
-        return [due]
-    return []
+def _head(queue: dict[KeepaliveConnection, float]) -> float | None:
+    """When the first connection of ``queue`` is due (None when it is empty)."""
+    return next(iter(queue.values()), None)
