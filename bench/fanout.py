@@ -90,20 +90,18 @@ def floor_frame(seq: int) -> str:
     )
 
 
-FLOOR_CPU: list[float] = []
-"""Server CPU seconds of each floor broadcast of the same Transition (encoding included)."""
-
-
-async def bare_round(server: RawPushServer, subs: Child, seq: int, same: bool = True) -> float:
+async def bare_round(
+    server: RawPushServer, subs: Child, seq: int, same: bool = True
+) -> tuple[float, float]:
     """One broadcast of the floor server (of reactor's Transition frame when ``same``,
-    else of a 40-byte frame); seconds until its last client had it."""
+    else of a 40-byte frame): seconds until its last client had it, and the server CPU
+    seconds of the broadcast (encoding included)."""
     cpu0 = time.process_time()
     frame = floor_frame(seq) if same else None
     sent = server.broadcast(seq, frame)  # writes every frame before it returns
-    if same:
-        FLOOR_CPU.append(time.process_time() - cpu0)
+    cpu = time.process_time() - cpu0
     last = int((await subs.line("ALL", 30)).split()[2])
-    return (last - sent) / 1e9
+    return (last - sent) / 1e9, cpu
 
 
 async def run() -> dict[str, Any]:
@@ -158,23 +156,30 @@ async def run() -> dict[str, Any]:
                 # machine (its speed drifts over minutes); the order alternates too. Server CPU
                 # is counted from the write's send until 0.1 s after the last delivery.
                 many: list[dict[str, Any]] = []
-                FLOOR_CPU.clear()
                 bare: list[float] = []
+                floor_cpu: list[float] = []
                 small: list[float] = []
                 server_cpu = 0.0
                 base = 10_000
-                for k in range(sz["fan_rounds"]):
-                    if k % 2:
-                        bare.append(await bare_round(raw_server, raw, 100 + k))
-                        await asyncio.sleep(0.2)
+
+                async def reactor_round(k: int) -> None:
+                    nonlocal server_cpu
                     cpu0 = time.process_time()
-                    many += await rounds(engine, writer, fan, range(base + k, base + k + 1), 0.1)
+                    result = await rounds(engine, writer, fan, range(base + k, base + k + 1), 0.1)
+                    many.extend(result)
                     server_cpu += time.process_time() - cpu0
-                    if not k % 2:
-                        await asyncio.sleep(0.1)
-                        bare.append(await bare_round(raw_server, raw, 100 + k))
-                    await asyncio.sleep(0.2)
-                    small.append(await bare_round(raw_server, raw, 1000 + k, same=False))
+
+                async def floor_round(k: int) -> None:
+                    seconds, cpu = await bare_round(raw_server, raw, 100 + k)
+                    bare.append(seconds)
+                    floor_cpu.append(cpu)
+
+                for k in range(sz["fan_rounds"]):
+                    order = (floor_round, reactor_round) if k % 2 else (reactor_round, floor_round)
+                    for step in order:
+                        await step(k)
+                        await asyncio.sleep(0.2)
+                    small.append((await bare_round(raw_server, raw, 1000 + k, same=False))[0])
                     await asyncio.sleep(0.2)
                 server_cpu /= sz["fan_rounds"]
                 fan.send("CPU")
@@ -204,7 +209,7 @@ async def run() -> dict[str, Any]:
         "bare_client_cpu_per_round_s": raw_cpu,
         "bare_broadcast_s": bare,
         "small_broadcast_s": small,
-        "floor_server_cpu_per_round_s": statistics.mean(FLOOR_CPU),
+        "floor_server_cpu_per_round_s": statistics.mean(floor_cpu),
     }
 
 
